@@ -1,0 +1,289 @@
+//! Events and deciders: the two ideas every aggregate is made of.
+//!
+//! # What is an aggregate?
+//! An aggregate is a consistency boundary (one product unit, one customer, one contract). Its state is
+//! never stored: it is the *fold* of the events it has recorded. A [`Decider`] states the two pure
+//! functions that define one:
+//!
+//! - `decide(&state, &command)` looks at the current state and a command and answers with the events
+//!   that record what happened, or with a typed error that names the broken rule. It never mutates,
+//!   never reads a clock (business time comes inside the command) and never does I/O.
+//! - `apply(&mut state, &event)` folds one event into the state. It is total: it never fails for an
+//!   event that `decide` produced, because an event is a fact that already happened.
+//!
+//! # Event names are a contract
+//! Stored events outlive the code that wrote them. Every event therefore has a stable
+//! [`event_type`](Event::event_type) name (`"product.warranty_started"`) that is *not* the Rust
+//! identifier, and a [`schema_version`](Event::schema_version) of its payload's shape. Renaming an
+//! enum variant changes nothing stored; changing a payload's shape bumps its version and registers an
+//! upcaster (see [`Upcasters`](crate::Upcasters)).
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The longest event type name the kernel accepts, in bytes.
+pub const MAX_EVENT_TYPE_LEN: usize = 128;
+
+/// One kind of event and the current version of its payload's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct EventSchema {
+    /// The stable name, such as `"product.warranty_started"`.
+    pub event_type: &'static str,
+    /// The current schema version of the payload (from 1).
+    pub schema_version: u32,
+}
+
+/// A domain event: a fact, named by a stable type name and versioned by its payload's schema.
+///
+/// The default encoding expects the serde representation of an *adjacently tagged* enum,
+/// `#[serde(tag = "type", content = "data")]`, whose tags are the stable names. Override
+/// [`to_payload`](Event::to_payload) and [`from_payload`](Event::from_payload) for anything else.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use service_lifecycle_core::{Event, EventSchema};
+///
+/// #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// #[serde(tag = "type", content = "data")]
+/// enum LampEvent {
+///     #[serde(rename = "lamp.switched_on")]
+///     SwitchedOn { brightness: u8 },
+///     #[serde(rename = "lamp.switched_off")]
+///     SwitchedOff,
+/// }
+///
+/// impl Event for LampEvent {
+///     fn event_type(&self) -> &'static str {
+///         match self {
+///             Self::SwitchedOn { .. } => "lamp.switched_on",
+///             Self::SwitchedOff => "lamp.switched_off",
+///         }
+///     }
+///     fn catalogue() -> Vec<EventSchema> {
+///         vec![
+///             EventSchema { event_type: "lamp.switched_on", schema_version: 1 },
+///             EventSchema { event_type: "lamp.switched_off", schema_version: 1 },
+///         ]
+///     }
+/// }
+///
+/// let on = LampEvent::SwitchedOn { brightness: 80 };
+/// let payload = on.to_payload().unwrap();
+/// assert_eq!(payload, serde_json::json!({ "brightness": 80 }));
+/// assert_eq!(LampEvent::from_payload("lamp.switched_on", payload).unwrap(), on);
+/// ```
+pub trait Event:
+    Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// The stable name of this event's type. Never derived from the Rust identifier.
+    fn event_type(&self) -> &'static str;
+
+    /// The schema version of this event's payload as the code writes it today.
+    fn schema_version(&self) -> u32 {
+        1
+    }
+
+    /// Every event type this Rust type can hold, with its current schema version.
+    fn catalogue() -> Vec<EventSchema>;
+
+    /// The event's payload as JSON, without its type name.
+    fn to_payload(&self) -> Result<Value, CodecError> {
+        let declared = self.event_type();
+        let tagged = serde_json::to_value(self).map_err(|source| CodecError::Encode {
+            event_type: declared.to_owned(),
+            source,
+        })?;
+        let Value::Object(mut fields) = tagged else {
+            return Err(CodecError::NotAdjacentlyTagged {
+                event_type: declared.to_owned(),
+            });
+        };
+        match fields.remove("type") {
+            Some(Value::String(serialized)) if serialized == declared => {}
+            Some(Value::String(serialized)) => {
+                return Err(CodecError::TypeMismatch {
+                    declared: declared.to_owned(),
+                    serialized,
+                })
+            }
+            _ => {
+                return Err(CodecError::NotAdjacentlyTagged {
+                    event_type: declared.to_owned(),
+                })
+            }
+        }
+        Ok(fields.remove("data").unwrap_or(Value::Null))
+    }
+
+    /// Rebuilds an event from its type name and current-version payload.
+    fn from_payload(event_type: &str, payload: Value) -> Result<Self, CodecError> {
+        let mut tagged = Map::with_capacity(2);
+        tagged.insert("type".to_owned(), Value::String(event_type.to_owned()));
+        let payload_is_null = payload.is_null();
+        if !payload_is_null {
+            tagged.insert("data".to_owned(), payload);
+        }
+        match serde_json::from_value(Value::Object(tagged.clone())) {
+            Ok(event) => Ok(event),
+            // A variant whose content serializes as `null` needs it spelled out.
+            Err(_) if payload_is_null => {
+                tagged.insert("data".to_owned(), Value::Null);
+                serde_json::from_value(Value::Object(tagged)).map_err(|source| CodecError::Decode {
+                    event_type: event_type.to_owned(),
+                    source,
+                })
+            }
+            Err(source) => Err(CodecError::Decode {
+                event_type: event_type.to_owned(),
+                source,
+            }),
+        }
+    }
+}
+
+/// An event could not be turned into JSON or back.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    /// serde_json failed to serialize the event.
+    #[error("event {event_type} could not be encoded: {source}")]
+    Encode {
+        /// The event's type name.
+        event_type: String,
+        /// What serde_json said.
+        source: serde_json::Error,
+    },
+    /// The payload does not match the event type's current shape.
+    #[error("payload of event {event_type} could not be decoded: {source}")]
+    Decode {
+        /// The event's type name.
+        event_type: String,
+        /// What serde_json said.
+        source: serde_json::Error,
+    },
+    /// `event_type()` and the serde tag disagree: the two names of one variant drifted apart.
+    #[error("event declares type {declared:?} but serializes with tag {serialized:?}")]
+    TypeMismatch {
+        /// What `event_type()` returned.
+        declared: String,
+        /// The tag serde wrote.
+        serialized: String,
+    },
+    /// The default encoding needs `#[serde(tag = "type", content = "data")]`.
+    #[error("event {event_type} does not serialize as an adjacently tagged enum (tag \"type\", content \"data\")")]
+    NotAdjacentlyTagged {
+        /// The event's type name.
+        event_type: String,
+    },
+}
+
+/// Why an event type name is not acceptable to a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidEventType {
+    /// The name is empty.
+    #[error("is empty")]
+    Empty,
+    /// The name is longer than [`MAX_EVENT_TYPE_LEN`].
+    #[error("is {len} bytes long, more than the {MAX_EVENT_TYPE_LEN} allowed")]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The name holds whitespace, a control character or a non-ASCII character.
+    #[error("holds a character other than printable ASCII")]
+    BadCharacter,
+}
+
+/// Checks an event type name: non-empty, at most [`MAX_EVENT_TYPE_LEN`] bytes, printable ASCII
+/// without spaces. Every store calls this before it writes.
+pub fn validate_event_type(event_type: &str) -> Result<(), InvalidEventType> {
+    if event_type.is_empty() {
+        return Err(InvalidEventType::Empty);
+    }
+    if event_type.len() > MAX_EVENT_TYPE_LEN {
+        return Err(InvalidEventType::TooLong {
+            len: event_type.len(),
+        });
+    }
+    if !event_type.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err(InvalidEventType::BadCharacter);
+    }
+    Ok(())
+}
+
+/// The pure heart of an aggregate: `decide` and `apply` (see the [module docs](self)).
+pub trait Decider: 'static {
+    /// The folded state. `Default` is the state of a stream with no events.
+    type State: Default + Clone + fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static;
+    /// What a caller asks for.
+    type Command: fmt::Debug;
+    /// What the aggregate records.
+    type Event: Event;
+    /// Why a command is rejected: a typed error naming the rule and the ids involved.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The version of [`State`](Decider::State)'s serialized shape; snapshots of another version are
+    /// ignored and the stream is replayed instead. Bump it when the state's shape changes.
+    const STATE_VERSION: u32 = 1;
+
+    /// Folds one event into the state. Total: never fails for an event `decide` produced.
+    fn apply(state: &mut Self::State, event: &Self::Event);
+
+    /// Decides a command against the current state: the events to record, or why not.
+    fn decide(
+        state: &Self::State,
+        command: &Self::Command,
+    ) -> Result<Vec<Self::Event>, Self::Error>;
+
+    /// The state after folding `events` into the initial state.
+    fn fold<'a>(events: impl IntoIterator<Item = &'a Self::Event>) -> Self::State {
+        let mut state = Self::State::default();
+        for event in events {
+            Self::apply(&mut state, event);
+        }
+        state
+    }
+}
+
+/// An application's event type that includes the events of one aggregate.
+///
+/// A store holds one event type for the whole application (typically an enum with one variant per
+/// aggregate); each aggregate's repository narrows it to the aggregate's own events by reference,
+/// without copying. Every event type contains itself.
+pub trait Contains<T>: Event + From<T> {
+    /// This event as the aggregate's event, when it is one.
+    fn narrow(&self) -> Option<&T>;
+}
+
+impl<T: Event> Contains<T> for T {
+    fn narrow(&self) -> Option<&T> {
+        Some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_type_validation_names_the_problem() {
+        assert_eq!(validate_event_type(""), Err(InvalidEventType::Empty));
+        assert_eq!(
+            validate_event_type(&"a".repeat(MAX_EVENT_TYPE_LEN + 1)),
+            Err(InvalidEventType::TooLong {
+                len: MAX_EVENT_TYPE_LEN + 1
+            })
+        );
+        assert_eq!(
+            validate_event_type("a b"),
+            Err(InvalidEventType::BadCharacter)
+        );
+        assert_eq!(
+            validate_event_type("é"),
+            Err(InvalidEventType::BadCharacter)
+        );
+        assert_eq!(validate_event_type("product.warranty_started"), Ok(()));
+    }
+}

@@ -1,0 +1,326 @@
+//! Identifiers of the kernel: stream ids, event ids and command ids.
+//!
+//! Event ids are UUIDv7 (RFC 9562): time-ordered, so an index on them stays append-friendly. They
+//! come from a per-thread monotonic generator seeded once from the operating system, so creating one
+//! costs a clock read and a few arithmetic steps, not a system call for randomness.
+//!
+//! An event id can also be *derived* from a [`CommandId`] and the event's index in the command's
+//! result. That is what makes a command idempotent across processes: executing the same command
+//! again produces the same event ids, and the store already knows them.
+
+use std::cell::Cell;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The longest stream id the kernel accepts, in bytes.
+pub const MAX_STREAM_ID_LEN: usize = 256;
+
+/// Why a string is not a valid [`StreamId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidStreamId {
+    /// The stream id is the empty string.
+    #[error("a stream id must not be empty")]
+    Empty,
+    /// The stream id is longer than [`MAX_STREAM_ID_LEN`] bytes.
+    #[error("stream id of {len} bytes is longer than the {MAX_STREAM_ID_LEN} bytes allowed")]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The stream id contains a control character (newline, NUL, ...).
+    #[error("stream id {id:?} contains a control character")]
+    ControlCharacter {
+        /// The offending id.
+        id: String,
+    },
+}
+
+/// The name of one stream of events: one aggregate instance, such as `product-0190…`.
+///
+/// Valid stream ids are non-empty, at most [`MAX_STREAM_ID_LEN`] bytes long and free of control
+/// characters. Cloning is cheap (a shared string).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct StreamId(Arc<str>);
+
+impl StreamId {
+    /// Validates `id` and makes it a stream id.
+    ///
+    /// ```
+    /// use service_lifecycle_core::StreamId;
+    /// assert!(StreamId::new("product-42").is_ok());
+    /// assert!(StreamId::new("").is_err());
+    /// ```
+    pub fn new(id: impl Into<String>) -> Result<Self, InvalidStreamId> {
+        let id: String = id.into();
+        if id.is_empty() {
+            return Err(InvalidStreamId::Empty);
+        }
+        if id.len() > MAX_STREAM_ID_LEN {
+            return Err(InvalidStreamId::TooLong { len: id.len() });
+        }
+        if id.chars().any(char::is_control) {
+            return Err(InvalidStreamId::ControlCharacter { id });
+        }
+        Ok(Self(Arc::from(id)))
+    }
+
+    /// The conventional stream id of an entity: `{category}-{id}`, for example
+    /// `product-0190a1b2-…`.
+    pub fn for_entity(category: &str, id: impl fmt::Display) -> Result<Self, InvalidStreamId> {
+        Self::new(format!("{category}-{id}"))
+    }
+
+    /// The stream id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StreamId({:?})", &*self.0)
+    }
+}
+
+impl TryFrom<String> for StreamId {
+    type Error = InvalidStreamId;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl TryFrom<&str> for StreamId {
+    type Error = InvalidStreamId;
+    fn try_from(value: &str) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<StreamId> for String {
+    fn from(value: StreamId) -> Self {
+        value.0.to_string()
+    }
+}
+
+impl AsRef<str> for StreamId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The unique id of one stored event: a UUIDv7.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventId(Uuid);
+
+impl EventId {
+    /// A fresh, time-ordered event id.
+    #[allow(clippy::new_without_default)] // a fresh id is not a "default" value
+    pub fn new() -> Self {
+        Self(generate_v7())
+    }
+
+    /// Wraps an existing UUID (for example one read back from storage).
+    pub const fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+
+    /// The underlying UUID.
+    pub const fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+
+    /// The id of the `index`-th event produced by the command `command`.
+    ///
+    /// Deterministic: the same command id and index give the same event id in every process, which
+    /// is how re-executing a command is recognised. The result is a valid UUIDv7 whose timestamp is
+    /// the command id's (a UUIDv7 command id carries the time it was issued).
+    pub fn derived(command: CommandId, index: u32) -> Self {
+        let bits = command.0.as_u128();
+        let high = (bits >> 64) as u64;
+        let low = bits as u64;
+        let a = mix64(high ^ mix64(low ^ u64::from(index)));
+        let b = mix64(low.rotate_left(17) ^ a ^ u64::from(index).wrapping_mul(0x9E37_79B9));
+        let millis = (bits >> 80) as u64;
+        Self(compose_v7(millis, (a >> 52) as u16, b))
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EventId({})", self.0)
+    }
+}
+
+/// The id of one command, chosen by its sender. Executing a command twice with the same id has the
+/// effect of executing it once (see [`Repository::execute`](crate::Repository::execute)).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CommandId(Uuid);
+
+impl CommandId {
+    /// A fresh, time-ordered command id (UUIDv7).
+    #[allow(clippy::new_without_default)] // a fresh id is not a "default" value
+    pub fn new() -> Self {
+        Self(generate_v7())
+    }
+
+    /// Wraps an existing UUID, for example a request id received from a client.
+    pub const fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+
+    /// The underlying UUID.
+    pub const fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for CommandId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for CommandId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CommandId({})", self.0)
+    }
+}
+
+/// SplitMix64's finaliser: a fast, well-distributed, stable 64-bit mixing function.
+fn mix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Lays out a UUIDv7: 48 bits of Unix milliseconds, version 7, 12 bits `rand_a`, variant 10,
+/// 62 bits `rand_b`.
+fn compose_v7(millis: u64, rand_a: u16, rand_b: u64) -> Uuid {
+    let millis = u128::from(millis & 0xFFFF_FFFF_FFFF);
+    let rand_a = u128::from(rand_a & 0x0FFF);
+    let rand_b = u128::from(rand_b & 0x3FFF_FFFF_FFFF_FFFF);
+    Uuid::from_u128((millis << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b)
+}
+
+/// Per-thread state of the UUIDv7 generator.
+struct V7Generator {
+    last_millis: Cell<u64>,
+    /// 74-bit counter (rand_a then rand_b), randomly seeded each millisecond and incremented within
+    /// one, so ids from one thread are strictly increasing (RFC 9562 §6.2, method 2).
+    counter: Cell<u128>,
+    rng: Cell<u64>,
+}
+
+const COUNTER_BITS: u32 = 74;
+
+thread_local! {
+    static GENERATOR: V7Generator = V7Generator {
+        last_millis: Cell::new(0),
+        counter: Cell::new(0),
+        rng: Cell::new(Uuid::new_v4().as_u128() as u64 | 1),
+    };
+}
+
+fn generate_v7() -> Uuid {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as u64)
+        .unwrap_or(0);
+    GENERATOR.with(|generator| {
+        let next_random = || {
+            let state = generator.rng.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+            generator.rng.set(state);
+            mix64(state)
+        };
+        let mut millis = generator.last_millis.get();
+        let mut counter = generator.counter.get() + 1;
+        if now > millis || counter >> COUNTER_BITS != 0 {
+            // A new millisecond (or an exhausted counter): reseed, leaving the top bit clear so
+            // the counter has room to grow within the millisecond.
+            millis = now.max(millis + u64::from(counter >> COUNTER_BITS != 0));
+            let seed = (u128::from(next_random()) << 64) | u128::from(next_random());
+            counter = seed & ((1u128 << (COUNTER_BITS - 1)) - 1);
+        }
+        generator.last_millis.set(millis);
+        generator.counter.set(counter);
+        compose_v7(millis, (counter >> 62) as u16, counter as u64)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_event_ids_are_version_7_and_strictly_increasing_on_one_thread() {
+        let ids: Vec<EventId> = (0..10_000).map(|_| EventId::new()).collect();
+        for id in &ids {
+            assert_eq!(id.as_uuid().get_version_num(), 7);
+            assert_eq!(id.as_uuid().get_variant(), uuid::Variant::RFC4122);
+        }
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+
+    #[test]
+    fn derived_event_ids_are_deterministic_version_7_and_distinct_per_index() {
+        let command = CommandId::new();
+        let first = EventId::derived(command, 0);
+        assert_eq!(first, EventId::derived(command, 0));
+        assert_ne!(first, EventId::derived(command, 1));
+        assert_ne!(first, EventId::derived(CommandId::new(), 0));
+        assert_eq!(first.as_uuid().get_version_num(), 7);
+        // The timestamp is the command's.
+        assert_eq!(
+            first.as_uuid().as_u128() >> 80,
+            command.as_uuid().as_u128() >> 80
+        );
+    }
+
+    #[test]
+    fn stream_ids_reject_empty_long_and_control_characters() {
+        assert_eq!(StreamId::new(""), Err(InvalidStreamId::Empty));
+        assert_eq!(
+            StreamId::new("x".repeat(MAX_STREAM_ID_LEN + 1)),
+            Err(InvalidStreamId::TooLong {
+                len: MAX_STREAM_ID_LEN + 1
+            })
+        );
+        assert!(matches!(
+            StreamId::new("a\nb"),
+            Err(InvalidStreamId::ControlCharacter { .. })
+        ));
+        assert!(StreamId::new("x".repeat(MAX_STREAM_ID_LEN)).is_ok());
+        assert_eq!(
+            StreamId::for_entity("product", 7).unwrap().as_str(),
+            "product-7"
+        );
+    }
+
+    #[test]
+    fn stream_ids_are_validated_when_deserialized() {
+        let parsed: Result<StreamId, _> = serde_json::from_str("\"\"");
+        assert!(parsed.is_err());
+        let parsed: StreamId = serde_json::from_str("\"product-1\"").unwrap();
+        assert_eq!(parsed.as_str(), "product-1");
+    }
+}

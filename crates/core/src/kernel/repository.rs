@@ -1,0 +1,670 @@
+//! The repository: runs commands against aggregates kept in an event store.
+//!
+//! # What happens when a command is executed
+//! 1. If the command carries a [`CommandId`] that was executed before, the events it produced then
+//!    are read back and returned; nothing is decided or written again.
+//! 2. The aggregate's state is loaded: from the state cache if it holds the stream, else from the
+//!    latest usable snapshot plus the events after it, else by folding the whole stream.
+//! 3. The decider decides. A rejection is returned as [`ExecuteError::Rejected`], after checking
+//!    that the state it was decided on is current (a cached state may be behind another writer).
+//! 4. The events are appended with the version the state was loaded at. If another writer got there
+//!    first, the state catches up with the new events and the command is decided again, a bounded
+//!    number of times.
+//! 5. The new state goes back into the cache, and a snapshot is saved when the policy says so.
+//!
+//! Event ids of a command with a command id are [derived](EventId::derived) from it, so "was this
+//! command executed?" is a lookup of its first event id in the store: it survives restarts and works
+//! across processes sharing a store, with no separate table to keep in step.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+
+use super::envelope::{Causation, Envelope, Metadata, NewEvent};
+use super::event::{Contains, Decider, Event};
+use super::ids::{CommandId, EventId, StreamId};
+use super::snapshot::{Snapshot, SnapshotPolicy, SnapshotStore};
+use super::store::{AppendError, EventStore, ExpectedVersion, ReadError};
+
+/// Where the repository gets the time it stamps on recorded events (`recorded_at`). Business time
+/// never comes from here: it travels inside commands.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that always answers the same instant: for tests and deterministic runs.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// What travels with a command besides the command itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CommandContext {
+    /// Makes the command idempotent: executing it again returns the first result.
+    pub command_id: Option<CommandId>,
+    /// The chain the command belongs to (set by policies reacting to an event); by default the
+    /// command starts its own chain.
+    pub causation: Option<Causation>,
+    /// String pairs copied onto every event the command records.
+    pub metadata: Metadata,
+}
+
+impl CommandContext {
+    /// A context with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A context with this command id.
+    pub fn with_command_id(command_id: CommandId) -> Self {
+        Self {
+            command_id: Some(command_id),
+            ..Self::default()
+        }
+    }
+
+    /// The same context placed in a chain.
+    pub fn caused_by(mut self, causation: Causation) -> Self {
+        self.causation = Some(causation);
+        self
+    }
+
+    /// The same context with one more metadata pair.
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// The outcome of an executed command.
+pub struct Executed<D: Decider> {
+    /// The events the command recorded (for a replayed command: the ones it recorded the first
+    /// time). Empty when the decider had nothing to record.
+    pub events: Vec<Envelope<D::Event>>,
+    /// The aggregate's state after the command.
+    pub state: Arc<D::State>,
+    /// The stream's version after the command.
+    pub version: u64,
+    /// True when the command id had been executed before and nothing was decided or written now.
+    pub replayed: bool,
+}
+
+// Written out so that `D` itself (usually a unit struct) needs neither `Clone` nor `Debug`.
+impl<D: Decider> Clone for Executed<D> {
+    fn clone(&self) -> Self {
+        Self {
+            events: self.events.clone(),
+            state: Arc::clone(&self.state),
+            version: self.version,
+            replayed: self.replayed,
+        }
+    }
+}
+
+impl<D: Decider> fmt::Debug for Executed<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Executed")
+            .field("events", &self.events)
+            .field("state", &self.state)
+            .field("version", &self.version)
+            .field("replayed", &self.replayed)
+            .finish()
+    }
+}
+
+/// An aggregate's state as loaded from the store.
+#[derive(Debug, Clone)]
+pub struct Loaded<S> {
+    /// The folded state.
+    pub state: Arc<S>,
+    /// The stream version it reflects (0: the stream does not exist).
+    pub version: u64,
+}
+
+/// Why an aggregate could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The store failed to read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The stream holds an event that is not one of this aggregate's.
+    #[error("stream {stream} version {version} holds event type {event_type}, which is not an event of this aggregate")]
+    ForeignEvent {
+        /// The stream.
+        stream: StreamId,
+        /// The event's version.
+        version: u64,
+        /// Its type name.
+        event_type: &'static str,
+    },
+    /// The stream's versions are not contiguous: the store broke its contract.
+    #[error("stream {stream} skips from version {previous} to {found}")]
+    VersionGap {
+        /// The stream.
+        stream: StreamId,
+        /// The last version folded.
+        previous: u64,
+        /// The version read next.
+        found: u64,
+    },
+}
+
+/// Why a command was not executed. Whatever the variant, nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError<R: std::error::Error + 'static> {
+    /// The aggregate rejected the command: the domain rule it breaks.
+    #[error("command rejected: {0}")]
+    Rejected(#[source] R),
+    /// The aggregate could not be loaded.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The store refused the append for a reason other than a lost race.
+    #[error(transparent)]
+    Append(AppendError),
+    /// Every attempt lost the race to another writer of the same stream.
+    #[error("stream {stream}: gave up after {attempts} attempts, each losing a race with another writer")]
+    TooManyConflicts {
+        /// The stream.
+        stream: StreamId,
+        /// How many times the command was decided.
+        attempts: u32,
+    },
+    /// The command id was already used for a command on another stream.
+    #[error("command {command_id} was executed on stream {executed_on}, not on {stream}")]
+    CommandIdReused {
+        /// The command id.
+        command_id: CommandId,
+        /// The stream this execution targets.
+        stream: StreamId,
+        /// The stream the id was executed on.
+        executed_on: StreamId,
+    },
+}
+
+impl<R: std::error::Error + 'static> From<ReadError> for ExecuteError<R> {
+    fn from(error: ReadError) -> Self {
+        Self::Load(LoadError::Read(error))
+    }
+}
+
+/// Runs commands of the aggregate `D` against a store of application events `E`.
+///
+/// ```
+/// use service_lifecycle_core::testing::fixture::{Counter, CounterCommand, CounterEvent};
+/// use service_lifecycle_core::{CommandContext, CommandId, MemoryStore, Repository, StreamId};
+///
+/// let store = MemoryStore::<CounterEvent>::new();
+/// let counters = Repository::<Counter, _, _>::new(store.clone()).with_state_cache(1_000);
+/// let stream = StreamId::new("counter-1").unwrap();
+/// let context = CommandContext::with_command_id(CommandId::new());
+///
+/// let first = counters.execute(&stream, &CounterCommand::Increment { by: 2 }, &context).unwrap();
+/// assert_eq!(first.state.value, 2);
+///
+/// // The same command id again: the first result, nothing written.
+/// let again = counters.execute(&stream, &CounterCommand::Increment { by: 2 }, &context).unwrap();
+/// assert!(again.replayed);
+/// assert_eq!(again.version, 1);
+/// ```
+pub struct Repository<D: Decider, E, S> {
+    store: S,
+    cache: Option<StateCache<D::State>>,
+    snapshots: Option<(Arc<dyn SnapshotStore>, SnapshotPolicy)>,
+    clock: Arc<dyn Clock>,
+    max_attempts: u32,
+    _types: PhantomData<fn() -> E>,
+}
+
+impl<D: Decider, E, S: fmt::Debug> fmt::Debug for Repository<D, E, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Repository")
+            .field("store", &self.store)
+            .field("cached_states", &self.cache.as_ref().map(StateCache::len))
+            .field(
+                "snapshots",
+                &self.snapshots.as_ref().map(|(_, policy)| *policy),
+            )
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
+}
+
+/// How many times a command is decided before [`ExecuteError::TooManyConflicts`], by default.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+impl<D, E, S> Repository<D, E, S>
+where
+    D: Decider,
+    E: Event + Contains<D::Event>,
+    S: EventStore<E>,
+{
+    /// A repository over `store`, with no state cache, no snapshots and the system clock.
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            cache: None,
+            snapshots: None,
+            clock: Arc::new(SystemClock),
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            _types: PhantomData,
+        }
+    }
+
+    /// Keeps the folded states of up to `capacity` streams in memory, so a hot aggregate is not
+    /// folded again for every command. When full, the least recently used half is dropped.
+    pub fn with_state_cache(mut self, capacity: usize) -> Self {
+        self.cache = (capacity > 0).then(|| StateCache::new(capacity));
+        self
+    }
+
+    /// Loads from and saves snapshots to `snapshots`, saving per `policy`.
+    pub fn with_snapshots(
+        mut self,
+        snapshots: impl SnapshotStore + 'static,
+        policy: SnapshotPolicy,
+    ) -> Self {
+        self.snapshots = Some((Arc::new(snapshots), policy));
+        self
+    }
+
+    /// Stamps `recorded_at` from `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Decides a command at most `attempts` times when racing other writers (at least once).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The current state of `stream`, caught up with every committed event.
+    pub fn load(&self, stream: &StreamId) -> Result<Loaded<D::State>, LoadError> {
+        let (mut state, mut version) = match self.cache.as_ref().and_then(|cache| cache.get(stream))
+        {
+            Some(cached) => cached,
+            None => self.load_from_store(stream)?,
+        };
+        // Only copy a shared state when there is something to fold into it.
+        if self.store.stream_version(stream)? > version {
+            version = self.fold_tail(Arc::make_mut(&mut state), stream, version)?;
+            if let Some(cache) = &self.cache {
+                cache.put(stream, Arc::clone(&state), version);
+            }
+        }
+        Ok(Loaded { state, version })
+    }
+
+    /// Executes `command` on the aggregate in `stream` (see the [module docs](self)).
+    pub fn execute(
+        &self,
+        stream: &StreamId,
+        command: &D::Command,
+        context: &CommandContext,
+    ) -> Result<Executed<D>, ExecuteError<D::Error>> {
+        if let Some(command_id) = context.command_id {
+            if let Some(replayed) = self.replay(stream, command_id)? {
+                return Ok(replayed);
+            }
+        }
+        let (mut state, mut version) =
+            match self.cache.as_ref().and_then(|cache| cache.take(stream)) {
+                Some(cached) => cached,
+                None => {
+                    let (mut state, version) = self.load_from_store(stream)?;
+                    let version = self.fold_tail(Arc::make_mut(&mut state), stream, version)?;
+                    (state, version)
+                }
+            };
+        let recorded_at = self.clock.now();
+        let causation = context.causation.unwrap_or_else(|| {
+            Causation::of_command(context.command_id.unwrap_or_else(CommandId::new))
+        });
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let decision = D::decide(&state, command);
+            // An accepted decision is checked by the append's expected version. A rejection or
+            // an empty decision writes nothing, so check here that it was not made on a stale
+            // cached state; if it was, catch up and decide again.
+            if !matches!(&decision, Ok(events) if !events.is_empty()) {
+                let current = self.store.stream_version(stream)?;
+                if current != version && attempts < self.max_attempts {
+                    version = self.fold_tail(Arc::make_mut(&mut state), stream, version)?;
+                    continue;
+                }
+            }
+            let events = match decision {
+                Ok(events) if events.is_empty() => {
+                    self.cache_put(stream, Arc::clone(&state), version);
+                    return Ok(Executed {
+                        events: Vec::new(),
+                        state,
+                        version,
+                        replayed: false,
+                    });
+                }
+                Ok(events) => events,
+                Err(rejection) => {
+                    self.cache_put(stream, state, version);
+                    return Err(ExecuteError::Rejected(rejection));
+                }
+            };
+            let new_events = stamp::<D, E>(&events, context, recorded_at, causation);
+            let event_ids: Vec<EventId> =
+                new_events.iter().map(|stamped| stamped.event_id).collect();
+            match self
+                .store
+                .append(stream, ExpectedVersion::at(version), new_events)
+            {
+                Ok(result) => {
+                    let state_mut = Arc::make_mut(&mut state);
+                    for event in &events {
+                        D::apply(state_mut, event);
+                    }
+                    let before = version;
+                    version = result.last_version;
+                    self.cache_put(stream, Arc::clone(&state), version);
+                    self.snapshot_if_due(stream, &state, before, version);
+                    let events: Vec<Envelope<D::Event>> = event_ids
+                        .into_iter()
+                        .zip(events)
+                        .zip(0u64..)
+                        .map(|((event_id, event), offset)| {
+                            NewEvent {
+                                event_id,
+                                recorded_at,
+                                correlation_id: causation.correlation_id,
+                                causation_id: causation.causation_id,
+                                metadata: context.metadata.clone(),
+                                event,
+                            }
+                            .into_envelope(
+                                stream.clone(),
+                                result.first_version + offset,
+                                result.first_position + offset,
+                            )
+                        })
+                        .collect();
+                    return Ok(Executed {
+                        events,
+                        state,
+                        version,
+                        replayed: false,
+                    });
+                }
+                Err(AppendError::Conflict { .. }) if attempts < self.max_attempts => {
+                    version = self.fold_tail(Arc::make_mut(&mut state), stream, version)?;
+                }
+                Err(AppendError::Conflict { .. }) => {
+                    return Err(ExecuteError::TooManyConflicts {
+                        stream: stream.clone(),
+                        attempts,
+                    })
+                }
+                Err(
+                    error @ (AppendError::IdempotencyMismatch { .. }
+                    | AppendError::PartialRetry { .. }),
+                ) => {
+                    // The same command may have been executed concurrently by another writer.
+                    if let Some(command_id) = context.command_id {
+                        if let Some(replayed) = self.replay(stream, command_id)? {
+                            return Ok(replayed);
+                        }
+                    }
+                    return Err(ExecuteError::Append(error));
+                }
+                Err(error) => return Err(ExecuteError::Append(error)),
+            }
+        }
+    }
+
+    /// The stored result of an already executed command, if it was executed.
+    fn replay(
+        &self,
+        stream: &StreamId,
+        command_id: CommandId,
+    ) -> Result<Option<Executed<D>>, ExecuteError<D::Error>> {
+        let Some(location) = self.store.find_event(EventId::derived(command_id, 0))? else {
+            return Ok(None);
+        };
+        if &location.stream_id != stream {
+            return Err(ExecuteError::CommandIdReused {
+                command_id,
+                stream: stream.clone(),
+                executed_on: location.stream_id,
+            });
+        }
+        let mut events = Vec::new();
+        for (index, stored) in
+            (0u32..).zip(self.store.read_stream(stream, location.stream_version)?)
+        {
+            let stored = stored?;
+            if stored.event_id != EventId::derived(command_id, index) {
+                break;
+            }
+            let event = narrow::<D, E>(&stored)?.clone();
+            events.push(stored.into_owned().map(|_| event));
+        }
+        let loaded = self.load(stream)?;
+        Ok(Some(Executed {
+            events,
+            state: loaded.state,
+            version: loaded.version,
+            replayed: true,
+        }))
+    }
+
+    /// The state from the latest usable snapshot, or the initial state.
+    fn load_from_store(&self, stream: &StreamId) -> Result<(Arc<D::State>, u64), LoadError> {
+        let initial = (Arc::new(D::State::default()), 0);
+        let Some((snapshots, _)) = &self.snapshots else {
+            return Ok(initial);
+        };
+        let Ok(Some(snapshot)) = snapshots.load_snapshot(stream) else {
+            return Ok(initial);
+        };
+        if snapshot.state_version != D::STATE_VERSION
+            || snapshot.stream_version > self.store.stream_version(stream)?
+        {
+            return Ok(initial);
+        }
+        match serde_json::from_slice::<D::State>(&snapshot.state) {
+            Ok(state) => Ok((Arc::new(state), snapshot.stream_version)),
+            Err(_) => Ok(initial),
+        }
+    }
+
+    /// Folds the events after `version` into `state`; returns the new version.
+    fn fold_tail(
+        &self,
+        state: &mut D::State,
+        stream: &StreamId,
+        mut version: u64,
+    ) -> Result<u64, LoadError> {
+        for stored in self.store.read_stream(stream, version + 1)? {
+            let stored = stored?;
+            if stored.stream_version != version + 1 {
+                return Err(LoadError::VersionGap {
+                    stream: stream.clone(),
+                    previous: version,
+                    found: stored.stream_version,
+                });
+            }
+            D::apply(state, narrow::<D, E>(&stored)?);
+            version = stored.stream_version;
+        }
+        Ok(version)
+    }
+
+    fn cache_put(&self, stream: &StreamId, state: Arc<D::State>, version: u64) {
+        if let Some(cache) = &self.cache {
+            cache.put(stream, state, version);
+        }
+    }
+
+    fn snapshot_if_due(&self, stream: &StreamId, state: &D::State, before: u64, after: u64) {
+        let Some((snapshots, policy)) = &self.snapshots else {
+            return;
+        };
+        if !policy.is_due(before, after) {
+            return;
+        }
+        // A snapshot is only a cache: failing to write one loses speed, never data.
+        if let Ok(bytes) = serde_json::to_vec(state) {
+            let snapshot = Snapshot {
+                stream_version: after,
+                state_version: D::STATE_VERSION,
+                state: bytes,
+            };
+            let _ = snapshots.save_snapshot(stream, snapshot);
+        }
+    }
+}
+
+/// A command's events, ready to append.
+fn stamp<D: Decider, E: Contains<D::Event>>(
+    events: &[D::Event],
+    context: &CommandContext,
+    recorded_at: DateTime<Utc>,
+    causation: Causation,
+) -> Vec<NewEvent<E>> {
+    (0u32..)
+        .zip(events)
+        .map(|(index, event)| NewEvent {
+            event_id: context.command_id.map_or_else(EventId::new, |command_id| {
+                EventId::derived(command_id, index)
+            }),
+            recorded_at,
+            correlation_id: causation.correlation_id,
+            causation_id: causation.causation_id,
+            metadata: context.metadata.clone(),
+            event: E::from(event.clone()),
+        })
+        .collect()
+}
+
+fn narrow<D: Decider, E: Contains<D::Event>>(stored: &Envelope<E>) -> Result<&D::Event, LoadError> {
+    stored
+        .event
+        .narrow()
+        .ok_or_else(|| LoadError::ForeignEvent {
+            stream: stored.stream_id.clone(),
+            version: stored.stream_version,
+            event_type: stored.event.event_type(),
+        })
+}
+
+/// Folded states of recently used streams.
+struct StateCache<S> {
+    capacity: usize,
+    clock: AtomicU64,
+    entries: Mutex<HashMap<StreamId, CachedState<S>>>,
+}
+
+struct CachedState<S> {
+    state: Arc<S>,
+    version: u64,
+    last_used: u64,
+}
+
+impl<S> StateCache<S> {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            clock: AtomicU64::new(0),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    fn get(&self, stream: &StreamId) -> Option<(Arc<S>, u64)> {
+        let tick = self.clock.fetch_add(1, Ordering::Relaxed);
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.get_mut(stream).map(|entry| {
+            entry.last_used = tick;
+            (Arc::clone(&entry.state), entry.version)
+        })
+    }
+
+    /// Removes and returns a stream's state, so the caller holds the only reference and can
+    /// update it in place. Another command on the same stream meanwhile loads from the store.
+    fn take(&self, stream: &StreamId) -> Option<(Arc<S>, u64)> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries
+            .remove(stream)
+            .map(|entry| (entry.state, entry.version))
+    }
+
+    /// Stores a state unless a newer one is already cached.
+    fn put(&self, stream: &StreamId, state: Arc<S>, version: u64) {
+        let tick = self.clock.fetch_add(1, Ordering::Relaxed);
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        match entries.get_mut(stream) {
+            Some(entry) if entry.version > version => entry.last_used = tick,
+            Some(entry) => {
+                *entry = CachedState {
+                    state,
+                    version,
+                    last_used: tick,
+                }
+            }
+            None => {
+                if entries.len() >= self.capacity {
+                    Self::evict_older_half(&mut entries);
+                }
+                entries.insert(
+                    stream.clone(),
+                    CachedState {
+                        state,
+                        version,
+                        last_used: tick,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Drops the least recently used half: amortised O(log n) per insertion.
+    fn evict_older_half(entries: &mut HashMap<StreamId, CachedState<S>>) {
+        let mut ages: Vec<u64> = entries.values().map(|entry| entry.last_used).collect();
+        let middle = ages.len() / 2;
+        let (_, &mut cutoff, _) = ages.select_nth_unstable(middle);
+        entries.retain(|_, entry| entry.last_used > cutoff);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,13 @@
+//! The test kit, for this workspace and for users' own aggregates and stores (feature `testing`).
+//!
+//! - [`given`]: given / when / then for deciders.
+//! - [`conformance`]: the store conformance suite every store runs unchanged.
+//! - [`laws`]: the domain laws as reusable property checks.
+//! - [`fixture`]: a tiny aggregate and a probe event to exercise the kernel with.
+
+pub mod conformance;
+pub mod fixture;
+mod given;
+pub mod laws;
+
+pub use given::{given, Given, Then};

@@ -1,0 +1,17 @@
+//! # service-lifecycle
+//!
+//! An event-sourced model of the whole service life of durable goods, for sellers and
+//! manufacturers to embed: pre-sale preparation, the sale, delivery, installation and training,
+//! warranty and post-warranty service, spare parts for years after a model leaves production, and
+//! the relationship promised to each customer.
+//!
+//! This facade re-exports the kernel ([`service_lifecycle_core`]) flat; the adapters (the sled
+//! store, JSON export and import) join it behind features as they land.
+//!
+//! See the README and `docs/` for the tour and the design.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(feature = "testing", doc = include_str!("../README.md"))]
+#![deny(missing_docs)]
+
+pub use service_lifecycle_core::*;
