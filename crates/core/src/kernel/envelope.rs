@@ -60,7 +60,10 @@ impl Causation {
 }
 
 /// An event as stored: the fact plus its identity, place and provenance.
+// `repr(C)` with the event last keeps the event next to the memory store's per-slot flag, so
+// folding a stream touches one cache line per event instead of two.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[repr(C)]
 pub struct Envelope<E> {
     /// Unique id of this event (UUIDv7).
     pub event_id: EventId,

@@ -3,9 +3,12 @@
 //!
 //! # How it is built
 //! Events are kept as typed envelopes, never serialized. Each stream holds its envelopes in an
-//! append-only vector whose elements never move ([`boxcar::Vec`]), so a reader borrows them in
-//! place: folding a stream costs no copy, no allocation and no lock per event. The global log is a
-//! second append-only vector of (stream, index) pairs in commit order.
+//! append-only arena whose elements never move, so a reader borrows them in place: folding a stream
+//! costs no copy, no allocation and no lock per event, and walks memory like a loop over a `Vec`.
+//! The global log is a second arena of (stream, index) pairs in commit order.
+//!
+//! Internal maps hash with foldhash (fast, seeded per process): stream names and event ids are
+//! looked up on every append.
 //!
 //! Appends are serialized by one writer lock, which is what makes versions and positions contiguous
 //! and commit order equal to position order. The writer publishes an append by storing the stream's
@@ -15,10 +18,13 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use foldhash::{HashMap as FastMap, HashMapExt};
+
+use super::arena::{Arena, Cursor};
 use super::envelope::{Envelope, NewEvent};
 use super::event::Event;
 use super::ids::{EventId, StreamId};
@@ -26,6 +32,13 @@ use super::store::{
     classify_retry, validate_append, AppendError, AppendResult, CheckpointError, CheckpointStore,
     CommitNotifier, EventLocation, EventRef, EventStore, ExpectedVersion, ReadError, StoredAppend,
 };
+
+/// A stream's events: 8 in the first bucket, doubling, up to 8 × (2²⁴ − 1) ≈ 134 million.
+type StreamArena<E> = Arena<Envelope<E>, 3, 24>;
+/// Every stream: 64 in the first bucket, up to 64 × (2³² − 1).
+type StreamsArena<E> = Arena<StreamRecord<E>, 6, 32>;
+/// The global log: 1,024 entries in the first bucket, up to 1,024 × (2⁴⁰ − 1).
+type LogArena = Arena<LogEntry, 10, 40>;
 
 /// An event store held in memory. Cloning it gives another handle to the same store.
 pub struct MemoryStore<E> {
@@ -43,9 +56,8 @@ impl<E> Clone for MemoryStore<E> {
 impl<E> std::fmt::Debug for MemoryStore<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("streams", &self.inner.streams.count())
             .field("head", &self.inner.head.load(Ordering::Acquire))
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -56,12 +68,12 @@ impl<E> Default for MemoryStore<E> {
 }
 
 struct Inner<E> {
-    /// Every stream ever written, by index. Never shrinks; elements never move.
-    streams: boxcar::Vec<StreamRecord<E>>,
-    /// Stream name to index, for readers.
-    stream_index: RwLock<HashMap<StreamId, usize>>,
+    /// Every stream ever written, by slot. Elements never move.
+    streams: StreamsArena<E>,
+    /// Stream name to slot, for readers.
+    stream_index: RwLock<FastMap<StreamId, usize>>,
     /// The global log: entry `p - 1` locates position `p`.
-    log: boxcar::Vec<LogEntry>,
+    log: LogArena,
     /// The newest committed position, published after the whole append is written.
     head: AtomicU64,
     writer: Mutex<Writer>,
@@ -70,7 +82,7 @@ struct Inner<E> {
 }
 
 struct StreamRecord<E> {
-    events: boxcar::Vec<Envelope<E>>,
+    events: StreamArena<E>,
     /// The committed version, published after the whole append is written.
     version: AtomicU64,
 }
@@ -82,19 +94,36 @@ struct LogEntry {
 }
 
 /// What only the writer touches, under the writer lock.
-#[derive(Default)]
 struct Writer {
     /// The writer's own copy of the stream index, so appends never wait for readers' lock.
-    streams: HashMap<StreamId, usize>,
-    /// Every stored event id: where it is and the append that wrote it.
-    event_ids: HashMap<EventId, IdEntry>,
+    streams: FastMap<StreamId, usize>,
+    /// Every stored event id: where it is and its place in the append that wrote it.
+    event_ids: FastMap<EventId, IdEntry>,
 }
 
+/// Where an event id is stored: 24 bytes, since there is one per event.
 #[derive(Clone, Copy)]
 struct IdEntry {
     stream: usize,
     index: usize,
-    batch: AppendResult,
+    /// The event's offset in its append.
+    offset: u32,
+    /// How many events its append held.
+    len: u32,
+}
+
+impl IdEntry {
+    /// The result of the append that stored the event at `version` and `position`.
+    fn batch(self, version: u64, position: u64) -> AppendResult {
+        let offset = u64::from(self.offset);
+        let last = u64::from(self.len) - 1 - offset;
+        AppendResult {
+            first_version: version - offset,
+            last_version: version + last,
+            first_position: position - offset,
+            last_position: position + last,
+        }
+    }
 }
 
 /// Wakes readers waiting for new commits; costs the writer one atomic load when nobody waits.
@@ -110,29 +139,42 @@ impl<E> MemoryStore<E> {
     pub fn new() -> Self {
         Self {
             inner: Arc::new(Inner {
-                streams: boxcar::Vec::new(),
-                stream_index: RwLock::new(HashMap::new()),
-                log: boxcar::Vec::new(),
+                streams: Arena::new(),
+                stream_index: RwLock::new(FastMap::new()),
+                log: Arena::new(),
                 head: AtomicU64::new(0),
-                writer: Mutex::new(Writer::default()),
+                writer: Mutex::new(Writer {
+                    streams: FastMap::new(),
+                    event_ids: FastMap::new(),
+                }),
                 checkpoints: Mutex::new(HashMap::new()),
                 commits: CommitSignal::default(),
             }),
         }
     }
 
-    fn stream_slot(&self, stream: &StreamId) -> Option<usize> {
-        let index = self
-            .inner
-            .stream_index
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        index.get(stream).copied()
+    fn stream_record(&self, stream: &StreamId) -> Option<&StreamRecord<E>> {
+        let slot = {
+            let index = self
+                .inner
+                .stream_index
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            index.get(stream).copied()
+        }?;
+        self.inner.streams.get(slot)
     }
 
     /// The envelope at `(stream, index)`, when the writer has published it.
     fn envelope(&self, stream: usize, index: usize) -> Option<&Envelope<E>> {
         self.inner.streams.get(stream)?.events.get(index)
+    }
+}
+
+fn capacity_exceeded(stream: &StreamId, what: &str) -> AppendError {
+    AppendError::Storage {
+        stream: stream.clone(),
+        source: format!("the memory store is full: {what}").into(),
     }
 }
 
@@ -159,8 +201,8 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
                 .and_then(|entry| {
                     self.envelope(entry.stream, entry.index)
                         .map(|envelope| StoredAppend {
+                            batch: entry.batch(envelope.stream_version, envelope.position),
                             envelope: Cow::Borrowed(envelope),
-                            batch: entry.batch,
                         })
                 }))
         })?;
@@ -169,31 +211,46 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
         }
 
         let slot = writer.streams.get(stream).copied();
-        let current_version = match slot {
-            Some(slot) => inner.streams[slot].version.load(Ordering::Relaxed),
-            None => 0,
-        };
+        let record = slot.and_then(|slot| inner.streams.get(slot));
+        let current_version = record.map_or(0, |record| record.version.load(Ordering::Relaxed));
         expected.check(stream, current_version)?;
 
-        let slot = match slot {
-            Some(slot) => slot,
-            None => {
-                let slot = inner.streams.push(StreamRecord {
-                    events: boxcar::Vec::new(),
+        let len = u32::try_from(events.len())
+            .map_err(|_| capacity_exceeded(stream, "more than 2^32 - 1 events in one append"))?;
+        let (slot, record) = match (slot, record) {
+            (Some(slot), Some(record)) => (slot, record),
+            _ => {
+                let slot = writer.streams.len();
+                let fresh = StreamRecord {
+                    events: Arena::new(),
                     version: AtomicU64::new(0),
-                });
+                };
+                inner
+                    .streams
+                    .set(slot, fresh)
+                    .map_err(|_| capacity_exceeded(stream, "too many streams"))?;
+                let record = inner
+                    .streams
+                    .get(slot)
+                    .ok_or_else(|| capacity_exceeded(stream, "too many streams"))?;
                 writer.streams.insert(stream.clone(), slot);
                 inner
                     .stream_index
                     .write()
                     .unwrap_or_else(PoisonError::into_inner)
                     .insert(stream.clone(), slot);
-                slot
+                (slot, record)
             }
         };
-        let record = &inner.streams[slot];
         let head = inner.head.load(Ordering::Relaxed);
-        let count = events.len() as u64;
+        let count = u64::from(len);
+        // Checked before anything is written, so an append that does not fit writes nothing.
+        if current_version + count > StreamArena::<E>::CAPACITY as u64 {
+            return Err(capacity_exceeded(stream, "the stream is too long"));
+        }
+        if head + count > LogArena::CAPACITY as u64 {
+            return Err(capacity_exceeded(stream, "the log is too long"));
+        }
         let batch = AppendResult {
             first_version: current_version + 1,
             last_version: current_version + count,
@@ -201,31 +258,40 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
             last_position: head + count,
         };
         writer.event_ids.reserve(events.len());
-        for (offset, new_event) in (0u64..).zip(events) {
+        for (offset, new_event) in (0u32..).zip(events) {
             let event_id = new_event.event_id;
-            let envelope = new_event.into_envelope(
-                stream.clone(),
-                batch.first_version + offset,
-                batch.first_position + offset,
-            );
-            let index = record.events.push(envelope);
-            inner.log.push(LogEntry {
-                stream: slot,
-                index,
-            });
+            let index = (current_version + u64::from(offset)) as usize;
+            let position = batch.first_position + u64::from(offset);
+            let envelope = new_event.into_envelope(stream.clone(), index as u64 + 1, position);
+            // The capacity was checked above and each slot is filled once, so these cannot fail.
+            record
+                .events
+                .set(index, envelope)
+                .map_err(|_| capacity_exceeded(stream, "the stream is too long"))?;
+            inner
+                .log
+                .set(
+                    (position - 1) as usize,
+                    LogEntry {
+                        stream: slot,
+                        index,
+                    },
+                )
+                .map_err(|_| capacity_exceeded(stream, "the log is too long"))?;
             writer.event_ids.insert(
                 event_id,
                 IdEntry {
                     stream: slot,
                     index,
-                    batch,
+                    offset,
+                    len,
                 },
             );
         }
         // Publish: the stream's version first, then the head, so a reader that sees a position
         // also sees its stream's version.
         record.version.store(batch.last_version, Ordering::Release);
-        inner.head.store(batch.last_position, Ordering::SeqCst);
+        inner.head.store(batch.last_position, Ordering::Release);
         drop(writer);
         inner.commits.notify();
         Ok(batch)
@@ -236,30 +302,26 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
         stream: &StreamId,
         from_version: u64,
     ) -> Result<Self::StreamEvents<'_>, ReadError> {
-        let record = self
-            .stream_slot(stream)
-            .and_then(|slot| self.inner.streams.get(slot));
-        let end = record.map_or(0, |record| record.version.load(Ordering::Acquire) as usize);
-        Ok(StreamEvents {
-            record,
-            next: from_version.max(1) as usize - 1,
-            end,
-        })
+        let start = from_version.max(1) as usize - 1;
+        let cursor = self.stream_record(stream).map(|record| {
+            let end = record.version.load(Ordering::Acquire) as usize;
+            record.events.range(start, end)
+        });
+        Ok(StreamEvents { cursor })
     }
 
     fn read_all(&self, from_position: u64) -> Result<Self::AllEvents<'_>, ReadError> {
         let end = self.inner.head.load(Ordering::Acquire) as usize;
+        let start = from_position.max(1) as usize - 1;
         Ok(AllEvents {
             store: self,
-            next: from_position.max(1) as usize - 1,
-            end,
+            log: self.inner.log.range(start, end),
         })
     }
 
     fn stream_version(&self, stream: &StreamId) -> Result<u64, ReadError> {
         Ok(self
-            .stream_slot(stream)
-            .and_then(|slot| self.inner.streams.get(slot))
+            .stream_record(stream)
             .map_or(0, |record| record.version.load(Ordering::Acquire)))
     }
 
@@ -288,9 +350,7 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
 
 /// The events of one stream, borrowed from a [`MemoryStore`].
 pub struct StreamEvents<'a, E> {
-    record: Option<&'a StreamRecord<E>>,
-    next: usize,
-    end: usize,
+    cursor: Option<Cursor<'a, Envelope<E>, 3, 24>>,
 }
 
 impl<'a, E: Clone> Iterator for StreamEvents<'a, E> {
@@ -298,25 +358,23 @@ impl<'a, E: Clone> Iterator for StreamEvents<'a, E> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.next >= self.end {
-            return None;
-        }
-        let envelope = self.record?.events.get(self.next)?;
-        self.next += 1;
-        Some(Ok(Cow::Borrowed(envelope)))
+        self.cursor
+            .as_mut()?
+            .next()
+            .map(|envelope| Ok(Cow::Borrowed(envelope)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let remaining = self.end.saturating_sub(self.next);
-        (remaining, Some(remaining))
+        self.cursor
+            .as_ref()
+            .map_or((0, Some(0)), Iterator::size_hint)
     }
 }
 
 /// Every event in commit order, borrowed from a [`MemoryStore`].
 pub struct AllEvents<'a, E> {
     store: &'a MemoryStore<E>,
-    next: usize,
-    end: usize,
+    log: Cursor<'a, LogEntry, 10, 40>,
 }
 
 impl<'a, E: Clone> Iterator for AllEvents<'a, E> {
@@ -324,23 +382,21 @@ impl<'a, E: Clone> Iterator for AllEvents<'a, E> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.next >= self.end {
-            return None;
-        }
-        let entry = *self.store.inner.log.get(self.next)?;
-        self.next += 1;
+        let entry = self.log.next()?;
         let envelope = self.store.envelope(entry.stream, entry.index)?;
         Some(Ok(Cow::Borrowed(envelope)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let remaining = self.end.saturating_sub(self.next);
-        (remaining, Some(remaining))
+        self.log.size_hint()
     }
 }
 
 impl CommitSignal {
     fn notify(&self) {
+        // Orders the head's store before this load (a waiter does the opposite), so either the
+        // waiter sees the new head or this sees the waiter.
+        fence(Ordering::SeqCst);
         if self.waiters.load(Ordering::SeqCst) > 0 {
             let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
             self.condvar.notify_all();

@@ -2,6 +2,7 @@
 //! repository, snapshots, upcasters and projections. The domain is built on it and never sees a
 //! store; stores are built on it and never see the domain.
 
+pub(crate) mod arena;
 pub mod envelope;
 pub mod event;
 pub mod ids;

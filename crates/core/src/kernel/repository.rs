@@ -16,13 +16,12 @@
 //! command executed?" is a lookup of its first event id in the store: it survives restarts and works
 //! across processes sharing a store, with no separate table to keep in step.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
+use foldhash::{HashMap as FastMap, HashMapExt};
 
 use super::envelope::{Causation, Envelope, Metadata, NewEvent};
 use super::event::{Contains, Decider, Event};
@@ -343,9 +342,6 @@ where
                 }
             };
         let recorded_at = self.clock.now();
-        let causation = context.causation.unwrap_or_else(|| {
-            Causation::of_command(context.command_id.unwrap_or_else(CommandId::new))
-        });
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -376,44 +372,35 @@ where
                     return Err(ExecuteError::Rejected(rejection));
                 }
             };
-            let new_events = stamp::<D, E>(&events, context, recorded_at, causation);
-            let event_ids: Vec<EventId> =
-                new_events.iter().map(|stamped| stamped.event_id).collect();
+            let mut recorded = stamp(stream, events, context, recorded_at);
+            let new_events = recorded
+                .iter()
+                .map(|envelope| NewEvent {
+                    event_id: envelope.event_id,
+                    recorded_at,
+                    correlation_id: envelope.correlation_id,
+                    causation_id: envelope.causation_id,
+                    metadata: context.metadata.clone(),
+                    event: E::from(envelope.event.clone()),
+                })
+                .collect();
             match self
                 .store
                 .append(stream, ExpectedVersion::at(version), new_events)
             {
                 Ok(result) => {
                     let state_mut = Arc::make_mut(&mut state);
-                    for event in &events {
-                        D::apply(state_mut, event);
+                    for (offset, envelope) in (0u64..).zip(&mut recorded) {
+                        D::apply(state_mut, &envelope.event);
+                        envelope.stream_version = result.first_version + offset;
+                        envelope.position = result.first_position + offset;
                     }
                     let before = version;
                     version = result.last_version;
                     self.cache_put(stream, Arc::clone(&state), version);
                     self.snapshot_if_due(stream, &state, before, version);
-                    let events: Vec<Envelope<D::Event>> = event_ids
-                        .into_iter()
-                        .zip(events)
-                        .zip(0u64..)
-                        .map(|((event_id, event), offset)| {
-                            NewEvent {
-                                event_id,
-                                recorded_at,
-                                correlation_id: causation.correlation_id,
-                                causation_id: causation.causation_id,
-                                metadata: context.metadata.clone(),
-                                event,
-                            }
-                            .into_envelope(
-                                stream.clone(),
-                                result.first_version + offset,
-                                result.first_position + offset,
-                            )
-                        })
-                        .collect();
                     return Ok(Executed {
-                        events,
+                        events: recorded,
                         state,
                         version,
                         replayed: false,
@@ -469,7 +456,15 @@ where
             if stored.event_id != EventId::derived(command_id, index) {
                 break;
             }
-            let event = narrow::<D, E>(&stored)?.clone();
+            let Some(event) = stored.event.narrow().cloned() else {
+                return Err(ExecuteError::Load(
+                    FoldFailure::Foreign {
+                        version: stored.stream_version,
+                        event_type: stored.event.event_type(),
+                    }
+                    .into_error(stream),
+                ));
+            };
             events.push(stored.into_owned().map(|_| event));
         }
         let loaded = self.load(stream)?;
@@ -506,21 +501,18 @@ where
         &self,
         state: &mut D::State,
         stream: &StreamId,
-        mut version: u64,
+        version: u64,
     ) -> Result<u64, LoadError> {
-        for stored in self.store.read_stream(stream, version + 1)? {
-            let stored = stored?;
-            if stored.stream_version != version + 1 {
-                return Err(LoadError::VersionGap {
-                    stream: stream.clone(),
-                    previous: version,
-                    found: stored.stream_version,
-                });
-            }
-            D::apply(state, narrow::<D, E>(&stored)?);
-            version = stored.stream_version;
-        }
-        Ok(version)
+        // Fold into a local so the state lives in registers, not behind a pointer the loop's
+        // error paths could alias; the error paths themselves are kept out of line.
+        let mut folded = std::mem::take(state);
+        let outcome = fold_events::<D, E, _>(
+            &mut folded,
+            self.store.read_stream(stream, version + 1)?,
+            version,
+        );
+        *state = folded;
+        outcome.map_err(|failure| failure.into_error(stream))
     }
 
     fn cache_put(&self, stream: &StreamId, state: Arc<D::State>, version: u64) {
@@ -548,48 +540,131 @@ where
     }
 }
 
-/// A command's events, ready to append.
-fn stamp<D: Decider, E: Contains<D::Event>>(
-    events: &[D::Event],
-    context: &CommandContext,
-    recorded_at: DateTime<Utc>,
-    causation: Causation,
-) -> Vec<NewEvent<E>> {
-    (0u32..)
-        .zip(events)
-        .map(|(index, event)| NewEvent {
-            event_id: context.command_id.map_or_else(EventId::new, |command_id| {
-                EventId::derived(command_id, index)
-            }),
-            recorded_at,
-            correlation_id: causation.correlation_id,
-            causation_id: causation.causation_id,
-            metadata: context.metadata.clone(),
-            event: E::from(event.clone()),
-        })
-        .collect()
+/// Why [`fold_events`] stopped; turned into a [`LoadError`] out of the hot loop.
+enum FoldFailure {
+    Read(ReadError),
+    Gap {
+        previous: u64,
+        found: u64,
+    },
+    Foreign {
+        version: u64,
+        event_type: &'static str,
+    },
 }
 
-fn narrow<D: Decider, E: Contains<D::Event>>(stored: &Envelope<E>) -> Result<&D::Event, LoadError> {
-    stored
-        .event
-        .narrow()
-        .ok_or_else(|| LoadError::ForeignEvent {
-            stream: stored.stream_id.clone(),
-            version: stored.stream_version,
-            event_type: stored.event.event_type(),
+impl FoldFailure {
+    #[cold]
+    fn into_error(self, stream: &StreamId) -> LoadError {
+        match self {
+            Self::Read(error) => LoadError::Read(error),
+            Self::Gap { previous, found } => LoadError::VersionGap {
+                stream: stream.clone(),
+                previous,
+                found,
+            },
+            Self::Foreign {
+                version,
+                event_type,
+            } => LoadError::ForeignEvent {
+                stream: stream.clone(),
+                version,
+                event_type,
+            },
+        }
+    }
+}
+
+/// Folds stored events into `state`; returns the last version folded.
+///
+/// The store guarantees contiguous versions (its conformance suite checks it), so the loop checks
+/// that the first event continues from `version` and counts from there: reading every event's
+/// version would touch a second cache line per event for no information.
+#[inline]
+fn fold_events<'a, D, E, I>(
+    state: &mut D::State,
+    events: I,
+    version: u64,
+) -> Result<u64, FoldFailure>
+where
+    D: Decider,
+    E: Contains<D::Event> + 'a,
+    I: Iterator<Item = Result<super::store::EventRef<'a, E>, ReadError>>,
+{
+    let mut last = version;
+    for stored in events {
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(error) => return Err(FoldFailure::Read(error)),
+        };
+        if last == version && stored.stream_version != version + 1 {
+            return Err(FoldFailure::Gap {
+                previous: version,
+                found: stored.stream_version,
+            });
+        }
+        let Some(event) = stored.event.narrow() else {
+            return Err(FoldFailure::Foreign {
+                version: stored.stream_version,
+                event_type: stored.event.event_type(),
+            });
+        };
+        D::apply(state, event);
+        last += 1;
+    }
+    Ok(last)
+}
+
+/// A command's events as envelopes, with ids, time and causation; the store assigns versions and
+/// positions (0 until then).
+fn stamp<Ev>(
+    stream: &StreamId,
+    events: Vec<Ev>,
+    context: &CommandContext,
+    recorded_at: DateTime<Utc>,
+) -> Vec<Envelope<Ev>> {
+    let mut causation = context
+        .causation
+        .or(context.command_id.map(Causation::of_command));
+    (0u32..)
+        .zip(events)
+        .map(|(index, event)| {
+            let event_id = match context.command_id {
+                Some(command_id) => EventId::derived(command_id, index),
+                None => EventId::new_at(recorded_at),
+            };
+            // Without a command id or a cause, the command's first event starts the chain.
+            let chain = *causation.get_or_insert(Causation::root(event_id.as_uuid()));
+            Envelope {
+                event_id,
+                stream_id: stream.clone(),
+                stream_version: 0,
+                position: 0,
+                recorded_at,
+                correlation_id: chain.correlation_id,
+                causation_id: chain.causation_id,
+                metadata: context.metadata.clone(),
+                event,
+            }
         })
+        .collect()
 }
 
 /// Folded states of recently used streams.
 struct StateCache<S> {
     capacity: usize,
-    clock: AtomicU64,
-    entries: Mutex<HashMap<StreamId, CachedState<S>>>,
+    entries: Mutex<CacheEntries<S>>,
+}
+
+struct CacheEntries<S> {
+    by_stream: FastMap<StreamId, CachedState<S>>,
+    /// A logical clock for least-recently-used eviction.
+    tick: u64,
 }
 
 struct CachedState<S> {
-    state: Arc<S>,
+    /// `None` while a command holds the state (see [`StateCache::take`]).
+    state: Option<Arc<S>>,
     version: u64,
     last_used: u64,
 }
@@ -598,67 +673,72 @@ impl<S> StateCache<S> {
     fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            clock: AtomicU64::new(0),
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(CacheEntries {
+                by_stream: FastMap::new(),
+                tick: 0,
+            }),
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheEntries<S>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.lock().by_stream.len()
     }
 
     fn get(&self, stream: &StreamId) -> Option<(Arc<S>, u64)> {
-        let tick = self.clock.fetch_add(1, Ordering::Relaxed);
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.get_mut(stream).map(|entry| {
-            entry.last_used = tick;
-            (Arc::clone(&entry.state), entry.version)
-        })
+        let mut entries = self.lock();
+        entries.tick += 1;
+        let tick = entries.tick;
+        let entry = entries.by_stream.get_mut(stream)?;
+        entry.last_used = tick;
+        entry
+            .state
+            .as_ref()
+            .map(|state| (Arc::clone(state), entry.version))
     }
 
-    /// Removes and returns a stream's state, so the caller holds the only reference and can
-    /// update it in place. Another command on the same stream meanwhile loads from the store.
+    /// Takes a stream's state out, so the caller holds the only reference and can update it in
+    /// place. Another command on the same stream meanwhile loads from the store.
     fn take(&self, stream: &StreamId) -> Option<(Arc<S>, u64)> {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries
-            .remove(stream)
-            .map(|entry| (entry.state, entry.version))
+        let mut entries = self.lock();
+        let entry = entries.by_stream.get_mut(stream)?;
+        entry.state.take().map(|state| (state, entry.version))
     }
 
     /// Stores a state unless a newer one is already cached.
     fn put(&self, stream: &StreamId, state: Arc<S>, version: u64) {
-        let tick = self.clock.fetch_add(1, Ordering::Relaxed);
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        match entries.get_mut(stream) {
-            Some(entry) if entry.version > version => entry.last_used = tick,
-            Some(entry) => {
+        let mut entries = self.lock();
+        entries.tick += 1;
+        let tick = entries.tick;
+        if let Some(entry) = entries.by_stream.get_mut(stream) {
+            entry.last_used = tick;
+            if entry.state.is_none() || entry.version <= version {
                 *entry = CachedState {
-                    state,
+                    state: Some(state),
                     version,
                     last_used: tick,
-                }
+                };
             }
-            None => {
-                if entries.len() >= self.capacity {
-                    Self::evict_older_half(&mut entries);
-                }
-                entries.insert(
-                    stream.clone(),
-                    CachedState {
-                        state,
-                        version,
-                        last_used: tick,
-                    },
-                );
-            }
+            return;
         }
+        if entries.by_stream.len() >= self.capacity {
+            Self::evict_older_half(&mut entries.by_stream);
+        }
+        entries.by_stream.insert(
+            stream.clone(),
+            CachedState {
+                state: Some(state),
+                version,
+                last_used: tick,
+            },
+        );
     }
 
     /// Drops the least recently used half: amortised O(log n) per insertion.
-    fn evict_older_half(entries: &mut HashMap<StreamId, CachedState<S>>) {
+    fn evict_older_half(entries: &mut FastMap<StreamId, CachedState<S>>) {
         let mut ages: Vec<u64> = entries.values().map(|entry| entry.last_used).collect();
         let middle = ages.len() / 2;
         let (_, &mut cutoff, _) = ages.select_nth_unstable(middle);
