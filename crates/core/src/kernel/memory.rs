@@ -35,10 +35,12 @@ use super::store::{
 
 /// A stream's events: 8 in the first bucket, doubling, up to 8 × (2²⁴ − 1) ≈ 134 million.
 type StreamArena<E> = Arena<Envelope<E>, 3, 24>;
+// A stream index must fit the `u32` of a [`Place`].
+const _: () = assert!(Arena::<(), 3, 24>::CAPACITY <= u32::MAX as usize);
 /// Every stream: 64 in the first bucket, up to 64 × (2³² − 1).
 type StreamsArena<E> = Arena<StreamRecord<E>, 6, 32>;
 /// The global log: 1,024 entries in the first bucket, up to 1,024 × (2⁴⁰ − 1).
-type LogArena = Arena<LogEntry, 10, 40>;
+type LogArena = Arena<Place, 10, 40>;
 
 /// An event store held in memory. Cloning it gives another handle to the same store.
 pub struct MemoryStore<E> {
@@ -71,7 +73,7 @@ struct Inner<E> {
     /// Every stream ever written, by slot. Elements never move.
     streams: StreamsArena<E>,
     /// Stream name to slot, for readers.
-    stream_index: RwLock<FastMap<StreamId, usize>>,
+    stream_index: RwLock<FastMap<StreamId, u32>>,
     /// The global log: entry `p - 1` locates position `p`.
     log: LogArena,
     /// The newest committed position, published after the whole append is written.
@@ -87,25 +89,26 @@ struct StreamRecord<E> {
     version: AtomicU64,
 }
 
+/// Where one event is: its stream's slot and its index in the stream (8 bytes, one per event).
+/// The arenas' capacities keep both below 2³².
 #[derive(Clone, Copy)]
-struct LogEntry {
-    stream: usize,
-    index: usize,
+struct Place {
+    stream: u32,
+    index: u32,
 }
 
 /// What only the writer touches, under the writer lock.
 struct Writer {
     /// The writer's own copy of the stream index, so appends never wait for readers' lock.
-    streams: FastMap<StreamId, usize>,
+    streams: FastMap<StreamId, u32>,
     /// Every stored event id: where it is and its place in the append that wrote it.
     event_ids: FastMap<EventId, IdEntry>,
 }
 
-/// Where an event id is stored: 24 bytes, since there is one per event.
+/// Where an event id is stored: 16 bytes, since there is one per event.
 #[derive(Clone, Copy)]
 struct IdEntry {
-    stream: usize,
-    index: usize,
+    place: Place,
     /// The event's offset in its append.
     offset: u32,
     /// How many events its append held.
@@ -162,12 +165,16 @@ impl<E> MemoryStore<E> {
                 .unwrap_or_else(PoisonError::into_inner);
             index.get(stream).copied()
         }?;
-        self.inner.streams.get(slot)
+        self.inner.streams.get(slot as usize)
     }
 
-    /// The envelope at `(stream, index)`, when the writer has published it.
-    fn envelope(&self, stream: usize, index: usize) -> Option<&Envelope<E>> {
-        self.inner.streams.get(stream)?.events.get(index)
+    /// The envelope at `place`, when the writer has published it.
+    fn envelope(&self, place: Place) -> Option<&Envelope<E>> {
+        self.inner
+            .streams
+            .get(place.stream as usize)?
+            .events
+            .get(place.index as usize)
     }
 }
 
@@ -199,11 +206,10 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
                 .event_ids
                 .get(&events[index].event_id)
                 .and_then(|entry| {
-                    self.envelope(entry.stream, entry.index)
-                        .map(|envelope| StoredAppend {
-                            batch: entry.batch(envelope.stream_version, envelope.position),
-                            envelope: Cow::Borrowed(envelope),
-                        })
+                    self.envelope(entry.place).map(|envelope| StoredAppend {
+                        batch: entry.batch(envelope.stream_version, envelope.position),
+                        envelope: Cow::Borrowed(envelope),
+                    })
                 }))
         })?;
         if let Some(original) = retry {
@@ -211,7 +217,7 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
         }
 
         let slot = writer.streams.get(stream).copied();
-        let record = slot.and_then(|slot| inner.streams.get(slot));
+        let record = slot.and_then(|slot| inner.streams.get(slot as usize));
         let current_version = record.map_or(0, |record| record.version.load(Ordering::Relaxed));
         expected.check(stream, current_version)?;
 
@@ -220,18 +226,19 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
         let (slot, record) = match (slot, record) {
             (Some(slot), Some(record)) => (slot, record),
             _ => {
-                let slot = writer.streams.len();
+                let slot = u32::try_from(writer.streams.len())
+                    .map_err(|_| capacity_exceeded(stream, "too many streams"))?;
                 let fresh = StreamRecord {
                     events: Arena::new(),
                     version: AtomicU64::new(0),
                 };
                 inner
                     .streams
-                    .set(slot, fresh)
+                    .set(slot as usize, fresh)
                     .map_err(|_| capacity_exceeded(stream, "too many streams"))?;
                 let record = inner
                     .streams
-                    .get(slot)
+                    .get(slot as usize)
                     .ok_or_else(|| capacity_exceeded(stream, "too many streams"))?;
                 writer.streams.insert(stream.clone(), slot);
                 inner
@@ -260,33 +267,25 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
         writer.event_ids.reserve(events.len());
         for (offset, new_event) in (0u32..).zip(events) {
             let event_id = new_event.event_id;
-            let index = (current_version + u64::from(offset)) as usize;
+            let version = current_version + u64::from(offset) + 1;
             let position = batch.first_position + u64::from(offset);
-            let envelope = new_event.into_envelope(stream.clone(), index as u64 + 1, position);
-            // The capacity was checked above and each slot is filled once, so these cannot fail.
+            // The capacities were checked above, so the index fits and each slot is free.
+            let place = Place {
+                stream: slot,
+                index: (version - 1) as u32,
+            };
+            let envelope = new_event.into_envelope(stream.clone(), version, position);
             record
                 .events
-                .set(index, envelope)
+                .set(place.index as usize, envelope)
                 .map_err(|_| capacity_exceeded(stream, "the stream is too long"))?;
             inner
                 .log
-                .set(
-                    (position - 1) as usize,
-                    LogEntry {
-                        stream: slot,
-                        index,
-                    },
-                )
+                .set((position - 1) as usize, place)
                 .map_err(|_| capacity_exceeded(stream, "the log is too long"))?;
-            writer.event_ids.insert(
-                event_id,
-                IdEntry {
-                    stream: slot,
-                    index,
-                    offset,
-                    len,
-                },
-            );
+            writer
+                .event_ids
+                .insert(event_id, IdEntry { place, offset, len });
         }
         // Publish: the stream's version first, then the head, so a reader that sees a position
         // also sees its stream's version.
@@ -339,7 +338,7 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
             writer.event_ids.get(&event_id).copied()
         };
         Ok(entry
-            .and_then(|entry| self.envelope(entry.stream, entry.index))
+            .and_then(|entry| self.envelope(entry.place))
             .map(|envelope| EventLocation {
                 stream_id: envelope.stream_id.clone(),
                 stream_version: envelope.stream_version,
@@ -374,7 +373,7 @@ impl<'a, E: Clone> Iterator for StreamEvents<'a, E> {
 /// Every event in commit order, borrowed from a [`MemoryStore`].
 pub struct AllEvents<'a, E> {
     store: &'a MemoryStore<E>,
-    log: Cursor<'a, LogEntry, 10, 40>,
+    log: Cursor<'a, Place, 10, 40>,
 }
 
 impl<'a, E: Clone> Iterator for AllEvents<'a, E> {
@@ -383,7 +382,7 @@ impl<'a, E: Clone> Iterator for AllEvents<'a, E> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let entry = self.log.next()?;
-        let envelope = self.store.envelope(entry.stream, entry.index)?;
+        let envelope = self.store.envelope(*entry)?;
         Some(Ok(Cow::Borrowed(envelope)))
     }
 
