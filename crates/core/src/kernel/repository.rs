@@ -40,9 +40,43 @@ pub trait Clock: Send + Sync {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
+thread_local! {
+    /// The last calendar day [`SystemClock`] converted, by days since the Unix epoch: turning a
+    /// day number into a date is most of the cost of a clock read, and it changes once a day.
+    static CACHED_DAY: std::cell::Cell<Option<(u64, chrono::NaiveDate)>> =
+        const { std::cell::Cell::new(None) };
+}
+
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        const SECONDS_PER_DAY: u64 = 86_400;
+        let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
+        else {
+            return Utc::now();
+        };
+        let seconds = since_epoch.as_secs();
+        let day = seconds / SECONDS_PER_DAY;
+        let date = match CACHED_DAY.get() {
+            Some((cached, date)) if cached == day => Some(date),
+            _ => {
+                let date = i64::try_from(day * SECONDS_PER_DAY)
+                    .ok()
+                    .and_then(|midnight| DateTime::from_timestamp(midnight, 0))
+                    .map(|midnight| midnight.date_naive());
+                if let Some(date) = date {
+                    CACHED_DAY.set(Some((day, date)));
+                }
+                date
+            }
+        };
+        let time = chrono::NaiveTime::from_num_seconds_from_midnight_opt(
+            (seconds % SECONDS_PER_DAY) as u32,
+            since_epoch.subsec_nanos(),
+        );
+        match (date, time) {
+            (Some(date), Some(time)) => date.and_time(time).and_utc(),
+            _ => Utc::now(),
+        }
     }
 }
 

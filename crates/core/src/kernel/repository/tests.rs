@@ -77,6 +77,17 @@ fn then_error_fails_loudly_when_the_command_is_accepted() {
         .then_error(CounterError::Closed);
 }
 
+#[test]
+fn the_system_clock_agrees_with_chrono() {
+    let before = Utc::now();
+    let now = SystemClock.now();
+    let after = Utc::now();
+    assert!(
+        before <= now && now <= after,
+        "{before} <= {now} <= {after}"
+    );
+}
+
 // --- Executing commands ------------------------------------------------------------------------
 
 #[test]
