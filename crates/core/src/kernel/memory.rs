@@ -39,8 +39,6 @@ type StreamArena<E> = Arena<Envelope<E>, 3, 24>;
 const _: () = assert!(Arena::<(), 3, 24>::CAPACITY <= u32::MAX as usize);
 /// Every stream: 64 in the first bucket, up to 64 × (2³² − 1).
 type StreamsArena<E> = Arena<StreamRecord<E>, 6, 32>;
-/// The global log: 1,024 entries in the first bucket, up to 1,024 × (2⁴⁰ − 1).
-type LogArena = Arena<Place, 10, 40>;
 
 /// An event store held in memory. Cloning it gives another handle to the same store.
 pub struct MemoryStore<E> {
@@ -74,8 +72,10 @@ struct Inner<E> {
     streams: StreamsArena<E>,
     /// Stream name to slot, for readers.
     stream_index: RwLock<FastMap<StreamId, u32>>,
-    /// The global log: entry `p - 1` locates position `p`.
-    log: LogArena,
+    /// The global log: entry `p - 1` locates position `p`. A plain vector under a lock: the writer
+    /// pushes under it once per append, and readers copy entries out a page at a time, so neither
+    /// holds it for long.
+    log: RwLock<Vec<Place>>,
     /// The newest committed position, published after the whole append is written.
     head: AtomicU64,
     writer: Mutex<Writer>,
@@ -144,7 +144,7 @@ impl<E> MemoryStore<E> {
             inner: Arc::new(Inner {
                 streams: Arena::new(),
                 stream_index: RwLock::new(FastMap::new()),
-                log: Arena::new(),
+                log: RwLock::new(Vec::new()),
                 head: AtomicU64::new(0),
                 writer: Mutex::new(Writer {
                     streams: FastMap::new(),
@@ -255,9 +255,6 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
         if current_version + count > StreamArena::<E>::CAPACITY as u64 {
             return Err(capacity_exceeded(stream, "the stream is too long"));
         }
-        if head + count > LogArena::CAPACITY as u64 {
-            return Err(capacity_exceeded(stream, "the log is too long"));
-        }
         let batch = AppendResult {
             first_version: current_version + 1,
             last_version: current_version + count,
@@ -265,6 +262,8 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
             last_position: head + count,
         };
         writer.event_ids.reserve(events.len());
+        let mut log = inner.log.write().unwrap_or_else(PoisonError::into_inner);
+        log.reserve(events.len());
         for (offset, new_event) in (0u32..).zip(events) {
             let event_id = new_event.event_id;
             let version = current_version + u64::from(offset) + 1;
@@ -279,14 +278,12 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
                 .events
                 .set(place.index as usize, envelope)
                 .map_err(|_| capacity_exceeded(stream, "the stream is too long"))?;
-            inner
-                .log
-                .set((position - 1) as usize, place)
-                .map_err(|_| capacity_exceeded(stream, "the log is too long"))?;
+            log.push(place);
             writer
                 .event_ids
                 .insert(event_id, IdEntry { place, offset, len });
         }
+        drop(log);
         // Publish: the stream's version first, then the head, so a reader that sees a position
         // also sees its stream's version.
         record.version.store(batch.last_version, Ordering::Release);
@@ -314,7 +311,10 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
         let start = from_position.max(1) as usize - 1;
         Ok(AllEvents {
             store: self,
-            log: self.inner.log.range(start, end),
+            page: Vec::new(),
+            page_at: 0,
+            next: start,
+            end,
         })
     }
 
@@ -370,10 +370,37 @@ impl<'a, E: Clone> Iterator for StreamEvents<'a, E> {
     }
 }
 
+/// How many log entries a read-all copies out per lock.
+const LOG_PAGE: usize = 4_096;
+
 /// Every event in commit order, borrowed from a [`MemoryStore`].
 pub struct AllEvents<'a, E> {
     store: &'a MemoryStore<E>,
-    log: Cursor<'a, Place, 10, 40>,
+    /// Log entries copied out, for the positions from `next - page_at + 1`.
+    page: Vec<Place>,
+    page_at: usize,
+    /// Index of the next position to yield (position - 1).
+    next: usize,
+    /// Index one past the head when the read began.
+    end: usize,
+}
+
+impl<E> AllEvents<'_, E> {
+    /// Copies the next page of log entries out, holding the lock only for the copy.
+    #[cold]
+    fn fill_page(&mut self) {
+        let log = self
+            .store
+            .inner
+            .log
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let until = self.end.min(self.next + LOG_PAGE).min(log.len());
+        self.page.clear();
+        self.page
+            .extend_from_slice(log.get(self.next..until).unwrap_or_default());
+        self.page_at = 0;
+    }
 }
 
 impl<'a, E: Clone> Iterator for AllEvents<'a, E> {
@@ -381,13 +408,22 @@ impl<'a, E: Clone> Iterator for AllEvents<'a, E> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let entry = self.log.next()?;
-        let envelope = self.store.envelope(*entry)?;
+        if self.next >= self.end {
+            return None;
+        }
+        if self.page_at >= self.page.len() {
+            self.fill_page();
+        }
+        let place = *self.page.get(self.page_at)?;
+        self.page_at += 1;
+        self.next += 1;
+        let envelope = self.store.envelope(place)?;
         Some(Ok(Cow::Borrowed(envelope)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.log.size_hint()
+        let remaining = self.end.saturating_sub(self.next);
+        (remaining, Some(remaining))
     }
 }
 
