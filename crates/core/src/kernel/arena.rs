@@ -79,10 +79,8 @@ impl<T, const FIRST_SHIFT: u32, const BUCKETS: usize> Arena<T, FIRST_SHIFT, BUCK
     /// first slot not filled yet.
     pub(crate) fn range(&self, start: usize, end: usize) -> Cursor<'_, T, FIRST_SHIFT, BUCKETS> {
         let mut cursor = Cursor {
-            arena: self,
-            bucket: 0,
-            slots: [].iter(),
-            remaining: 0,
+            arena: Some(self),
+            ..Cursor::empty()
         };
         if let Some(location) = Self::locate(start).filter(|_| start < end) {
             if let Some(bucket) = self.buckets[location.bucket].get() {
@@ -97,7 +95,8 @@ impl<T, const FIRST_SHIFT: u32, const BUCKETS: usize> Arena<T, FIRST_SHIFT, BUCK
 
 /// Walks a range of an [`Arena`] bucket by bucket, each as a plain slice.
 pub(crate) struct Cursor<'a, T, const FIRST_SHIFT: u32, const BUCKETS: usize> {
-    arena: &'a Arena<T, FIRST_SHIFT, BUCKETS>,
+    /// `None` for an empty cursor.
+    arena: Option<&'a Arena<T, FIRST_SHIFT, BUCKETS>>,
     /// The bucket `slots` belongs to.
     bucket: usize,
     /// What is left of the range in the current bucket.
@@ -107,6 +106,16 @@ pub(crate) struct Cursor<'a, T, const FIRST_SHIFT: u32, const BUCKETS: usize> {
 }
 
 impl<'a, T, const FIRST_SHIFT: u32, const BUCKETS: usize> Cursor<'a, T, FIRST_SHIFT, BUCKETS> {
+    /// A cursor over nothing.
+    pub(crate) fn empty() -> Self {
+        Self {
+            arena: None,
+            bucket: 0,
+            slots: [].iter(),
+            remaining: 0,
+        }
+    }
+
     /// Continues in `slots`, as much of them as the range still covers.
     fn take_from(&mut self, slots: &'a [OnceLock<T>]) {
         let taken = slots.len().min(self.remaining);
@@ -114,14 +123,19 @@ impl<'a, T, const FIRST_SHIFT: u32, const BUCKETS: usize> Cursor<'a, T, FIRST_SH
         self.remaining -= taken;
     }
 
-    #[cold]
+    // Inlined so the cursor's fields stay in registers in a caller's loop (an out-of-line call
+    // taking `&mut self` makes the compiler keep the cursor in memory).
+    #[inline(always)]
     fn next_bucket(&mut self) -> Option<&'a OnceLock<T>> {
         if self.remaining == 0 {
             return None;
         }
         self.bucket += 1;
-        let arena: &'a Arena<T, FIRST_SHIFT, BUCKETS> = self.arena;
-        match arena.buckets.get(self.bucket).and_then(OnceLock::get) {
+        let arena: Option<&'a Arena<T, FIRST_SHIFT, BUCKETS>> = self.arena;
+        match arena
+            .and_then(|arena| arena.buckets.get(self.bucket))
+            .and_then(OnceLock::get)
+        {
             Some(bucket) => self.take_from(bucket),
             None => self.remaining = 0,
         }

@@ -299,10 +299,12 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
         from_version: u64,
     ) -> Result<Self::StreamEvents<'_>, ReadError> {
         let start = from_version.max(1) as usize - 1;
-        let cursor = self.stream_record(stream).map(|record| {
-            let end = record.version.load(Ordering::Acquire) as usize;
-            record.events.range(start, end)
-        });
+        let cursor = self
+            .stream_record(stream)
+            .map_or_else(Cursor::empty, |record| {
+                let end = record.version.load(Ordering::Acquire) as usize;
+                record.events.range(start, end)
+            });
         Ok(StreamEvents { cursor })
     }
 
@@ -349,7 +351,7 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
 
 /// The events of one stream, borrowed from a [`MemoryStore`].
 pub struct StreamEvents<'a, E> {
-    cursor: Option<Cursor<'a, Envelope<E>, 3, 24>>,
+    cursor: Cursor<'a, Envelope<E>, 3, 24>,
 }
 
 impl<'a, E: Clone> Iterator for StreamEvents<'a, E> {
@@ -358,15 +360,12 @@ impl<'a, E: Clone> Iterator for StreamEvents<'a, E> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.cursor
-            .as_mut()?
             .next()
             .map(|envelope| Ok(Cow::Borrowed(envelope)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.cursor
-            .as_ref()
-            .map_or((0, Some(0)), Iterator::size_hint)
+        self.cursor.size_hint()
     }
 }
 

@@ -3,8 +3,8 @@ use std::time::Duration;
 use chrono::Utc;
 
 use super::*;
-use crate::testing::conformance;
 use crate::testing::fixture::ProbeEvent;
+use crate::testing::{conformance, model};
 
 fn stream(name: &str) -> StreamId {
     StreamId::new(name).unwrap()
@@ -17,6 +17,13 @@ fn noted(seq: u64) -> NewEvent<ProbeEvent> {
 #[test]
 fn memory_store_passes_the_conformance_suite() {
     conformance::run_all(MemoryStore::new);
+}
+
+proptest::proptest! {
+    #[test]
+    fn memory_store_agrees_with_the_reference_model(ops in model::arbitrary_store_ops(60)) {
+        model::check_against_model(MemoryStore::new(), &ops, |store| store);
+    }
 }
 
 #[test]
