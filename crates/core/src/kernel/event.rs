@@ -218,6 +218,25 @@ pub fn validate_event_type(event_type: &str) -> Result<(), InvalidEventType> {
     Ok(())
 }
 
+thread_local! {
+    /// The last static name that passed [`validate_static_event_type`], as (address, length).
+    static LAST_VALID_STATIC_NAME: std::cell::Cell<(usize, usize)> =
+        const { std::cell::Cell::new((0, 0)) };
+}
+
+/// [`validate_event_type`] for a name that lives forever, remembering the last valid one per
+/// thread: appends check every event's name, and a run of events mostly repeats one. A `'static`
+/// string is never freed, so the same address and length always hold the same name.
+pub fn validate_static_event_type(event_type: &'static str) -> Result<(), InvalidEventType> {
+    let key = (event_type.as_ptr() as usize, event_type.len());
+    if LAST_VALID_STATIC_NAME.get() == key {
+        return Ok(());
+    }
+    validate_event_type(event_type)?;
+    LAST_VALID_STATIC_NAME.set(key);
+    Ok(())
+}
+
 /// The pure heart of an aggregate: `decide` and `apply` (see the [module docs](self)).
 pub trait Decider: 'static {
     /// The folded state. `Default` is the state of a stream with no events.
@@ -290,5 +309,20 @@ mod tests {
             Err(InvalidEventType::BadCharacter)
         );
         assert_eq!(validate_event_type("product.warranty_started"), Ok(()));
+    }
+
+    #[test]
+    fn static_names_are_validated_then_remembered() {
+        assert_eq!(validate_static_event_type("counter.closed"), Ok(()));
+        assert_eq!(validate_static_event_type("counter.closed"), Ok(()));
+        assert_eq!(
+            validate_static_event_type("bad name"),
+            Err(InvalidEventType::BadCharacter)
+        );
+        assert_eq!(
+            validate_static_event_type("bad name"),
+            Err(InvalidEventType::BadCharacter)
+        );
+        assert_eq!(validate_static_event_type(""), Err(InvalidEventType::Empty));
     }
 }

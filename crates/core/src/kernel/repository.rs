@@ -348,7 +348,7 @@ where
         if self.store.stream_version(stream)? > version {
             version = self.fold_tail(Arc::make_mut(&mut state), stream, version)?;
             if let Some(cache) = &self.cache {
-                cache.put(stream, Arc::clone(&state), version);
+                cache.put(stream, Arc::clone(&state), version, None);
             }
         }
         Ok(Loaded { state, version })
@@ -366,13 +366,13 @@ where
                 return Ok(replayed);
             }
         }
-        let (mut state, mut version) =
+        let (mut state, mut version, ticket) =
             match self.cache.as_ref().and_then(|cache| cache.take(stream)) {
-                Some(cached) => cached,
+                Some((state, version, ticket)) => (state, version, Some(ticket)),
                 None => {
                     let (mut state, version) = self.load_from_store(stream)?;
                     let version = self.fold_tail(Arc::make_mut(&mut state), stream, version)?;
-                    (state, version)
+                    (state, version, None)
                 }
             };
         let recorded_at = self.clock.now();
@@ -392,7 +392,7 @@ where
             }
             let events = match decision {
                 Ok(events) if events.is_empty() => {
-                    self.cache_put(stream, Arc::clone(&state), version);
+                    self.cache_put(stream, Arc::clone(&state), version, ticket);
                     return Ok(Executed {
                         events: Vec::new(),
                         state,
@@ -402,7 +402,7 @@ where
                 }
                 Ok(events) => events,
                 Err(rejection) => {
-                    self.cache_put(stream, state, version);
+                    self.cache_put(stream, state, version, ticket);
                     return Err(ExecuteError::Rejected(rejection));
                 }
             };
@@ -431,7 +431,7 @@ where
                     }
                     let before = version;
                     version = result.last_version;
-                    self.cache_put(stream, Arc::clone(&state), version);
+                    self.cache_put(stream, Arc::clone(&state), version, ticket);
                     self.snapshot_if_due(stream, &state, before, version);
                     return Ok(Executed {
                         events: recorded,
@@ -549,9 +549,15 @@ where
         outcome.map_err(|failure| failure.into_error(stream))
     }
 
-    fn cache_put(&self, stream: &StreamId, state: Arc<D::State>, version: u64) {
+    fn cache_put(
+        &self,
+        stream: &StreamId,
+        state: Arc<D::State>,
+        version: u64,
+        ticket: Option<CacheTicket>,
+    ) {
         if let Some(cache) = &self.cache {
-            cache.put(stream, state, version);
+            cache.put(stream, state, version, ticket);
         }
     }
 
@@ -691,24 +697,32 @@ struct StateCache<S> {
 }
 
 struct CacheEntries<S> {
-    by_stream: FastMap<StreamId, CachedState<S>>,
+    /// Stream to its slot in `slots`.
+    index: FastMap<StreamId, usize>,
+    slots: Vec<CachedState<S>>,
     /// A logical clock for least-recently-used eviction.
     tick: u64,
 }
 
 struct CachedState<S> {
+    stream: StreamId,
     /// `None` while a command holds the state (see [`StateCache::take`]).
     state: Option<Arc<S>>,
     version: u64,
     last_used: u64,
 }
 
+/// Where a taken state came from, so putting it back needs no second lookup.
+#[derive(Clone, Copy)]
+struct CacheTicket(usize);
+
 impl<S> StateCache<S> {
     fn new(capacity: usize) -> Self {
         Self {
             capacity,
             entries: Mutex::new(CacheEntries {
-                by_stream: FastMap::new(),
+                index: FastMap::new(),
+                slots: Vec::new(),
                 tick: 0,
             }),
         }
@@ -719,14 +733,15 @@ impl<S> StateCache<S> {
     }
 
     fn len(&self) -> usize {
-        self.lock().by_stream.len()
+        self.lock().slots.len()
     }
 
     fn get(&self, stream: &StreamId) -> Option<(Arc<S>, u64)> {
         let mut entries = self.lock();
         entries.tick += 1;
         let tick = entries.tick;
-        let entry = entries.by_stream.get_mut(stream)?;
+        let slot = *entries.index.get(stream)?;
+        let entry = entries.slots.get_mut(slot)?;
         entry.last_used = tick;
         entry
             .state
@@ -736,47 +751,66 @@ impl<S> StateCache<S> {
 
     /// Takes a stream's state out, so the caller holds the only reference and can update it in
     /// place. Another command on the same stream meanwhile loads from the store.
-    fn take(&self, stream: &StreamId) -> Option<(Arc<S>, u64)> {
+    fn take(&self, stream: &StreamId) -> Option<(Arc<S>, u64, CacheTicket)> {
         let mut entries = self.lock();
-        let entry = entries.by_stream.get_mut(stream)?;
-        entry.state.take().map(|state| (state, entry.version))
+        let slot = *entries.index.get(stream)?;
+        let entry = entries.slots.get_mut(slot)?;
+        entry
+            .state
+            .take()
+            .map(|state| (state, entry.version, CacheTicket(slot)))
     }
 
-    /// Stores a state unless a newer one is already cached.
-    fn put(&self, stream: &StreamId, state: Arc<S>, version: u64) {
+    /// Stores a state unless a newer one is already cached; `ticket` (from [`take`](Self::take))
+    /// finds the slot without hashing when it still holds the stream.
+    fn put(&self, stream: &StreamId, state: Arc<S>, version: u64, ticket: Option<CacheTicket>) {
         let mut entries = self.lock();
         entries.tick += 1;
         let tick = entries.tick;
-        if let Some(entry) = entries.by_stream.get_mut(stream) {
+        let slot = match ticket {
+            Some(CacheTicket(slot))
+                if entries
+                    .slots
+                    .get(slot)
+                    .is_some_and(|entry| entry.stream == *stream) =>
+            {
+                Some(slot)
+            }
+            _ => entries.index.get(stream).copied(),
+        };
+        if let Some(entry) = slot.and_then(|slot| entries.slots.get_mut(slot)) {
             entry.last_used = tick;
             if entry.state.is_none() || entry.version <= version {
-                *entry = CachedState {
-                    state: Some(state),
-                    version,
-                    last_used: tick,
-                };
+                entry.state = Some(state);
+                entry.version = version;
             }
             return;
         }
-        if entries.by_stream.len() >= self.capacity {
-            Self::evict_older_half(&mut entries.by_stream);
+        if entries.slots.len() >= self.capacity {
+            entries.evict_older_half();
         }
-        entries.by_stream.insert(
-            stream.clone(),
-            CachedState {
-                state: Some(state),
-                version,
-                last_used: tick,
-            },
-        );
+        let slot = entries.slots.len();
+        entries.slots.push(CachedState {
+            stream: stream.clone(),
+            state: Some(state),
+            version,
+            last_used: tick,
+        });
+        entries.index.insert(stream.clone(), slot);
     }
+}
 
+impl<S> CacheEntries<S> {
     /// Drops the least recently used half: amortised O(log n) per insertion.
-    fn evict_older_half(entries: &mut FastMap<StreamId, CachedState<S>>) {
-        let mut ages: Vec<u64> = entries.values().map(|entry| entry.last_used).collect();
+    fn evict_older_half(&mut self) {
+        let mut ages: Vec<u64> = self.slots.iter().map(|entry| entry.last_used).collect();
         let middle = ages.len() / 2;
         let (_, &mut cutoff, _) = ages.select_nth_unstable(middle);
-        entries.retain(|_, entry| entry.last_used > cutoff);
+        self.slots.retain(|entry| entry.last_used > cutoff);
+        self.index.clear();
+        for (slot, entry) in self.slots.iter().enumerate() {
+            self.index.insert(entry.stream.clone(), slot);
+        }
     }
 }
 

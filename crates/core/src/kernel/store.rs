@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::envelope::{Envelope, NewEvent};
-use super::event::{validate_event_type, Event, InvalidEventType};
+use super::event::{validate_static_event_type, Event, InvalidEventType};
 use super::ids::{EventId, StreamId};
 use super::upcast::DecodeError;
 
@@ -330,11 +330,13 @@ pub fn validate_append<E: Event>(
     let mut seen = (events.len() > 32).then(|| HashSet::with_capacity(events.len()));
     for (index, new_event) in events.iter().enumerate() {
         let event_type = new_event.event.event_type();
-        validate_event_type(event_type).map_err(|problem| AppendError::InvalidEventType {
-            stream: stream.clone(),
-            event_id: new_event.event_id,
-            event_type: event_type.to_owned(),
-            problem,
+        validate_static_event_type(event_type).map_err(|problem| {
+            AppendError::InvalidEventType {
+                stream: stream.clone(),
+                event_id: new_event.event_id,
+                event_type: event_type.to_owned(),
+                problem,
+            }
         })?;
         let repeated = match &mut seen {
             Some(seen) => !seen.insert(new_event.event_id),
