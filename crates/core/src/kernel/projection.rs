@@ -190,6 +190,7 @@ impl<P: Send + 'static> Subscription<P> {
         S: EventStore<E> + CommitNotifier + 'static,
         C: CheckpointStore + 'static,
     {
+        let name = projector.name().to_owned();
         let projector = Arc::new(Mutex::new(projector));
         let stop = Arc::new(AtomicBool::new(false));
         let worker = {
@@ -209,7 +210,7 @@ impl<P: Send + 'static> Subscription<P> {
                     store
                         .wait_for_commit(position, FOLLOW_POLL)
                         .map_err(|source| ProjectionError::Read {
-                            name: "subscription".to_owned(),
+                            name: name.clone(),
                             source,
                         })?;
                 }
