@@ -192,6 +192,13 @@ impl CommandId {
         Self(generate_v7())
     }
 
+    /// A fresh command id whose timestamp is `time`, saving a clock read when the caller has one.
+    pub fn new_at(time: DateTime<Utc>) -> Self {
+        Self(generate_v7_at(
+            u64::try_from(time.timestamp_millis()).unwrap_or(0),
+        ))
+    }
+
     /// Wraps an existing UUID, for example a request id received from a client.
     pub const fn from_uuid(uuid: Uuid) -> Self {
         Self(uuid)

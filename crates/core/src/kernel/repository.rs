@@ -12,9 +12,11 @@
 //!    number of times.
 //! 5. The new state goes back into the cache, and a snapshot is saved when the policy says so.
 //!
-//! Event ids of a command with a command id are [derived](EventId::derived) from it, so "was this
-//! command executed?" is a lookup of its first event id in the store: it survives restarts and works
-//! across processes sharing a store, with no separate table to keep in step.
+//! Every command has an id (the caller's, or a fresh one) and its events' ids are
+//! [derived](EventId::derived) from it, so "was this command executed?" is a lookup of its first
+//! event id in the store: it survives restarts and works across processes sharing a store, with no
+//! separate table to keep in step. It also means [`Executed`] carries the decided events as they are
+//! and rebuilds their envelopes only when asked ([`Executed::envelopes`]).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -131,15 +133,66 @@ impl CommandContext {
 
 /// The outcome of an executed command.
 pub struct Executed<D: Decider> {
-    /// The events the command recorded (for a replayed command: the ones it recorded the first
-    /// time). Empty when the decider had nothing to record.
-    pub events: Vec<Envelope<D::Event>>,
+    /// The events the command recorded, in order (for a replayed command: the ones it recorded
+    /// the first time). Empty when the decider had nothing to record.
+    pub events: Vec<D::Event>,
     /// The aggregate's state after the command.
     pub state: Arc<D::State>,
     /// The stream's version after the command.
     pub version: u64,
     /// True when the command id had been executed before and nothing was decided or written now.
     pub replayed: bool,
+    /// Where and how the events were recorded; `None` when there are none.
+    pub recorded: Option<Recorded>,
+}
+
+/// Where and how a command's events were recorded: everything their envelopes hold besides the
+/// events themselves. Every event of one command shares it; the `i`-th event's id is
+/// [`EventId::derived`]`(command_id, i)`, its version `first_version + i`, its position
+/// `first_position + i`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// The stream.
+    pub stream_id: StreamId,
+    /// The command's id (the one given, or a fresh one).
+    pub command_id: CommandId,
+    /// The first event's stream version.
+    pub first_version: u64,
+    /// The first event's global position.
+    pub first_position: u64,
+    /// When the events were recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// The chain the events belong to.
+    pub correlation_id: uuid::Uuid,
+    /// Their direct cause.
+    pub causation_id: uuid::Uuid,
+    /// The command's metadata.
+    pub metadata: Metadata,
+}
+
+impl<D: Decider> Executed<D> {
+    /// The recorded events as envelopes, for a policy that reacts to them
+    /// ([`Causation::following`]) or anything else that needs their ids and places. Built on
+    /// request, so a caller that only wants the events pays nothing for it.
+    pub fn envelopes(&self) -> Vec<Envelope<D::Event>> {
+        let Some(recorded) = &self.recorded else {
+            return Vec::new();
+        };
+        (0u32..)
+            .zip(&self.events)
+            .map(|(index, event)| Envelope {
+                event_id: EventId::derived(recorded.command_id, index),
+                stream_id: recorded.stream_id.clone(),
+                stream_version: recorded.first_version + u64::from(index),
+                position: recorded.first_position + u64::from(index),
+                recorded_at: recorded.recorded_at,
+                correlation_id: recorded.correlation_id,
+                causation_id: recorded.causation_id,
+                metadata: recorded.metadata.clone(),
+                event: event.clone(),
+            })
+            .collect()
+    }
 }
 
 // Written out so that `D` itself (usually a unit struct) needs neither `Clone` nor `Debug`.
@@ -150,6 +203,7 @@ impl<D: Decider> Clone for Executed<D> {
             state: Arc::clone(&self.state),
             version: self.version,
             replayed: self.replayed,
+            recorded: self.recorded.clone(),
         }
     }
 }
@@ -161,6 +215,7 @@ impl<D: Decider> fmt::Debug for Executed<D> {
             .field("state", &self.state)
             .field("version", &self.version)
             .field("replayed", &self.replayed)
+            .field("recorded", &self.recorded)
             .finish()
     }
 }
@@ -376,6 +431,14 @@ where
                 }
             };
         let recorded_at = self.clock.now();
+        // Every command has an id: the event ids derive from it, so the envelopes can be rebuilt
+        // from `Recorded` and a retry of the same command is recognised by the store.
+        let command_id = context
+            .command_id
+            .unwrap_or_else(|| CommandId::new_at(recorded_at));
+        let causation = context
+            .causation
+            .unwrap_or(Causation::of_command(command_id));
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -394,10 +457,11 @@ where
                 Ok(events) if events.is_empty() => {
                     self.cache_put(stream, Arc::clone(&state), version, ticket);
                     return Ok(Executed {
-                        events: Vec::new(),
+                        events,
                         state,
                         version,
                         replayed: false,
+                        recorded: None,
                     });
                 }
                 Ok(events) => events,
@@ -406,16 +470,15 @@ where
                     return Err(ExecuteError::Rejected(rejection));
                 }
             };
-            let mut recorded = stamp(stream, events, context, recorded_at);
-            let new_events = recorded
-                .iter()
-                .map(|envelope| NewEvent {
-                    event_id: envelope.event_id,
+            let new_events = (0u32..)
+                .zip(&events)
+                .map(|(index, event)| NewEvent {
+                    event_id: EventId::derived(command_id, index),
                     recorded_at,
-                    correlation_id: envelope.correlation_id,
-                    causation_id: envelope.causation_id,
+                    correlation_id: causation.correlation_id,
+                    causation_id: causation.causation_id,
                     metadata: context.metadata.clone(),
-                    event: E::from(envelope.event.clone()),
+                    event: E::from(event.clone()),
                 })
                 .collect();
             match self
@@ -424,20 +487,29 @@ where
             {
                 Ok(result) => {
                     let state_mut = Arc::make_mut(&mut state);
-                    for (offset, envelope) in (0u64..).zip(&mut recorded) {
-                        D::apply(state_mut, &envelope.event);
-                        envelope.stream_version = result.first_version + offset;
-                        envelope.position = result.first_position + offset;
+                    for event in &events {
+                        D::apply(state_mut, event);
                     }
                     let before = version;
                     version = result.last_version;
                     self.cache_put(stream, Arc::clone(&state), version, ticket);
                     self.snapshot_if_due(stream, &state, before, version);
+                    let recorded = Recorded {
+                        stream_id: stream.clone(),
+                        command_id,
+                        first_version: result.first_version,
+                        first_position: result.first_position,
+                        recorded_at,
+                        correlation_id: causation.correlation_id,
+                        causation_id: causation.causation_id,
+                        metadata: context.metadata.clone(),
+                    };
                     return Ok(Executed {
-                        events: recorded,
+                        events,
                         state,
                         version,
                         replayed: false,
+                        recorded: Some(recorded),
                     });
                 }
                 Err(AppendError::Conflict { .. }) if attempts < self.max_attempts => {
@@ -454,10 +526,8 @@ where
                     | AppendError::PartialRetry { .. }),
                 ) => {
                     // The same command may have been executed concurrently by another writer.
-                    if let Some(command_id) = context.command_id {
-                        if let Some(replayed) = self.replay(stream, command_id)? {
-                            return Ok(replayed);
-                        }
+                    if let Some(replayed) = self.replay(stream, command_id)? {
+                        return Ok(replayed);
                     }
                     return Err(ExecuteError::Append(error));
                 }
@@ -483,6 +553,7 @@ where
             });
         }
         let mut events = Vec::new();
+        let mut recorded = None;
         for (index, stored) in
             (0u32..).zip(self.store.read_stream(stream, location.stream_version)?)
         {
@@ -499,7 +570,17 @@ where
                     .into_error(stream),
                 ));
             };
-            events.push(stored.into_owned().map(|_| event));
+            events.push(event);
+            recorded.get_or_insert_with(|| Recorded {
+                stream_id: stored.stream_id.clone(),
+                command_id,
+                first_version: stored.stream_version,
+                first_position: stored.position,
+                recorded_at: stored.recorded_at,
+                correlation_id: stored.correlation_id,
+                causation_id: stored.causation_id,
+                metadata: stored.metadata.clone(),
+            });
         }
         let loaded = self.load(stream)?;
         Ok(Some(Executed {
@@ -507,6 +588,7 @@ where
             state: loaded.state,
             version: loaded.version,
             replayed: true,
+            recorded,
         }))
     }
 
@@ -653,41 +735,6 @@ where
         last += 1;
     }
     Ok(last)
-}
-
-/// A command's events as envelopes, with ids, time and causation; the store assigns versions and
-/// positions (0 until then).
-fn stamp<Ev>(
-    stream: &StreamId,
-    events: Vec<Ev>,
-    context: &CommandContext,
-    recorded_at: DateTime<Utc>,
-) -> Vec<Envelope<Ev>> {
-    let mut causation = context
-        .causation
-        .or(context.command_id.map(Causation::of_command));
-    (0u32..)
-        .zip(events)
-        .map(|(index, event)| {
-            let event_id = match context.command_id {
-                Some(command_id) => EventId::derived(command_id, index),
-                None => EventId::new_at(recorded_at),
-            };
-            // Without a command id or a cause, the command's first event starts the chain.
-            let chain = *causation.get_or_insert(Causation::root(event_id.as_uuid()));
-            Envelope {
-                event_id,
-                stream_id: stream.clone(),
-                stream_version: 0,
-                position: 0,
-                recorded_at,
-                correlation_id: chain.correlation_id,
-                causation_id: chain.causation_id,
-                metadata: context.metadata.clone(),
-                event,
-            }
-        })
-        .collect()
 }
 
 /// Folded states of recently used streams.

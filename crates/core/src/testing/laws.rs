@@ -63,9 +63,8 @@ where
                         executed.state
                     );
                 }
-                let decided: Vec<_> = executed.events.iter().map(|e| e.event.clone()).collect();
                 let mut expected = (*state_before).clone();
-                for event in &decided {
+                for event in &executed.events {
                     D::apply(&mut expected, event);
                 }
                 assert_eq!(
@@ -73,7 +72,7 @@ where
                     "step {step}: the returned state is not the fold"
                 );
                 if !executed.events.is_empty() {
-                    recorded = Some(executed.events);
+                    recorded = Some(executed.envelopes());
                 }
             }
             Err(ExecuteError::Rejected(_)) => {
@@ -114,7 +113,8 @@ where
                     "step {step}: re-executing {command:?} was decided again"
                 );
                 assert_eq!(
-                    &again.events, first,
+                    &again.envelopes(),
+                    first,
                     "step {step}: re-executing {command:?} returned other events"
                 );
             }

@@ -107,8 +107,13 @@ fn executing_a_command_appends_its_events_and_returns_them_with_the_new_state() 
     assert_eq!(executed.version, 2);
     assert_eq!(executed.state.value, 10);
     assert!(!executed.replayed);
-    assert_eq!(executed.events.len(), 2);
-    for (index, envelope) in (0u32..).zip(&executed.events) {
+    assert_eq!(
+        executed.events,
+        vec![CounterEvent::Incremented { by: 5 }; 2]
+    );
+    let envelopes = executed.envelopes();
+    assert_eq!(envelopes.len(), 2);
+    for (index, envelope) in (0u32..).zip(&envelopes) {
         assert_eq!(envelope.event_id, EventId::derived(command_id, index));
         assert_eq!(envelope.stream_version, u64::from(index) + 1);
         assert_eq!(envelope.position, u64::from(index) + 1);
@@ -124,7 +129,28 @@ fn executing_a_command_appends_its_events_and_returns_them_with_the_new_state() 
         .unwrap()
         .map(|e| e.unwrap().into_owned())
         .collect();
-    assert_eq!(stored, executed.events);
+    assert_eq!(stored, envelopes);
+}
+
+#[test]
+fn a_command_without_an_id_gets_one_and_its_events_derive_from_it() {
+    let store = MemoryStore::<CounterEvent>::new();
+    let executed = counters(&store)
+        .execute(&stream("counter-1"), &increment(1), &CommandContext::new())
+        .unwrap();
+    let recorded = executed.recorded.clone().expect("events were recorded");
+    let envelope = executed.envelopes().remove(0);
+    assert_eq!(envelope.event_id, EventId::derived(recorded.command_id, 0));
+    assert_eq!(envelope.correlation_id, recorded.command_id.as_uuid());
+    assert_eq!(envelope.event_id.as_uuid().get_version_num(), 7);
+    let stored = store
+        .read_all(1)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .into_owned();
+    assert_eq!(stored, envelope);
 }
 
 #[test]
@@ -188,6 +214,7 @@ fn re_executing_a_command_id_returns_the_first_result_and_writes_nothing() {
         .unwrap();
     assert!(again.replayed);
     assert_eq!(again.events, first.events);
+    assert_eq!(again.envelopes(), first.envelopes());
     assert_eq!(again.version, 3, "the state returned is the current one");
     assert_eq!(again.state.value, 12);
     assert_eq!(store.head_position().unwrap(), 3);
@@ -222,13 +249,13 @@ fn a_policy_command_carries_the_triggering_events_correlation_and_causation() {
             &CommandContext::with_command_id(CommandId::new()),
         )
         .unwrap()
-        .events
+        .envelopes()
         .remove(0);
     let context = CommandContext::new().caused_by(Causation::following(&trigger));
     let reaction = repository
         .execute(&stream("counter-2"), &increment(1), &context)
         .unwrap()
-        .events
+        .envelopes()
         .remove(0);
     assert_eq!(reaction.correlation_id, trigger.correlation_id);
     assert_eq!(reaction.causation_id, trigger.event_id.as_uuid());
@@ -517,10 +544,7 @@ fn an_application_event_type_holds_many_aggregates_events() {
     let executed = repository
         .execute(&stream("counter-1"), &increment(2), &CommandContext::new())
         .unwrap();
-    assert_eq!(
-        executed.events[0].event,
-        CounterEvent::Incremented { by: 2 }
-    );
+    assert_eq!(executed.events[0], CounterEvent::Incremented { by: 2 });
     let stored = store
         .read_all(1)
         .unwrap()
