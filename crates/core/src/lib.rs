@@ -17,11 +17,14 @@
 //! - **The test kit** (feature `testing`): the `testing` module holds given/when/then, the store
 //!   conformance suite, the domain laws and a fixture aggregate.
 //!
+//! The service-lifecycle domain built on the kernel lives in [`domain`].
+//!
 //! The design is explained in `docs/architecture.md` and the records in `docs/decisions/`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod domain;
 pub mod kernel;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

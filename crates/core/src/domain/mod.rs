@@ -1,0 +1,21 @@
+//! The service-lifecycle domain (spec: `../shared/design/domain.md` of the project): the aggregates
+//! that a seller or manufacturer of durable goods runs its service on.
+//!
+//! Each aggregate is one module that reads top to bottom as events, state, fold and decide, and
+//! never sees a store. So far:
+//!
+//! - [`product`]: one unit from receipt to return or scrapping (P1-P7).
+//! - [`values`]: identifiers, serial and part numbers, money, warranty terms.
+
+pub mod product;
+pub mod values;
+
+pub use product::{
+    AfterSaleService, AfterSaleServices, Damage, DamageSeverity, DeliveryTo, MissingForSale,
+    Product, ProductCommand, ProductError, ProductEvent, ProductState, ProductStatus, Sale,
+    Warranty,
+};
+pub use values::{
+    Currency, CustomerId, InvalidCurrency, InvalidKey, ModelId, Money, PartNumber, ProductId,
+    SerialNumber, WarrantyStart, WarrantyTerms,
+};
