@@ -5,9 +5,11 @@
 //! never sees a store. So far:
 //!
 //! - [`product`]: one unit from receipt to return or scrapping (P1-P7).
+//! - [`technician`]: the service staff and their certifications per model (T1-T2).
 //! - [`values`]: identifiers, serial and part numbers, money, warranty terms.
 
 pub mod product;
+pub mod technician;
 pub mod values;
 
 pub use product::{
@@ -15,7 +17,10 @@ pub use product::{
     Product, ProductCommand, ProductError, ProductEvent, ProductState, ProductStatus, Sale,
     Warranty,
 };
+pub use technician::{
+    Certification, Technician, TechnicianCommand, TechnicianError, TechnicianEvent, TechnicianState,
+};
 pub use values::{
     Currency, CustomerId, InvalidCurrency, InvalidKey, ModelId, Money, PartNumber, ProductId,
-    SerialNumber, WarrantyStart, WarrantyTerms,
+    SerialNumber, TechnicianId, WarrantyStart, WarrantyTerms,
 };
