@@ -4,14 +4,21 @@
 //! Each aggregate is one module that reads top to bottom as events, state, fold and decide, and
 //! never sees a store. So far:
 //!
+//! - [`customer`]: the buyer, the relationship level and the duties it implies (C1-C7).
 //! - [`product`]: one unit from receipt to return or scrapping (P1-P7).
 //! - [`technician`]: the service staff and their certifications per model (T1-T2).
 //! - [`values`]: identifiers, serial and part numbers, money, warranty terms.
 
+pub mod customer;
 pub mod product;
 pub mod technician;
 pub mod values;
 
+pub use customer::{
+    recommended_level, Customer, CustomerBase, CustomerCommand, CustomerError, CustomerEvent,
+    CustomerState, Inquiry, InquiryKind, Margin, Obligation, ObligationKind, ObligationStatus,
+    OutreachTerms, RelationshipLevel, Substitute, TargetGroup,
+};
 pub use product::{
     AfterSaleService, AfterSaleServices, Damage, DamageSeverity, DeliveryTo, MissingForSale,
     Product, ProductCommand, ProductError, ProductEvent, ProductState, ProductStatus, Sale,
