@@ -5,11 +5,13 @@
 //! never sees a store. So far:
 //!
 //! - [`customer`]: the buyer, the relationship level and the duties it implies (C1-C7).
+//! - [`parts`]: one spare part's stock, reservations, backorders and supply obligation (R1-R5).
 //! - [`product`]: one unit from receipt to return or scrapping (P1-P7).
 //! - [`technician`]: the service staff and their certifications per model (T1-T2).
 //! - [`values`]: identifiers, serial and part numbers, money, warranty terms.
 
 pub mod customer;
+pub mod parts;
 pub mod product;
 pub mod technician;
 pub mod values;
@@ -18,6 +20,10 @@ pub use customer::{
     recommended_level, Customer, CustomerBase, CustomerCommand, CustomerError, CustomerEvent,
     CustomerState, Inquiry, InquiryKind, Margin, Obligation, ObligationKind, ObligationStatus,
     OutreachTerms, RelationshipLevel, Substitute, TargetGroup,
+};
+pub use parts::{
+    Backorder, Discontinuation, Location, PartCommand, PartError, PartEvent, PartState,
+    PartsSupply, Reservation, Stock, DEFAULT_GUARANTEE_YEARS,
 };
 pub use product::{
     AfterSaleService, AfterSaleServices, Damage, DamageSeverity, DeliveryTo, MissingForSale,

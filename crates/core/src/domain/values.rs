@@ -65,6 +65,10 @@ uuid_id!(
     /// The seller's employee who owns a partnership account.
     AccountOwnerId
 );
+uuid_id!(
+    /// A service call.
+    CallId
+);
 
 /// The id of one unit: derived from its model and serial number, so the same physical unit always
 /// has the same id and its stream (P1: a serial number is unique per model).
