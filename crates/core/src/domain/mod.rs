@@ -4,18 +4,21 @@
 //! Each aggregate is one module that reads top to bottom as events, state, fold and decide, and
 //! never sees a store. So far:
 //!
+//! - [`calendar`]: business time for service-level targets (working days, hours, holidays).
 //! - [`customer`]: the buyer, the relationship level and the duties it implies (C1-C7).
 //! - [`parts`]: one spare part's stock, reservations, backorders and supply obligation (R1-R5).
 //! - [`product`]: one unit from receipt to return or scrapping (P1-P7).
 //! - [`technician`]: the service staff and their certifications per model (T1-T2).
 //! - [`values`]: identifiers, serial and part numbers, money, warranty terms.
 
+pub mod calendar;
 pub mod customer;
 pub mod parts;
 pub mod product;
 pub mod technician;
 pub mod values;
 
+pub use calendar::{BusinessCalendar, CalendarError};
 pub use customer::{
     recommended_level, Customer, CustomerBase, CustomerCommand, CustomerError, CustomerEvent,
     CustomerState, Inquiry, InquiryKind, Margin, Obligation, ObligationKind, ObligationStatus,
