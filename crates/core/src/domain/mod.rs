@@ -5,6 +5,7 @@
 //! never sees a store. So far:
 //!
 //! - [`calendar`]: business time for service-level targets (working days, hours, holidays).
+//! - [`contract`]: service contracts, calls, SLA deadlines and breaches, who pays (S1-S6).
 //! - [`customer`]: the buyer, the relationship level and the duties it implies (C1-C7).
 //! - [`parts`]: one spare part's stock, reservations, backorders and supply obligation (R1-R5).
 //! - [`product`]: one unit from receipt to return or scrapping (P1-P7).
@@ -12,6 +13,7 @@
 //! - [`values`]: identifiers, serial and part numbers, money, warranty terms.
 
 pub mod calendar;
+pub mod contract;
 pub mod customer;
 pub mod parts;
 pub mod product;
@@ -19,6 +21,11 @@ pub mod technician;
 pub mod values;
 
 pub use calendar::{BusinessCalendar, CalendarError};
+pub use contract::{
+    Call, CallKind, ContractCommand, ContractError, ContractEvent, ContractKind, ContractState,
+    ContractStatus, Deadlines, Entitlements, Payer, Priority, ServiceContract, ServicePlan,
+    SlaTarget, Targets, Terms, Visit, VisitStatus,
+};
 pub use customer::{
     recommended_level, Customer, CustomerBase, CustomerCommand, CustomerError, CustomerEvent,
     CustomerState, Inquiry, InquiryKind, Margin, Obligation, ObligationKind, ObligationStatus,

@@ -69,6 +69,10 @@ uuid_id!(
     /// A service call.
     CallId
 );
+uuid_id!(
+    /// A service contract.
+    ContractId
+);
 
 /// The id of one unit: derived from its model and serial number, so the same physical unit always
 /// has the same id and its stream (P1: a serial number is unique per model).
