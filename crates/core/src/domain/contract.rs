@@ -268,13 +268,16 @@ pub enum ContractEvent {
         /// When.
         at: DateTime<Utc>,
     },
-    /// S3: a technician was dispatched (the response).
+    /// S3: a technician was dispatched (the response), with the parts the call needs (the
+    /// parts policy reserves them).
     #[serde(rename = "contract.technician_dispatched")]
     TechnicianDispatched {
         /// The call.
         call: CallId,
         /// The technician.
         technician: TechnicianId,
+        /// Parts the call needs.
+        parts: Vec<(PartNumber, u32)>,
         /// When.
         at: DateTime<Utc>,
     },
@@ -636,6 +639,7 @@ fn apply(state: &mut ContractState, event: &ContractEvent) {
             call,
             technician,
             at,
+            ..
         } => {
             if let Some(call) = state.calls.get_mut(call) {
                 call.dispatched = Some((*technician, *at));
@@ -785,6 +789,8 @@ pub enum ContractCommand {
         call: CallId,
         /// The technician.
         technician: TechnicianId,
+        /// Parts the call needs (reserved by the parts policy).
+        parts: Vec<(PartNumber, u32)>,
         /// When.
         at: DateTime<Utc>,
     },
@@ -1407,6 +1413,7 @@ impl Decider for ServiceContract {
             ContractCommand::Dispatch {
                 call,
                 technician,
+                parts,
                 at,
                 ..
             } => {
@@ -1434,6 +1441,7 @@ impl Decider for ServiceContract {
                 let mut events = vec![ContractEvent::TechnicianDispatched {
                     call: *call,
                     technician: *technician,
+                    parts: parts.clone(),
                     at: *at,
                 }];
                 events.extend(breach(

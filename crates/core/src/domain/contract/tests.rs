@@ -164,6 +164,7 @@ fn arrived(kind: CallKind, contract_kind: ContractKind) -> Vec<ContractEvent> {
         ContractEvent::TechnicianDispatched {
             call: call(1),
             technician: technician(),
+            parts: Vec::new(),
             at: at(0, 10, 30),
         },
         ContractEvent::TechnicianArrived {
@@ -558,11 +559,13 @@ fn a_breach_is_recorded_exactly_when_the_measured_instant_is_after_the_deadline(
             contract: contract(),
             call: call(1),
             technician: technician(),
+            parts: Vec::new(),
             at: at(0, 11, 0),
         })
         .then_events([ContractEvent::TechnicianDispatched {
             call: call(1),
             technician: technician(),
+            parts: Vec::new(),
             at: at(0, 11, 0),
         }]);
     // One second later: a breach by one second.
@@ -572,12 +575,14 @@ fn a_breach_is_recorded_exactly_when_the_measured_instant_is_after_the_deadline(
             contract: contract(),
             call: call(1),
             technician: technician(),
+            parts: Vec::new(),
             at: late,
         })
         .then_events([
             ContractEvent::TechnicianDispatched {
                 call: call(1),
                 technician: technician(),
+                parts: Vec::new(),
                 at: late,
             },
             ContractEvent::SlaBreached {
@@ -596,6 +601,7 @@ fn arrival_and_resolution_breaches_are_measured_against_their_own_deadlines() {
         ContractEvent::TechnicianDispatched {
             call: call(1),
             technician: technician(),
+            parts: Vec::new(),
             at: at(0, 10, 30),
         },
     ]);
@@ -657,6 +663,7 @@ fn dispatch_arrival_and_resolution_are_enforced_in_order() {
             contract: contract(),
             call: call(1),
             technician: technician(),
+            parts: Vec::new(),
             at: at(0, 9, 0),
         })
         .then_error(ContractError::DateOutOfOrder {
@@ -676,6 +683,7 @@ fn a_priority_change_recomputes_deadlines_from_the_original_start_and_breaches_s
         ContractEvent::TechnicianDispatched {
             call: call(1),
             technician: technician(),
+            parts: Vec::new(),
             at: at(0, 11, 30),
         },
         ContractEvent::SlaBreached {
@@ -807,6 +815,7 @@ fn an_on_demand_call_is_paid_by_the_customer() {
         ContractEvent::TechnicianDispatched {
             call: call(1),
             technician: technician(),
+            parts: Vec::new(),
             at: at(0, 10, 30),
         },
         ContractEvent::TechnicianArrived {
@@ -987,6 +996,7 @@ fn arbitrary_contract_command() -> impl Strategy<Value = ContractCommand> {
             contract: contract(),
             call: call(n),
             technician: technician(),
+            parts: Vec::new(),
             at,
         }),
         3 => (0u128..3, when.clone()).prop_map(|(n, at)| ContractCommand::Arrive { contract: contract(), call: call(n), at }),
