@@ -15,3 +15,8 @@
 #![deny(missing_docs)]
 
 pub use service_lifecycle_core::*;
+
+/// The domain guide, `docs/domain.md`, compiled and run as a doctest so its example stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/domain.md")]
+pub struct DomainGuide;

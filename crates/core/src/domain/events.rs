@@ -1,6 +1,6 @@
 //! [`ServiceEvent`]: the one event type of a service-lifecycle store, holding every aggregate's
 //! events. Each repository narrows it to its aggregate's events by reference
-//! ([`Contains`](crate::Contains)); projections and policies read it whole.
+//! ([`Contains`]); projections and policies read it whole.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -134,6 +134,35 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    /// docs/domain.md's event catalogue and the code's agree in both directions.
+    #[test]
+    fn docs_catalogue_matches_the_code() {
+        let doc = include_str!("../../../../docs/domain.md");
+        let documented: BTreeSet<(String, u32)> = doc
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+                let version = cells.get(2)?.parse().ok()?;
+                name.contains('.').then(|| (name.to_owned(), version))
+            })
+            .collect();
+        let code: BTreeSet<(String, u32)> = ServiceEvent::catalogue()
+            .into_iter()
+            .map(|schema| (schema.event_type.to_owned(), schema.schema_version))
+            .collect();
+        let missing: Vec<_> = code.difference(&documented).collect();
+        let stale: Vec<_> = documented.difference(&code).collect();
+        assert!(
+            missing.is_empty(),
+            "events missing from docs/domain.md: {missing:?}"
+        );
+        assert!(
+            stale.is_empty(),
+            "docs/domain.md lists events the code does not have: {stale:?}"
+        );
     }
 
     #[test]
