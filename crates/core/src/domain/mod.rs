@@ -2,7 +2,7 @@
 //! that a seller or manufacturer of durable goods runs its service on.
 //!
 //! Each aggregate is one module that reads top to bottom as events, state, fold and decide, and
-//! never sees a store. So far:
+//! never sees a store.
 //!
 //! - [`calendar`]: business time for service-level targets (working days, hours, holidays).
 //! - [`contract`]: service contracts, calls, SLA deadlines and breaches, who pays (S1-S6).
@@ -55,6 +55,6 @@ pub use technician::{
     Certification, Technician, TechnicianCommand, TechnicianError, TechnicianEvent, TechnicianState,
 };
 pub use values::{
-    Currency, CustomerId, InvalidCurrency, InvalidKey, ModelId, Money, PartNumber, ProductId,
-    SerialNumber, TechnicianId, WarrantyStart, WarrantyTerms,
+    AccountOwnerId, CallId, ContractId, Currency, CustomerId, InvalidCurrency, InvalidKey, ModelId,
+    Money, PartNumber, ProductId, SerialNumber, TechnicianId, WarrantyStart, WarrantyTerms,
 };
