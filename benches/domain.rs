@@ -306,7 +306,7 @@ fn mixed_workload(c: &mut Criterion) {
 
 criterion_group! {
     name = domain;
-    config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+    config = Criterion::default().warm_up_time(Duration::from_millis(100)).measurement_time(Duration::from_secs(1));
     targets = mixed_workload
 }
 criterion_main!(domain);

@@ -855,7 +855,8 @@ impl ContractCommand {
 }
 
 /// Why a contract refuses a command.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "rule_broken", rename_all = "snake_case")]
 pub enum ContractError {
     /// Proposed already.
     #[error("S1: contract {contract} exists already")]

@@ -743,7 +743,8 @@ impl CustomerCommand {
 }
 
 /// Why a customer refuses a command.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "rule_broken", rename_all = "snake_case")]
 pub enum CustomerError {
     /// C1: registered already.
     #[error("C1: customer {customer} is registered already")]

@@ -287,8 +287,9 @@ pub struct PartState {
     pub discontinued: BTreeMap<ModelId, Discontinuation>,
     /// Last-time buys placed: (quantity, day).
     pub last_time_buys: Vec<(u32, NaiveDate)>,
-    /// Units issued in all, and on which days, for consumption rates.
-    pub issued: Vec<(NaiveDate, u32)>,
+    /// Units issued in all. (Consumption over time is a report's question: the parts-horizon
+    /// projection reads it from the events, which keeps this state small to fold and copy.)
+    pub issued: u64,
     /// Whether the part was retired.
     pub retired: bool,
     /// The last reservation number used.
@@ -419,7 +420,7 @@ fn apply(state: &mut PartState, event: &PartEvent) {
         PartEvent::Issued {
             reservation,
             quantity,
-            at,
+            ..
         } => {
             if let Some(held) = state.reservations.get_mut(reservation) {
                 let stock = state.stock.entry(held.location.clone()).or_default();
@@ -429,7 +430,7 @@ fn apply(state: &mut PartState, event: &PartEvent) {
                 if held.quantity == 0 {
                     state.reservations.remove(reservation);
                 }
-                state.issued.push((at.date_naive(), *quantity));
+                state.issued += u64::from(*quantity);
             }
         }
         PartEvent::Released {
@@ -599,7 +600,8 @@ impl PartCommand {
 }
 
 /// Why a part's supply refuses a command.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "rule_broken", rename_all = "snake_case")]
 pub enum PartError {
     /// R1: registered already.
     #[error("R1: part {part} is registered already")]

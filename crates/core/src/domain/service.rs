@@ -73,6 +73,14 @@ pub enum ServiceError {
         /// The day of the dispatch.
         date: NaiveDate,
     },
+    /// C5: a substitute is offered only when the requested model has no unit ready for sale.
+    #[error("C5: model {model} has unit {unit} ready for sale; no substitute is needed")]
+    RequestedModelAvailable {
+        /// The model asked for.
+        model: ModelId,
+        /// A unit of it ready for sale.
+        unit: ProductId,
+    },
     /// The call is not known.
     #[error("no service call {call} is known")]
     UnknownCall {
@@ -115,12 +123,31 @@ pub enum ServiceError {
 pub struct UnitEntry {
     /// Its model.
     pub model: ModelId,
+    /// Whether it is ready for sale (commissioned, last test run passed, no open damage, not
+    /// sold or closed): what the substitute query (C5) looks at.
+    pub ready_for_sale: bool,
+    readiness: Readiness,
     /// Its owner, once sold.
     pub customer: Option<CustomerId>,
     /// Its warranty, once started.
     pub warranty: Option<Warranty>,
     /// The currency it was sold in.
     pub currency: Option<Currency>,
+}
+
+/// What makes a unit ready for sale, tracked from its events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Readiness {
+    commissioned: bool,
+    last_test_passed: bool,
+    open_damage: u32,
+    gone: bool,
+}
+
+impl Readiness {
+    fn ready(&self) -> bool {
+        self.commissioned && self.last_test_passed && self.open_damage == 0 && !self.gone
+    }
 }
 
 /// A contract's span on a unit.
@@ -153,6 +180,7 @@ pub struct Directory {
     /// Open reservations per call: (part, reservation) and the units still reserved.
     pub reservations_by_call: HashMap<CallId, BTreeMap<(PartNumber, u32), u32>>,
     backorders: HashMap<(PartNumber, u32), (CallId, u32)>,
+    reservation_calls: HashMap<(PartNumber, u32), CallId>,
     contract_units: HashMap<ContractId, BTreeSet<ProductId>>,
     stream_ids: HashMap<StreamId, StreamOwner>,
 }
@@ -165,6 +193,15 @@ enum StreamOwner {
 }
 
 impl Directory {
+    /// C5: the units of `model` ready for sale (the substitute query asks for none of the
+    /// requested model, and offers these of others).
+    pub fn ready_units(&self, model: ModelId) -> impl Iterator<Item = ProductId> + '_ {
+        self.units
+            .iter()
+            .filter(move |(_, entry)| entry.model == model && entry.ready_for_sale)
+            .map(|(product, _)| *product)
+    }
+
     /// Contracts covering `unit` that are neither cancelled nor expired, and overlap `start..=end`.
     pub fn overlapping_contracts(
         &self,
@@ -213,6 +250,8 @@ impl Projection<ServiceEvent> for Directory {
                     *product,
                     UnitEntry {
                         model: *model,
+                        ready_for_sale: false,
+                        readiness: Readiness::default(),
                         customer: None,
                         warranty: None,
                         currency: None,
@@ -228,6 +267,8 @@ impl Projection<ServiceEvent> for Directory {
                 if let Some(entry) = self.units.get_mut(&unit) {
                     entry.customer = Some(*customer);
                     entry.currency = Some(price.currency);
+                    entry.readiness.gone = true;
+                    entry.ready_for_sale = false;
                 }
             }
             (
@@ -239,6 +280,26 @@ impl Projection<ServiceEvent> for Directory {
                         from: *from,
                         until: *until,
                     });
+                }
+            }
+            (ServiceEvent::Product(event), Some(StreamOwner::Unit(unit))) => {
+                if let Some(entry) = self.units.get_mut(&unit) {
+                    let readiness = &mut entry.readiness;
+                    match event {
+                        ProductEvent::UnitCommissioned { .. } => readiness.commissioned = true,
+                        ProductEvent::TestRunRecorded { passed, .. } => {
+                            readiness.last_test_passed = *passed;
+                        }
+                        ProductEvent::TransportDamageRecorded { .. } => readiness.open_damage += 1,
+                        ProductEvent::TransportDamageRepaired { .. } => {
+                            readiness.open_damage = readiness.open_damage.saturating_sub(1);
+                        }
+                        ProductEvent::UnitReturned { .. } | ProductEvent::UnitScrapped { .. } => {
+                            readiness.gone = true;
+                        }
+                        _ => {}
+                    }
+                    entry.ready_for_sale = readiness.ready();
                 }
             }
             (
@@ -323,6 +384,8 @@ impl Projection<ServiceEvent> for Directory {
                     quantity,
                     ..
                 } => {
+                    self.reservation_calls
+                        .insert((part.clone(), *reservation), *call);
                     self.reservations_by_call
                         .entry(*call)
                         .or_default()
@@ -345,6 +408,8 @@ impl Projection<ServiceEvent> for Directory {
                     if let Some((call, quantity)) =
                         self.backorders.remove(&(part.clone(), *backorder))
                     {
+                        self.reservation_calls
+                            .insert((part.clone(), *reservation), call);
                         self.reservations_by_call
                             .entry(call)
                             .or_default()
@@ -352,8 +417,11 @@ impl Projection<ServiceEvent> for Directory {
                     }
                 }
                 PartEvent::Released { reservation, .. } => {
-                    for reservations in self.reservations_by_call.values_mut() {
-                        reservations.remove(&(part.clone(), *reservation));
+                    let key = (part, *reservation);
+                    if let Some(call) = self.reservation_calls.remove(&key) {
+                        if let Some(reservations) = self.reservations_by_call.get_mut(&call) {
+                            reservations.remove(&key);
+                        }
                     }
                 }
                 PartEvent::Issued {
@@ -361,11 +429,20 @@ impl Projection<ServiceEvent> for Directory {
                     quantity,
                     ..
                 } => {
-                    for reservations in self.reservations_by_call.values_mut() {
-                        if let Some(left) = reservations.get_mut(&(part.clone(), *reservation)) {
-                            *left = left.saturating_sub(*quantity);
+                    let key = (part, *reservation);
+                    let call = self.reservation_calls.get(&key).copied();
+                    let reservations =
+                        call.and_then(|call| self.reservations_by_call.get_mut(&call));
+                    if let Some(reservations) = reservations {
+                        let left = reservations
+                            .get(&key)
+                            .map_or(0, |left| left.saturating_sub(*quantity));
+                        if left == 0 {
+                            reservations.remove(&key);
+                            self.reservation_calls.remove(&key);
+                        } else {
+                            reservations.insert(key, left);
                         }
-                        reservations.retain(|_, left| *left > 0);
                     }
                 }
                 _ => {}
@@ -542,6 +619,15 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
         command: CustomerCommand,
         context: &CommandContext,
     ) -> Result<Executed<Customer>, ServiceError> {
+        if let CustomerCommand::OfferSubstitute { requested, .. } = &command {
+            if let Some(unit) = self.directory(|directory| directory.ready_units(*requested).next())
+            {
+                return Err(ServiceError::RequestedModelAvailable {
+                    model: *requested,
+                    unit,
+                });
+            }
+        }
         let stream = Customer::stream_id(command.customer())?;
         let executed = self.customers.execute(&stream, &command, context)?;
         self.catch_up(true)?;

@@ -131,7 +131,8 @@ fn mix64(mut z: u64) -> u64 {
 pub const MAX_KEY_LEN: usize = 64;
 
 /// Why a string is not a valid business key (serial number, part number).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "rule_broken", rename_all = "snake_case")]
 pub enum InvalidKey {
     /// The key is empty (or only spaces).
     #[error("a {kind} must not be empty")]
@@ -241,7 +242,7 @@ business_key!(
 pub struct Currency([u8; 3]);
 
 /// Why a string is not an ISO 4217 currency code.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{0:?} is not an ISO 4217 currency code (three upper-case letters, such as EUR)")]
 pub struct InvalidCurrency(pub String);
 

@@ -691,3 +691,55 @@ fn discontinuing_a_model_on_one_part_reaches_every_part_of_the_model() {
     assert!(valve_state.obligation_until().is_some());
     assert_eq!(valve_state.obligation_until(), pump.obligation_until());
 }
+
+#[test]
+fn a_substitute_is_offered_only_when_the_requested_model_has_no_unit_ready_c5() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    let s = &w.service;
+    let (product, model) = (w.product, w.model);
+    s.product(
+        ProductCommand::ReceiveUnit {
+            model,
+            serial: SerialNumber::new("WM-1001").unwrap(),
+            at: day(1),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    s.product(
+        ProductCommand::Commission {
+            product,
+            at: day(1),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    let other = ModelId::from_uuid(uuid::Uuid::from_u128(8));
+    let offer = |requested| CustomerCommand::OfferSubstitute {
+        customer: w.customer,
+        requested,
+        offered: crate::domain::customer::Substitute::Unit(product),
+        accepted: true,
+        at: day(2),
+    };
+    // Not yet test-run: no unit of the model is ready, so a substitute may be offered.
+    assert!(s.directory(|directory| directory.ready_units(model).next().is_none()));
+    s.customer(offer(model), &no_context()).unwrap();
+    s.product(
+        ProductCommand::RecordTestRun {
+            product,
+            passed: true,
+            notes: String::new(),
+            at: day(2),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    let error = s.customer(offer(model), &no_context()).unwrap_err();
+    assert!(
+        matches!(error, ServiceError::RequestedModelAvailable { unit, .. } if unit == product),
+        "{error}"
+    );
+    s.customer(offer(other), &no_context()).unwrap();
+}
