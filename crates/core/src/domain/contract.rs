@@ -1086,6 +1086,51 @@ fn deadlines(
     })
 }
 
+fn out_of_order(
+    contract: ContractId,
+    call: CallId,
+    action: &'static str,
+    state: &'static str,
+) -> ContractError {
+    ContractError::CallOutOfOrder {
+        contract,
+        call,
+        action,
+        state,
+    }
+}
+
+/// S3: a step may not be dated before the step it follows.
+fn not_before(
+    contract: ContractId,
+    call: CallId,
+    action: &'static str,
+    at: DateTime<Utc>,
+    earliest: DateTime<Utc>,
+) -> Result<(), ContractError> {
+    if at < earliest {
+        return Err(ContractError::DateOutOfOrder {
+            contract,
+            call,
+            action,
+            at,
+            earliest,
+        });
+    }
+    Ok(())
+}
+
+fn find_call(
+    state: &ContractState,
+    contract: ContractId,
+    call: CallId,
+) -> Result<&Call, ContractError> {
+    state
+        .calls
+        .get(&call)
+        .ok_or(ContractError::UnknownCall { contract, call })
+}
+
 /// A breach of `target` when `measured` is later than `deadline` (exactly then, never otherwise).
 fn breach(
     call: CallId,
@@ -1380,17 +1425,14 @@ impl Decider for ServiceContract {
                 at,
                 ..
             } => {
-                let found = state.calls.get(call).ok_or(ContractError::UnknownCall {
-                    contract,
-                    call: *call,
-                })?;
+                let found = find_call(state, contract, *call)?;
                 if found.resolved.is_some() {
-                    return Err(ContractError::CallOutOfOrder {
+                    return Err(out_of_order(
                         contract,
-                        call: *call,
-                        action: "reprioritized",
-                        state: "it is resolved",
-                    });
+                        *call,
+                        "reprioritized",
+                        "it is resolved",
+                    ));
                 }
                 if reason.trim().is_empty() {
                     return Err(ContractError::EmptyText {
@@ -1418,27 +1460,16 @@ impl Decider for ServiceContract {
                 at,
                 ..
             } => {
-                let found = state.calls.get(call).ok_or(ContractError::UnknownCall {
-                    contract,
-                    call: *call,
-                })?;
+                let found = find_call(state, contract, *call)?;
                 if found.dispatched.is_some() {
-                    return Err(ContractError::CallOutOfOrder {
+                    return Err(out_of_order(
                         contract,
-                        call: *call,
-                        action: "dispatched",
-                        state: "a technician is dispatched already",
-                    });
+                        *call,
+                        "dispatched",
+                        "a technician is dispatched already",
+                    ));
                 }
-                if *at < found.opened_at {
-                    return Err(ContractError::DateOutOfOrder {
-                        contract,
-                        call: *call,
-                        action: "the dispatch",
-                        at: *at,
-                        earliest: found.opened_at,
-                    });
-                }
+                not_before(contract, *call, "the dispatch", *at, found.opened_at)?;
                 let mut events = vec![ContractEvent::TechnicianDispatched {
                     call: *call,
                     technician: *technician,
@@ -1454,35 +1485,24 @@ impl Decider for ServiceContract {
                 Ok(events)
             }
             ContractCommand::Arrive { call, at, .. } => {
-                let found = state.calls.get(call).ok_or(ContractError::UnknownCall {
-                    contract,
-                    call: *call,
-                })?;
+                let found = find_call(state, contract, *call)?;
                 let Some((_, dispatched_at)) = found.dispatched else {
-                    return Err(ContractError::CallOutOfOrder {
+                    return Err(out_of_order(
                         contract,
-                        call: *call,
-                        action: "marked arrived",
-                        state: "no technician is dispatched",
-                    });
+                        *call,
+                        "marked arrived",
+                        "no technician is dispatched",
+                    ));
                 };
                 if found.arrived_at.is_some() {
-                    return Err(ContractError::CallOutOfOrder {
+                    return Err(out_of_order(
                         contract,
-                        call: *call,
-                        action: "marked arrived",
-                        state: "the technician arrived already",
-                    });
+                        *call,
+                        "marked arrived",
+                        "the technician arrived already",
+                    ));
                 }
-                if *at < dispatched_at {
-                    return Err(ContractError::DateOutOfOrder {
-                        contract,
-                        call: *call,
-                        action: "the arrival",
-                        at: *at,
-                        earliest: dispatched_at,
-                    });
-                }
+                not_before(contract, *call, "the arrival", *at, dispatched_at)?;
                 let mut events = vec![ContractEvent::TechnicianArrived {
                     call: *call,
                     at: *at,
@@ -1505,35 +1525,24 @@ impl Decider for ServiceContract {
                 at,
                 ..
             } => {
-                let found = state.calls.get(call).ok_or(ContractError::UnknownCall {
-                    contract,
-                    call: *call,
-                })?;
+                let found = find_call(state, contract, *call)?;
                 let Some(arrived_at) = found.arrived_at else {
-                    return Err(ContractError::CallOutOfOrder {
+                    return Err(out_of_order(
                         contract,
-                        call: *call,
-                        action: "resolved",
-                        state: "the technician has not arrived",
-                    });
+                        *call,
+                        "resolved",
+                        "the technician has not arrived",
+                    ));
                 };
                 if found.resolved.is_some() {
-                    return Err(ContractError::CallOutOfOrder {
+                    return Err(out_of_order(
                         contract,
-                        call: *call,
-                        action: "resolved",
-                        state: "it is resolved already",
-                    });
+                        *call,
+                        "resolved",
+                        "it is resolved already",
+                    ));
                 }
-                if *at < arrived_at {
-                    return Err(ContractError::DateOutOfOrder {
-                        contract,
-                        call: *call,
-                        action: "the resolution",
-                        at: *at,
-                        earliest: arrived_at,
-                    });
-                }
+                not_before(contract, *call, "the resolution", *at, arrived_at)?;
                 if cost.currency != terms.currency || cost.minor_units < 0 {
                     return Err(ContractError::BadCost {
                         contract,

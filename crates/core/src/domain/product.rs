@@ -1008,18 +1008,13 @@ impl Decider for Product {
             }
             ProductCommand::Deliver { at, .. } => {
                 let sale = sold(state, product)?;
-                if sale.services.delivery.is_none() {
-                    return Err(ProductError::ServiceNotOrdered {
-                        product,
-                        service: AfterSaleService::Delivery,
-                    });
-                }
-                if state.delivered_at.is_some() {
-                    return Err(ProductError::ServiceAlreadyDone {
-                        product,
-                        service: AfterSaleService::Delivery,
-                    });
-                }
+                let ordered = sale.services.delivery.is_some();
+                pending(
+                    product,
+                    AfterSaleService::Delivery,
+                    ordered,
+                    state.delivered_at,
+                )?;
                 not_before(product, "the delivery", *at, sale.at)?;
                 let mut events = vec![ProductEvent::UnitDelivered { at: *at }];
                 if sale.warranty.starts == WarrantyStart::OnDelivery {
@@ -1029,18 +1024,13 @@ impl Decider for Product {
             }
             ProductCommand::Install { at, .. } => {
                 let sale = sold(state, product)?;
-                if !sale.services.installation {
-                    return Err(ProductError::ServiceNotOrdered {
-                        product,
-                        service: AfterSaleService::Installation,
-                    });
-                }
-                if state.installed_at.is_some() {
-                    return Err(ProductError::ServiceAlreadyDone {
-                        product,
-                        service: AfterSaleService::Installation,
-                    });
-                }
+                let ordered = sale.services.installation;
+                pending(
+                    product,
+                    AfterSaleService::Installation,
+                    ordered,
+                    state.installed_at,
+                )?;
                 let earliest = match (sale.services.delivery, state.delivered_at) {
                     (Some(_), None) => {
                         return Err(ProductError::ServiceOutOfOrder {
@@ -1061,18 +1051,13 @@ impl Decider for Product {
             }
             ProductCommand::TrainUsers { at, .. } => {
                 let sale = sold(state, product)?;
-                if !sale.services.training {
-                    return Err(ProductError::ServiceNotOrdered {
-                        product,
-                        service: AfterSaleService::Training,
-                    });
-                }
-                if state.trained_at.is_some() {
-                    return Err(ProductError::ServiceAlreadyDone {
-                        product,
-                        service: AfterSaleService::Training,
-                    });
-                }
+                let ordered = sale.services.training;
+                pending(
+                    product,
+                    AfterSaleService::Training,
+                    ordered,
+                    state.trained_at,
+                )?;
                 let earliest = match (sale.services.installation, state.installed_at) {
                     (true, None) => {
                         return Err(ProductError::ServiceOutOfOrder {
@@ -1124,6 +1109,22 @@ impl Decider for Product {
             }
         }
     }
+}
+
+/// P5: `service` was ordered with the sale and has not happened yet.
+fn pending(
+    product: ProductId,
+    service: AfterSaleService,
+    ordered: bool,
+    done_at: Option<DateTime<Utc>>,
+) -> Result<(), ProductError> {
+    if !ordered {
+        return Err(ProductError::ServiceNotOrdered { product, service });
+    }
+    if done_at.is_some() {
+        return Err(ProductError::ServiceAlreadyDone { product, service });
+    }
+    Ok(())
 }
 
 fn sold(state: &ProductState, product: ProductId) -> Result<&Sale, ProductError> {
