@@ -40,6 +40,9 @@ pub enum ProjectionError {
     /// Loading or saving the checkpoint failed.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// A stopped subscription's projector is still referenced elsewhere (its thread did not end).
+    #[error("the subscription's projector is still in use")]
+    StillShared,
 }
 
 /// How many events a projector applies between two checkpoint saves, by default.
@@ -268,10 +271,10 @@ impl<P: Send + 'static> Subscription<P> {
         }
         let projector = Arc::clone(&self.projector);
         drop(self);
-        match Arc::try_unwrap(projector) {
-            Ok(mutex) => Ok(mutex.into_inner().unwrap_or_else(PoisonError::into_inner)),
-            Err(_) => unreachable!("the worker thread has ended, so it holds no reference"),
-        }
+        // The worker has ended and dropped its handle, so this is the last one.
+        Arc::try_unwrap(projector)
+            .map(|mutex| mutex.into_inner().unwrap_or_else(PoisonError::into_inner))
+            .map_err(|_| ProjectionError::StillShared)
     }
 }
 
