@@ -361,13 +361,7 @@ impl Event for ContractEvent {
     }
 
     fn catalogue() -> Vec<EventSchema> {
-        CONTRACT_EVENTS
-            .iter()
-            .map(|&event_type| EventSchema {
-                event_type,
-                schema_version: 1,
-            })
-            .collect()
+        EventSchema::all_at_version_one(&CONTRACT_EVENTS)
     }
 }
 

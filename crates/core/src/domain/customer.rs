@@ -340,13 +340,7 @@ impl Event for CustomerEvent {
     }
 
     fn catalogue() -> Vec<EventSchema> {
-        CUSTOMER_EVENTS
-            .iter()
-            .map(|&event_type| EventSchema {
-                event_type,
-                schema_version: 1,
-            })
-            .collect()
+        EventSchema::all_at_version_one(&CUSTOMER_EVENTS)
     }
 }
 

@@ -203,13 +203,7 @@ impl Event for PartEvent {
     }
 
     fn catalogue() -> Vec<EventSchema> {
-        PART_EVENTS
-            .iter()
-            .map(|&event_type| EventSchema {
-                event_type,
-                schema_version: 1,
-            })
-            .collect()
+        EventSchema::all_at_version_one(&PART_EVENTS)
     }
 }
 

@@ -229,13 +229,7 @@ impl Event for ProductEvent {
     }
 
     fn catalogue() -> Vec<EventSchema> {
-        PRODUCT_EVENTS
-            .iter()
-            .map(|&event_type| EventSchema {
-                event_type,
-                schema_version: 1,
-            })
-            .collect()
+        EventSchema::all_at_version_one(&PRODUCT_EVENTS)
     }
 }
 

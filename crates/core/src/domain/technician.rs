@@ -86,13 +86,7 @@ impl Event for TechnicianEvent {
     }
 
     fn catalogue() -> Vec<EventSchema> {
-        TECHNICIAN_EVENTS
-            .iter()
-            .map(|&event_type| EventSchema {
-                event_type,
-                schema_version: 1,
-            })
-            .collect()
+        EventSchema::all_at_version_one(&TECHNICIAN_EVENTS)
     }
 }
 

@@ -36,6 +36,20 @@ pub struct EventSchema {
     pub schema_version: u32,
 }
 
+impl EventSchema {
+    /// The catalogue of event types that are all at schema version 1: the usual start of an
+    /// aggregate's catalogue.
+    pub fn all_at_version_one(event_types: &[&'static str]) -> Vec<EventSchema> {
+        event_types
+            .iter()
+            .map(|&event_type| EventSchema {
+                event_type,
+                schema_version: 1,
+            })
+            .collect()
+    }
+}
+
 /// A domain event: a fact, named by a stable type name and versioned by its payload's schema.
 ///
 /// The default encoding expects the serde representation of an *adjacently tagged* enum,
