@@ -157,24 +157,8 @@ pub enum ContractEvent {
     /// S1: proposed.
     #[serde(rename = "contract.proposed")]
     Proposed {
-        /// The contract.
-        contract: ContractId,
-        /// Its kind.
-        kind: ContractKind,
-        /// The customer.
-        customer: CustomerId,
-        /// The units covered.
-        units: BTreeSet<ProductId>,
-        /// The first day.
-        start: NaiveDate,
-        /// The last day (inclusive).
-        end: NaiveDate,
-        /// The plan.
-        plan: ServicePlan,
-        /// The entitlements.
-        entitlements: Entitlements,
-        /// The currency of charges.
-        currency: Currency,
+        /// The terms.
+        terms: Terms,
         /// When.
         at: DateTime<Utc>,
     },
@@ -540,29 +524,8 @@ impl ContractState {
 
 fn apply(state: &mut ContractState, event: &ContractEvent) {
     match event {
-        ContractEvent::Proposed {
-            contract,
-            kind,
-            customer,
-            units,
-            start,
-            end,
-            plan,
-            entitlements,
-            currency,
-            ..
-        } => {
-            state.terms = Some(Terms {
-                contract: *contract,
-                kind: *kind,
-                customer: *customer,
-                units: units.clone(),
-                start: *start,
-                end: *end,
-                plan: plan.clone(),
-                entitlements: *entitlements,
-                currency: *currency,
-            });
+        ContractEvent::Proposed { terms, .. } => {
+            state.terms = Some(terms.clone());
             state.status = Some(ContractStatus::Proposed);
         }
         ContractEvent::Activated { .. } | ContractEvent::Resumed { .. } => {
@@ -675,24 +638,9 @@ fn apply(state: &mut ContractState, event: &ContractEvent) {
 pub enum ContractCommand {
     /// S1: propose a contract.
     Propose {
-        /// The contract.
-        contract: ContractId,
-        /// Its kind.
-        kind: ContractKind,
-        /// The customer.
-        customer: CustomerId,
-        /// The units covered (at least one).
-        units: BTreeSet<ProductId>,
-        /// The first day.
-        start: NaiveDate,
-        /// The last day (inclusive; not before the start).
-        end: NaiveDate,
-        /// The plan of the customer's target group.
-        plan: ServicePlan,
-        /// The entitlements (none for on-demand contracts).
-        entitlements: Entitlements,
-        /// The currency of charges.
-        currency: Currency,
+        /// The terms: at least one unit, an end not before the start, the plan of the customer's
+        /// target group, no entitlements for an on-demand contract.
+        terms: Terms,
         /// For a post-warranty contract: each unit's warranty end, from the units' state; the
         /// contract must start after every one of them.
         warranty_ends: BTreeMap<ProductId, NaiveDate>,
@@ -831,8 +779,8 @@ impl ContractCommand {
     /// The contract the command is about.
     pub fn contract(&self) -> ContractId {
         match self {
-            Self::Propose { contract, .. }
-            | Self::Activate { contract, .. }
+            Self::Propose { terms, .. } => terms.contract,
+            Self::Activate { contract, .. }
             | Self::Suspend { contract, .. }
             | Self::Resume { contract, .. }
             | Self::Renew { contract, .. }
@@ -1225,19 +1173,20 @@ impl Decider for ServiceContract {
     ) -> Result<Vec<ContractEvent>, ContractError> {
         let contract = command.contract();
         if let ContractCommand::Propose {
-            kind,
-            customer,
-            units,
-            start,
-            end,
-            plan,
-            entitlements,
-            currency,
+            terms,
             warranty_ends,
             at,
-            ..
         } = command
         {
+            let Terms {
+                kind,
+                units,
+                start,
+                end,
+                plan,
+                entitlements,
+                ..
+            } = terms;
             if state.terms.is_some() {
                 return Err(ContractError::AlreadyProposed { contract });
             }
@@ -1273,15 +1222,7 @@ impl Decider for ServiceContract {
                 }
             }
             return Ok(vec![ContractEvent::Proposed {
-                contract,
-                kind: *kind,
-                customer: *customer,
-                units: units.clone(),
-                start: *start,
-                end: *end,
-                plan: plan.clone(),
-                entitlements: *entitlements,
-                currency: *currency,
+                terms: terms.clone(),
                 at: *at,
             }]);
         }

@@ -27,7 +27,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use super::calendar::BusinessCalendar;
 use super::contract::{
     ContractCommand, ContractError, ContractEvent, ContractKind, ContractStatus, Entitlements,
-    Priority, ServiceContract, ServicePlan, Targets,
+    Priority, ServiceContract, ServicePlan, Targets, Terms,
 };
 use super::customer::{Customer, CustomerCommand, CustomerError, CustomerEvent, TargetGroup};
 use super::events::ServiceEvent;
@@ -312,17 +312,15 @@ impl Projection<ServiceEvent> for Directory {
             ) => {
                 self.target_groups.insert(*customer, target_group.clone());
             }
-            (
-                ServiceEvent::Contract(ContractEvent::Proposed {
+            (ServiceEvent::Contract(ContractEvent::Proposed { terms, .. }), _) => {
+                let Terms {
                     contract,
                     kind,
                     units,
                     start,
                     end,
                     ..
-                }),
-                _,
-            ) => {
+                } = terms;
                 self.stream_ids
                     .insert(envelope.stream_id.clone(), StreamOwner::Contract(*contract));
                 for unit in units {
@@ -669,14 +667,18 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
     ) -> Result<Executed<ServiceContract>, ServiceError> {
         match &mut command {
             ContractCommand::Propose {
-                contract,
-                units,
-                start,
-                end,
-                kind,
+                terms,
                 warranty_ends,
                 ..
             } => {
+                let Terms {
+                    contract,
+                    units,
+                    start,
+                    end,
+                    kind,
+                    ..
+                } = &*terms;
                 let contract = *contract;
                 self.directory(|directory| -> Result<(), ServiceError> {
                     for unit in units.iter() {
@@ -981,15 +983,17 @@ fn react_to(
                 Reaction::Contract(
                     contract,
                     ContractCommand::Propose {
-                        contract,
-                        kind: ContractKind::Warranty,
-                        customer,
-                        units: BTreeSet::from([*product]),
-                        start: *from,
-                        end: *until,
-                        plan: plans(&target_group),
-                        entitlements: Entitlements::default(),
-                        currency,
+                        terms: Terms {
+                            contract,
+                            kind: ContractKind::Warranty,
+                            customer,
+                            units: BTreeSet::from([*product]),
+                            start: *from,
+                            end: *until,
+                            plan: plans(&target_group),
+                            entitlements: Entitlements::default(),
+                            currency,
+                        },
                         warranty_ends: BTreeMap::new(),
                         at,
                     },

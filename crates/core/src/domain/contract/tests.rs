@@ -77,17 +77,28 @@ fn entitlements() -> Entitlements {
     }
 }
 
-fn proposed(kind: ContractKind, entitlements: Entitlements) -> ContractEvent {
-    ContractEvent::Proposed {
+fn terms(
+    kind: ContractKind,
+    start: NaiveDate,
+    end: NaiveDate,
+    entitlements: Entitlements,
+) -> Terms {
+    Terms {
         contract: contract(),
         kind,
         customer: customer(),
         units: BTreeSet::from([unit()]),
-        start: date(2026, 3, 1),
-        end: date(2027, 2, 28),
+        start,
+        end,
         plan: plan(),
         entitlements,
         currency: eur(),
+    }
+}
+
+fn proposed(kind: ContractKind, entitlements: Entitlements) -> ContractEvent {
+    ContractEvent::Proposed {
+        terms: terms(kind, date(2026, 3, 1), date(2027, 2, 28), entitlements),
         at: at(-10, 9, 0),
     }
 }
@@ -105,20 +116,13 @@ fn propose(
     end: NaiveDate,
     warranty_end: Option<NaiveDate>,
 ) -> ContractCommand {
+    let entitlements = if kind == ContractKind::OnDemand {
+        Entitlements::default()
+    } else {
+        entitlements()
+    };
     ContractCommand::Propose {
-        contract: contract(),
-        kind,
-        customer: customer(),
-        units: BTreeSet::from([unit()]),
-        start,
-        end,
-        plan: plan(),
-        entitlements: if kind == ContractKind::OnDemand {
-            Entitlements::default()
-        } else {
-            entitlements()
-        },
-        currency: eur(),
+        terms: terms(kind, start, end, entitlements),
         warranty_ends: warranty_end
             .map(|end| BTreeMap::from([(unit(), end)]))
             .unwrap_or_default(),
@@ -285,8 +289,8 @@ fn a_term_ending_before_it_starts_bad_targets_or_entitled_on_demand_is_rejected(
         date(2027, 2, 28),
         None,
     );
-    if let ContractCommand::Propose { plan, .. } = &mut bad_targets {
-        plan.targets.insert(
+    if let ContractCommand::Propose { terms, .. } = &mut bad_targets {
+        terms.plan.targets.insert(
             Priority::Low,
             Targets {
                 response_minutes: 100,
@@ -306,12 +310,8 @@ fn a_term_ending_before_it_starts_bad_targets_or_entitled_on_demand_is_rejected(
         date(2027, 2, 28),
         None,
     );
-    if let ContractCommand::Propose {
-        entitlements: given_entitlements,
-        ..
-    } = &mut on_demand
-    {
-        *given_entitlements = entitlements();
+    if let ContractCommand::Propose { terms, .. } = &mut on_demand {
+        terms.entitlements = entitlements();
     }
     given::<ServiceContract>([]).when(on_demand).then_error(
         ContractError::OnDemandWithEntitlements {

@@ -341,19 +341,21 @@ fn one_unit_from_receipt_to_post_warranty_repair_with_parts_after_its_model_is_d
     // After the warranty: a post-warranty contract, which may not overlap the warranty.
     let post = ContractId::from_uuid(uuid::Uuid::from_u128(20));
     let propose = |start: NaiveDate| ContractCommand::Propose {
-        contract: post,
-        kind: ContractKind::PostWarranty,
-        customer: w.customer,
-        units: BTreeSet::from([w.product]),
-        start,
-        end: start + Duration::days(730),
-        plan: default_plan(&TargetGroup::Household),
-        entitlements: Entitlements {
-            capital_repair: false,
-            parts_supply: true,
-            ..Entitlements::default()
+        terms: crate::domain::contract::Terms {
+            contract: post,
+            kind: ContractKind::PostWarranty,
+            customer: w.customer,
+            units: BTreeSet::from([w.product]),
+            start,
+            end: start + Duration::days(730),
+            plan: default_plan(&TargetGroup::Household),
+            entitlements: Entitlements {
+                capital_repair: false,
+                parts_supply: true,
+                ..Entitlements::default()
+            },
+            currency: w.eur,
         },
-        currency: w.eur,
         warranty_ends: BTreeMap::new(),
         at: day(300),
     };
