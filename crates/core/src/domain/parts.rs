@@ -271,7 +271,8 @@ pub struct PartState {
     pub models: BTreeMap<ModelId, u32>,
     /// The reorder point.
     pub reorder_point: u32,
-    /// Stock per location.
+    /// Stock per location (a list of pairs in JSON: locations are not strings).
+    #[serde(with = "super::values::map_as_pairs")]
     pub stock: BTreeMap<Location, Stock>,
     /// Open reservations by number.
     pub reservations: BTreeMap<u32, Reservation>,

@@ -4,7 +4,8 @@
 //! aggregate; each panics with a message naming the command and the law it broke.
 //!
 //! - [`check_command_sequence`]: executes the commands through a [`Repository`] on a
-//!   [`MemoryStore`] and checks, after every command, that the invariant holds, that a rejected
+//!   [`MemoryStore`] and checks, after every command, that the invariant holds, that the state
+//!   survives a snapshot, that a rejected
 //!   command wrote nothing, and at the end that replaying the stream gives the same state and that
 //!   re-executing every command with its command id writes nothing new.
 //! - [`assert_replay_deterministic`]: deciding and applying step by step equals folding the
@@ -70,6 +71,21 @@ where
                 assert_eq!(
                     *executed.state, expected,
                     "step {step}: the returned state is not the fold"
+                );
+                // The state must survive a snapshot (JSON), or snapshots silently never work.
+                let bytes = serde_json::to_vec(&*executed.state).unwrap_or_else(|error| {
+                    panic!(
+                        "step {step}: the state after {command:?} cannot be snapshotted: {error}"
+                    )
+                });
+                let restored: D::State = serde_json::from_slice(&bytes).unwrap_or_else(|error| {
+                    panic!(
+                        "step {step}: the snapshot after {command:?} does not read back: {error}"
+                    )
+                });
+                assert_eq!(
+                    restored, *executed.state,
+                    "step {step}: the snapshot reads back as another state"
                 );
                 if !executed.events.is_empty() {
                     recorded = Some(executed.envelopes());

@@ -1052,4 +1052,21 @@ proptest! {
         laws::check_command_sequence::<ServiceContract>(&commands, contract_invariant);
         laws::assert_replay_deterministic::<ServiceContract>(&commands);
     }
+
+    #[test]
+    fn a_contract_snapshot_plus_its_tail_equals_the_full_fold(
+        commands in proptest::collection::vec(arbitrary_contract_command(), 0..40),
+    ) {
+        let mut state = <ServiceContract as Decider>::State::default();
+        let mut history = Vec::new();
+        for command in &commands {
+            if let Ok(events) = ServiceContract::decide(&state, command) {
+                for event in events {
+                    ServiceContract::apply(&mut state, &event);
+                    history.push(event);
+                }
+            }
+        }
+        laws::assert_snapshot_equivalence::<ServiceContract>(&history);
+    }
 }
