@@ -320,6 +320,7 @@ pub struct Repository<D: Decider, E, S> {
     snapshots: Option<(Arc<dyn SnapshotStore>, SnapshotPolicy)>,
     clock: Arc<dyn Clock>,
     max_attempts: u32,
+    snapshot_failures: std::sync::atomic::AtomicU64,
     _types: PhantomData<fn() -> E>,
 }
 
@@ -354,6 +355,7 @@ where
             snapshots: None,
             clock: Arc::new(SystemClock),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
+            snapshot_failures: std::sync::atomic::AtomicU64::new(0),
             _types: PhantomData,
         }
     }
@@ -390,6 +392,13 @@ where
     /// The store underneath.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// How many snapshots could not be encoded or saved since the repository was made. Commands
+    /// do not fail for it (a snapshot is a cache), so this is where it shows.
+    pub fn snapshot_failures(&self) -> u64 {
+        self.snapshot_failures
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The current state of `stream`, caught up with every committed event.
@@ -650,14 +659,19 @@ where
         if !policy.is_due(before, after) {
             return;
         }
-        // A snapshot is only a cache: failing to write one loses speed, never data.
-        if let Ok(bytes) = serde_json::to_vec(state) {
+        // A snapshot is only a cache: failing to write one loses speed, never data. The failure
+        // is counted so that it does not go unnoticed (`snapshot_failures`).
+        let saved = serde_json::to_vec(state).ok().is_some_and(|bytes| {
             let snapshot = Snapshot {
                 stream_version: after,
                 state_version: D::STATE_VERSION,
                 state: bytes,
             };
-            let _ = snapshots.save_snapshot(stream, snapshot);
+            snapshots.save_snapshot(stream, snapshot).is_ok()
+        });
+        if !saved {
+            self.snapshot_failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }

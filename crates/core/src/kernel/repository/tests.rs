@@ -428,6 +428,36 @@ fn snapshots_are_saved_every_n_events_and_loading_from_them_equals_the_full_fold
     assert_eq!(full.load(&counter).unwrap().state.value, 55);
 }
 
+/// A snapshot store that refuses every write.
+struct BrokenSnapshots;
+
+impl SnapshotStore for BrokenSnapshots {
+    fn load_snapshot(&self, _: &StreamId) -> Result<Option<Snapshot>, crate::SnapshotError> {
+        Ok(None)
+    }
+    fn save_snapshot(&self, stream: &StreamId, _: Snapshot) -> Result<(), crate::SnapshotError> {
+        Err(crate::SnapshotError {
+            stream: stream.clone(),
+            source: "disk full".into(),
+        })
+    }
+}
+
+#[test]
+fn a_failing_snapshot_store_never_fails_a_command_and_is_counted() {
+    let store = MemoryStore::<CounterEvent>::new();
+    let repository = Repository::<Counter, _, _>::new(store)
+        .with_snapshots(BrokenSnapshots, SnapshotPolicy::every(1));
+    let counter = stream("counter-1");
+    for by in 1..=3 {
+        repository
+            .execute(&counter, &increment(by), &CommandContext::new())
+            .unwrap();
+    }
+    assert_eq!(repository.snapshot_failures(), 3);
+    assert_eq!(repository.load(&counter).unwrap().state.value, 6);
+}
+
 #[test]
 fn a_usable_snapshot_is_loaded_instead_of_replaying() {
     let store = MemoryStore::<CounterEvent>::new();
