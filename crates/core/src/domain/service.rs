@@ -529,7 +529,9 @@ fn policy_command_id(trigger: EventId, index: u32) -> CommandId {
 impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
     /// The application over `store`, with personal data in memory and the [`default_plan`].
     /// Existing events are read once to build the directory; the policies are not re-run over
-    /// them (they ran when those events were written).
+    /// them (they ran when those events were written). If a process stopped between a command
+    /// and its policies, [`replay_policies`](Self::replay_policies) completes them: policies are
+    /// idempotent, so it writes only what is missing.
     pub fn new(store: S) -> Result<Self, ServiceError> {
         let service = Self {
             products: Repository::new(store.clone()).with_state_cache(STATE_CACHE),
@@ -893,9 +895,7 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
         index: u32,
         policy: &'static str,
         reaction: Reaction,
-    ) where
-        S: EventStore<ServiceEvent>,
-    {
+    ) {
         let context = CommandContext::with_command_id(policy_command_id(trigger.event_id, index))
             .caused_by(Causation::following(trigger));
         let outcome = match reaction {
