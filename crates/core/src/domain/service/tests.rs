@@ -745,3 +745,70 @@ fn a_substitute_is_offered_only_when_the_requested_model_has_no_unit_ready_c5() 
     );
     s.customer(offer(other), &no_context()).unwrap();
 }
+
+#[test]
+fn policies_interrupted_by_a_stop_are_completed_by_replaying_them() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    let s = &w.service;
+    let product = w.product;
+    s.product(
+        ProductCommand::ReceiveUnit {
+            model: w.model,
+            serial: SerialNumber::new("WM-1001").unwrap(),
+            at: day(1),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    s.product(
+        ProductCommand::Commission {
+            product,
+            at: day(1),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    s.product(
+        ProductCommand::RecordTestRun {
+            product,
+            passed: true,
+            notes: String::new(),
+            at: day(1),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    // The sale is written, but the process stops before its policies run.
+    let products = Repository::<Product, ServiceEvent, _>::new(s.store().clone());
+    let sale = ProductCommand::Sell {
+        product,
+        customer: w.customer,
+        price: Money::new(10_000, w.eur),
+        packaging: "box".into(),
+        warranty: WarrantyTerms {
+            months: 12,
+            starts: WarrantyStart::OnSale,
+        },
+        services: AfterSaleServices::default(),
+        at: day(2),
+    };
+    products
+        .execute(&Product::stream_id(product).unwrap(), &sale, &no_context())
+        .unwrap();
+    let restarted = ServiceLifecycle::new(s.store().clone()).unwrap();
+    assert!(!w
+        .state::<Customer>(Customer::stream_id(w.customer).unwrap())
+        .purchases
+        .contains(&product));
+    assert!(
+        restarted.replay_policies().unwrap() > 0,
+        "the missing reactions are written"
+    );
+    assert!(w
+        .state::<Customer>(Customer::stream_id(w.customer).unwrap())
+        .purchases
+        .contains(&product));
+    assert!(restarted.directory(|directory| directory.contracts_by_unit.contains_key(&product)));
+    assert_eq!(restarted.replay_policies().unwrap(), 0, "and only once");
+}
