@@ -727,28 +727,46 @@ where
     E: Contains<D::Event> + 'a,
     I: Iterator<Item = Result<super::store::EventRef<'a, E>, ReadError>>,
 {
+    let mut events = events;
     let mut last = version;
+    // The first event is checked to continue from `version`; the rest are counted. Peeling it
+    // off keeps that check out of the loop.
+    if let Some(first) = events.next() {
+        let first = first.map_err(FoldFailure::Read)?;
+        if first.stream_version != version + 1 {
+            return Err(FoldFailure::Gap {
+                previous: version,
+                found: first.stream_version,
+            });
+        }
+        apply_one::<D, E>(state, &first)?;
+        last += 1;
+    }
     for stored in events {
         let stored = match stored {
             Ok(stored) => stored,
             Err(error) => return Err(FoldFailure::Read(error)),
         };
-        if last == version && stored.stream_version != version + 1 {
-            return Err(FoldFailure::Gap {
-                previous: version,
-                found: stored.stream_version,
-            });
-        }
-        let Some(event) = stored.event.narrow() else {
-            return Err(FoldFailure::Foreign {
-                version: stored.stream_version,
-                event_type: stored.event.event_type(),
-            });
-        };
-        D::apply(state, event);
+        apply_one::<D, E>(state, &stored)?;
         last += 1;
     }
     Ok(last)
+}
+
+/// Folds one stored event, which must be one of the aggregate's.
+#[inline(always)]
+fn apply_one<D: Decider, E: Contains<D::Event>>(
+    state: &mut D::State,
+    stored: &Envelope<E>,
+) -> Result<(), FoldFailure> {
+    let Some(event) = stored.event.narrow() else {
+        return Err(FoldFailure::Foreign {
+            version: stored.stream_version,
+            event_type: stored.event.event_type(),
+        });
+    };
+    D::apply(state, event);
+    Ok(())
 }
 
 /// Folded states of recently used streams.
