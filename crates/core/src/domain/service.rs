@@ -583,6 +583,14 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
         )
     }
 
+    /// The service plan of `customer`'s target group (S2), as the plans function chooses it; the
+    /// plan of households for a customer the directory does not know.
+    pub fn plan_for(&self, customer: CustomerId) -> ServicePlan {
+        let target_group =
+            self.directory(|directory| directory.target_groups.get(&customer).cloned());
+        (self.plans)(&target_group.unwrap_or(TargetGroup::Household))
+    }
+
     /// The policy commands refused or failed so far.
     pub fn policy_failures(&self) -> Vec<PolicyFailure> {
         self.failures

@@ -812,3 +812,41 @@ fn policies_interrupted_by_a_stop_are_completed_by_replaying_them() {
     assert!(restarted.directory(|directory| directory.contracts_by_unit.contains_key(&product)));
     assert_eq!(restarted.replay_policies().unwrap(), 0, "and only once");
 }
+
+#[test]
+fn a_contract_gets_the_plan_of_its_customers_target_group() {
+    let w = world();
+    let fast = |group: &TargetGroup| {
+        let mut plan = default_plan(group);
+        if *group == TargetGroup::Enterprise {
+            plan.calendar = crate::domain::BusinessCalendar::around_the_clock();
+        }
+        plan
+    };
+    let service = ServiceLifecycle::new(MemoryStore::new())
+        .unwrap()
+        .with_plans(fast);
+    service
+        .register_customer(
+            w.customer,
+            PersonalData {
+                name: "Plant Ltd".into(),
+                contact: "ops@example.invalid".into(),
+            },
+            TargetGroup::Enterprise,
+            RelationshipLevel::Basic,
+            None,
+            day(0),
+            &no_context(),
+        )
+        .unwrap();
+    assert_eq!(
+        service.plan_for(w.customer).calendar,
+        crate::domain::BusinessCalendar::around_the_clock()
+    );
+    let stranger = CustomerId::from_uuid(uuid::Uuid::from_u128(77));
+    assert_eq!(
+        service.plan_for(stranger),
+        default_plan(&TargetGroup::Household)
+    );
+}
