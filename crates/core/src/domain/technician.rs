@@ -660,17 +660,8 @@ mod tests {
         fn a_technician_snapshot_plus_its_tail_equals_the_full_fold(
             commands in proptest::collection::vec(arbitrary_technician_command(), 0..40),
         ) {
-            let mut state = <Technician as Decider>::State::default();
-            let mut history = Vec::new();
-            for command in &commands {
-                if let Ok(events) = Technician::decide(&state, command) {
-                    for event in events {
-                        Technician::apply(&mut state, &event);
-                        history.push(event);
-                    }
-                }
-            }
-            laws::assert_snapshot_equivalence::<Technician>(&history);
+            let (_, history) = laws::decide_all::<Technician>(&commands);
+        laws::assert_snapshot_equivalence::<Technician>(&history);
         }
     }
 }

@@ -10,6 +10,7 @@
 //!   re-executing every command with its command id writes nothing new.
 //! - [`assert_replay_deterministic`]: deciding and applying step by step equals folding the
 //!   resulting events from scratch, every time.
+//! - [`decide_all`]: the state and history a command sequence leads to, for the laws above.
 //! - [`assert_snapshot_equivalence`]: a state saved as a snapshot at any point, restored and
 //!   folded with the rest of the events, equals the full fold.
 //! - [`assert_upcast_stable`]: encoding events and decoding them back gives the same events.
@@ -152,6 +153,19 @@ where
     D: Decider,
     D::State: PartialEq,
 {
+    let (state, history) = decide_all::<D>(commands);
+    let first = D::fold(&history);
+    let second = D::fold(&history);
+    assert_eq!(
+        first, state,
+        "folding the history differs from the step-by-step state"
+    );
+    assert_eq!(first, second, "two folds of the same history differ");
+}
+
+/// Decides `commands` one after the other from the initial state, applying each accepted one's
+/// events (rejected commands are passed over): the state reached and the events recorded.
+pub fn decide_all<D: Decider>(commands: &[D::Command]) -> (D::State, Vec<D::Event>) {
     let mut state = D::State::default();
     let mut history = Vec::new();
     for command in commands {
@@ -162,13 +176,7 @@ where
             }
         }
     }
-    let first = D::fold(&history);
-    let second = D::fold(&history);
-    assert_eq!(
-        first, state,
-        "folding the history differs from the step-by-step state"
-    );
-    assert_eq!(first, second, "two folds of the same history differ");
+    (state, history)
 }
 
 /// Snapshotting the state after any prefix of `history` (through JSON, as stores keep it) and

@@ -1057,16 +1057,7 @@ proptest! {
     fn a_contract_snapshot_plus_its_tail_equals_the_full_fold(
         commands in proptest::collection::vec(arbitrary_contract_command(), 0..40),
     ) {
-        let mut state = <ServiceContract as Decider>::State::default();
-        let mut history = Vec::new();
-        for command in &commands {
-            if let Ok(events) = ServiceContract::decide(&state, command) {
-                for event in events {
-                    ServiceContract::apply(&mut state, &event);
-                    history.push(event);
-                }
-            }
-        }
+        let (_, history) = laws::decide_all::<ServiceContract>(&commands);
         laws::assert_snapshot_equivalence::<ServiceContract>(&history);
     }
 }

@@ -986,16 +986,7 @@ proptest! {
     fn a_customer_snapshot_plus_its_tail_equals_the_full_fold(
         commands in proptest::collection::vec(arbitrary_customer_command(), 0..40),
     ) {
-        let mut state = CustomerState::default();
-        let mut history = Vec::new();
-        for command in &commands {
-            if let Ok(events) = Customer::decide(&state, command) {
-                for event in events {
-                    Customer::apply(&mut state, &event);
-                    history.push(event);
-                }
-            }
-        }
+        let (_, history) = laws::decide_all::<Customer>(&commands);
         laws::assert_snapshot_equivalence::<Customer>(&history);
     }
 }

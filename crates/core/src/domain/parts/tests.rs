@@ -776,16 +776,7 @@ proptest! {
     fn a_parts_snapshot_plus_its_tail_equals_the_full_fold(
         commands in proptest::collection::vec(arbitrary_part_command(), 0..40),
     ) {
-        let mut state = <PartsSupply as Decider>::State::default();
-        let mut history = Vec::new();
-        for command in &commands {
-            if let Ok(events) = PartsSupply::decide(&state, command) {
-                for event in events {
-                    PartsSupply::apply(&mut state, &event);
-                    history.push(event);
-                }
-            }
-        }
+        let (_, history) = laws::decide_all::<PartsSupply>(&commands);
         laws::assert_snapshot_equivalence::<PartsSupply>(&history);
     }
 

@@ -952,16 +952,7 @@ proptest! {
     fn a_product_snapshot_plus_its_tail_equals_the_full_fold(
         commands in proptest::collection::vec(arbitrary_product_command(), 0..40),
     ) {
-        let mut state = ProductState::default();
-        let mut history = Vec::new();
-        for command in &commands {
-            if let Ok(events) = Product::decide(&state, command) {
-                for event in events {
-                    Product::apply(&mut state, &event);
-                    history.push(event);
-                }
-            }
-        }
+        let (_, history) = laws::decide_all::<Product>(&commands);
         laws::assert_snapshot_equivalence::<Product>(&history);
     }
 

@@ -629,16 +629,7 @@ proptest! {
 
     #[test]
     fn a_snapshot_plus_its_tail_equals_the_full_fold(commands in proptest::collection::vec(arbitrary_counter_command(), 0..40)) {
-        let mut state = CounterState::default();
-        let mut history = Vec::new();
-        for command in &commands {
-            if let Ok(events) = Counter::decide(&state, command) {
-                for event in events {
-                    Counter::apply(&mut state, &event);
-                    history.push(event);
-                }
-            }
-        }
+        let (_, history) = laws::decide_all::<Counter>(&commands);
         laws::assert_snapshot_equivalence::<Counter>(&history);
     }
 
