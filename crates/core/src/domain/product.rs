@@ -1025,17 +1025,16 @@ impl Decider for Product {
                     ordered,
                     state.installed_at,
                 )?;
-                let earliest = match (sale.services.delivery, state.delivered_at) {
-                    (Some(_), None) => {
-                        return Err(ProductError::ServiceOutOfOrder {
-                            product,
-                            service: AfterSaleService::Installation,
-                            needs: AfterSaleService::Delivery,
-                        })
-                    }
-                    (Some(_), Some(delivered_at)) => delivered_at,
-                    (None, _) => sale.at,
-                };
+                let earliest = after_prerequisite(
+                    product,
+                    AfterSaleService::Installation,
+                    (
+                        AfterSaleService::Delivery,
+                        sale.services.delivery.is_some(),
+                        state.delivered_at,
+                    ),
+                    sale.at,
+                )?;
                 not_before(product, "the installation", *at, earliest)?;
                 let mut events = vec![ProductEvent::UnitInstalled { at: *at }];
                 if sale.warranty.starts == WarrantyStart::OnInstallation {
@@ -1052,17 +1051,16 @@ impl Decider for Product {
                     ordered,
                     state.trained_at,
                 )?;
-                let earliest = match (sale.services.installation, state.installed_at) {
-                    (true, None) => {
-                        return Err(ProductError::ServiceOutOfOrder {
-                            product,
-                            service: AfterSaleService::Training,
-                            needs: AfterSaleService::Installation,
-                        })
-                    }
-                    (true, Some(installed_at)) => installed_at,
-                    (false, _) => state.delivered_at.unwrap_or(sale.at),
-                };
+                let earliest = after_prerequisite(
+                    product,
+                    AfterSaleService::Training,
+                    (
+                        AfterSaleService::Installation,
+                        sale.services.installation,
+                        state.installed_at,
+                    ),
+                    state.delivered_at.unwrap_or(sale.at),
+                )?;
                 not_before(product, "the training", *at, earliest)?;
                 Ok(vec![ProductEvent::UsersTrained { at: *at }])
             }
@@ -1119,6 +1117,25 @@ fn pending(
         return Err(ProductError::ServiceAlreadyDone { product, service });
     }
     Ok(())
+}
+
+/// P5: the earliest date of `service`: when its prerequisite happened, if that was ordered (and it
+/// must have happened), else `otherwise`. The prerequisite is (service, ordered, done at).
+fn after_prerequisite(
+    product: ProductId,
+    service: AfterSaleService,
+    (needs, ordered, done_at): (AfterSaleService, bool, Option<DateTime<Utc>>),
+    otherwise: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ProductError> {
+    match (ordered, done_at) {
+        (true, None) => Err(ProductError::ServiceOutOfOrder {
+            product,
+            service,
+            needs,
+        }),
+        (true, Some(done_at)) => Ok(done_at),
+        (false, _) => Ok(otherwise),
+    }
 }
 
 fn sold(state: &ProductState, product: ProductId) -> Result<&Sale, ProductError> {
