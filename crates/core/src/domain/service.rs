@@ -41,8 +41,8 @@ use super::values::{
     CallId, ContractId, Currency, CustomerId, ModelId, PartNumber, ProductId, TechnicianId,
 };
 use crate::{
-    Causation, CommandContext, CommandId, Envelope, EventId, EventStore, ExecuteError, Executed,
-    InvalidStreamId, Projection, ReadError, Repository, StreamId,
+    Causation, CommandContext, CommandId, Decider, Envelope, EventId, EventStore, ExecuteError,
+    Executed, InvalidStreamId, Projection, ReadError, Repository, StreamId,
 };
 
 /// Why the facade refused or failed a command.
@@ -466,7 +466,7 @@ pub struct PolicyFailure {
 #[derive(Debug, Clone)]
 enum Reaction {
     Customer(CustomerCommand),
-    Contract(ContractId, ContractCommand),
+    Contract(ContractCommand),
     Part(PartCommand),
 }
 
@@ -613,8 +613,12 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
         command: ProductCommand,
         context: &CommandContext,
     ) -> Result<Executed<Product>, ServiceError> {
-        let stream = Product::stream_id(command.product())?;
-        let executed = self.products.execute(&stream, &command, context)?;
+        let executed = execute(
+            &self.products,
+            Product::stream_id(command.product()),
+            &command,
+            context,
+        )?;
         self.catch_up(true)?;
         Ok(executed)
     }
@@ -636,8 +640,12 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
                 });
             }
         }
-        let stream = Customer::stream_id(command.customer())?;
-        let executed = self.customers.execute(&stream, &command, context)?;
+        let executed = execute(
+            &self.customers,
+            Customer::stream_id(command.customer()),
+            &command,
+            context,
+        )?;
         self.catch_up(true)?;
         Ok(executed)
     }
@@ -648,8 +656,12 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
         command: PartCommand,
         context: &CommandContext,
     ) -> Result<Executed<PartsSupply>, ServiceError> {
-        let stream = PartsSupply::stream_id(command.part())?;
-        let executed = self.parts.execute(&stream, &command, context)?;
+        let executed = execute(
+            &self.parts,
+            PartsSupply::stream_id(command.part()),
+            &command,
+            context,
+        )?;
         self.catch_up(true)?;
         Ok(executed)
     }
@@ -660,8 +672,12 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
         command: TechnicianCommand,
         context: &CommandContext,
     ) -> Result<Executed<Technician>, ServiceError> {
-        let stream = Technician::stream_id(command.technician())?;
-        let executed = self.technicians.execute(&stream, &command, context)?;
+        let executed = execute(
+            &self.technicians,
+            Technician::stream_id(command.technician()),
+            &command,
+            context,
+        )?;
         self.catch_up(true)?;
         Ok(executed)
     }
@@ -746,8 +762,12 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
             }
             _ => {}
         }
-        let stream = ServiceContract::stream_id(command.contract())?;
-        let executed = self.contracts.execute(&stream, &command, context)?;
+        let executed = execute(
+            &self.contracts,
+            ServiceContract::stream_id(command.contract()),
+            &command,
+            context,
+        )?;
         self.catch_up(true)?;
         Ok(executed)
     }
@@ -907,30 +927,18 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
         let context = CommandContext::with_command_id(policy_command_id(trigger.event_id, index))
             .caused_by(Causation::following(trigger));
         let outcome = match reaction {
-            Reaction::Customer(command) => Customer::stream_id(command.customer())
-                .map_err(ServiceError::from)
-                .and_then(|stream| {
-                    self.customers
-                        .execute(&stream, &command, &context)
-                        .map(drop)
-                        .map_err(Into::into)
-                }),
-            Reaction::Contract(contract, command) => ServiceContract::stream_id(contract)
-                .map_err(ServiceError::from)
-                .and_then(|stream| {
-                    self.contracts
-                        .execute(&stream, &command, &context)
-                        .map(drop)
-                        .map_err(Into::into)
-                }),
-            Reaction::Part(command) => PartsSupply::stream_id(command.part())
-                .map_err(ServiceError::from)
-                .and_then(|stream| {
-                    self.parts
-                        .execute(&stream, &command, &context)
-                        .map(drop)
-                        .map_err(Into::into)
-                }),
+            Reaction::Customer(command) => {
+                let stream = Customer::stream_id(command.customer());
+                execute(&self.customers, stream, &command, &context).map(drop)
+            }
+            Reaction::Contract(command) => {
+                let stream = ServiceContract::stream_id(command.contract());
+                execute(&self.contracts, stream, &command, &context).map(drop)
+            }
+            Reaction::Part(command) => {
+                let stream = PartsSupply::stream_id(command.part());
+                execute(&self.parts, stream, &command, &context).map(drop)
+            }
         };
         if let Err(error) = outcome {
             self.failures
@@ -943,6 +951,22 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
                 });
         }
     }
+}
+
+/// Runs `command` on `stream` through `repository` (the policies are the caller's business).
+fn execute<D, S>(
+    repository: &Repository<D, ServiceEvent, S>,
+    stream: Result<StreamId, InvalidStreamId>,
+    command: &D::Command,
+    context: &CommandContext,
+) -> Result<Executed<D>, ServiceError>
+where
+    D: Decider,
+    ServiceEvent: crate::Contains<D::Event>,
+    S: EventStore<ServiceEvent>,
+    ServiceError: From<ExecuteError<D::Error>>,
+{
+    Ok(repository.execute(&stream?, command, context)?)
 }
 
 /// The policies: the commands `envelope` calls for, given the directory after it.
@@ -988,28 +1012,25 @@ fn react_to(
             let at = from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
             push(
                 "warranty started: open the warranty contract",
-                Reaction::Contract(
-                    contract,
-                    ContractCommand::Propose {
-                        terms: Terms {
-                            contract,
-                            kind: ContractKind::Warranty,
-                            customer,
-                            units: BTreeSet::from([*product]),
-                            start: *from,
-                            end: *until,
-                            plan: plans(&target_group),
-                            entitlements: Entitlements::default(),
-                            currency,
-                        },
-                        warranty_ends: BTreeMap::new(),
-                        at,
+                Reaction::Contract(ContractCommand::Propose {
+                    terms: Terms {
+                        contract,
+                        kind: ContractKind::Warranty,
+                        customer,
+                        units: BTreeSet::from([*product]),
+                        start: *from,
+                        end: *until,
+                        plan: plans(&target_group),
+                        entitlements: Entitlements::default(),
+                        currency,
                     },
-                ),
+                    warranty_ends: BTreeMap::new(),
+                    at,
+                }),
             );
             push(
                 "warranty started: open the warranty contract",
-                Reaction::Contract(contract, ContractCommand::Activate { contract, at }),
+                Reaction::Contract(ContractCommand::Activate { contract, at }),
             );
         }
         (
