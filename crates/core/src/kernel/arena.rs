@@ -166,27 +166,6 @@ impl<'a, T, const FIRST_SHIFT: u32, const BUCKETS: usize> Iterator
     fn size_hint(&self) -> (usize, Option<usize>) {
         (0, Some(self.slots.len() + self.remaining))
     }
-
-    /// Internal iteration, bucket by bucket: the inner loop is a plain slice loop the compiler
-    /// keeps in registers, which is what folding a stream spends its time in.
-    fn fold<B, F: FnMut(B, &'a T) -> B>(mut self, init: B, mut f: F) -> B {
-        let mut accumulator = init;
-        loop {
-            for slot in self.slots.by_ref() {
-                match slot.get() {
-                    Some(value) => accumulator = f(accumulator, value),
-                    None => return accumulator,
-                }
-            }
-            match self.next_bucket() {
-                Some(slot) => match slot.get() {
-                    Some(value) => accumulator = f(accumulator, value),
-                    None => return accumulator,
-                },
-                None => return accumulator,
-            }
-        }
-    }
 }
 
 #[cfg(test)]
