@@ -182,23 +182,34 @@ mod tests {
         );
     }
 
+    /// Monday to Friday, 9:00 to 18:00 local time.
+    fn weekdays_nine_to_six(
+        holidays: impl IntoIterator<Item = NaiveDate>,
+        utc_offset_minutes: i32,
+    ) -> BusinessCalendar {
+        let weekdays = [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+        ];
+        let hour = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default();
+        BusinessCalendar::new(weekdays, hour(9), hour(18), holidays, utc_offset_minutes).unwrap()
+    }
+
+    #[test]
+    fn office_hours_are_weekdays_nine_to_six_utc() {
+        assert_eq!(
+            BusinessCalendar::office_hours(),
+            weekdays_nine_to_six([], 0)
+        );
+    }
+
     #[test]
     fn holidays_do_not_count() {
         let holiday = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap_or_default();
-        let calendar = BusinessCalendar::new(
-            [
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-            ],
-            NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
-            NaiveTime::from_hms_opt(18, 0, 0).unwrap_or_default(),
-            [holiday],
-            0,
-        )
-        .unwrap();
+        let calendar = weekdays_nine_to_six([holiday], 0);
         assert_eq!(
             calendar.add(at(2026, 3, 6, 17, 0), Duration::hours(2)),
             Some(at(2026, 3, 10, 10, 0))
@@ -207,20 +218,7 @@ mod tests {
 
     #[test]
     fn a_local_offset_shifts_the_opening_hours() {
-        let moscow = BusinessCalendar::new(
-            [
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-            ],
-            NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
-            NaiveTime::from_hms_opt(18, 0, 0).unwrap_or_default(),
-            [],
-            180,
-        )
-        .unwrap();
+        let moscow = weekdays_nine_to_six([], 180);
         // 05:00 UTC is 08:00 in Moscow: opening is 06:00 UTC.
         assert_eq!(
             moscow.add(at(2026, 3, 9, 5, 0), Duration::hours(1)),
