@@ -987,18 +987,15 @@ impl Decider for Product {
                 if let Some(received_at) = state.received_at {
                     not_before(product, "the sale", *at, received_at)?;
                 }
-                let mut events = vec![ProductEvent::UnitSold {
+                let sold = ProductEvent::UnitSold {
                     customer: *customer,
                     price: *price,
                     packaging: packaging.trim().to_owned(),
                     warranty: *warranty,
                     services: *services,
                     at: *at,
-                }];
-                if warranty.starts == WarrantyStart::OnSale {
-                    events.push(warranty_started(product, warranty, *at)?);
-                }
-                Ok(events)
+                };
+                with_warranty_start(product, sold, warranty, WarrantyStart::OnSale, *at)
             }
             ProductCommand::Deliver { at, .. } => {
                 let sale = sold(state, product)?;
@@ -1010,11 +1007,14 @@ impl Decider for Product {
                     state.delivered_at,
                 )?;
                 not_before(product, "the delivery", *at, sale.at)?;
-                let mut events = vec![ProductEvent::UnitDelivered { at: *at }];
-                if sale.warranty.starts == WarrantyStart::OnDelivery {
-                    events.push(warranty_started(product, &sale.warranty, *at)?);
-                }
-                Ok(events)
+                let delivered = ProductEvent::UnitDelivered { at: *at };
+                with_warranty_start(
+                    product,
+                    delivered,
+                    &sale.warranty,
+                    WarrantyStart::OnDelivery,
+                    *at,
+                )
             }
             ProductCommand::Install { at, .. } => {
                 let sale = sold(state, product)?;
@@ -1036,11 +1036,9 @@ impl Decider for Product {
                     sale.at,
                 )?;
                 not_before(product, "the installation", *at, earliest)?;
-                let mut events = vec![ProductEvent::UnitInstalled { at: *at }];
-                if sale.warranty.starts == WarrantyStart::OnInstallation {
-                    events.push(warranty_started(product, &sale.warranty, *at)?);
-                }
-                Ok(events)
+                let installed = ProductEvent::UnitInstalled { at: *at };
+                let starts = WarrantyStart::OnInstallation;
+                with_warranty_start(product, installed, &sale.warranty, starts, *at)
             }
             ProductCommand::TrainUsers { at, .. } => {
                 let sale = sold(state, product)?;
@@ -1142,16 +1140,22 @@ fn sold(state: &ProductState, product: ProductId) -> Result<&Sale, ProductError>
     state.sale.as_ref().ok_or(ProductError::NotSold { product })
 }
 
-fn warranty_started(
+/// P5: `event`, followed by `WarrantyStarted` when the warranty's terms start it at `this` event.
+fn with_warranty_start(
     product: ProductId,
+    event: ProductEvent,
     terms: &WarrantyTerms,
+    this: WarrantyStart,
     at: DateTime<Utc>,
-) -> Result<ProductEvent, ProductError> {
+) -> Result<Vec<ProductEvent>, ProductError> {
+    if terms.starts != this {
+        return Ok(vec![event]);
+    }
     let from = at.date_naive();
     let until = terms
         .until(from)
         .ok_or(ProductError::WarrantyEndOutOfRange { product })?;
-    Ok(ProductEvent::WarrantyStarted { from, until })
+    Ok(vec![event, ProductEvent::WarrantyStarted { from, until }])
 }
 
 #[cfg(test)]
