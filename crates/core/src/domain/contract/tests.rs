@@ -1061,3 +1061,103 @@ proptest! {
         laws::assert_snapshot_equivalence::<ServiceContract>(&history);
     }
 }
+
+#[test]
+fn proposing_twice_or_acting_on_a_contract_never_proposed_is_rejected() {
+    given::<ServiceContract>([proposed(ContractKind::Warranty, Entitlements::default())])
+        .when(propose(
+            ContractKind::Warranty,
+            date(2026, 3, 1),
+            date(2027, 2, 28),
+            None,
+        ))
+        .then_error(ContractError::AlreadyProposed {
+            contract: contract(),
+        });
+    given::<ServiceContract>([])
+        .when(ContractCommand::Activate {
+            contract: contract(),
+            at: at(0, 9, 0),
+        })
+        .then_error(ContractError::NotProposed {
+            contract: contract(),
+        });
+}
+
+#[test]
+fn steps_on_an_unknown_call_are_rejected_naming_it() {
+    given::<ServiceContract>(active(ContractKind::Warranty, Entitlements::default()))
+        .when(ContractCommand::Arrive {
+            contract: contract(),
+            call: call(9),
+            at: at(0, 12, 0),
+        })
+        .then_error(ContractError::UnknownCall {
+            contract: contract(),
+            call: call(9),
+        });
+}
+
+#[test]
+fn suspending_cancelling_or_resolving_without_words_is_rejected() {
+    let history = active(ContractKind::Warranty, Entitlements::default());
+    given::<ServiceContract>(history.clone())
+        .when(ContractCommand::Suspend {
+            contract: contract(),
+            reason: " ".into(),
+            at: at(1, 9, 0),
+        })
+        .then_error(ContractError::EmptyText {
+            contract: contract(),
+            field: "a reason",
+        });
+    given::<ServiceContract>(history)
+        .when(ContractCommand::Cancel {
+            contract: contract(),
+            reason: String::new(),
+            at: at(1, 9, 0),
+        })
+        .then_error(ContractError::EmptyText {
+            contract: contract(),
+            field: "a reason",
+        });
+    let mut no_work = resolve(0, false, at(0, 16, 0));
+    if let ContractCommand::Resolve { work, .. } = &mut no_work {
+        work.clear();
+    }
+    given::<ServiceContract>(arrived(CallKind::Breakdown, ContractKind::Warranty))
+        .when(no_work)
+        .then_error(ContractError::EmptyText {
+            contract: contract(),
+            field: "the work done",
+        });
+}
+
+#[test]
+fn a_call_whose_calendar_has_no_working_time_is_rejected() {
+    let mut history = active(ContractKind::Warranty, Entitlements::default());
+    if let ContractEvent::Proposed { terms, .. } = &mut history[0] {
+        // Open one hour on Mondays only: a target of years cannot be met within the search.
+        let hour = |h| chrono::NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default();
+        terms.plan.calendar =
+            BusinessCalendar::new([chrono::Weekday::Mon], hour(9), hour(10), [], 0).unwrap();
+        terms.plan.targets.insert(
+            Priority::Low,
+            Targets {
+                response_minutes: 60,
+                arrival_minutes: 60,
+                resolution_minutes: u32::MAX,
+            },
+        );
+    }
+    given::<ServiceContract>(history)
+        .when(open_call(
+            1,
+            Priority::Low,
+            CallKind::Breakdown,
+            at(0, 9, 0),
+        ))
+        .then_error(ContractError::NoBusinessTime {
+            contract: contract(),
+        });
+}

@@ -975,3 +975,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_warranty_ending_beyond_the_calendar_is_a_typed_error_not_a_panic() {
+    let u = unit();
+    given::<Product>(ready(&u))
+        .when(sell(
+            &u,
+            WarrantyTerms {
+                months: u32::MAX,
+                starts: WarrantyStart::OnSale,
+            },
+            AfterSaleServices::default(),
+        ))
+        .then_error(ProductError::WarrantyEndOutOfRange { product: u.product });
+}
