@@ -430,6 +430,17 @@ mod tests {
         ]
     }
 
+    /// Trained, then certified on day 2 for the model of [`ids`] until day 100.
+    fn certified_until_day_100() -> Vec<TechnicianEvent> {
+        let mut history = trained();
+        history.push(TechnicianEvent::Certified {
+            model: ids().1,
+            until: day(100).date_naive(),
+            at: day(2),
+        });
+        history
+    }
+
     #[test]
     fn a_trained_technician_is_certified_until_an_inclusive_date() {
         let (technician, model) = ids();
@@ -492,12 +503,7 @@ mod tests {
     #[test]
     fn a_revoked_certification_no_longer_counts_from_that_day() {
         let (technician, model) = ids();
-        let mut history = trained();
-        history.push(TechnicianEvent::Certified {
-            model,
-            until: day(100).date_naive(),
-            at: day(2),
-        });
+        let mut history = certified_until_day_100();
         let state = given::<Technician>(history.clone())
             .when(TechnicianCommand::Revoke {
                 technician,
@@ -530,13 +536,7 @@ mod tests {
     #[test]
     fn revoking_needs_a_reason() {
         let (technician, model) = ids();
-        let mut history = trained();
-        history.push(TechnicianEvent::Certified {
-            model,
-            until: day(100).date_naive(),
-            at: day(2),
-        });
-        given::<Technician>(history)
+        given::<Technician>(certified_until_day_100())
             .when(TechnicianCommand::Revoke {
                 technician,
                 model,
@@ -549,12 +549,7 @@ mod tests {
     #[test]
     fn a_technician_who_left_is_not_certified_and_accepts_nothing() {
         let (technician, model) = ids();
-        let mut history = trained();
-        history.push(TechnicianEvent::Certified {
-            model,
-            until: day(100).date_naive(),
-            at: day(2),
-        });
+        let mut history = certified_until_day_100();
         let state = given::<Technician>(history.clone())
             .when(TechnicianCommand::Leave {
                 technician,

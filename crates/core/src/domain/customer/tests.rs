@@ -51,6 +51,26 @@ fn at_level(level: RelationshipLevel) -> Vec<CustomerEvent> {
     history
 }
 
+/// A Basic customer raised to Proactive on day `n`, with the first outreach the raise opened
+/// (due 90 days later), as the decider records it.
+fn raised_to_proactive_on(n: i64) -> Vec<CustomerEvent> {
+    let mut history = at_level(RelationshipLevel::Basic);
+    history.push(CustomerEvent::LevelChanged {
+        from: RelationshipLevel::Basic,
+        to: RelationshipLevel::Proactive,
+        reason: "r".into(),
+        account_owner: None,
+        at: day(n),
+    });
+    history.push(CustomerEvent::ObligationOpened {
+        obligation: 1,
+        kind: ObligationKind::Outreach,
+        due: Some(date(n + 90)),
+        at: day(n),
+    });
+    history
+}
+
 // --- C1 ----------------------------------------------------------------------------------------
 
 #[test]
@@ -200,21 +220,7 @@ fn a_partnership_needs_an_account_owner_and_opens_outreach_and_joint_review() {
 
 #[test]
 fn lowering_the_level_withdraws_periodic_duties_but_keeps_history() {
-    let mut history = at_level(RelationshipLevel::Basic);
-    history.push(CustomerEvent::LevelChanged {
-        from: RelationshipLevel::Basic,
-        to: RelationshipLevel::Proactive,
-        reason: "r".into(),
-        account_owner: None,
-        at: day(1),
-    });
-    history.push(CustomerEvent::ObligationOpened {
-        obligation: 1,
-        kind: ObligationKind::Outreach,
-        due: Some(date(91)),
-        at: day(1),
-    });
-    let state = given::<Customer>(history)
+    let state = given::<Customer>(raised_to_proactive_on(1))
         .when(CustomerCommand::ChangeLevel {
             customer: customer(),
             level: RelationshipLevel::Reactive,
@@ -634,21 +640,7 @@ fn completing_an_unknown_closed_or_other_obligation_is_rejected() {
 
 #[test]
 fn outreach_fulfils_the_open_one_and_schedules_the_next() {
-    let mut history = at_level(RelationshipLevel::Basic);
-    history.push(CustomerEvent::LevelChanged {
-        from: RelationshipLevel::Basic,
-        to: RelationshipLevel::Proactive,
-        reason: "r".into(),
-        account_owner: None,
-        at: day(0),
-    });
-    history.push(CustomerEvent::ObligationOpened {
-        obligation: 1,
-        kind: ObligationKind::Outreach,
-        due: Some(date(90)),
-        at: day(0),
-    });
-    let state = given::<Customer>(history)
+    let state = given::<Customer>(raised_to_proactive_on(0))
         .when(CustomerCommand::MakeOutreach {
             customer: customer(),
             topic: "post-warranty contract".into(),
@@ -708,14 +700,7 @@ fn a_warranty_outreach_is_scheduled_once_per_unit_and_only_for_proactive_custome
         due: Some(date(300)),
         at: day(270),
     };
-    let mut proactive = vec![registered(RelationshipLevel::Basic)];
-    proactive.push(CustomerEvent::LevelChanged {
-        from: RelationshipLevel::Basic,
-        to: RelationshipLevel::Proactive,
-        reason: "r".into(),
-        account_owner: None,
-        at: day(0),
-    });
+    let mut proactive = at_level(RelationshipLevel::Proactive);
     given::<Customer>(proactive.clone())
         .when(schedule.clone())
         .then_events([opened.clone()]);

@@ -45,6 +45,20 @@ fn stocked(quantity: u32) -> Vec<PartEvent> {
     ]
 }
 
+/// Five in stock at the central store, `quantity` of them reserved on day 2 for call 1 as
+/// reservation 1.
+fn reserved_of_five(quantity: u32) -> Vec<PartEvent> {
+    let mut history = stocked(5);
+    history.push(PartEvent::Reserved {
+        reservation: 1,
+        call: call(1),
+        location: CENTRAL,
+        quantity,
+        at: day(2),
+    });
+    history
+}
+
 fn reserve(n: u128, quantity: u32, at: i64) -> PartCommand {
     PartCommand::Reserve {
         part: part(),
@@ -160,14 +174,7 @@ fn a_request_with_stock_is_reserved_then_issued_and_leaves_the_stock() {
             reserved: 3
         }
     );
-    let mut history = stocked(5);
-    history.push(PartEvent::Reserved {
-        reservation: 1,
-        call: call(1),
-        location: CENTRAL,
-        quantity: 3,
-        at: day(2),
-    });
+    let history = reserved_of_five(3);
     let state = given::<PartsSupply>(history)
         .when(PartCommand::Issue {
             part: part(),
@@ -192,14 +199,7 @@ fn a_request_with_stock_is_reserved_then_issued_and_leaves_the_stock() {
 
 #[test]
 fn only_what_is_reserved_can_be_issued() {
-    let mut history = stocked(5);
-    history.push(PartEvent::Reserved {
-        reservation: 1,
-        call: call(1),
-        location: CENTRAL,
-        quantity: 2,
-        at: day(2),
-    });
+    let history = reserved_of_five(2);
     given::<PartsSupply>(history.clone())
         .when(PartCommand::Issue {
             part: part(),
@@ -228,14 +228,7 @@ fn only_what_is_reserved_can_be_issued() {
 
 #[test]
 fn releasing_frees_the_stock() {
-    let mut history = stocked(5);
-    history.push(PartEvent::Reserved {
-        reservation: 1,
-        call: call(1),
-        location: CENTRAL,
-        quantity: 2,
-        at: day(2),
-    });
+    let history = reserved_of_five(2);
     let state = given::<PartsSupply>(history)
         .when(PartCommand::Release {
             part: part(),
@@ -274,14 +267,7 @@ fn free_stock_moves_between_locations_but_not_reserved_stock() {
             at: day(2),
         }]);
     assert_eq!(state.stock_at(&van).on_hand, 2);
-    let mut history = stocked(5);
-    history.push(PartEvent::Reserved {
-        reservation: 1,
-        call: call(1),
-        location: CENTRAL,
-        quantity: 4,
-        at: day(2),
-    });
+    let history = reserved_of_five(4);
     given::<PartsSupply>(history)
         .when(PartCommand::Transfer {
             part: part(),

@@ -113,6 +113,29 @@ impl World {
         .unwrap();
     }
 
+    /// Receives the unit of [`World::model`] and brings it into working condition on day 1,
+    /// not yet test-run.
+    fn receive_and_commission_on_day_1(&self) {
+        let (s, product) = (&self.service, self.product);
+        s.product(
+            ProductCommand::ReceiveUnit {
+                model: self.model,
+                serial: SerialNumber::new("WM-1001").unwrap(),
+                at: day(1),
+            },
+            &no_context(),
+        )
+        .unwrap();
+        s.product(
+            ProductCommand::Commission {
+                product,
+                at: day(1),
+            },
+            &no_context(),
+        )
+        .unwrap();
+    }
+
     fn prepare_and_sell(&self) {
         let (s, product) = (&self.service, self.product);
         s.product(
@@ -700,23 +723,7 @@ fn a_substitute_is_offered_only_when_the_requested_model_has_no_unit_ready_c5() 
     w.setup_customer_technician_and_parts();
     let s = &w.service;
     let (product, model) = (w.product, w.model);
-    s.product(
-        ProductCommand::ReceiveUnit {
-            model,
-            serial: SerialNumber::new("WM-1001").unwrap(),
-            at: day(1),
-        },
-        &no_context(),
-    )
-    .unwrap();
-    s.product(
-        ProductCommand::Commission {
-            product,
-            at: day(1),
-        },
-        &no_context(),
-    )
-    .unwrap();
+    w.receive_and_commission_on_day_1();
     let other = ModelId::from_uuid(uuid::Uuid::from_u128(8));
     let offer = |requested| CustomerCommand::OfferSubstitute {
         customer: w.customer,
@@ -752,23 +759,7 @@ fn policies_interrupted_by_a_stop_are_completed_by_replaying_them() {
     w.setup_customer_technician_and_parts();
     let s = &w.service;
     let product = w.product;
-    s.product(
-        ProductCommand::ReceiveUnit {
-            model: w.model,
-            serial: SerialNumber::new("WM-1001").unwrap(),
-            at: day(1),
-        },
-        &no_context(),
-    )
-    .unwrap();
-    s.product(
-        ProductCommand::Commission {
-            product,
-            at: day(1),
-        },
-        &no_context(),
-    )
-    .unwrap();
+    w.receive_and_commission_on_day_1();
     s.product(
         ProductCommand::RecordTestRun {
             product,

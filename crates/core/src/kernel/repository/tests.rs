@@ -19,6 +19,17 @@ fn counters(
     Repository::new(store.clone()).with_state_cache(100)
 }
 
+/// The first envelope in the store's log.
+fn first_stored<E: Event + Clone>(store: &MemoryStore<E>) -> Envelope<E> {
+    store
+        .read_all(1)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .into_owned()
+}
+
 fn increment(by: u32) -> CounterCommand {
     CounterCommand::Increment { by }
 }
@@ -143,13 +154,7 @@ fn a_command_without_an_id_gets_one_and_its_events_derive_from_it() {
     assert_eq!(envelope.event_id, EventId::derived(recorded.command_id, 0));
     assert_eq!(envelope.correlation_id, recorded.command_id.as_uuid());
     assert_eq!(envelope.event_id.as_uuid().get_version_num(), 7);
-    let stored = store
-        .read_all(1)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .into_owned();
+    let stored = first_stored(&store);
     assert_eq!(stored, envelope);
 }
 
@@ -575,13 +580,7 @@ fn an_application_event_type_holds_many_aggregates_events() {
         .execute(&stream("counter-1"), &increment(2), &CommandContext::new())
         .unwrap();
     assert_eq!(executed.events[0], CounterEvent::Incremented { by: 2 });
-    let stored = store
-        .read_all(1)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .into_owned();
+    let stored = first_stored(&store);
     assert_eq!(
         stored.event,
         AppEvent::Counter(CounterEvent::Incremented { by: 2 })
