@@ -441,6 +441,9 @@ mod tests {
         history
     }
 
+    // --- T1: hire, certify after the standards training, revoke, leave ------------------------
+    // (T2, dispatch only with a valid certification, is shown end to end in the facade tests.)
+
     #[test]
     fn a_trained_technician_is_certified_until_an_inclusive_date() {
         let (technician, model) = ids();
