@@ -1,0 +1,82 @@
+//! The durable event store of service-lifecycle, on [sled](https://docs.rs/sled/0.34.7) 0.34.7.
+//!
+//! [`SledStore`] implements the kernel's [`EventStore`](service_lifecycle_core::EventStore) and
+//! passes the kernel's conformance suite unchanged. It is an embedded database: it opens a
+//! directory, there is nothing else to start.
+//!
+//! ```
+//! use service_lifecycle_core::testing::fixture::ProbeEvent;
+//! use service_lifecycle_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
+//! use service_lifecycle_sled::{Durability, SledOptions, SledStore};
+//!
+//! # let dir = tempfile::tempdir()?;
+//! let store = SledStore::<ProbeEvent>::open_with(
+//!     dir.path().join("events"),
+//!     SledOptions::new().durability(Durability::Flush),
+//! )?;
+//! let stream = StreamId::new("probe-1")?;
+//! let event = NewEvent::new(ProbeEvent::noted(1), chrono::Utc::now());
+//! let done = store.append(&stream, ExpectedVersion::NoStream, vec![event])?;
+//! assert_eq!((done.last_version, done.last_position), (1, 1));
+//! assert!(store.verify()?.is_clean());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # How it stores events
+//! One sled tree, keys with one-byte prefixes and big-endian integers (the format is
+//! docs/storage-format.md). An append is **one** atomic sled batch, written under the store's
+//! writer lock, holding every key it changes: the event records in the global log (by position),
+//! the stream rows (by stream and version, pointing to positions), the event-id index, the stream
+//! head and the global head. Versions and positions are `head + 1` computed under the lock, so
+//! they are contiguous and read-all never skips. Opening reads two keys; it never scans.
+//!
+//! # Durability, honestly
+//! - [`Durability::Flush`] (the default): an append returns `Ok` after sled's `flush`, which
+//!   writes sled's log and calls `fsync` on it. The append survives a crash of the *process*
+//!   (kill -9, a panic, an OOM kill): the crash test kills a writer 200 times and loses nothing
+//!   acknowledged. It is **not** a guarantee against power loss or a kernel crash: sled 0.34 does
+//!   not `fsync` the directory, and it keeps values larger than a page in blob files that it never
+//!   `fsync`s (hence the 64 KiB event size cap). Appends that arrive together from several threads
+//!   share one flush (group commit).
+//! - [`Durability::Buffered`]: an append returns once it is applied in memory; sled writes it out
+//!   in the background. A crash may lose the newest appends, never part of one.
+//!
+//! # Integrity
+//! Every value carries a CRC-32 of its key and bytes. A damaged record is a
+//! [`ReadError::Corrupt`](service_lifecycle_core::ReadError::Corrupt) naming it (stream and
+//! version, or log position), never a panic and never different data. [`SledStore::verify`]
+//! checks every invariant of a whole store.
+//!
+//! # Also in the database
+//! Snapshots ([`SnapshotStore`](service_lifecycle_core::SnapshotStore)), projection checkpoints
+//! ([`CheckpointStore`](service_lifecycle_core::CheckpointStore)), read models committed together
+//! with their checkpoint ([`DurableProjector`]), and customers' personal data
+//! ([`PersonalDataStore`](service_lifecycle_core::domain::PersonalDataStore)). Erasure removes a
+//! customer's record from every read path at once; sled is log-structured, so the old bytes stay
+//! in its files until sled rewrites that segment. A deployment that must guarantee physical
+//! deletion should keep personal data encrypted with a per-customer key held elsewhere.
+//!
+//! # Errors
+//! A directory that is not a store, a store of another format version, a store another process
+//! has open, damaged records, events over the size cap and I/O failures are typed errors
+//! ([`OpenError`], [`AppendError`](service_lifecycle_core::AppendError),
+//! [`ReadError`](service_lifecycle_core::ReadError)). A failed append writes nothing, except that
+//! a failed *flush* after the batch was applied returns an error for an append that is stored
+//! and may or may not be durable; the store stays consistent either way.
+
+mod codec;
+mod extras;
+mod storage;
+mod store;
+mod verify;
+
+pub use codec::{Damage, FORMAT_VERSION};
+pub use extras::{DurableProjector, ReadModelError};
+pub use storage::{
+    BatchOp, FaultMode, FaultyStorage, SledRange, SledStorage, Storage, StorageError, WriteBatch,
+};
+pub use store::{
+    AllEvents, Durability, OpenError, SledOptions, SledStore, StreamEvents, DEFAULT_CACHE_CAPACITY,
+    DEFAULT_MAX_EVENT_SIZE,
+};
+pub use verify::VerifyReport;

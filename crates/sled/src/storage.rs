@@ -1,0 +1,280 @@
+//! The thin storage layer under the store: get, range, atomic batch, flush.
+//!
+//! The store never calls sled directly; it goes through [`Storage`], so tests can put
+//! [`FaultyStorage`] in between and fail the Nth operation, and another engine (redb, say) can be
+//! added later by implementing four methods.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// One key and its value, or `None` for a removal.
+pub type BatchOp = (Vec<u8>, Option<Vec<u8>>);
+
+/// Keys and values to write together: all of them or none.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WriteBatch {
+    ops: Vec<BatchOp>,
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty batch with room for `capacity` operations.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            ops: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Sets `key` to `value`.
+    pub fn insert(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push((key, Some(value)));
+    }
+
+    /// Removes `key`.
+    pub fn remove(&mut self, key: Vec<u8>) {
+        self.ops.push((key, None));
+    }
+
+    /// The operations, in the order they were added (a later one for the same key wins).
+    pub fn ops(&self) -> &[BatchOp] {
+        &self.ops
+    }
+
+    /// How many operations the batch holds.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether the batch holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// The operations, by value.
+    pub fn into_ops(self) -> Vec<BatchOp> {
+        self.ops
+    }
+}
+
+/// A failure of the storage underneath: I/O, a full disk, a lock held by another process, a bug
+/// the engine reports.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The operating system reported an I/O error.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The engine reported an error of its own.
+    #[error("{0}")]
+    Engine(String),
+    /// A fault injected by [`FaultyStorage`].
+    #[error("injected fault at operation {operation} ({kind})")]
+    Injected {
+        /// The 1-based number of the failed operation.
+        operation: u64,
+        /// Which kind of operation failed.
+        kind: &'static str,
+    },
+}
+
+impl From<sled::Error> for StorageError {
+    fn from(error: sled::Error) -> Self {
+        match error {
+            sled::Error::Io(io) => Self::Io(io),
+            other => Self::Engine(other.to_string()),
+        }
+    }
+}
+
+/// What the store needs of a key-value engine: ordered keys, point reads, range scans, atomic
+/// batches and an explicit flush.
+pub trait Storage: Send + Sync + 'static {
+    /// A value (or key) as the engine hands it out.
+    type Bytes: AsRef<[u8]> + Send + 'static;
+    /// A scan over a key range, in key order.
+    type Range: Iterator<Item = Result<(Self::Bytes, Self::Bytes), StorageError>> + Send + 'static;
+
+    /// The value under `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Self::Bytes>, StorageError>;
+    /// The keys from `start` (inclusive) to `end` (exclusive) with their values, in key order.
+    fn range(&self, start: &[u8], end: &[u8]) -> Result<Self::Range, StorageError>;
+    /// Writes every operation of `batch` atomically: after a crash, all or none of them.
+    fn apply(&self, batch: WriteBatch) -> Result<(), StorageError>;
+    /// Makes everything applied so far durable (see the crate docs for what that means on sled).
+    fn flush(&self) -> Result<(), StorageError>;
+    /// Whether the storage holds no key at all.
+    fn is_empty(&self) -> Result<bool, StorageError>;
+}
+
+/// The sled database a store lives in: one tree (the default one), opened with an explicit cache.
+#[derive(Clone)]
+pub struct SledStorage {
+    db: sled::Db,
+    path: PathBuf,
+}
+
+impl fmt::Debug for SledStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SledStorage")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SledStorage {
+    /// Opens (or creates) the sled database in `path` with a page cache of `cache_capacity` bytes.
+    pub fn open(path: &Path, cache_capacity: u64) -> Result<Self, StorageError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_capacity)
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
+        Ok(Self {
+            db,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The directory of the database.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many bytes the database takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StorageError> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
+
+/// A sled range scan with sled's errors converted.
+pub struct SledRange(sled::Iter);
+
+impl Iterator for SledRange {
+    type Item = Result<(sled::IVec, sled::IVec), StorageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|item| item.map_err(StorageError::from))
+    }
+}
+
+impl Storage for SledStorage {
+    type Bytes = sled::IVec;
+    type Range = SledRange;
+
+    fn get(&self, key: &[u8]) -> Result<Option<sled::IVec>, StorageError> {
+        Ok(self.db.get(key)?)
+    }
+
+    fn range(&self, start: &[u8], end: &[u8]) -> Result<SledRange, StorageError> {
+        Ok(SledRange(self.db.range(start..end)))
+    }
+
+    fn apply(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        let mut sled_batch = sled::Batch::default();
+        for (key, value) in batch.into_ops() {
+            match value {
+                Some(value) => sled_batch.insert(key, value),
+                None => sled_batch.remove(key),
+            }
+        }
+        Ok(self.db.apply_batch(sled_batch)?)
+    }
+
+    fn flush(&self) -> Result<(), StorageError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn is_empty(&self) -> Result<bool, StorageError> {
+        Ok(self.db.first()?.is_none())
+    }
+}
+
+/// How [`FaultyStorage`] fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultMode {
+    /// Only the chosen operation fails; later ones succeed (a transient error).
+    Once,
+    /// The chosen operation and every later one fail (a disk gone bad or full).
+    FromThenOn,
+}
+
+/// A storage that fails its Nth operation (counting gets, range scans, batches and flushes from
+/// 1), for fault-injection tests. Operation 0 never comes, so `FaultyStorage::new(inner, 0, _)`
+/// never fails and counts how many operations a script makes.
+#[derive(Debug)]
+pub struct FaultyStorage<S> {
+    inner: S,
+    fail_at: u64,
+    mode: FaultMode,
+    operations: AtomicU64,
+}
+
+impl<S: Storage> FaultyStorage<S> {
+    /// Wraps `inner`, failing operation number `fail_at` (and, in `FromThenOn` mode, all after).
+    pub fn new(inner: S, fail_at: u64, mode: FaultMode) -> Self {
+        Self {
+            inner,
+            fail_at,
+            mode,
+            operations: AtomicU64::new(0),
+        }
+    }
+
+    /// How many operations have been attempted so far.
+    pub fn operations(&self) -> u64 {
+        self.operations.load(Ordering::SeqCst)
+    }
+
+    /// The storage underneath.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    fn check(&self, kind: &'static str) -> Result<(), StorageError> {
+        let operation = self.operations.fetch_add(1, Ordering::SeqCst) + 1;
+        let fails = match self.mode {
+            FaultMode::Once => operation == self.fail_at,
+            FaultMode::FromThenOn => self.fail_at != 0 && operation >= self.fail_at,
+        };
+        if fails {
+            Err(StorageError::Injected { operation, kind })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<S: Storage> Storage for FaultyStorage<S> {
+    type Bytes = S::Bytes;
+    type Range = S::Range;
+
+    fn get(&self, key: &[u8]) -> Result<Option<S::Bytes>, StorageError> {
+        self.check("get")?;
+        self.inner.get(key)
+    }
+
+    fn range(&self, start: &[u8], end: &[u8]) -> Result<S::Range, StorageError> {
+        self.check("range")?;
+        self.inner.range(start, end)
+    }
+
+    fn apply(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        self.check("apply")?;
+        self.inner.apply(batch)
+    }
+
+    fn flush(&self) -> Result<(), StorageError> {
+        self.check("flush")?;
+        self.inner.flush()
+    }
+
+    fn is_empty(&self) -> Result<bool, StorageError> {
+        self.check("is_empty")?;
+        self.inner.is_empty()
+    }
+}

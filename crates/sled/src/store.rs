@@ -1,0 +1,1018 @@
+//! [`SledStore`]: the kernel's [`EventStore`] on sled.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use foldhash::{HashMap as FastMap, HashMapExt};
+use service_lifecycle_core::{
+    classify_retry, validate_append, AppendError, AppendResult, CodecError, CommitNotifier,
+    Envelope, Event, EventDecoder, EventId, EventLocation, EventRef, EventStore, ExpectedVersion,
+    NewEvent, ReadError, StoredAppend, StreamId, Upcasters,
+};
+
+use crate::codec::{
+    self, decode_event_record, decode_format, encode_event_body, encode_format, event_id_key,
+    log_key, place_event_body, row_key, stream_key, Damage, EventFields, GlobalHead, IdEntry,
+    StreamHead, FORMAT_KEY, FORMAT_VERSION, HEAD_KEY,
+};
+use crate::storage::{SledStorage, Storage, StorageError, WriteBatch};
+
+/// The largest encoded event the store accepts by default: 64 KiB. sled writes larger values to
+/// blob files, which it does not fsync.
+pub const DEFAULT_MAX_EVENT_SIZE: usize = 64 * 1024;
+/// sled's page cache size unless chosen: 128 MiB.
+pub const DEFAULT_CACHE_CAPACITY: u64 = 128 * 1024 * 1024;
+
+/// When an append counts as done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// An append returns `Ok` only after sled has flushed it: it survives a crash of the process
+    /// (kill -9). Appends that arrive together from several threads share one flush (group
+    /// commit). On Linux this is *not* a guarantee against power loss: see the crate docs.
+    #[default]
+    Flush,
+    /// An append returns once it is in sled's memory; sled writes it out in the background (about
+    /// every half second) and on [`SledStore::flush`] or drop. A crash may lose the newest
+    /// appends, never part of one.
+    Buffered,
+}
+
+/// How a [`SledStore`] is opened.
+pub struct SledOptions {
+    durability: Durability,
+    cache_capacity: u64,
+    max_event_size: usize,
+    upcasters: Upcasters,
+}
+
+impl fmt::Debug for SledOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SledOptions")
+            .field("durability", &self.durability)
+            .field("cache_capacity", &self.cache_capacity)
+            .field("max_event_size", &self.max_event_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        Self {
+            durability: Durability::default(),
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+            max_event_size: DEFAULT_MAX_EVENT_SIZE,
+            upcasters: Upcasters::new(),
+        }
+    }
+}
+
+impl SledOptions {
+    /// Flush durability, a 128 MiB cache, 64 KiB events, no upcasters.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Chooses when an append counts as done.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Sets sled's page cache size in bytes.
+    pub fn cache_capacity(mut self, bytes: u64) -> Self {
+        self.cache_capacity = bytes;
+        self
+    }
+
+    /// Sets the largest encoded event accepted, in bytes (at most 64 KiB is wise: see
+    /// [`DEFAULT_MAX_EVENT_SIZE`]).
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event_size = bytes;
+        self
+    }
+
+    /// Upcasts events stored at older schema versions while reading.
+    pub fn upcasters(mut self, upcasters: Upcasters) -> Self {
+        self.upcasters = upcasters;
+        self
+    }
+}
+
+/// Why a store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The path holds something other than a store.
+    #[error("{path} is not a service-lifecycle store: {reason}")]
+    NotAStore {
+        /// The path.
+        path: PathBuf,
+        /// What was found.
+        reason: String,
+    },
+    /// The store was written in another format version.
+    #[error("{path} holds a store in format version {found}; this code reads version {supported}")]
+    FormatVersion {
+        /// The path.
+        path: PathBuf,
+        /// The stored version.
+        found: u32,
+        /// The version this code reads and writes.
+        supported: u32,
+    },
+    /// Another process has the store open.
+    #[error("{path} is in use by another process (its lock is held): {source}")]
+    Locked {
+        /// The path.
+        path: PathBuf,
+        /// What the lock attempt said.
+        source: StorageError,
+    },
+    /// A record read while opening is damaged.
+    #[error("{path}: stored record {record} is corrupt: {problem}")]
+    Corrupt {
+        /// The path.
+        path: PathBuf,
+        /// Which record.
+        record: String,
+        /// What is wrong.
+        problem: Damage,
+    },
+    /// The storage failed.
+    #[error("{path} could not be opened: {source}")]
+    Storage {
+        /// The path.
+        path: PathBuf,
+        /// What failed.
+        source: StorageError,
+    },
+}
+
+/// A durable event store on sled (see the [crate docs](crate)). Cloning gives another handle to
+/// the same store.
+pub struct SledStore<E, S: Storage = SledStorage> {
+    pub(crate) inner: Arc<Inner<E, S>>,
+}
+
+impl<E, S: Storage> Clone for SledStore<E, S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<E, S: Storage> fmt::Debug for SledStore<E, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SledStore")
+            .field("path", &self.inner.path)
+            .field("head", &self.inner.head.load(Ordering::Acquire))
+            .field("durability", &self.inner.durability)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner<E, S: Storage> {
+    pub(crate) storage: S,
+    pub(crate) path: PathBuf,
+    pub(crate) durability: Durability,
+    max_event_size: usize,
+    pub(crate) decoder: EventDecoder<E>,
+    /// The newest committed position, published after the append's batch is applied.
+    head: AtomicU64,
+    writer: Mutex<Writer>,
+    pub(crate) flushes: GroupCommit,
+    commits: CommitSignal,
+}
+
+/// What only the writer touches, under its lock.
+struct Writer {
+    head: GlobalHead,
+    /// Stream heads read or written so far (filled lazily: opening reads no stream).
+    streams: FastMap<StreamId, StreamHead>,
+    /// Set when a batch failed: the caches may disagree with the storage and are reloaded.
+    stale: bool,
+}
+
+impl<E: Event> SledStore<E> {
+    /// Opens the store in directory `path` with default [`SledOptions`], creating it if the
+    /// directory does not exist or is empty.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
+        Self::open_with(path, SledOptions::default())
+    }
+
+    /// Opens the store in directory `path`, creating it if the directory does not exist or is
+    /// empty.
+    pub fn open_with(path: impl AsRef<Path>, options: SledOptions) -> Result<Self, OpenError> {
+        let path = path.as_ref();
+        check_directory(path)?;
+        let storage = SledStorage::open(path, options.cache_capacity).map_err(|source| {
+            if is_lock_error(&source) {
+                OpenError::Locked {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            } else {
+                OpenError::Storage {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+        Self::with_storage(storage, path, options)
+    }
+}
+
+/// Refuses a path that holds something other than a sled database: a file, or a directory with
+/// files but none of sled's.
+fn check_directory(path: &Path) -> Result<(), OpenError> {
+    let not_a_store = |reason: &str| OpenError::NotAStore {
+        path: path.to_path_buf(),
+        reason: reason.to_owned(),
+    };
+    match std::fs::metadata(path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(OpenError::Storage {
+            path: path.to_path_buf(),
+            source: source.into(),
+        }),
+        Ok(metadata) if !metadata.is_dir() => Err(not_a_store("it is a file, not a directory")),
+        Ok(_) => {
+            let mut entries = std::fs::read_dir(path).map_err(|source| OpenError::Storage {
+                path: path.to_path_buf(),
+                source: source.into(),
+            })?;
+            let is_empty = entries.next().is_none();
+            if is_empty || path.join("conf").is_file() || path.join("db").is_file() {
+                Ok(())
+            } else {
+                Err(not_a_store(
+                    "the directory holds files but no sled database (no `conf` or `db` file)",
+                ))
+            }
+        }
+    }
+}
+
+fn is_lock_error(error: &StorageError) -> bool {
+    matches!(error, StorageError::Io(io) if io.to_string().contains("lock"))
+}
+
+fn corrupt(record: impl Into<String>, problem: impl fmt::Display) -> ReadError {
+    ReadError::Corrupt {
+        record: record.into(),
+        problem: problem.to_string(),
+    }
+}
+
+fn read_storage(error: StorageError) -> ReadError {
+    ReadError::Storage(Box::new(error))
+}
+
+fn append_storage(
+    stream: &StreamId,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> AppendError {
+    AppendError::Storage {
+        stream: stream.clone(),
+        source: Box::new(error),
+    }
+}
+
+impl<E: Event, S: Storage> SledStore<E, S> {
+    /// Opens the store kept in `storage` (tests wrap the sled storage in a
+    /// [`FaultyStorage`](crate::FaultyStorage)); `path` names it in errors. Initialises an empty
+    /// storage; refuses one that holds other data or another format version. Reads two keys and
+    /// nothing else: opening does not scan the store.
+    pub fn with_storage(
+        storage: S,
+        path: impl AsRef<Path>,
+        options: SledOptions,
+    ) -> Result<Self, OpenError> {
+        let path = path.as_ref().to_path_buf();
+        let storage_error = |source| OpenError::Storage {
+            path: path.clone(),
+            source,
+        };
+        let head = match storage.get(FORMAT_KEY).map_err(storage_error)? {
+            None => {
+                if !storage.is_empty().map_err(storage_error)? {
+                    return Err(OpenError::NotAStore {
+                        path,
+                        reason: "a sled database with other data in it".into(),
+                    });
+                }
+                let head = GlobalHead::default();
+                let mut batch = WriteBatch::with_capacity(2);
+                batch.insert(FORMAT_KEY.to_vec(), encode_format(FORMAT_VERSION));
+                batch.insert(HEAD_KEY.to_vec(), head.encode());
+                storage.apply(batch).map_err(storage_error)?;
+                storage.flush().map_err(storage_error)?;
+                head
+            }
+            Some(value) => {
+                match decode_format(value.as_ref()) {
+                    Ok(FORMAT_VERSION) => {}
+                    Ok(found) => {
+                        return Err(OpenError::FormatVersion {
+                            path,
+                            found,
+                            supported: FORMAT_VERSION,
+                        })
+                    }
+                    Err(Damage::Invalid(reason)) => {
+                        return Err(OpenError::NotAStore { path, reason })
+                    }
+                    Err(problem) => {
+                        return Err(OpenError::Corrupt {
+                            path,
+                            record: "format".into(),
+                            problem,
+                        })
+                    }
+                }
+                let value = storage
+                    .get(HEAD_KEY)
+                    .map_err(storage_error)?
+                    .ok_or_else(|| OpenError::Corrupt {
+                        path: path.clone(),
+                        record: "global head".into(),
+                        problem: Damage::Invalid("it is missing".into()),
+                    })?;
+                GlobalHead::decode(value.as_ref()).map_err(|problem| OpenError::Corrupt {
+                    path: path.clone(),
+                    record: "global head".into(),
+                    problem,
+                })?
+            }
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                storage,
+                path,
+                durability: options.durability,
+                max_event_size: options.max_event_size,
+                decoder: EventDecoder::new(options.upcasters),
+                head: AtomicU64::new(head.position),
+                writer: Mutex::new(Writer {
+                    head,
+                    streams: FastMap::new(),
+                    stale: false,
+                }),
+                flushes: GroupCommit::default(),
+                commits: CommitSignal::default(),
+            }),
+        })
+    }
+
+    /// The directory (or name) of the store.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The durability chosen when the store was opened.
+    pub fn durability(&self) -> Durability {
+        self.inner.durability
+    }
+
+    /// The storage underneath.
+    pub fn storage(&self) -> &S {
+        &self.inner.storage
+    }
+
+    /// How many streams the store holds.
+    pub fn stream_count(&self) -> u64 {
+        self.lock_writer().head.streams
+    }
+
+    /// Makes every append so far durable (useful with [`Durability::Buffered`]).
+    pub fn flush(&self) -> Result<(), StorageError> {
+        self.inner.flushes.flush_all(&self.inner.storage)
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+        // The writer's caches are marked stale before anything can fail half-way, so a poisoned
+        // lock holds nothing worse than a stale cache.
+        self.inner
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies a batch of non-event writes (snapshots, checkpoints, personal data) with the
+    /// store's durability.
+    pub(crate) fn write(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        self.inner.storage.apply(batch)?;
+        let ticket = self.inner.flushes.written();
+        if self.inner.durability == Durability::Flush {
+            self.inner
+                .flushes
+                .make_durable(&self.inner.storage, ticket)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes the event record under `key` into an envelope; `record` names it in errors.
+    pub(crate) fn decode_envelope(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        record: impl Fn() -> String,
+    ) -> Result<Envelope<E>, ReadError> {
+        let stored = decode_event_record(key, value).map_err(|damage| corrupt(record(), damage))?;
+        let stream_id = StreamId::new(stored.stream_id)
+            .map_err(|problem| corrupt(record(), format!("its stream id is invalid: {problem}")))?;
+        let payload: serde_json::Value = serde_json::from_slice(stored.payload)
+            .map_err(|problem| corrupt(record(), format!("its payload is not JSON: {problem}")))?;
+        let event = self
+            .inner
+            .decoder
+            .decode(stored.event_type, stored.schema_version, payload)
+            .map_err(|source| ReadError::Decode {
+                position: stored.position,
+                source,
+            })?;
+        Ok(Envelope {
+            event_id: stored.event_id,
+            stream_id,
+            stream_version: stored.stream_version,
+            position: stored.position,
+            recorded_at: stored.recorded_at,
+            correlation_id: stored.correlation_id,
+            causation_id: stored.causation_id,
+            metadata: stored
+                .metadata
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                .collect(),
+            event,
+        })
+    }
+
+    /// The envelope at `position`, if it is stored.
+    fn envelope_at(&self, position: u64) -> Result<Option<Envelope<E>>, ReadError> {
+        let key = log_key(position);
+        let Some(value) = self.inner.storage.get(&key).map_err(read_storage)? else {
+            return Ok(None);
+        };
+        self.decode_envelope(&key, value.as_ref(), || format!("log position {position}"))
+            .map(Some)
+    }
+
+    /// The index entry of `event_id` with the envelope it points to.
+    fn stored_event(&self, event_id: EventId) -> Result<Option<(IdEntry, Envelope<E>)>, ReadError> {
+        let key = event_id_key(event_id);
+        let Some(value) = self.inner.storage.get(&key).map_err(read_storage)? else {
+            return Ok(None);
+        };
+        let record = || format!("event id index entry {event_id}");
+        let entry =
+            IdEntry::decode(&key, value.as_ref()).map_err(|damage| corrupt(record(), damage))?;
+        let envelope = self.envelope_at(entry.position)?.ok_or_else(|| {
+            corrupt(
+                record(),
+                format!("position {} is not stored", entry.position),
+            )
+        })?;
+        if envelope.event_id != event_id {
+            return Err(corrupt(
+                record(),
+                format!(
+                    "position {} holds event {}",
+                    entry.position, envelope.event_id
+                ),
+            ));
+        }
+        Ok(Some((entry, envelope)))
+    }
+
+    /// A stream's head as stored (not from the writer's cache).
+    fn stored_stream_head(&self, stream: &StreamId) -> Result<Option<StreamHead>, ReadError> {
+        let key = stream_key(stream);
+        let Some(value) = self.inner.storage.get(&key).map_err(read_storage)? else {
+            return Ok(None);
+        };
+        StreamHead::decode(&key, value.as_ref())
+            .map(Some)
+            .map_err(|damage| corrupt(format!("stream head of {stream}"), damage))
+    }
+
+    /// Encodes the events of an append, outside the writer lock.
+    fn encode_events(
+        &self,
+        stream: &StreamId,
+        events: &[NewEvent<E>],
+    ) -> Result<Vec<Vec<u8>>, AppendError> {
+        events
+            .iter()
+            .map(|new_event| {
+                let event_type = new_event.event.event_type();
+                let encode_error = |source| AppendError::Encode {
+                    stream: stream.clone(),
+                    event_id: new_event.event_id,
+                    source,
+                };
+                let payload = new_event.event.to_payload().map_err(encode_error)?;
+                let payload = serde_json::to_vec(&payload).map_err(|source| {
+                    encode_error(CodecError::Encode {
+                        event_type: event_type.to_owned(),
+                        source,
+                    })
+                })?;
+                let body = encode_event_body(&EventFields {
+                    event_id: new_event.event_id,
+                    stream_id: stream.as_str(),
+                    recorded_at: new_event.recorded_at,
+                    correlation_id: new_event.correlation_id,
+                    causation_id: new_event.causation_id,
+                    metadata: &new_event.metadata,
+                    event_type,
+                    schema_version: new_event.event.schema_version(),
+                    payload: &payload,
+                });
+                let size = body.len() + 4;
+                if size > self.inner.max_event_size {
+                    return Err(AppendError::TooLarge {
+                        stream: stream.clone(),
+                        event_id: new_event.event_id,
+                        size,
+                        limit: self.inner.max_event_size,
+                    });
+                }
+                Ok(body)
+            })
+            .collect()
+    }
+}
+
+impl Writer {
+    /// Reloads the global head and forgets cached stream heads after a failed batch.
+    fn refresh<S: Storage>(&mut self, storage: &S) -> Result<(), ReadError> {
+        if self.stale {
+            let value = storage
+                .get(HEAD_KEY)
+                .map_err(read_storage)?
+                .ok_or_else(|| corrupt("global head", "it is missing"))?;
+            self.head = GlobalHead::decode(value.as_ref())
+                .map_err(|damage| corrupt("global head", damage))?;
+            self.streams.clear();
+            self.stale = false;
+        }
+        Ok(())
+    }
+}
+
+impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
+    type StreamEvents<'a>
+        = StreamEvents<'a, E, S>
+    where
+        Self: 'a;
+    type AllEvents<'a>
+        = AllEvents<'a, E, S>
+    where
+        Self: 'a;
+
+    fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent<E>>,
+    ) -> Result<AppendResult, AppendError> {
+        validate_append(stream, &events)?;
+        let bodies = self.encode_events(stream, &events)?;
+        let inner = &*self.inner;
+        let mut writer = self.lock_writer();
+        writer
+            .refresh(&inner.storage)
+            .map_err(|error| append_storage(stream, error))?;
+
+        let retry = classify_retry(stream, &events, |index| {
+            let stored = self
+                .stored_event(events[index].event_id)
+                .map_err(|error| append_storage(stream, error))?;
+            Ok(stored.map(|(entry, envelope)| StoredAppend {
+                batch: batch_of(entry, envelope.stream_version),
+                envelope: Cow::Owned(envelope),
+            }))
+        })?;
+        if let Some(original) = retry {
+            return Ok(original);
+        }
+
+        let cached = writer.streams.get(stream).copied();
+        let stream_head = match cached {
+            Some(head) => Some(head),
+            None => self
+                .stored_stream_head(stream)
+                .map_err(|error| append_storage(stream, error))?,
+        };
+        let current_version = stream_head.map_or(0, |head| head.version);
+        expected.check(stream, current_version)?;
+
+        let count = events.len() as u64;
+        let global = writer.head;
+        let (number, streams) = match stream_head {
+            Some(head) => (head.number, global.streams),
+            None => (global.streams + 1, global.streams + 1),
+        };
+        let result = AppendResult {
+            first_version: current_version + 1,
+            last_version: current_version + count,
+            first_position: global.position + 1,
+            last_position: global.position + count,
+        };
+        let len = u32::try_from(events.len()).map_err(|_| {
+            append_storage(
+                stream,
+                StorageError::Engine("more than 2^32 - 1 events in one append".into()),
+            )
+        })?;
+        let mut batch = WriteBatch::with_capacity(3 * events.len() + 2);
+        for ((offset, new_event), body) in (0u32..).zip(&events).zip(bodies) {
+            let version = result.first_version + u64::from(offset);
+            let position = result.first_position + u64::from(offset);
+            let row = row_key(number, version);
+            batch.insert(row.to_vec(), codec::encode_u64(&row, position));
+            batch.insert(
+                log_key(position).to_vec(),
+                place_event_body(body, version, position),
+            );
+            let id_key = event_id_key(new_event.event_id);
+            let entry = IdEntry {
+                position,
+                offset,
+                len,
+            };
+            batch.insert(id_key.to_vec(), entry.encode(&id_key));
+        }
+        let new_stream_head = StreamHead {
+            number,
+            version: result.last_version,
+        };
+        let head_key = stream_key(stream);
+        let head_value = new_stream_head.encode(&head_key);
+        batch.insert(head_key, head_value);
+        let new_global = GlobalHead {
+            position: result.last_position,
+            streams,
+        };
+        batch.insert(HEAD_KEY.to_vec(), new_global.encode());
+
+        writer.stale = true;
+        inner
+            .storage
+            .apply(batch)
+            .map_err(|error| append_storage(stream, error))?;
+        let ticket = inner.flushes.written();
+        writer.stale = false;
+        writer.head = new_global;
+        writer.streams.insert(stream.clone(), new_stream_head);
+        inner.head.store(result.last_position, Ordering::Release);
+        drop(writer);
+        inner.commits.notify();
+        if inner.durability == Durability::Flush {
+            inner
+                .flushes
+                .make_durable(&inner.storage, ticket)
+                .map_err(|error| append_storage(stream, error))?;
+        }
+        Ok(result)
+    }
+
+    fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+    ) -> Result<Self::StreamEvents<'_>, ReadError> {
+        let head = self.stored_stream_head(stream)?;
+        let rows = match head {
+            Some(head) if from_version <= head.version => {
+                let start = row_key(head.number, from_version.max(1));
+                let end = row_key(head.number, head.version + 1);
+                Some(
+                    self.inner
+                        .storage
+                        .range(&start, &end)
+                        .map_err(read_storage)?,
+                )
+            }
+            _ => None,
+        };
+        Ok(StreamEvents {
+            store: self,
+            stream: stream.clone(),
+            rows,
+            next_version: from_version.max(1),
+            end_version: head.map_or(0, |head| head.version),
+        })
+    }
+
+    fn read_all(&self, from_position: u64) -> Result<Self::AllEvents<'_>, ReadError> {
+        let end = self.inner.head.load(Ordering::Acquire);
+        let start = from_position.max(1);
+        let log = if start <= end {
+            Some(
+                self.inner
+                    .storage
+                    .range(&log_key(start), &log_key(end + 1))
+                    .map_err(read_storage)?,
+            )
+        } else {
+            None
+        };
+        Ok(AllEvents {
+            store: self,
+            log,
+            next: start,
+            end,
+        })
+    }
+
+    fn stream_version(&self, stream: &StreamId) -> Result<u64, ReadError> {
+        Ok(self
+            .stored_stream_head(stream)?
+            .map_or(0, |head| head.version))
+    }
+
+    fn head_position(&self) -> Result<u64, ReadError> {
+        Ok(self.inner.head.load(Ordering::Acquire))
+    }
+
+    fn find_event(&self, event_id: EventId) -> Result<Option<EventLocation>, ReadError> {
+        Ok(self
+            .stored_event(event_id)?
+            .map(|(_, envelope)| EventLocation {
+                stream_id: envelope.stream_id,
+                stream_version: envelope.stream_version,
+                position: envelope.position,
+            }))
+    }
+}
+
+/// The result of the append that stored the event of `entry` at `version`.
+fn batch_of(entry: IdEntry, version: u64) -> AppendResult {
+    let offset = u64::from(entry.offset);
+    let last = u64::from(entry.len) - 1 - offset;
+    AppendResult {
+        first_version: version.saturating_sub(offset),
+        last_version: version + last,
+        first_position: entry.position - offset,
+        last_position: entry.position + last,
+    }
+}
+
+/// The events of one stream, read from a [`SledStore`]: a scan of the stream's rows, each
+/// followed to its event in the log.
+pub struct StreamEvents<'a, E, S: Storage> {
+    store: &'a SledStore<E, S>,
+    stream: StreamId,
+    rows: Option<S::Range>,
+    next_version: u64,
+    end_version: u64,
+}
+
+impl<E: Event, S: Storage> StreamEvents<'_, E, S> {
+    fn read_row(&mut self, key: &[u8], value: &[u8]) -> Result<Envelope<E>, ReadError> {
+        let version = self.next_version;
+        let record = || format!("stream {} version {version}", self.stream);
+        if codec::key_number(key, 9) != Some(version) {
+            return Err(corrupt(
+                record(),
+                "the version is missing from the stream's rows",
+            ));
+        }
+        let position = codec::decode_u64(key, value).map_err(|damage| corrupt(record(), damage))?;
+        let log = log_key(position);
+        let stored = self
+            .store
+            .inner
+            .storage
+            .get(&log)
+            .map_err(read_storage)?
+            .ok_or_else(|| {
+                corrupt(
+                    record(),
+                    format!("its position {position} is not in the log"),
+                )
+            })?;
+        let envelope = self.store.decode_envelope(&log, stored.as_ref(), || {
+            format!(
+                "stream {} version {version} (log position {position})",
+                self.stream
+            )
+        })?;
+        if envelope.stream_id != self.stream || envelope.stream_version != version {
+            return Err(corrupt(
+                record(),
+                format!(
+                    "its position {position} holds stream {} version {}",
+                    envelope.stream_id, envelope.stream_version
+                ),
+            ));
+        }
+        Ok(envelope)
+    }
+}
+
+impl<'a, E: Event, S: Storage> Iterator for StreamEvents<'a, E, S> {
+    type Item = Result<EventRef<'a, E>, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rows = self.rows.as_mut()?;
+        let item = match rows.next() {
+            Some(Ok((key, value))) => self.read_row(key.as_ref(), value.as_ref()),
+            Some(Err(error)) => Err(read_storage(error)),
+            None if self.next_version <= self.end_version => Err(corrupt(
+                format!("stream {} version {}", self.stream, self.next_version),
+                "the row is missing",
+            )),
+            None => return None,
+        };
+        if item.is_err() {
+            // One error ends the read: nothing after a damaged record is trusted.
+            self.rows = None;
+        }
+        self.next_version += 1;
+        Some(item.map(Cow::Owned))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let remaining = self.end_version.saturating_sub(self.next_version - 1) as usize;
+        (0, Some(remaining.saturating_add(1)))
+    }
+}
+
+/// Every event in commit order, read from a [`SledStore`]: one scan of the log.
+pub struct AllEvents<'a, E, S: Storage> {
+    store: &'a SledStore<E, S>,
+    log: Option<S::Range>,
+    next: u64,
+    end: u64,
+}
+
+impl<'a, E: Event, S: Storage> Iterator for AllEvents<'a, E, S> {
+    type Item = Result<EventRef<'a, E>, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let log = self.log.as_mut()?;
+        let position = self.next;
+        let record = || format!("log position {position}");
+        let item = match log.next() {
+            Some(Ok((key, value))) => {
+                if codec::key_number(key.as_ref(), 1) == Some(position) {
+                    self.store
+                        .decode_envelope(key.as_ref(), value.as_ref(), record)
+                        .and_then(|envelope| {
+                            if envelope.position == position {
+                                Ok(envelope)
+                            } else {
+                                Err(corrupt(
+                                    record(),
+                                    format!("it holds position {}", envelope.position),
+                                ))
+                            }
+                        })
+                } else {
+                    Err(corrupt(record(), "the position is missing from the log"))
+                }
+            }
+            Some(Err(error)) => Err(read_storage(error)),
+            None if position <= self.end => {
+                Err(corrupt(record(), "the position is missing from the log"))
+            }
+            None => return None,
+        };
+        if item.is_err() {
+            self.log = None;
+        }
+        self.next += 1;
+        Some(item.map(Cow::Owned))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let remaining = (self.end + 1).saturating_sub(self.next) as usize;
+        (0, Some(remaining))
+    }
+}
+
+/// Group commit: writers that need a flush at the same time share one. Every successful write
+/// takes a ticket; a flush started after ticket `t` was taken makes `t` durable.
+#[derive(Default)]
+pub(crate) struct GroupCommit {
+    tickets: AtomicU64,
+    state: Mutex<FlushState>,
+    flushed: Condvar,
+}
+
+#[derive(Default)]
+struct FlushState {
+    /// Every ticket up to this one is durable.
+    durable: u64,
+    /// Whether a writer is flushing now.
+    flushing: bool,
+}
+
+impl GroupCommit {
+    /// Takes the ticket of a write that has just been applied.
+    pub(crate) fn written(&self) -> u64 {
+        self.tickets.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Makes everything written so far durable.
+    fn flush_all<S: Storage>(&self, storage: &S) -> Result<(), StorageError> {
+        let ticket = self.tickets.load(Ordering::Acquire);
+        self.make_durable(storage, ticket)
+    }
+
+    /// Returns once `ticket` is durable: joins the flush in progress if it covers the ticket, or
+    /// leads the next one.
+    pub(crate) fn make_durable<S: Storage>(
+        &self,
+        storage: &S,
+        ticket: u64,
+    ) -> Result<(), StorageError> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if state.durable >= ticket {
+                return Ok(());
+            }
+            if state.flushing {
+                state = self
+                    .flushed
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            // Lead a flush covering every write applied before it starts.
+            state.flushing = true;
+            let target = self.tickets.load(Ordering::Acquire);
+            drop(state);
+            let outcome = storage.flush();
+            state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.flushing = false;
+            if outcome.is_ok() {
+                state.durable = state.durable.max(target);
+            }
+            self.flushed.notify_all();
+            outcome?;
+        }
+    }
+}
+
+/// Wakes readers waiting for new commits; costs the writer one atomic load when nobody waits.
+#[derive(Default)]
+struct CommitSignal {
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
+    condvar: Condvar,
+}
+
+impl CommitSignal {
+    fn notify(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            self.condvar.notify_all();
+        }
+    }
+}
+
+impl<E, S: Storage> CommitNotifier for SledStore<E, S> {
+    fn wait_for_commit(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
+        let inner = &*self.inner;
+        let deadline = Instant::now() + timeout;
+        inner.commits.waiters.fetch_add(1, Ordering::SeqCst);
+        let mut guard = inner
+            .commits
+            .lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let head = loop {
+            let head = inner.head.load(Ordering::SeqCst);
+            let now = Instant::now();
+            if head > after_position || now >= deadline {
+                break head;
+            }
+            guard = inner
+                .commits
+                .condvar
+                .wait_timeout(guard, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        };
+        drop(guard);
+        inner.commits.waiters.fetch_sub(1, Ordering::SeqCst);
+        Ok(head)
+    }
+}
+
+impl<E, S: Storage> Drop for Inner<E, S> {
+    fn drop(&mut self) {
+        // Best effort: a buffered store writes out what it holds when the last handle goes. An
+        // error here has nobody to report to; the next open sees what was durable.
+        let _ = self.storage.flush();
+    }
+}
