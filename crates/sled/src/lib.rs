@@ -77,6 +77,6 @@ pub use storage::{
 };
 pub use store::{
     AllEvents, Durability, OpenError, SledOptions, SledStore, StreamEvents, DEFAULT_CACHE_CAPACITY,
-    DEFAULT_MAX_EVENT_SIZE,
+    DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_EVENT_SIZE,
 };
 pub use verify::VerifyReport;

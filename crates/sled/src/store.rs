@@ -26,6 +26,8 @@ use crate::storage::{SledStorage, Storage, StorageError, WriteBatch};
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 64 * 1024;
 /// sled's page cache size unless chosen: 128 MiB.
 pub const DEFAULT_CACHE_CAPACITY: u64 = 128 * 1024 * 1024;
+/// How long opening waits for a locked database unless chosen: 2 seconds.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// When an append counts as done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,6 +48,7 @@ pub struct SledOptions {
     durability: Durability,
     cache_capacity: u64,
     max_event_size: usize,
+    lock_timeout: Duration,
     upcasters: Upcasters,
 }
 
@@ -55,6 +58,7 @@ impl fmt::Debug for SledOptions {
             .field("durability", &self.durability)
             .field("cache_capacity", &self.cache_capacity)
             .field("max_event_size", &self.max_event_size)
+            .field("lock_timeout", &self.lock_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -65,6 +69,7 @@ impl Default for SledOptions {
             durability: Durability::default(),
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
             upcasters: Upcasters::new(),
         }
     }
@@ -92,6 +97,14 @@ impl SledOptions {
     /// [`DEFAULT_MAX_EVENT_SIZE`]).
     pub fn max_event_size(mut self, bytes: usize) -> Self {
         self.max_event_size = bytes;
+        self
+    }
+
+    /// How long opening waits for the database's lock before it reports
+    /// [`OpenError::Locked`]. sled's background threads release the lock a moment after the
+    /// last handle of a store is dropped, so reopening in the same process may need to wait.
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
         self
     }
 
@@ -209,19 +222,27 @@ impl<E: Event> SledStore<E> {
     pub fn open_with(path: impl AsRef<Path>, options: SledOptions) -> Result<Self, OpenError> {
         let path = path.as_ref();
         check_directory(path)?;
-        let storage = SledStorage::open(path, options.cache_capacity).map_err(|source| {
-            if is_lock_error(&source) {
-                OpenError::Locked {
-                    path: path.to_path_buf(),
-                    source,
+        let deadline = Instant::now() + options.lock_timeout;
+        let storage = loop {
+            match SledStorage::open(path, options.cache_capacity) {
+                Ok(storage) => break storage,
+                Err(source) if is_lock_error(&source) => {
+                    if Instant::now() >= deadline {
+                        return Err(OpenError::Locked {
+                            path: path.to_path_buf(),
+                            source,
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
                 }
-            } else {
-                OpenError::Storage {
-                    path: path.to_path_buf(),
-                    source,
+                Err(source) => {
+                    return Err(OpenError::Storage {
+                        path: path.to_path_buf(),
+                        source,
+                    })
                 }
             }
-        })?;
+        };
         Self::with_storage(storage, path, options)
     }
 }

@@ -1,0 +1,156 @@
+//! Opening: what is a store and what is not, format versions, locks; and the size cap.
+
+use chrono::{TimeZone, Utc};
+use service_lifecycle_core::testing::fixture::ProbeEvent;
+use service_lifecycle_core::{AppendError, EventStore, ExpectedVersion, NewEvent, StreamId};
+use service_lifecycle_sled::{
+    OpenError, SledOptions, SledStorage, SledStore, Storage, WriteBatch, FORMAT_VERSION,
+};
+
+fn noted(seq: u64) -> NewEvent<ProbeEvent> {
+    let at = Utc
+        .timestamp_opt(1_700_000_000, 0)
+        .single()
+        .unwrap_or_default();
+    NewEvent::new(ProbeEvent::noted(seq), at)
+}
+
+fn stream() -> StreamId {
+    StreamId::new("probe-1").expect("valid stream id")
+}
+
+#[test]
+fn a_missing_or_empty_directory_becomes_a_new_store_and_reopens_with_its_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new").join("store");
+    let store = SledStore::<ProbeEvent>::open(&path).unwrap();
+    store
+        .append(
+            &stream(),
+            ExpectedVersion::NoStream,
+            vec![noted(1), noted(2)],
+        )
+        .unwrap();
+    drop(store);
+    let reopened = SledStore::<ProbeEvent>::open(&path).unwrap();
+    assert_eq!(reopened.head_position().unwrap(), 2);
+    assert_eq!(reopened.stream_version(&stream()).unwrap(), 2);
+    assert_eq!(reopened.stream_count(), 1);
+    let empty = tempfile::tempdir().unwrap();
+    assert!(SledStore::<ProbeEvent>::open(empty.path()).is_ok());
+}
+
+#[test]
+fn a_file_is_not_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "hello").unwrap();
+    let error = SledStore::<ProbeEvent>::open(&file).unwrap_err();
+    assert!(matches!(error, OpenError::NotAStore { .. }), "{error}");
+    assert!(error.to_string().contains("is a file"), "{error}");
+}
+
+#[test]
+fn a_directory_of_other_files_is_not_a_store_and_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("photo.jpg"), "not a database").unwrap();
+    let error = SledStore::<ProbeEvent>::open(dir.path()).unwrap_err();
+    assert!(matches!(error, OpenError::NotAStore { .. }), "{error}");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "nothing was created beside the file");
+}
+
+#[test]
+fn a_sled_database_with_other_data_is_not_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let storage = SledStorage::open(dir.path(), 1 << 20).unwrap();
+        let mut batch = WriteBatch::new();
+        batch.insert(b"someone else's key".to_vec(), b"value".to_vec());
+        storage.apply(batch).unwrap();
+        storage.flush().unwrap();
+    }
+    let error = SledStore::<ProbeEvent>::open(dir.path()).unwrap_err();
+    assert!(matches!(error, OpenError::NotAStore { .. }), "{error}");
+}
+
+fn write_format(path: &std::path::Path, body: Vec<u8>) {
+    let storage = SledStorage::open(path, 1 << 20).unwrap();
+    let key = b"Mformat".to_vec();
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&key);
+    hasher.update(&body);
+    let mut value = body;
+    value.extend_from_slice(&hasher.finalize().to_le_bytes());
+    let mut batch = WriteBatch::new();
+    batch.insert(key, value);
+    storage.apply(batch).unwrap();
+    storage.flush().unwrap();
+}
+
+#[test]
+fn a_store_of_another_format_version_is_refused_naming_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    SledStore::<ProbeEvent>::open(dir.path()).unwrap();
+    let mut body = b"SVCLIFE\0".to_vec();
+    body.extend_from_slice(&(FORMAT_VERSION + 1).to_be_bytes());
+    write_format(dir.path(), body);
+    let error = SledStore::<ProbeEvent>::open(dir.path()).unwrap_err();
+    match error {
+        OpenError::FormatVersion {
+            found, supported, ..
+        } => assert_eq!((found, supported), (FORMAT_VERSION + 1, FORMAT_VERSION)),
+        other => panic!("expected a format version error, got {other}"),
+    }
+}
+
+#[test]
+fn a_damaged_format_record_is_reported_as_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    SledStore::<ProbeEvent>::open(dir.path()).unwrap();
+    {
+        let storage = SledStorage::open(dir.path(), 1 << 20).unwrap();
+        let mut batch = WriteBatch::new();
+        batch.insert(b"Mformat".to_vec(), b"SVCLIFE\0\0\0\0\x01garbage".to_vec());
+        storage.apply(batch).unwrap();
+        storage.flush().unwrap();
+    }
+    let error = SledStore::<ProbeEvent>::open(dir.path()).unwrap_err();
+    assert!(matches!(error, OpenError::Corrupt { .. }), "{error}");
+}
+
+#[test]
+fn a_store_open_elsewhere_is_refused_as_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = SledStore::<ProbeEvent>::open(dir.path()).unwrap();
+    let options = SledOptions::new().lock_timeout(std::time::Duration::from_millis(50));
+    let error = SledStore::<ProbeEvent>::open_with(dir.path(), options).unwrap_err();
+    assert!(matches!(error, OpenError::Locked { .. }), "{error}");
+}
+
+#[test]
+fn an_event_over_the_size_cap_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        SledStore::<ProbeEvent>::open_with(dir.path(), SledOptions::new().max_event_size(1_024))
+            .unwrap();
+    let big = NewEvent::new(
+        ProbeEvent::Noted {
+            seq: 1,
+            note: "x".repeat(2_000),
+        },
+        Utc::now(),
+    );
+    let error = store
+        .append(&stream(), ExpectedVersion::Any, vec![noted(0), big])
+        .unwrap_err();
+    match error {
+        AppendError::TooLarge { size, limit, .. } => {
+            assert!(size > 2_000);
+            assert_eq!(limit, 1_024);
+        }
+        other => panic!("expected TooLarge, got {other}"),
+    }
+    assert_eq!(store.head_position().unwrap(), 0);
+    assert_eq!(store.stream_version(&stream()).unwrap(), 0);
+}
