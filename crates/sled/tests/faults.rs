@@ -63,9 +63,12 @@ fn try_logged<S: EventStore<ProbeEvent>>(store: &S) -> Result<Vec<u64>, ReadErro
         .collect()
 }
 
+/// An append's sequence numbers and whether it was acknowledged.
+type Outcome = (Vec<u64>, bool);
+
 /// Checks that `log` is the acknowledged appends in order, with each failed append either whole
 /// or absent.
-fn assert_whole_appends(log: &[u64], outcomes: &[(Vec<u64>, bool)], what: &str) {
+fn assert_whole_appends(log: &[u64], outcomes: &[Outcome], what: &str) {
     let mut at = 0;
     for (seqs, acknowledged) in outcomes {
         let present = log.get(at) == seqs.first();
@@ -91,7 +94,7 @@ fn run_script(
     dir: &std::path::Path,
     fail_at: u64,
     mode: FaultMode,
-) -> (Option<Vec<(Vec<u64>, bool)>>, u64) {
+) -> (Option<Vec<Outcome>>, u64) {
     let storage = FaultyStorage::new(SledStorage::open(dir, 1 << 22).unwrap(), fail_at, mode);
     let options = SledOptions::new().durability(Durability::Flush);
     let store = match SledStore::with_storage(storage, dir, options) {
