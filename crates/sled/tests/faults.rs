@@ -90,11 +90,7 @@ fn assert_whole_appends(log: &[u64], outcomes: &[Outcome], what: &str) {
 
 /// Runs the script on a store whose storage fails operation `fail_at` in `mode`; returns what
 /// each append did, or `None` if the store did not even open.
-fn run_script(
-    dir: &std::path::Path,
-    fail_at: u64,
-    mode: FaultMode,
-) -> (Option<Vec<Outcome>>, u64) {
+fn run_script(dir: &std::path::Path, fail_at: u64, mode: FaultMode) -> (Option<Vec<Outcome>>, u64) {
     let storage = FaultyStorage::new(SledStorage::open(dir, 1 << 22).unwrap(), fail_at, mode);
     let options = SledOptions::new().durability(Durability::Flush);
     let store = match SledStore::with_storage(storage, dir, options) {
