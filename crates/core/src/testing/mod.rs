@@ -4,6 +4,7 @@
 //! - [`conformance`]: the store conformance suite every store runs unchanged.
 //! - [`laws`]: the domain laws as reusable property checks.
 //! - [`model`]: a model-based property test for stores, against a plain reference model.
+//! - [`scenario`]: the domain's end-to-end scenario, for any store.
 //! - [`fixture`]: a tiny aggregate and a probe event to exercise the kernel with.
 
 pub mod conformance;
@@ -11,5 +12,6 @@ pub mod fixture;
 mod given;
 pub mod laws;
 pub mod model;
+pub mod scenario;
 
 pub use given::{given, Given, Then};
