@@ -48,6 +48,7 @@ pub use kernel::snapshot::{
 };
 pub use kernel::store::{
     classify_retry, validate_append, AppendError, AppendResult, CheckpointError, CheckpointStore,
-    CommitNotifier, EventLocation, EventRef, EventStore, ExpectedVersion, ReadError, StoredAppend,
+    CommitNotifier, CommitSignal, EventLocation, EventRef, EventStore, ExpectedVersion, ReadError,
+    StoredAppend,
 };
 pub use kernel::upcast::{DecodeError, EncodedEvent, EventDecoder, UpcastStep, Upcasters};

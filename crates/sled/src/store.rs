@@ -3,15 +3,15 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use foldhash::{HashMap as FastMap, HashMapExt};
 use service_lifecycle_core::{
     classify_retry, validate_append, AppendError, AppendResult, CodecError, CommitNotifier,
-    Envelope, Event, EventDecoder, EventId, EventLocation, EventRef, EventStore, ExpectedVersion,
-    NewEvent, ReadError, StoredAppend, StreamId, Upcasters,
+    CommitSignal, Envelope, Event, EventDecoder, EventId, EventLocation, EventRef, EventStore,
+    ExpectedVersion, NewEvent, ReadError, StoredAppend, StreamId, Upcasters,
 };
 
 use crate::codec::{
@@ -384,7 +384,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
                     stale: false,
                 }),
                 flushes: GroupCommit::default(),
-                commits: CommitSignal::default(),
+                commits: CommitSignal::new(),
             }),
         })
     }
@@ -615,7 +615,12 @@ impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
                 .stored_event(events[index].event_id)
                 .map_err(|error| append_storage(stream, error))?;
             Ok(stored.map(|(entry, envelope)| StoredAppend {
-                batch: batch_of(entry, envelope.stream_version),
+                batch: AppendResult::containing(
+                    envelope.stream_version,
+                    entry.position,
+                    entry.offset,
+                    entry.len,
+                ),
                 envelope: Cow::Owned(envelope),
             }))
         })?;
@@ -770,18 +775,6 @@ impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
                 stream_version: envelope.stream_version,
                 position: envelope.position,
             }))
-    }
-}
-
-/// The result of the append that stored the event of `entry` at `version`.
-fn batch_of(entry: IdEntry, version: u64) -> AppendResult {
-    let offset = u64::from(entry.offset);
-    let last = u64::from(entry.len) - 1 - offset;
-    AppendResult {
-        first_version: version.saturating_sub(offset),
-        last_version: version + last,
-        first_position: entry.position - offset,
-        last_position: entry.position + last,
     }
 }
 
@@ -983,50 +976,10 @@ impl GroupCommit {
     }
 }
 
-/// Wakes readers waiting for new commits; costs the writer one atomic load when nobody waits.
-#[derive(Default)]
-struct CommitSignal {
-    waiters: AtomicUsize,
-    lock: Mutex<()>,
-    condvar: Condvar,
-}
-
-impl CommitSignal {
-    fn notify(&self) {
-        std::sync::atomic::fence(Ordering::SeqCst);
-        if self.waiters.load(Ordering::SeqCst) > 0 {
-            let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-            self.condvar.notify_all();
-        }
-    }
-}
-
 impl<E, S: Storage> CommitNotifier for SledStore<E, S> {
     fn wait_for_commit(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
         let inner = &*self.inner;
-        let deadline = Instant::now() + timeout;
-        inner.commits.waiters.fetch_add(1, Ordering::SeqCst);
-        let mut guard = inner
-            .commits
-            .lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let head = loop {
-            let head = inner.head.load(Ordering::SeqCst);
-            let now = Instant::now();
-            if head > after_position || now >= deadline {
-                break head;
-            }
-            guard = inner
-                .commits
-                .condvar
-                .wait_timeout(guard, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        };
-        drop(guard);
-        inner.commits.waiters.fetch_sub(1, Ordering::SeqCst);
-        Ok(head)
+        Ok(inner.commits.wait(&inner.head, after_position, timeout))
     }
 }
 

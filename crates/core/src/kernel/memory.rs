@@ -18,9 +18,9 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 use foldhash::{HashMap as FastMap, HashMapExt};
 
@@ -30,7 +30,8 @@ use super::event::Event;
 use super::ids::{EventId, StreamId};
 use super::store::{
     classify_retry, validate_append, AppendError, AppendResult, CheckpointError, CheckpointStore,
-    CommitNotifier, EventLocation, EventRef, EventStore, ExpectedVersion, ReadError, StoredAppend,
+    CommitNotifier, CommitSignal, EventLocation, EventRef, EventStore, ExpectedVersion, ReadError,
+    StoredAppend,
 };
 
 /// A stream's events: 8 in the first bucket, doubling, up to 8 × (2²⁴ − 1) ≈ 134 million.
@@ -115,28 +116,6 @@ struct IdEntry {
     len: u32,
 }
 
-impl IdEntry {
-    /// The result of the append that stored the event at `version` and `position`.
-    fn batch(self, version: u64, position: u64) -> AppendResult {
-        let offset = u64::from(self.offset);
-        let last = u64::from(self.len) - 1 - offset;
-        AppendResult {
-            first_version: version - offset,
-            last_version: version + last,
-            first_position: position - offset,
-            last_position: position + last,
-        }
-    }
-}
-
-/// Wakes readers waiting for new commits; costs the writer one atomic load when nobody waits.
-#[derive(Default)]
-struct CommitSignal {
-    waiters: AtomicUsize,
-    lock: Mutex<()>,
-    condvar: Condvar,
-}
-
 impl<E> MemoryStore<E> {
     /// An empty store.
     pub fn new() -> Self {
@@ -151,7 +130,7 @@ impl<E> MemoryStore<E> {
                     event_ids: FastMap::new(),
                 }),
                 checkpoints: Mutex::new(HashMap::new()),
-                commits: CommitSignal::default(),
+                commits: CommitSignal::new(),
             }),
         }
     }
@@ -207,7 +186,12 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
                 .get(&events[index].event_id)
                 .and_then(|entry| {
                     self.envelope(entry.place).map(|envelope| StoredAppend {
-                        batch: entry.batch(envelope.stream_version, envelope.position),
+                        batch: AppendResult::containing(
+                            envelope.stream_version,
+                            envelope.position,
+                            entry.offset,
+                            entry.len,
+                        ),
                         envelope: Cow::Borrowed(envelope),
                     })
                 }))
@@ -426,44 +410,10 @@ impl<'a, E: Clone> Iterator for AllEvents<'a, E> {
     }
 }
 
-impl CommitSignal {
-    fn notify(&self) {
-        // Orders the head's store before this load (a waiter does the opposite), so either the
-        // waiter sees the new head or this sees the waiter.
-        fence(Ordering::SeqCst);
-        if self.waiters.load(Ordering::SeqCst) > 0 {
-            let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-            self.condvar.notify_all();
-        }
-    }
-}
-
 impl<E> CommitNotifier for MemoryStore<E> {
     fn wait_for_commit(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
         let inner = &*self.inner;
-        let deadline = Instant::now() + timeout;
-        inner.commits.waiters.fetch_add(1, Ordering::SeqCst);
-        let mut guard = inner
-            .commits
-            .lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let head = loop {
-            let head = inner.head.load(Ordering::SeqCst);
-            let now = Instant::now();
-            if head > after_position || now >= deadline {
-                break head;
-            }
-            guard = inner
-                .commits
-                .condvar
-                .wait_timeout(guard, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        };
-        drop(guard);
-        inner.commits.waiters.fetch_sub(1, Ordering::SeqCst);
-        Ok(head)
+        Ok(inner.commits.wait(&inner.head, after_position, timeout))
     }
 }
 

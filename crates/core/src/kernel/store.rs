@@ -22,8 +22,9 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use super::envelope::{Envelope, NewEvent};
 use super::event::{validate_static_event_type, Event, InvalidEventType};
@@ -106,6 +107,19 @@ impl AppendResult {
     /// How many events the append wrote.
     pub const fn len(&self) -> u64 {
         self.last_version - self.first_version + 1
+    }
+
+    /// The result of the append of `len` events whose event number `offset` (from 0) was stored
+    /// at `version` and `position`: how a store answers a retry from one stored event.
+    pub const fn containing(version: u64, position: u64, offset: u32, len: u32) -> Self {
+        let offset = offset as u64;
+        let after = (len as u64).saturating_sub(offset + 1);
+        Self {
+            first_version: version.saturating_sub(offset),
+            last_version: version + after,
+            first_position: position.saturating_sub(offset),
+            last_position: position + after,
+        }
     }
 
     /// Always false: an append holds at least one event. Present for symmetry with `len`.
@@ -288,6 +302,56 @@ pub trait EventStore<E: Event>: Send + Sync {
 
     /// Where the event with this id is stored, if it is.
     fn find_event(&self, event_id: EventId) -> Result<Option<EventLocation>, ReadError>;
+}
+
+/// Wakes readers waiting for new commits, for stores implementing [`CommitNotifier`]: the writer
+/// calls [`notify`](Self::notify) after publishing a new head, which costs it one atomic load when
+/// nobody waits; readers call [`wait`](Self::wait).
+#[derive(Debug, Default)]
+pub struct CommitSignal {
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
+    condvar: Condvar,
+}
+
+impl CommitSignal {
+    /// A signal nobody waits for yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Wakes every waiter. Call after storing the new head.
+    pub fn notify(&self) {
+        // Orders the head's store before this load (a waiter does the opposite), so either the
+        // waiter sees the new head or this sees the waiter.
+        fence(Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            self.condvar.notify_all();
+        }
+    }
+
+    /// Blocks until `head` is beyond `after_position` or `timeout` passes; returns `head` then.
+    pub fn wait(&self, head: &AtomicU64, after_position: u64, timeout: Duration) -> u64 {
+        let deadline = Instant::now() + timeout;
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let head = loop {
+            let head = head.load(Ordering::SeqCst);
+            let now = Instant::now();
+            if head > after_position || now >= deadline {
+                break head;
+            }
+            guard = self
+                .condvar
+                .wait_timeout(guard, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        };
+        drop(guard);
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        head
+    }
 }
 
 /// A store that can tell a waiting reader that new events were committed.
