@@ -31,8 +31,9 @@ pub mod testing;
 
 pub use kernel::envelope::{Causation, Envelope, Metadata, NewEvent};
 pub use kernel::event::{
-    validate_event_type, validate_static_event_type, CodecError, Contains, Decider, Event,
-    EventSchema, InvalidEventType, MAX_EVENT_TYPE_LEN,
+    tagged_from_payload_bytes, validate_event_type, validate_static_event_type,
+    write_tagged_payload, CodecError, Contains, Decider, Event, EventSchema, InvalidEventType,
+    MAX_EVENT_TYPE_LEN,
 };
 pub use kernel::ids::{CommandId, EventId, InvalidStreamId, StreamId, MAX_STREAM_ID_LEN};
 pub use kernel::memory::{AllEvents, MemoryStore, StreamEvents};

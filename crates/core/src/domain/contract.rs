@@ -324,6 +324,8 @@ const CONTRACT_EVENTS: [&str; 15] = [
 ];
 
 impl Event for ContractEvent {
+    crate::tagged_payload_codec!();
+
     fn event_type(&self) -> &'static str {
         CONTRACT_EVENTS[match self {
             Self::Proposed { .. } => 0,

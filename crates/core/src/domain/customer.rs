@@ -318,6 +318,8 @@ const CUSTOMER_EVENTS: [&str; 16] = [
 ];
 
 impl Event for CustomerEvent {
+    crate::tagged_payload_codec!();
+
     fn event_type(&self) -> &'static str {
         CUSTOMER_EVENTS[match self {
             Self::Registered { .. } => 0,

@@ -68,6 +68,33 @@ impl Event for ServiceEvent {
         }
     }
 
+    fn write_payload(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        match self {
+            Self::Product(event) => event.write_payload(out),
+            Self::Customer(event) => event.write_payload(out),
+            Self::Contract(event) => event.write_payload(out),
+            Self::Part(event) => event.write_payload(out),
+            Self::Technician(event) => event.write_payload(out),
+        }
+    }
+
+    fn from_payload_bytes(event_type: &str, payload: &[u8]) -> Result<Self, CodecError> {
+        match event_type.split('.').next().unwrap_or_default() {
+            "product" => ProductEvent::from_payload_bytes(event_type, payload).map(Self::Product),
+            "customer" => {
+                CustomerEvent::from_payload_bytes(event_type, payload).map(Self::Customer)
+            }
+            "contract" => {
+                ContractEvent::from_payload_bytes(event_type, payload).map(Self::Contract)
+            }
+            "parts" => PartEvent::from_payload_bytes(event_type, payload).map(Self::Part),
+            "technician" => {
+                TechnicianEvent::from_payload_bytes(event_type, payload).map(Self::Technician)
+            }
+            _ => Err(no_owner(event_type)),
+        }
+    }
+
     /// Decodes by the name's prefix (`product.`, `customer.`, ...), so only one aggregate's
     /// events are tried.
     fn from_payload(event_type: &str, payload: Value) -> Result<Self, CodecError> {
@@ -80,13 +107,16 @@ impl Event for ServiceEvent {
             "technician" => {
                 TechnicianEvent::from_payload(event_type, payload).map(Self::Technician)
             }
-            _ => Err(CodecError::Decode {
-                event_type: event_type.to_owned(),
-                source: serde::de::Error::custom(format!(
-                    "no aggregate owns event type {event_type:?}"
-                )),
-            }),
+            _ => Err(no_owner(event_type)),
         }
+    }
+}
+
+/// The error for an event type whose name no aggregate's prefix owns.
+fn no_owner(event_type: &str) -> CodecError {
+    CodecError::Decode {
+        event_type: event_type.to_owned(),
+        source: serde::de::Error::custom(format!("no aggregate owns event type {event_type:?}")),
     }
 }
 

@@ -185,6 +185,8 @@ const PART_EVENTS: [&str; 12] = [
 ];
 
 impl Event for PartEvent {
+    crate::tagged_payload_codec!();
+
     fn event_type(&self) -> &'static str {
         PART_EVENTS[match self {
             Self::PartRegistered { .. } => 0,

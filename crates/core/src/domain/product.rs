@@ -209,6 +209,8 @@ const PRODUCT_EVENTS: [&str; 13] = [
 ];
 
 impl Event for ProductEvent {
+    crate::tagged_payload_codec!();
+
     fn event_type(&self) -> &'static str {
         let index = match self {
             Self::UnitReceived { .. } => 0,

@@ -75,6 +75,8 @@ const TECHNICIAN_EVENTS: [&str; 5] = [
 ];
 
 impl Event for TechnicianEvent {
+    crate::tagged_payload_codec!();
+
     fn event_type(&self) -> &'static str {
         TECHNICIAN_EVENTS[match self {
             Self::Hired { .. } => 0,

@@ -132,6 +132,29 @@ pub trait Event:
         Ok(fields.remove("data").unwrap_or(Value::Null))
     }
 
+    /// Appends the payload, as JSON bytes, to `out`: what [`to_payload`](Event::to_payload) gives,
+    /// serialized. Stores call this on every append. The default goes through a
+    /// `serde_json::Value`; adjacently tagged enums can override it with
+    /// [`write_tagged_payload`], which serializes directly (see the example there).
+    fn write_payload(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        let payload = self.to_payload()?;
+        serde_json::to_writer(out, &payload).map_err(|source| CodecError::Encode {
+            event_type: self.event_type().to_owned(),
+            source,
+        })
+    }
+
+    /// Rebuilds an event from its type name and current-version payload given as JSON bytes.
+    /// Stores call this on every read. The default goes through a `serde_json::Value`;
+    /// adjacently tagged enums can override it with [`tagged_from_payload_bytes`].
+    fn from_payload_bytes(event_type: &str, payload: &[u8]) -> Result<Self, CodecError> {
+        let value = serde_json::from_slice(payload).map_err(|source| CodecError::Decode {
+            event_type: event_type.to_owned(),
+            source,
+        })?;
+        Self::from_payload(event_type, value)
+    }
+
     /// Rebuilds an event from its type name and current-version payload.
     fn from_payload(event_type: &str, payload: Value) -> Result<Self, CodecError> {
         let mut tagged = Map::with_capacity(2);
@@ -156,6 +179,126 @@ pub trait Event:
             }),
         }
     }
+}
+
+/// [`Event::write_payload`] for an adjacently tagged enum (`#[serde(tag = "type", content =
+/// "data")]`, the default encoding): serializes the event directly and keeps the content, without
+/// building a `serde_json::Value`. A variant without content writes `null`, as
+/// [`Event::to_payload`] gives.
+///
+/// ```
+/// # use serde::{Deserialize, Serialize};
+/// # use service_lifecycle_core::{tagged_from_payload_bytes, write_tagged_payload, CodecError, Event, EventSchema};
+/// #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// #[serde(tag = "type", content = "data")]
+/// enum LampEvent {
+///     #[serde(rename = "lamp.switched_on")]
+///     SwitchedOn { brightness: u8 },
+/// }
+///
+/// impl Event for LampEvent {
+///     fn event_type(&self) -> &'static str { "lamp.switched_on" }
+///     fn catalogue() -> Vec<EventSchema> { EventSchema::all_at_version_one(&["lamp.switched_on"]) }
+///     fn write_payload(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+///         write_tagged_payload(self, self.event_type(), out)
+///     }
+///     fn from_payload_bytes(event_type: &str, payload: &[u8]) -> Result<Self, CodecError> {
+///         tagged_from_payload_bytes(event_type, payload)
+///     }
+/// }
+///
+/// let mut bytes = Vec::new();
+/// LampEvent::SwitchedOn { brightness: 80 }.write_payload(&mut bytes).unwrap();
+/// assert_eq!(bytes, br#"{"brightness":80}"#);
+/// let back = LampEvent::from_payload_bytes("lamp.switched_on", &bytes).unwrap();
+/// assert_eq!(back, LampEvent::SwitchedOn { brightness: 80 });
+/// ```
+pub fn write_tagged_payload<E: Serialize>(
+    event: &E,
+    event_type: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
+    let encode_error = |source| CodecError::Encode {
+        event_type: event_type.to_owned(),
+        source,
+    };
+    let start = out.len();
+    serde_json::to_writer(&mut *out, event).map_err(encode_error)?;
+    let mut prefix = br#"{"type":"#.to_vec();
+    serde_json::to_writer(&mut prefix, event_type).map_err(encode_error)?;
+    let tagged_with_data = [prefix.as_slice(), br#","data":"#].concat();
+    let written = &out[start..];
+    if written.starts_with(&tagged_with_data) && written.ends_with(b"}") {
+        out.pop();
+        out.drain(start..start + tagged_with_data.len());
+        return Ok(());
+    }
+    if written == [prefix.as_slice(), b"}"].concat() {
+        out.truncate(start);
+        out.extend_from_slice(b"null");
+        return Ok(());
+    }
+    let error = if written.starts_with(br#"{"type":"#) && !written.starts_with(&prefix) {
+        CodecError::TypeMismatch {
+            declared: event_type.to_owned(),
+            serialized: String::from_utf8_lossy(written).into_owned(),
+        }
+    } else {
+        CodecError::NotAdjacentlyTagged {
+            event_type: event_type.to_owned(),
+        }
+    };
+    out.truncate(start);
+    Err(error)
+}
+
+/// Inside `impl Event for …` of an adjacently tagged enum: overrides
+/// [`write_payload`](Event::write_payload) and [`from_payload_bytes`](Event::from_payload_bytes)
+/// with [`write_tagged_payload`] and [`tagged_from_payload_bytes`], the direct codecs that skip
+/// `serde_json::Value`.
+#[macro_export]
+macro_rules! tagged_payload_codec {
+    () => {
+        fn write_payload(&self, out: &mut Vec<u8>) -> Result<(), $crate::CodecError> {
+            $crate::write_tagged_payload(self, $crate::Event::event_type(self), out)
+        }
+
+        fn from_payload_bytes(
+            event_type: &str,
+            payload: &[u8],
+        ) -> Result<Self, $crate::CodecError> {
+            $crate::tagged_from_payload_bytes(event_type, payload)
+        }
+    };
+}
+
+/// [`Event::from_payload_bytes`] for an adjacently tagged enum: deserializes the event directly
+/// from the type name and the payload bytes, without building a `serde_json::Value` (see
+/// [`write_tagged_payload`]).
+pub fn tagged_from_payload_bytes<E: DeserializeOwned>(
+    event_type: &str,
+    payload: &[u8],
+) -> Result<E, CodecError> {
+    let decode_error = |source| CodecError::Decode {
+        event_type: event_type.to_owned(),
+        source,
+    };
+    let mut tagged = Vec::with_capacity(payload.len() + event_type.len() + 24);
+    tagged.extend_from_slice(br#"{"type":"#);
+    serde_json::to_writer(&mut tagged, event_type).map_err(decode_error)?;
+    let is_null = payload.trim_ascii() == b"null";
+    if is_null {
+        // A variant without content is serialized without "data"; try that first.
+        let mut without_data = tagged.clone();
+        without_data.push(b'}');
+        if let Ok(event) = serde_json::from_slice(&without_data) {
+            return Ok(event);
+        }
+    }
+    tagged.extend_from_slice(br#","data":"#);
+    tagged.extend_from_slice(payload);
+    tagged.push(b'}');
+    serde_json::from_slice(&tagged).map_err(decode_error)
 }
 
 /// An event could not be turned into JSON or back.

@@ -211,6 +211,41 @@ impl<E: Event> EventDecoder<E> {
         schema_version: u32,
         payload: Value,
     ) -> Result<E, DecodeError> {
+        let current_version = self.check_version(event_type, schema_version)?;
+        let payload = if schema_version < current_version {
+            self.upcasters
+                .upcast(event_type, schema_version, current_version, payload)?
+        } else {
+            payload
+        };
+        Ok(E::from_payload(event_type, payload)?)
+    }
+
+    /// Decodes a stored event whose payload is JSON bytes: directly into `E` when it is at the
+    /// current version ([`Event::from_payload_bytes`]), through the upcasters when it is older.
+    pub fn decode_bytes(
+        &self,
+        event_type: &str,
+        schema_version: u32,
+        payload: &[u8],
+    ) -> Result<E, DecodeError> {
+        let current_version = self.check_version(event_type, schema_version)?;
+        if schema_version == current_version {
+            return Ok(E::from_payload_bytes(event_type, payload)?);
+        }
+        let value = serde_json::from_slice(payload).map_err(|source| CodecError::Decode {
+            event_type: event_type.to_owned(),
+            source,
+        })?;
+        let upcast = self
+            .upcasters
+            .upcast(event_type, schema_version, current_version, value)?;
+        Ok(E::from_payload(event_type, upcast)?)
+    }
+
+    /// The current version of `event_type` if a payload stored at `schema_version` can be
+    /// decoded: the type is known and the version is not newer than the code's.
+    fn check_version(&self, event_type: &str, schema_version: u32) -> Result<u32, DecodeError> {
         let current_version =
             self.current_version(event_type)
                 .ok_or_else(|| DecodeError::UnknownEventType {
@@ -223,13 +258,7 @@ impl<E: Event> EventDecoder<E> {
                 current_version,
             });
         }
-        let payload = if schema_version < current_version {
-            self.upcasters
-                .upcast(event_type, schema_version, current_version, payload)?
-        } else {
-            payload
-        };
-        Ok(E::from_payload(event_type, payload)?)
+        Ok(current_version)
     }
 
     /// Decodes an [`EncodedEvent`].

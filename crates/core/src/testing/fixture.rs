@@ -30,6 +30,8 @@ pub enum CounterEvent {
 }
 
 impl Event for CounterEvent {
+    crate::tagged_payload_codec!();
+
     fn event_type(&self) -> &'static str {
         match self {
             Self::Incremented { .. } => "counter.incremented",
@@ -250,6 +252,8 @@ impl ProbeEvent {
 }
 
 impl Event for ProbeEvent {
+    crate::tagged_payload_codec!();
+
     fn event_type(&self) -> &'static str {
         match self {
             Self::Noted { .. } => "probe.noted",

@@ -222,7 +222,34 @@ pub fn assert_upcast_stable<E: Event>(events: &[E], decoder: &EventDecoder<E>) {
             .decode_encoded(encoded.clone())
             .unwrap_or_else(|error| panic!("{event:?} encoded as {encoded:?}: {error}"));
         assert_eq!(&decoded, event, "decoding {encoded:?} gives another event");
+        assert_payload_codecs_agree(event, decoder);
     }
+}
+
+/// The byte codecs stores use ([`Event::write_payload`], [`EventDecoder::decode_bytes`]) agree
+/// with the `Value` codecs ([`Event::to_payload`], [`Event::from_payload`]): the bytes hold the
+/// same JSON, and decode back to the event.
+pub fn assert_payload_codecs_agree<E: Event>(event: &E, decoder: &EventDecoder<E>) {
+    let mut bytes = Vec::new();
+    event
+        .write_payload(&mut bytes)
+        .unwrap_or_else(|error| panic!("{event:?}: {error}"));
+    let as_value: serde_json::Value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|error| panic!("{event:?} wrote bytes that are not JSON: {error}"));
+    let payload = event
+        .to_payload()
+        .unwrap_or_else(|error| panic!("{event:?}: {error}"));
+    assert_eq!(
+        as_value, payload,
+        "write_payload and to_payload disagree on {event:?}"
+    );
+    let decoded = decoder
+        .decode_bytes(event.event_type(), event.schema_version(), &bytes)
+        .unwrap_or_else(|error| panic!("{event:?} written as {as_value}: {error}"));
+    assert_eq!(
+        &decoded, event,
+        "decoding the bytes of {event:?} gives another event"
+    );
 }
 
 /// Shows a sequence of commands one per line, for failure messages.
