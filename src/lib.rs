@@ -5,8 +5,9 @@
 //! warranty and post-warranty service, spare parts for years after a model leaves production, and
 //! the relationship promised to each customer.
 //!
-//! This facade re-exports the kernel ([`service_lifecycle_core`]) flat; the adapters (the sled
-//! store, JSON export and import) join it behind features as they land.
+//! This facade re-exports the kernel and the domain ([`service_lifecycle_core`]) flat; the
+//! adapters join it behind features: `sled`, the durable store, as [`sled`] (the JSON export and
+//! import is on the way).
 //!
 //! See the README and `docs/` for the tour and the design.
 
@@ -15,6 +16,10 @@
 #![deny(missing_docs)]
 
 pub use service_lifecycle_core::*;
+
+/// The durable event store on sled (feature `sled`): see [`service_lifecycle_sled`].
+#[cfg(feature = "sled")]
+pub use service_lifecycle_sled as sled;
 
 /// The domain guide, `docs/domain.md`, compiled and run as a doctest so its example stays true.
 #[cfg(doctest)]

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use foldhash::{HashMap as FastMap, HashMapExt};
 use service_lifecycle_core::{
-    classify_retry, validate_append, AppendError, AppendResult, CodecError, CommitNotifier,
-    CommitSignal, Envelope, Event, EventDecoder, EventId, EventLocation, EventRef, EventStore,
-    ExpectedVersion, NewEvent, ReadError, StoredAppend, StreamId, Upcasters,
+    classify_retry, validate_append, AppendError, AppendResult, CommitNotifier, CommitSignal,
+    Envelope, Event, EventDecoder, EventId, EventLocation, EventRef, EventStore, ExpectedVersion,
+    NewEvent, ReadError, StoredAppend, StreamId, Upcasters,
 };
 
 use crate::codec::{
@@ -437,21 +437,26 @@ impl<E: Event, S: Storage> SledStore<E, S> {
     }
 
     /// Decodes the event record under `key` into an envelope; `record` names it in errors.
+    /// `known_stream` is the stream the reader expects, reused instead of allocating its name
+    /// again when the record names it.
     pub(crate) fn decode_envelope(
         &self,
         key: &[u8],
         value: &[u8],
+        known_stream: Option<&StreamId>,
         record: impl Fn() -> String,
     ) -> Result<Envelope<E>, ReadError> {
         let stored = decode_event_record(key, value).map_err(|damage| corrupt(record(), damage))?;
-        let stream_id = StreamId::new(stored.stream_id)
-            .map_err(|problem| corrupt(record(), format!("its stream id is invalid: {problem}")))?;
-        let payload: serde_json::Value = serde_json::from_slice(stored.payload)
-            .map_err(|problem| corrupt(record(), format!("its payload is not JSON: {problem}")))?;
+        let stream_id = match known_stream {
+            Some(known) if known.as_str() == stored.stream_id => known.clone(),
+            _ => StreamId::new(stored.stream_id).map_err(|problem| {
+                corrupt(record(), format!("its stream id is invalid: {problem}"))
+            })?,
+        };
         let event = self
             .inner
             .decoder
-            .decode(stored.event_type, stored.schema_version, payload)
+            .decode_bytes(stored.event_type, stored.schema_version, stored.payload)
             .map_err(|source| ReadError::Decode {
                 position: stored.position,
                 source,
@@ -479,8 +484,10 @@ impl<E: Event, S: Storage> SledStore<E, S> {
         let Some(value) = self.inner.storage.get(&key).map_err(read_storage)? else {
             return Ok(None);
         };
-        self.decode_envelope(&key, value.as_ref(), || format!("log position {position}"))
-            .map(Some)
+        self.decode_envelope(&key, value.as_ref(), None, || {
+            format!("log position {position}")
+        })
+        .map(Some)
     }
 
     /// The index entry of `event_id` with the envelope it points to.
@@ -536,13 +543,11 @@ impl<E: Event, S: Storage> SledStore<E, S> {
                     event_id: new_event.event_id,
                     source,
                 };
-                let payload = new_event.event.to_payload().map_err(encode_error)?;
-                let payload = serde_json::to_vec(&payload).map_err(|source| {
-                    encode_error(CodecError::Encode {
-                        event_type: event_type.to_owned(),
-                        source,
-                    })
-                })?;
+                let mut payload = Vec::with_capacity(256);
+                new_event
+                    .event
+                    .write_payload(&mut payload)
+                    .map_err(encode_error)?;
                 let body = encode_event_body(&EventFields {
                     event_id: new_event.event_id,
                     stream_id: stream.as_str(),
@@ -751,6 +756,7 @@ impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
         };
         Ok(AllEvents {
             store: self,
+            last_stream: None,
             log,
             next: start,
             end,
@@ -812,12 +818,14 @@ impl<E: Event, S: Storage> StreamEvents<'_, E, S> {
                     format!("its position {position} is not in the log"),
                 )
             })?;
-        let envelope = self.store.decode_envelope(&log, stored.as_ref(), || {
-            format!(
-                "stream {} version {version} (log position {position})",
-                self.stream
-            )
-        })?;
+        let envelope =
+            self.store
+                .decode_envelope(&log, stored.as_ref(), Some(&self.stream), || {
+                    format!(
+                        "stream {} version {version} (log position {position})",
+                        self.stream
+                    )
+                })?;
         if envelope.stream_id != self.stream || envelope.stream_version != version {
             return Err(corrupt(
                 record(),
@@ -862,6 +870,8 @@ impl<'a, E: Event, S: Storage> Iterator for StreamEvents<'a, E, S> {
 /// Every event in commit order, read from a [`SledStore`]: one scan of the log.
 pub struct AllEvents<'a, E, S: Storage> {
     store: &'a SledStore<E, S>,
+    /// The stream of the previous event: consecutive events of one stream share its name.
+    last_stream: Option<StreamId>,
     log: Option<S::Range>,
     next: u64,
     end: u64,
@@ -878,7 +888,12 @@ impl<'a, E: Event, S: Storage> Iterator for AllEvents<'a, E, S> {
             Some(Ok((key, value))) => {
                 if codec::key_number(key.as_ref(), 1) == Some(position) {
                     self.store
-                        .decode_envelope(key.as_ref(), value.as_ref(), record)
+                        .decode_envelope(
+                            key.as_ref(),
+                            value.as_ref(),
+                            self.last_stream.as_ref(),
+                            record,
+                        )
                         .and_then(|envelope| {
                             if envelope.position == position {
                                 Ok(envelope)
@@ -899,8 +914,9 @@ impl<'a, E: Event, S: Storage> Iterator for AllEvents<'a, E, S> {
             }
             None => return None,
         };
-        if item.is_err() {
-            self.log = None;
+        match &item {
+            Ok(envelope) => self.last_stream = Some(envelope.stream_id.clone()),
+            Err(_) => self.log = None,
         }
         self.next += 1;
         Some(item.map(Cow::Owned))

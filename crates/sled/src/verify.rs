@@ -152,6 +152,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
     ) -> Result<(), StorageError> {
         let storage = self.storage();
         let mut expected = 1u64;
+        let mut last_stream: Option<StreamId> = None;
         for item in storage.range(&[LOG_PREFIX], &[LOG_PREFIX + 1])? {
             let (key, value) = item?;
             let key = key.as_ref();
@@ -166,21 +167,23 @@ impl<E: Event, S: Storage> SledStore<E, S> {
             }
             expected = position + 1;
             report.events += 1;
-            let envelope = match self
-                .decode_envelope(key, value.as_ref(), || format!("log position {position}"))
-            {
-                Ok(envelope) => envelope,
-                Err(error) => {
-                    report.problem(error.to_string());
-                    continue;
-                }
-            };
+            let envelope =
+                match self.decode_envelope(key, value.as_ref(), last_stream.as_ref(), || {
+                    format!("log position {position}")
+                }) {
+                    Ok(envelope) => envelope,
+                    Err(error) => {
+                        report.problem(error.to_string());
+                        continue;
+                    }
+                };
             if envelope.position != position {
                 report.problem(format!(
                     "log position {position}: the record says position {}",
                     envelope.position
                 ));
             }
+            last_stream = Some(envelope.stream_id.clone());
             let seen = streams.entry(envelope.stream_id.clone()).or_default();
             if envelope.stream_version != seen.version + 1 {
                 report.problem(format!(
