@@ -6,8 +6,8 @@
 //! the relationship promised to each customer.
 //!
 //! This facade re-exports the kernel and the domain ([`service_lifecycle_core`]) flat; the
-//! adapters join it behind features: `sled`, the durable store, as [`sled`] (the JSON export and
-//! import is on the way).
+//! adapters join it behind features: `sled`, the durable store, as `service_lifecycle::sled`; `json`, export and
+//! import of stores, customer data and reports, as `service_lifecycle::json`.
 //!
 //! See the README and `docs/` for the tour and the design.
 
@@ -20,6 +20,10 @@ pub use service_lifecycle_core::*;
 /// The durable event store on sled (feature `sled`): see [`service_lifecycle_sled`].
 #[cfg(feature = "sled")]
 pub use service_lifecycle_sled as sled;
+
+/// JSON export and import (feature `json`): see [`service_lifecycle_json`].
+#[cfg(feature = "json")]
+pub use service_lifecycle_json as json;
 
 /// The domain guide, `docs/domain.md`, compiled and run as a doctest so its example stays true.
 #[cfg(doctest)]

@@ -1,0 +1,619 @@
+//! Import: an export file into a store, verified first, all or nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, Seek, SeekFrom};
+
+use service_lifecycle_core::{
+    AppendError, Event, EventDecoder, EventId, EventStore, ExpectedVersion, NewEvent, ReadError,
+    StreamId, Upcasters,
+};
+
+use crate::format::{
+    crc_hex, EventLineIn, Header, Scope, TrailerLine, FORMAT_NAME, FORMAT_VERSION,
+};
+
+/// The longest line the importer reads by default: 1 MiB (an event line of the largest event the
+/// sled store accepts, 64 KiB, fits many times over).
+pub const DEFAULT_MAX_LINE: usize = 1 << 20;
+/// How many consecutive events of one stream an import appends at once.
+const APPEND_BATCH: usize = 1_000;
+
+/// How an import reads its file.
+pub struct ImportOptions {
+    max_line: usize,
+    upcasters: Upcasters,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            max_line: DEFAULT_MAX_LINE,
+            upcasters: Upcasters::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ImportOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportOptions")
+            .field("max_line", &self.max_line)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ImportOptions {
+    /// Lines up to 1 MiB, no upcasters.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Refuses lines longer than `bytes`.
+    pub fn max_line(mut self, bytes: usize) -> Self {
+        self.max_line = bytes;
+        self
+    }
+
+    /// Upcasts events exported at older schema versions on the way in.
+    pub fn upcasters(mut self, upcasters: Upcasters) -> Self {
+        self.upcasters = upcasters;
+        self
+    }
+}
+
+/// What is wrong with a file, or what failed while importing it.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportProblem {
+    /// Reading the file failed.
+    #[error("reading failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The file is empty.
+    #[error("the file is empty: it has no header")]
+    Empty,
+    /// A line is longer than the limit.
+    #[error("the line is longer than {limit} bytes")]
+    LineTooLong {
+        /// The limit.
+        limit: usize,
+    },
+    /// A line is not UTF-8.
+    #[error("the line is not valid UTF-8 (at byte {valid_up_to})")]
+    NotUtf8 {
+        /// How many bytes of the line are valid.
+        valid_up_to: usize,
+    },
+    /// A line is not the JSON it must be.
+    #[error("{what} is malformed: {source}")]
+    Malformed {
+        /// What the line should be (the header, an event, the trailer).
+        what: &'static str,
+        /// What serde_json said.
+        source: serde_json::Error,
+    },
+    /// The header names another format or version.
+    #[error("the header says format {format:?} version {version}; this code reads {FORMAT_NAME:?} version {FORMAT_VERSION}")]
+    WrongFormat {
+        /// The format named.
+        format: String,
+        /// The version named.
+        version: u32,
+    },
+    /// A stream export's positions are not contiguous: it can be read, not imported.
+    #[error("a stream export cannot be imported (its positions are not contiguous); import a whole-store or incremental export")]
+    StreamScope,
+    /// The header's counts contradict each other.
+    #[error("the header is inconsistent: {0}")]
+    BadHeader(String),
+    /// The file does not continue the target store.
+    #[error("the file starts at position {first}, but the target store's head is {head}: it continues position {expected}")]
+    DoesNotContinue {
+        /// The file's first position.
+        first: u64,
+        /// The store's head.
+        head: u64,
+        /// The position the file must start after.
+        expected: u64,
+    },
+    /// An event's position is not the next one.
+    #[error("position {found} where {expected} was expected (lines out of order, duplicated or missing)")]
+    PositionOutOfOrder {
+        /// The expected position.
+        expected: u64,
+        /// The position found.
+        found: u64,
+    },
+    /// An event's stream version is not the next one of its stream.
+    #[error("stream {stream} version {found} where {expected} was expected")]
+    VersionOutOfOrder {
+        /// The stream.
+        stream: String,
+        /// The expected version.
+        expected: u64,
+        /// The version found.
+        found: u64,
+    },
+    /// An event's stream id is not valid.
+    #[error("the stream id is invalid: {0}")]
+    BadStreamId(#[from] service_lifecycle_core::InvalidStreamId),
+    /// An event id appears twice in the file, or is already in the target store.
+    #[error("event id {0} appears twice")]
+    DuplicateEventId(EventId),
+    /// An event does not decode into the application's events (unknown type, no upcast path,
+    /// wrong payload).
+    #[error("the event does not decode: {0}")]
+    Decode(#[from] service_lifecycle_core::DecodeError),
+    /// The file ends before its trailer.
+    #[error("the file ends after {events} of {expected} events, without its trailer (truncated?)")]
+    Truncated {
+        /// Event lines read.
+        events: u64,
+        /// Event lines announced.
+        expected: u64,
+    },
+    /// The trailer does not match the events.
+    #[error("the trailer says {trailer_events} events with CRC-32 {trailer_crc}; the file holds {events} with CRC-32 {crc}")]
+    TrailerMismatch {
+        /// The trailer's count.
+        trailer_events: u64,
+        /// The trailer's checksum.
+        trailer_crc: String,
+        /// The count read.
+        events: u64,
+        /// The checksum computed.
+        crc: String,
+    },
+    /// Something follows the trailer.
+    #[error("the file goes on after its trailer")]
+    AfterTrailer,
+    /// Reading the target store failed.
+    #[error("reading the target store failed: {0}")]
+    Read(#[from] ReadError),
+    /// Appending to the target store failed.
+    #[error("appending to the target store failed: {0}")]
+    Append(#[from] AppendError),
+}
+
+/// Why an import failed, with the line (from 1) where it did; line 0 names the file as a whole.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}: {problem}")]
+pub struct ImportError {
+    /// The line.
+    pub line: u64,
+    /// What is wrong.
+    pub problem: ImportProblem,
+    /// Whether the target store was written to. Always false for a problem of the file (the file
+    /// is verified completely before anything is written); true only if writing itself failed
+    /// (the store's I/O, or the file changing between the two passes).
+    pub target_written: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// The file's header.
+    pub header: Header,
+    /// How many events were appended.
+    pub events: u64,
+    /// How many appends that took.
+    pub appends: u64,
+}
+
+/// Reads lines with a length limit, counting them.
+struct Lines<R> {
+    reader: R,
+    line: u64,
+    limit: usize,
+    buffer: Vec<u8>,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn new(reader: R, limit: usize) -> Self {
+        Self {
+            reader,
+            line: 0,
+            limit,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Reads the next line (false at the end), never more than the limit into memory; the line
+    /// is then [`current`](Self::current) and its number [`line`](Self::line).
+    fn advance(&mut self) -> Result<bool, ImportProblem> {
+        self.buffer.clear();
+        let mut ended = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(available) => available,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error.into()),
+            };
+            if available.is_empty() {
+                break;
+            }
+            let (take, found) = match available.iter().position(|&byte| byte == b'\n') {
+                Some(at) => (at + 1, true),
+                None => (available.len(), false),
+            };
+            if self.buffer.len() + take > self.limit + 1 {
+                self.line += 1;
+                return Err(ImportProblem::LineTooLong { limit: self.limit });
+            }
+            self.buffer.extend_from_slice(&available[..take]);
+            self.reader.consume(take);
+            if found {
+                ended = true;
+                break;
+            }
+        }
+        if self.buffer.is_empty() && !ended {
+            return Ok(false);
+        }
+        self.line += 1;
+        if self.buffer.last() == Some(&b'\n') {
+            self.buffer.pop();
+        }
+        if self.buffer.len() > self.limit {
+            return Err(ImportProblem::LineTooLong { limit: self.limit });
+        }
+        Ok(true)
+    }
+
+    /// The line read last, without its newline.
+    fn current(&self) -> &[u8] {
+        &self.buffer
+    }
+}
+
+fn utf8(line: &[u8]) -> Result<&str, ImportProblem> {
+    std::str::from_utf8(line).map_err(|error| ImportProblem::NotUtf8 {
+        valid_up_to: error.valid_up_to(),
+    })
+}
+
+/// Imports an export file into `target`, which must be empty (or, for an incremental export,
+/// hold exactly the events before the file's first position).
+///
+/// The file is read twice. The first pass verifies all of it — header and trailer, the
+/// checksum, contiguous positions, each stream's contiguous versions, unique event ids, and that
+/// every event decodes (upcasting older schema versions) — and writes nothing. The second pass
+/// appends. Any problem of the file is therefore reported before the store is touched, with the
+/// line it is on; memory grows with the number of streams and event ids, never with the payloads.
+pub fn import<E: Event, S: EventStore<E>, R: BufRead + Seek>(
+    mut reader: R,
+    target: &S,
+    options: ImportOptions,
+) -> Result<ImportSummary, ImportError> {
+    let decoder = EventDecoder::<E>::new(options.upcasters);
+    let file_error = |line, problem| ImportError {
+        line,
+        problem,
+        target_written: false,
+    };
+    let start = reader
+        .stream_position()
+        .map_err(|error| file_error(0, error.into()))?;
+    let header = verify(&mut reader, target, &decoder, options.max_line)?;
+    reader
+        .seek(SeekFrom::Start(start))
+        .map_err(|error| file_error(0, error.into()))?;
+    write(reader, target, &decoder, &header, options.max_line)
+}
+
+/// The first pass: reads the whole file, checks everything, writes nothing.
+fn verify<E: Event, S: EventStore<E>, R: BufRead>(
+    reader: R,
+    target: &S,
+    decoder: &EventDecoder<E>,
+    max_line: usize,
+) -> Result<Header, ImportError> {
+    let mut lines = Lines::new(reader, max_line);
+    let at = |lines: &Lines<R>, problem| ImportError {
+        line: lines.line,
+        problem,
+        target_written: false,
+    };
+    let header = read_header(&mut lines).map_err(|problem| at(&lines, problem))?;
+    let head = target
+        .head_position()
+        .map_err(|error| at(&lines, error.into()))?;
+    if let Some(first) = header.first_position {
+        if first != head + 1 {
+            return Err(at(
+                &lines,
+                ImportProblem::DoesNotContinue {
+                    first,
+                    head,
+                    expected: first.saturating_sub(1),
+                },
+            ));
+        }
+    }
+    let mut versions: HashMap<String, u64> = HashMap::new();
+    let mut ids: HashSet<uuid::Uuid> = HashSet::new();
+    let mut crc = crc32fast::Hasher::new();
+    for read in 0..header.events {
+        let expected_position = head + 1 + read;
+        match lines.advance() {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(at(
+                    &lines,
+                    ImportProblem::Truncated {
+                        events: read,
+                        expected: header.events,
+                    },
+                ))
+            }
+            Err(problem) => return Err(at(&lines, problem)),
+        }
+        let line = lines.current();
+        crc.update(line);
+        crc.update(b"\n");
+        let checked = check_event_line(
+            line,
+            target,
+            decoder,
+            &mut versions,
+            &mut ids,
+            expected_position,
+        );
+        checked.map_err(|problem| at(&lines, problem))?;
+    }
+    let trailer = match lines.advance() {
+        Ok(true) => {
+            let text = utf8(lines.current()).map_err(|problem| at(&lines, problem))?;
+            serde_json::from_str::<TrailerLine>(text)
+                .map_err(|source| {
+                    at(
+                        &lines,
+                        ImportProblem::Malformed {
+                            what: "the trailer",
+                            source,
+                        },
+                    )
+                })?
+                .trailer
+        }
+        Ok(false) => {
+            return Err(at(
+                &lines,
+                ImportProblem::Truncated {
+                    events: header.events,
+                    expected: header.events,
+                },
+            ))
+        }
+        Err(problem) => return Err(at(&lines, problem)),
+    };
+    let crc = crc_hex(crc.finalize());
+    if trailer.events != header.events || trailer.crc32 != crc {
+        return Err(at(
+            &lines,
+            ImportProblem::TrailerMismatch {
+                trailer_events: trailer.events,
+                trailer_crc: trailer.crc32,
+                events: header.events,
+                crc,
+            },
+        ));
+    }
+    match lines.advance() {
+        Ok(false) => Ok(header),
+        Ok(true) => Err(at(&lines, ImportProblem::AfterTrailer)),
+        Err(problem) => Err(at(&lines, problem)),
+    }
+}
+
+fn read_header<R: BufRead>(lines: &mut Lines<R>) -> Result<Header, ImportProblem> {
+    if !lines.advance()? {
+        return Err(ImportProblem::Empty);
+    }
+    let text = utf8(lines.current())?;
+    // The format is checked on a loose reading first, so a file of another format version is
+    // reported as such even if its header has other fields.
+    #[derive(serde::Deserialize)]
+    struct Identity {
+        format: String,
+        format_version: u32,
+    }
+    let identity: Identity =
+        serde_json::from_str(text).map_err(|source| ImportProblem::Malformed {
+            what: "the header",
+            source,
+        })?;
+    if identity.format != FORMAT_NAME || identity.format_version != FORMAT_VERSION {
+        return Err(ImportProblem::WrongFormat {
+            format: identity.format,
+            version: identity.format_version,
+        });
+    }
+    let header: Header = serde_json::from_str(text).map_err(|source| ImportProblem::Malformed {
+        what: "the header",
+        source,
+    })?;
+    if let Scope::Stream { .. } = header.scope {
+        return Err(ImportProblem::StreamScope);
+    }
+    let consistent = match (header.first_position, header.last_position) {
+        (None, None) => header.events == 0,
+        (Some(first), Some(last)) => {
+            first >= 1 && last >= first && last - first + 1 == header.events
+        }
+        _ => false,
+    };
+    let scope_start = match header.scope {
+        Scope::After { position } => position + 1,
+        _ => 1,
+    };
+    if !consistent
+        || header
+            .first_position
+            .is_some_and(|first| first != scope_start)
+    {
+        return Err(ImportProblem::BadHeader(format!(
+            "{} events from position {:?} to {:?} with scope {:?}",
+            header.events, header.first_position, header.last_position, header.scope
+        )));
+    }
+    Ok(header)
+}
+
+fn parse_event_line(line: &[u8]) -> Result<EventLineIn<'_>, ImportProblem> {
+    let text = utf8(line)?;
+    serde_json::from_str(text).map_err(|source| ImportProblem::Malformed {
+        what: "the event line",
+        source,
+    })
+}
+
+/// Checks one event line of the first pass.
+fn check_event_line<E: Event, S: EventStore<E>>(
+    line: &[u8],
+    target: &S,
+    decoder: &EventDecoder<E>,
+    versions: &mut HashMap<String, u64>,
+    ids: &mut HashSet<uuid::Uuid>,
+    expected_position: u64,
+) -> Result<(), ImportProblem> {
+    let event = parse_event_line(line)?;
+    if event.position != expected_position {
+        return Err(ImportProblem::PositionOutOfOrder {
+            expected: expected_position,
+            found: event.position,
+        });
+    }
+    let version = match versions.get_mut(&event.stream_id) {
+        Some(version) => version,
+        None => {
+            let stream = StreamId::new(event.stream_id.clone())?;
+            let stored = target.stream_version(&stream)?;
+            versions.entry(event.stream_id.clone()).or_insert(stored)
+        }
+    };
+    if event.stream_version != *version + 1 {
+        return Err(ImportProblem::VersionOutOfOrder {
+            stream: event.stream_id,
+            expected: *version + 1,
+            found: event.stream_version,
+        });
+    }
+    *version += 1;
+    let event_id = EventId::from_uuid(event.event_id);
+    if !ids.insert(event.event_id) || target.find_event(event_id)?.is_some() {
+        return Err(ImportProblem::DuplicateEventId(event_id));
+    }
+    decoder.decode_bytes(
+        &event.event_type,
+        event.schema_version,
+        event.data.get().as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// The second pass: appends runs of consecutive events of one stream.
+fn write<E: Event, S: EventStore<E>, R: BufRead>(
+    reader: R,
+    target: &S,
+    decoder: &EventDecoder<E>,
+    header: &Header,
+    max_line: usize,
+) -> Result<ImportSummary, ImportError> {
+    let mut lines = Lines::new(reader, max_line);
+    let mut run = Run::default();
+    let mut appends = 0u64;
+    let fail = |line, problem, appends: u64| ImportError {
+        line,
+        problem,
+        target_written: appends > 0,
+    };
+    lines
+        .advance()
+        .map_err(|problem| fail(lines.line, problem, appends))?;
+    for read in 0..header.events {
+        match lines.advance() {
+            Ok(true) => {}
+            Ok(false) => {
+                let truncated = ImportProblem::Truncated {
+                    events: read,
+                    expected: header.events,
+                };
+                return Err(fail(lines.line, truncated, appends));
+            }
+            Err(problem) => return Err(fail(lines.line, problem, appends)),
+        }
+        let line_number = lines.line;
+        let event = parse_event_line(lines.current())
+            .map_err(|problem| fail(line_number, problem, appends))?;
+        let decoded = decoder
+            .decode_bytes(
+                &event.event_type,
+                event.schema_version,
+                event.data.get().as_bytes(),
+            )
+            .map_err(|error| fail(line_number, error.into(), appends))?;
+        let continues = run
+            .stream
+            .as_ref()
+            .is_some_and(|stream| stream.as_str() == event.stream_id);
+        if !continues || run.events.len() >= APPEND_BATCH {
+            appends += run
+                .append(target)
+                .map_err(|problem| fail(line_number, problem, appends))?;
+            let stream = StreamId::new(event.stream_id)
+                .map_err(|error| fail(line_number, error.into(), appends))?;
+            run.start(stream, event.stream_version);
+        }
+        run.events.push(NewEvent {
+            event_id: EventId::from_uuid(event.event_id),
+            recorded_at: event.recorded_at,
+            correlation_id: event.correlation_id,
+            causation_id: event.causation_id,
+            metadata: event.metadata,
+            event: decoded,
+        });
+    }
+    appends += run
+        .append(target)
+        .map_err(|problem| fail(lines.line, problem, appends))?;
+    Ok(ImportSummary {
+        header: header.clone(),
+        events: header.events,
+        appends,
+    })
+}
+
+/// Consecutive events of one stream, appended together.
+struct Run<E> {
+    stream: Option<StreamId>,
+    first_version: u64,
+    events: Vec<NewEvent<E>>,
+}
+
+impl<E> Default for Run<E> {
+    fn default() -> Self {
+        Self {
+            stream: None,
+            first_version: 0,
+            events: Vec::new(),
+        }
+    }
+}
+
+impl<E: Event> Run<E> {
+    fn start(&mut self, stream: StreamId, first_version: u64) {
+        self.stream = Some(stream);
+        self.first_version = first_version;
+    }
+
+    /// Appends the run, expecting the stream just before its first version; 1 if it appended.
+    fn append<S: EventStore<E>>(&mut self, target: &S) -> Result<u64, ImportProblem> {
+        let Some(stream) = &self.stream else {
+            return Ok(0);
+        };
+        if self.events.is_empty() {
+            return Ok(0);
+        }
+        let expected = ExpectedVersion::at(self.first_version - 1);
+        target.append(stream, expected, std::mem::take(&mut self.events))?;
+        Ok(1)
+    }
+}

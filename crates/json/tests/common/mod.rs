@@ -1,0 +1,210 @@
+//! Generated histories of the real domain: random operations through the application facade
+//! (units received, prepared, sold, delivered, installed; customers registered at every level and
+//! asking questions; parts stocked and reserved), with the policies writing what they write.
+
+#![allow(dead_code)] // each test file uses part of this module
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use proptest::prelude::*;
+use service_lifecycle_core::domain::*;
+use service_lifecycle_core::{CommandContext, EventStore};
+
+/// One operation of a generated history.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Register { customer: u8, level: u8 },
+    Receive { unit: u8 },
+    Commission { unit: u8 },
+    TestRun { unit: u8, passed: bool },
+    Sell { unit: u8, customer: u8 },
+    Deliver { unit: u8 },
+    Install { unit: u8 },
+    Inquiry { customer: u8 },
+    Stock { quantity: u32 },
+    Reserve { call: u8, quantity: u32 },
+}
+
+pub fn arbitrary_ops(max: usize) -> impl Strategy<Value = Vec<Op>> {
+    let op = prop_oneof![
+        2 => (0u8..4, 0u8..5).prop_map(|(customer, level)| Op::Register { customer, level }),
+        3 => (0u8..6).prop_map(|unit| Op::Receive { unit }),
+        2 => (0u8..6).prop_map(|unit| Op::Commission { unit }),
+        2 => (0u8..6, any::<bool>()).prop_map(|(unit, passed)| Op::TestRun { unit, passed }),
+        3 => (0u8..6, 0u8..4).prop_map(|(unit, customer)| Op::Sell { unit, customer }),
+        1 => (0u8..6).prop_map(|unit| Op::Deliver { unit }),
+        1 => (0u8..6).prop_map(|unit| Op::Install { unit }),
+        2 => (0u8..4).prop_map(|customer| Op::Inquiry { customer }),
+        1 => (1u32..5).prop_map(|quantity| Op::Stock { quantity }),
+        1 => (0u8..5, 1u32..3).prop_map(|(call, quantity)| Op::Reserve { call, quantity }),
+    ];
+    proptest::collection::vec(op, 1..max)
+}
+
+pub fn day(n: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0)
+        .single()
+        .unwrap_or_default()
+        + Duration::hours(n)
+}
+
+pub fn customer_id(n: u8) -> CustomerId {
+    CustomerId::from_uuid(uuid::Uuid::from_u128(1_000 + u128::from(n)))
+}
+
+fn model() -> ModelId {
+    ModelId::from_uuid(uuid::Uuid::from_u128(7))
+}
+
+fn serial(unit: u8) -> SerialNumber {
+    SerialNumber::new(format!("WM-{unit:04}")).expect("valid serial")
+}
+
+fn pump() -> PartNumber {
+    PartNumber::new("PUMP-220").expect("valid part number")
+}
+
+pub fn personal(n: u8) -> PersonalData {
+    PersonalData {
+        name: format!("Customer Number {n}"),
+        contact: format!("+7 900 000 00 {n:02}"),
+    }
+}
+
+/// Runs `ops` through the facade over `store`; rejected commands are part of life and skipped.
+pub fn run<S: EventStore<ServiceEvent> + Clone>(store: S, ops: &[Op]) -> ServiceLifecycle<S> {
+    let service = ServiceLifecycle::new(store).expect("the application starts");
+    let context = CommandContext::new;
+    let eur = Currency::new("EUR").expect("valid currency");
+    let _ = service.part(
+        PartCommand::RegisterPart {
+            part: pump(),
+            models: std::collections::BTreeMap::from([(model(), 1)]),
+            reorder_point: 1,
+            at: day(0),
+        },
+        &context(),
+    );
+    let levels = [
+        RelationshipLevel::Basic,
+        RelationshipLevel::Reactive,
+        RelationshipLevel::Accountable,
+        RelationshipLevel::Proactive,
+        RelationshipLevel::Partnership,
+    ];
+    for (n, op) in ops.iter().enumerate() {
+        let at = day(n as i64 + 1);
+        let product = |unit: u8| ProductId::of(model(), &serial(unit));
+        let _ = match op {
+            Op::Register { customer, level } => service
+                .register_customer(
+                    customer_id(*customer),
+                    personal(*customer),
+                    TargetGroup::Household,
+                    levels[*level as usize % levels.len()],
+                    None,
+                    at,
+                    &context(),
+                )
+                .map(drop),
+            Op::Receive { unit } => service
+                .product(
+                    ProductCommand::ReceiveUnit {
+                        model: model(),
+                        serial: serial(*unit),
+                        at,
+                    },
+                    &context(),
+                )
+                .map(drop),
+            Op::Commission { unit } => service
+                .product(
+                    ProductCommand::Commission {
+                        product: product(*unit),
+                        at,
+                    },
+                    &context(),
+                )
+                .map(drop),
+            Op::TestRun { unit, passed } => service
+                .product(
+                    ProductCommand::RecordTestRun {
+                        product: product(*unit),
+                        passed: *passed,
+                        notes: "run".into(),
+                        at,
+                    },
+                    &context(),
+                )
+                .map(drop),
+            Op::Sell { unit, customer } => service
+                .product(
+                    ProductCommand::Sell {
+                        product: product(*unit),
+                        customer: customer_id(*customer),
+                        price: Money::new(64_900, eur),
+                        packaging: "original box".into(),
+                        warranty: WarrantyTerms {
+                            months: 12,
+                            starts: WarrantyStart::OnSale,
+                        },
+                        services: AfterSaleServices::default(),
+                        at,
+                    },
+                    &context(),
+                )
+                .map(drop),
+            Op::Deliver { unit } => service
+                .product(
+                    ProductCommand::Deliver {
+                        product: product(*unit),
+                        at,
+                    },
+                    &context(),
+                )
+                .map(drop),
+            Op::Install { unit } => service
+                .product(
+                    ProductCommand::Install {
+                        product: product(*unit),
+                        at,
+                    },
+                    &context(),
+                )
+                .map(drop),
+            Op::Inquiry { customer } => service
+                .customer(
+                    CustomerCommand::LogInquiry {
+                        customer: customer_id(*customer),
+                        topic: "how to descale".into(),
+                        at,
+                    },
+                    &context(),
+                )
+                .map(drop),
+            Op::Stock { quantity } => service
+                .part(
+                    PartCommand::ReceiveStock {
+                        part: pump(),
+                        location: Location::CentralWarehouse,
+                        quantity: *quantity,
+                        at,
+                    },
+                    &context(),
+                )
+                .map(drop),
+            Op::Reserve { call, quantity } => service
+                .part(
+                    PartCommand::Reserve {
+                        part: pump(),
+                        call: CallId::from_uuid(uuid::Uuid::from_u128(500 + u128::from(*call))),
+                        location: Location::CentralWarehouse,
+                        quantity: *quantity,
+                        at,
+                    },
+                    &context(),
+                )
+                .map(drop),
+        };
+    }
+    service
+}

@@ -1,0 +1,367 @@
+//! Hostile and broken input to the importer (quality.md §2.7): each gives an error naming the line
+//! and the problem, never a panic, and leaves the target store untouched. Property tests feed
+//! arbitrary bytes and arbitrary mutations of valid files.
+
+use std::io::Cursor;
+
+use chrono::{TimeZone, Utc};
+use proptest::prelude::*;
+use service_lifecycle_core::testing::fixture::ProbeEvent;
+use service_lifecycle_core::{EventStore, ExpectedVersion, MemoryStore, NewEvent, StreamId};
+use service_lifecycle_json::{export_all, import, ImportError, ImportOptions, ImportProblem};
+
+/// A valid export of six events over two streams, as lines (without newlines).
+fn valid_lines() -> Vec<String> {
+    let store = MemoryStore::<ProbeEvent>::new();
+    let at = Utc
+        .timestamp_opt(1_700_000_000, 0)
+        .single()
+        .unwrap_or_default();
+    for (stream, seqs) in [("probe-a", 1..3), ("probe-b", 3..5), ("probe-a", 5..7)] {
+        let events = seqs
+            .map(|seq| NewEvent::new(ProbeEvent::noted(seq), at))
+            .collect();
+        store
+            .append(
+                &StreamId::new(stream).unwrap(),
+                ExpectedVersion::Any,
+                events,
+            )
+            .unwrap();
+    }
+    let mut file = Vec::new();
+    export_all(&store, &mut file).unwrap();
+    String::from_utf8(file)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn join(lines: &[String]) -> Vec<u8> {
+    let mut file = lines.join("\n").into_bytes();
+    file.push(b'\n');
+    file
+}
+
+/// Imports `file` into a fresh store; returns the error and checks the store stayed empty.
+fn refused(file: &[u8]) -> ImportError {
+    refused_with(file, ImportOptions::new())
+}
+
+fn refused_with(file: &[u8], options: ImportOptions) -> ImportError {
+    let target = MemoryStore::<ProbeEvent>::new();
+    let error = import(Cursor::new(file), &target, options).expect_err("the file is refused");
+    assert_eq!(
+        target.head_position().unwrap(),
+        0,
+        "{error}: the target was written"
+    );
+    assert!(!error.target_written, "{error}");
+    error
+}
+
+#[test]
+fn a_valid_file_imports() {
+    let target = MemoryStore::<ProbeEvent>::new();
+    let summary = import(
+        Cursor::new(join(&valid_lines())),
+        &target,
+        ImportOptions::new(),
+    )
+    .unwrap();
+    assert_eq!((summary.events, summary.appends), (6, 3));
+}
+
+#[test]
+fn an_empty_file_has_no_header() {
+    let error = refused(b"");
+    assert!(matches!(error.problem, ImportProblem::Empty), "{error}");
+}
+
+#[test]
+fn malformed_json_is_refused_naming_its_line() {
+    let mut lines = valid_lines();
+    lines[3] = lines[3].replace("\"stream_version\":", "\"stream_version\"");
+    let error = refused(&join(&lines));
+    assert_eq!(error.line, 4, "{error}");
+    assert!(
+        matches!(error.problem, ImportProblem::Malformed { .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("line 4: the event line is malformed"),
+        "{error}"
+    );
+}
+
+#[test]
+fn every_truncation_of_a_file_is_refused() {
+    let file = join(&valid_lines());
+    // Cutting only the last newline leaves every line whole: that file is valid.
+    for len in 0..file.len() - 1 {
+        let error = refused(&file[..len]);
+        assert!(error.line >= 1 || len == 0, "{len}: {error}");
+    }
+}
+
+#[test]
+fn a_missing_trailer_is_refused_as_truncated() {
+    let mut lines = valid_lines();
+    lines.pop();
+    let error = refused(&join(&lines));
+    assert!(
+        matches!(error.problem, ImportProblem::Truncated { .. }),
+        "{error}"
+    );
+    assert_eq!(error.line, 7);
+}
+
+#[test]
+fn a_wrong_trailer_is_refused() {
+    let mut lines = valid_lines();
+    let trailer = lines.len() - 1;
+    lines[trailer] = r#"{"trailer":{"events":6,"crc32":"00000000"}}"#.into();
+    let error = refused(&join(&lines));
+    assert!(
+        matches!(error.problem, ImportProblem::TrailerMismatch { .. }),
+        "{error}"
+    );
+    assert_eq!(error.line, 8);
+}
+
+#[test]
+fn lines_out_of_order_are_refused() {
+    let mut lines = valid_lines();
+    lines.swap(2, 3);
+    let error = refused(&join(&lines));
+    assert_eq!(error.line, 3, "{error}");
+    assert!(
+        matches!(
+            error.problem,
+            ImportProblem::PositionOutOfOrder {
+                expected: 2,
+                found: 3
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_duplicated_line_is_refused() {
+    let mut lines = valid_lines();
+    let copy = lines[2].clone();
+    lines.insert(3, copy);
+    let error = refused(&join(&lines));
+    assert_eq!(error.line, 4, "{error}");
+    assert!(
+        matches!(
+            error.problem,
+            ImportProblem::PositionOutOfOrder {
+                expected: 3,
+                found: 2
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_duplicated_event_id_is_refused() {
+    let mut lines = valid_lines();
+    let id_of = |line: &str| {
+        serde_json::from_str::<serde_json::Value>(line).unwrap()["event_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (first, second) = (id_of(&lines[1]), id_of(&lines[2]));
+    lines[2] = lines[2].replace(&second, &first);
+    let error = refused(&join(&lines));
+    assert_eq!(error.line, 3, "{error}");
+    assert!(
+        matches!(error.problem, ImportProblem::DuplicateEventId(_)),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unknown_event_type_is_refused() {
+    let mut lines = valid_lines();
+    lines[5] = lines[5].replace("\"probe.noted\"", "\"probe.forgotten\"");
+    let error = refused(&join(&lines));
+    assert_eq!(error.line, 6, "{error}");
+    assert!(matches!(error.problem, ImportProblem::Decode(_)), "{error}");
+    assert!(error.to_string().contains("probe.forgotten"), "{error}");
+}
+
+#[test]
+fn a_newer_schema_version_is_refused() {
+    let mut lines = valid_lines();
+    lines[1] = lines[1].replace("\"schema_version\":1", "\"schema_version\":9");
+    let error = refused(&join(&lines));
+    assert!(
+        error.to_string().contains("newer than this code's"),
+        "{error}"
+    );
+}
+
+#[test]
+fn another_format_version_is_refused() {
+    let mut lines = valid_lines();
+    lines[0] = lines[0].replace("\"format_version\":1", "\"format_version\":2");
+    let error = refused(&join(&lines));
+    assert_eq!(error.line, 1);
+    assert!(
+        matches!(error.problem, ImportProblem::WrongFormat { version: 2, .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unknown_or_missing_field_is_refused() {
+    let mut lines = valid_lines();
+    lines[1] = lines[1].replacen('{', r#"{"extra":1,"#, 1);
+    assert!(matches!(
+        refused(&join(&lines)).problem,
+        ImportProblem::Malformed { .. }
+    ));
+    let mut lines = valid_lines();
+    lines[1] = lines[1].replace(r#""metadata":{},"#, "");
+    assert!(matches!(
+        refused(&join(&lines)).problem,
+        ImportProblem::Malformed { .. }
+    ));
+}
+
+#[test]
+fn a_huge_line_is_refused_without_reading_it_whole() {
+    let mut lines = valid_lines();
+    lines[2] = format!("{}{}", lines[2], " ".repeat(5_000));
+    let error = refused_with(&join(&lines), ImportOptions::new().max_line(4_096));
+    assert_eq!(error.line, 3);
+    assert!(
+        matches!(error.problem, ImportProblem::LineTooLong { limit: 4_096 }),
+        "{error}"
+    );
+    // A line of 100 MiB without a newline: refused after reading the limit, not the line.
+    let endless = std::io::repeat(b'x').take(100 << 20);
+    let target = MemoryStore::<ProbeEvent>::new();
+    let mut reader = std::io::BufReader::new(endless);
+    let error = import_unseekable(&mut reader, &target);
+    assert!(
+        matches!(error.problem, ImportProblem::LineTooLong { .. }),
+        "{error}"
+    );
+}
+
+/// Reads a non-seekable source through a seekable wrapper that fails to seek.
+fn import_unseekable(
+    reader: &mut impl std::io::BufRead,
+    target: &MemoryStore<ProbeEvent>,
+) -> ImportError {
+    struct NoSeek<'a, R>(&'a mut R);
+    impl<R: std::io::BufRead> std::io::Read for NoSeek<'_, R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+    impl<R: std::io::BufRead> std::io::BufRead for NoSeek<'_, R> {
+        fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+            self.0.fill_buf()
+        }
+        fn consume(&mut self, amount: usize) {
+            self.0.consume(amount)
+        }
+    }
+    impl<R> std::io::Seek for NoSeek<'_, R> {
+        fn seek(&mut self, _: std::io::SeekFrom) -> std::io::Result<u64> {
+            Ok(0)
+        }
+    }
+    import(NoSeek(reader), target, ImportOptions::new()).expect_err("refused")
+}
+
+use std::io::Read as _;
+
+#[test]
+fn deeply_nested_values_are_refused_without_overflowing_the_stack() {
+    let mut lines = valid_lines();
+    let nested = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    lines[1] = lines[1].replacen(r#""metadata":{}"#, &format!(r#""metadata":{nested}"#), 1);
+    let error = refused_with(&join(&lines), ImportOptions::new().max_line(1 << 20));
+    assert_eq!(error.line, 2);
+    assert!(
+        matches!(error.problem, ImportProblem::Malformed { .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn invalid_utf8_is_refused_naming_the_line() {
+    let lines = valid_lines();
+    let mut file = join(&lines[..2]);
+    let at = file.len() - 20;
+    file[at] = 0xff;
+    file.extend(join(&lines[2..]));
+    let error = refused(&file);
+    assert_eq!(error.line, 2);
+    assert!(
+        matches!(error.problem, ImportProblem::NotUtf8 { .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn something_after_the_trailer_is_refused() {
+    let mut lines = valid_lines();
+    lines.push(lines[1].clone());
+    let error = refused(&join(&lines));
+    assert!(
+        matches!(error.problem, ImportProblem::AfterTrailer),
+        "{error}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Arbitrary bytes never panic the importer and never write.
+    #[test]
+    fn arbitrary_bytes_are_refused_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..2_000)) {
+        let target = MemoryStore::<ProbeEvent>::new();
+        if import(Cursor::new(&bytes), &target, ImportOptions::new()).is_err() {
+            prop_assert_eq!(target.head_position().unwrap(), 0);
+        }
+    }
+
+    /// A mutated valid file either imports exactly what it says (the mutation kept it valid) or
+    /// is refused with nothing written.
+    #[test]
+    fn mutated_files_import_whole_or_not_at_all(
+        mutation in 0u8..4,
+        at in any::<prop::sample::Index>(),
+        other in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        let lines = valid_lines();
+        let file = join(&lines);
+        let mutated = match mutation {
+            0 => { let mut file = file.clone(); let i = at.index(file.len()); file[i] = byte; file }
+            1 => { let mut file = file.clone(); let i = at.index(file.len()); file.remove(i); file }
+            2 => { let mut lines = lines.clone(); let (i, j) = (at.index(lines.len()), other.index(lines.len())); lines.swap(i, j); join(&lines) }
+            _ => { let mut lines = lines.clone(); let (i, j) = (at.index(lines.len()), other.index(lines.len())); let copy = lines[i].clone(); lines.insert(j, copy); join(&lines) }
+        };
+        let target = MemoryStore::<ProbeEvent>::new();
+        match import(Cursor::new(&mutated), &target, ImportOptions::new()) {
+            Ok(summary) => prop_assert_eq!(target.head_position().unwrap(), summary.events),
+            Err(error) => {
+                prop_assert_eq!(target.head_position().unwrap(), 0, "{}", error);
+                prop_assert!(error.line >= 1 || matches!(error.problem, ImportProblem::Empty));
+            }
+        }
+    }
+}
