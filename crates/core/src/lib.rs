@@ -49,7 +49,7 @@ pub use kernel::snapshot::{
 };
 pub use kernel::store::{
     classify_retry, validate_append, AppendError, AppendResult, CheckpointError, CheckpointStore,
-    CommitNotifier, CommitSignal, EventLocation, EventRef, EventStore, ExpectedVersion, ReadError,
-    StoredAppend,
+    CommitNotifier, CommitSignal, EncodedEnvelope, EventLocation, EventRef, EventStore,
+    ExpectedVersion, ReadError, StoredAppend, VisitError,
 };
 pub use kernel::upcast::{DecodeError, EncodedEvent, EventDecoder, UpcastStep, Upcasters};

@@ -8,7 +8,7 @@ use service_lifecycle_core::domain::{
 };
 use service_lifecycle_core::{EventStore, StreamId};
 
-use crate::export::{encode_event_line, ExportError};
+use crate::export::{encode_event_line, with_encoded, ExportError};
 
 /// The `format` of a customer data export.
 pub const CUSTOMER_FORMAT_NAME: &str = "service-lifecycle-customer-data";
@@ -90,17 +90,17 @@ fn write_stream<S: EventStore<ServiceEvent>>(
     let name = serde_json::to_string(stream.as_str()).map_err(|error| io(error.into()))?;
     let separator = if after_another { "," } else { "" };
     write!(out, "{separator}{{\"stream_id\":{name},\"events\":[").map_err(io)?;
-    for (index, envelope) in store
-        .read_stream(stream, 1)
-        .map_err(ExportError::from)?
-        .enumerate()
-    {
+    let mut payload = Vec::new();
+    let events = store.read_stream(stream, 1).map_err(ExportError::from)?;
+    for (index, envelope) in events.enumerate() {
         let envelope = envelope.map_err(ExportError::from)?;
         line.clear();
         if index > 0 {
             line.push(b',');
         }
-        encode_event_line(&envelope, line)?;
+        with_encoded(envelope.as_ref(), &mut payload, |event| {
+            encode_event_line(event, line)
+        })?;
         line.pop(); // the newline of an export line
         out.write_all(line).map_err(io)?;
     }

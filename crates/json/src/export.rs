@@ -2,10 +2,13 @@
 
 use std::io::Write;
 
-use service_lifecycle_core::{Envelope, Event, EventStore, ReadError, StreamId};
+use service_lifecycle_core::{
+    EncodedEnvelope, Envelope, Event, EventStore, ReadError, StreamId, VisitError,
+};
 
 use crate::format::{
-    crc_hex, EventLineOut, Header, Scope, Trailer, TrailerLine, FORMAT_NAME, FORMAT_VERSION,
+    crc_hex, EventLineOut, Header, PairsAsMap, Scope, Trailer, TrailerLine, FORMAT_NAME,
+    FORMAT_VERSION,
 };
 
 /// Why an export failed. What was written before the error is not a valid export (it has no
@@ -89,8 +92,20 @@ fn export_positions<E: Event, S: EventStore<E>>(
         first_position: (events > 0).then_some(after + 1),
         last_position: (events > 0).then_some(head),
     };
-    let envelopes = store.read_all(after + 1)?.take(events as usize);
-    write_export(header, envelopes, out)
+    let mut writer = ExportWriter::start(&header, out)?;
+    let visited = store.visit_encoded(after + 1, head, &mut |event| {
+        writer
+            .event(event)
+            .map_err(|error| VisitError::Visitor(Box::new(error)))
+    });
+    match visited {
+        Ok(()) => writer.finish(header),
+        Err(VisitError::Read(error)) => Err(ExportError::Read(error)),
+        Err(VisitError::Encode { position, source }) => {
+            Err(ExportError::Encode { position, source })
+        }
+        Err(VisitError::Visitor(error)) => Err(ExportError::Write(std::io::Error::other(error))),
+    }
 }
 
 /// Writes the events of one stream. The stream is read twice (once for the header's positions),
@@ -118,80 +133,123 @@ pub fn export_stream<E: Event, S: EventStore<E>>(
         first_position,
         last_position,
     };
-    let envelopes = store.read_stream(stream, 1)?.take(version as usize);
-    write_export(header, envelopes, out)
-}
-
-fn write_export<'a, E: Event + 'a>(
-    header: Header,
-    envelopes: impl Iterator<Item = Result<std::borrow::Cow<'a, Envelope<E>>, ReadError>>,
-    out: impl Write,
-) -> Result<ExportSummary, ExportError> {
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
-    serde_json::to_writer(&mut out, &header).map_err(std::io::Error::from)?;
-    out.write_all(b"\n")?;
-    let mut crc = crc32fast::Hasher::new();
-    let mut line = Vec::with_capacity(1024);
-    let mut written = 0u64;
-    for envelope in envelopes {
+    let mut writer = ExportWriter::start(&header, out)?;
+    let mut payload = Vec::new();
+    for envelope in store.read_stream(stream, 1)?.take(version as usize) {
         let envelope = envelope?;
-        line.clear();
-        encode_event_line(&envelope, &mut line)?;
-        crc.update(&line);
-        out.write_all(&line)?;
-        written += 1;
+        with_encoded(envelope.as_ref(), &mut payload, |event| writer.event(event))?;
     }
-    if written != header.events {
-        return Err(ExportError::Changed(format!(
-            "the header announced {} events but {written} were read",
-            header.events
-        )));
-    }
-    let trailer = Trailer {
-        events: written,
-        crc32: crc_hex(crc.finalize()),
-    };
-    serde_json::to_writer(
-        &mut out,
-        &TrailerLine {
-            trailer: trailer.clone(),
-        },
-    )
-    .map_err(std::io::Error::from)?;
-    out.write_all(b"\n")?;
-    out.flush()?;
-    Ok(ExportSummary { header, trailer })
+    writer.finish(header)
 }
 
-/// Appends one event line (with its newline) to `line`: the envelope's fields in a fixed order,
-/// then `data`, the event's payload.
-pub(crate) fn encode_event_line<E: Event>(
+/// Writes an export's lines as they come: the header first, the trailer last.
+struct ExportWriter<W: Write> {
+    out: std::io::BufWriter<W>,
+    crc: crc32fast::Hasher,
+    line: Vec<u8>,
+    written: u64,
+}
+
+impl<W: Write> ExportWriter<W> {
+    fn start(header: &Header, out: W) -> Result<Self, ExportError> {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+        serde_json::to_writer(&mut out, header).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")?;
+        Ok(Self {
+            out,
+            crc: crc32fast::Hasher::new(),
+            line: Vec::with_capacity(1024),
+            written: 0,
+        })
+    }
+
+    fn event(&mut self, event: &EncodedEnvelope<'_>) -> Result<(), ExportError> {
+        self.line.clear();
+        encode_event_line(event, &mut self.line)?;
+        self.crc.update(&self.line);
+        self.out.write_all(&self.line)?;
+        self.written += 1;
+        Ok(())
+    }
+
+    fn finish(mut self, header: Header) -> Result<ExportSummary, ExportError> {
+        if self.written != header.events {
+            return Err(ExportError::Changed(format!(
+                "the header announced {} events but {} were read",
+                header.events, self.written
+            )));
+        }
+        let trailer = Trailer {
+            events: self.written,
+            crc32: crc_hex(self.crc.finalize()),
+        };
+        let line = TrailerLine {
+            trailer: trailer.clone(),
+        };
+        serde_json::to_writer(&mut self.out, &line).map_err(std::io::Error::from)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()?;
+        Ok(ExportSummary { header, trailer })
+    }
+}
+
+/// Calls `then` with `envelope` encoded (its payload written into `payload`).
+pub(crate) fn with_encoded<E: Event, R>(
     envelope: &Envelope<E>,
-    line: &mut Vec<u8>,
-) -> Result<(), ExportError> {
-    let fields = EventLineOut {
-        position: envelope.position,
+    payload: &mut Vec<u8>,
+    then: impl FnOnce(&EncodedEnvelope<'_>) -> Result<R, ExportError>,
+) -> Result<R, ExportError> {
+    payload.clear();
+    envelope
+        .event
+        .write_payload(payload)
+        .map_err(|source| ExportError::Encode {
+            position: envelope.position,
+            source,
+        })?;
+    let metadata: Vec<(&str, &str)> = envelope
+        .metadata
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect();
+    then(&EncodedEnvelope {
+        event_id: envelope.event_id,
         stream_id: envelope.stream_id.as_str(),
         stream_version: envelope.stream_version,
-        event_id: envelope.event_id.as_uuid(),
-        event_type: envelope.event_type(),
-        schema_version: envelope.schema_version(),
+        position: envelope.position,
         recorded_at: envelope.recorded_at,
         correlation_id: envelope.correlation_id,
         causation_id: envelope.causation_id,
-        metadata: &envelope.metadata,
+        metadata: &metadata,
+        event_type: envelope.event_type(),
+        schema_version: envelope.schema_version(),
+        payload,
+    })
+}
+
+/// Appends one event line (with its newline) to `line`: the envelope's fields in a fixed order,
+/// then `data`, the payload as it is.
+pub(crate) fn encode_event_line(
+    event: &EncodedEnvelope<'_>,
+    line: &mut Vec<u8>,
+) -> Result<(), ExportError> {
+    let fields = EventLineOut {
+        position: event.position,
+        stream_id: event.stream_id,
+        stream_version: event.stream_version,
+        event_id: event.event_id.as_uuid(),
+        event_type: event.event_type,
+        schema_version: event.schema_version,
+        recorded_at: event.recorded_at,
+        correlation_id: event.correlation_id,
+        causation_id: event.causation_id,
+        metadata: PairsAsMap(event.metadata),
     };
     serde_json::to_writer(&mut *line, &fields).map_err(std::io::Error::from)?;
     // Replace the closing brace by the payload field.
     line.pop();
     line.extend_from_slice(br#","data":"#);
-    envelope
-        .event
-        .write_payload(line)
-        .map_err(|source| ExportError::Encode {
-            position: envelope.position,
-            source,
-        })?;
+    line.extend_from_slice(event.payload);
     line.extend_from_slice(b"}\n");
     Ok(())
 }

@@ -77,7 +77,21 @@ pub(crate) struct EventLineOut<'a> {
     pub(crate) recorded_at: DateTime<Utc>,
     pub(crate) correlation_id: Uuid,
     pub(crate) causation_id: Uuid,
-    pub(crate) metadata: &'a BTreeMap<String, String>,
+    pub(crate) metadata: PairsAsMap<'a>,
+}
+
+/// Metadata pairs (sorted by key) written as a JSON object.
+pub(crate) struct PairsAsMap<'a>(pub(crate) &'a [(&'a str, &'a str)]);
+
+impl Serialize for PairsAsMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
 }
 
 /// An event line as read: every field required, no other field allowed.

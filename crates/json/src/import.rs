@@ -328,7 +328,12 @@ fn verify<E: Event, S: EventStore<E>, R: BufRead>(
         }
     }
     let mut versions: HashMap<String, u64> = HashMap::new();
-    let mut ids: HashSet<uuid::Uuid> = HashSet::new();
+    // Sized from the header once, instead of doubling (a resize holds the old table and the new
+    // one at once); capped, since the header is not trusted yet.
+    let expected_ids = usize::try_from(header.events)
+        .unwrap_or(usize::MAX)
+        .min(1 << 20);
+    let mut ids: HashSet<uuid::Uuid> = HashSet::with_capacity(expected_ids);
     let mut crc = crc32fast::Hasher::new();
     for read in 0..header.events {
         let expected_position = head + 1 + read;

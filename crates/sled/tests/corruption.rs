@@ -5,7 +5,7 @@
 use chrono::{TimeZone, Utc};
 use service_lifecycle_core::testing::fixture::ProbeEvent;
 use service_lifecycle_core::{
-    Envelope, EventId, EventStore, ExpectedVersion, NewEvent, ReadError, StreamId,
+    Envelope, EventId, EventStore, ExpectedVersion, NewEvent, ReadError, StreamId, VisitError,
 };
 use service_lifecycle_sled::{OpenError, SledStore, Storage, WriteBatch};
 
@@ -114,6 +114,11 @@ fn every_bit_flip_and_truncation_of_an_event_record_is_detected_by_every_read_pa
         assert_eq!(all.len(), 2, "{what}: a read stops at the damaged record");
         assert_corrupt_naming(read_stream(&store), "stream probe-1 version 2", &what);
         assert_corrupt_naming(store.find_event(ids[1]), "log position 2", &what);
+        let visited = store.visit_encoded(1, 4, &mut |_| Ok(()));
+        assert!(
+            matches!(&visited, Err(VisitError::Read(ReadError::Corrupt { record, .. })) if record == "log position 2"),
+            "{what}: {visited:?}"
+        );
         let report = store.verify().unwrap();
         assert!(!report.is_clean(), "{what}: verify finds it");
     }

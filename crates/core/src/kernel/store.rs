@@ -302,6 +302,101 @@ pub trait EventStore<E: Event>: Send + Sync {
 
     /// Where the event with this id is stored, if it is.
     fn find_event(&self, event_id: EventId) -> Result<Option<EventLocation>, ReadError>;
+
+    /// Calls `visit` with every event from position `from_position` to `until_position`
+    /// (inclusive) in commit order, *encoded*: the envelope's fields with the payload as JSON
+    /// bytes and its stored schema version, for copying events out (exports, replication)
+    /// without decoding them.
+    ///
+    /// The default reads the events and encodes each with [`Event::write_payload`]; a store that
+    /// keeps payloads encoded (the sled store) hands them out as stored, which may be at an older
+    /// schema version than the code's. Stops at the first error, of the store or of `visit`.
+    fn visit_encoded(
+        &self,
+        from_position: u64,
+        until_position: u64,
+        visit: &mut dyn FnMut(&EncodedEnvelope<'_>) -> Result<(), VisitError>,
+    ) -> Result<(), VisitError> {
+        let mut payload = Vec::new();
+        let count = until_position.saturating_sub(from_position.max(1) - 1);
+        for envelope in self.read_all(from_position)?.take(count as usize) {
+            let envelope = envelope?;
+            payload.clear();
+            envelope
+                .event
+                .write_payload(&mut payload)
+                .map_err(|source| VisitError::Encode {
+                    position: envelope.position,
+                    source,
+                })?;
+            let metadata: Vec<(&str, &str)> = envelope
+                .metadata
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_str()))
+                .collect();
+            visit(&EncodedEnvelope {
+                event_id: envelope.event_id,
+                stream_id: envelope.stream_id.as_str(),
+                stream_version: envelope.stream_version,
+                position: envelope.position,
+                recorded_at: envelope.recorded_at,
+                correlation_id: envelope.correlation_id,
+                causation_id: envelope.causation_id,
+                metadata: &metadata,
+                event_type: envelope.event_type(),
+                schema_version: envelope.schema_version(),
+                payload: &payload,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// An event as a store keeps it before decoding: every envelope field, the payload as JSON bytes
+/// and the schema version it was stored at (see [`EventStore::visit_encoded`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EncodedEnvelope<'a> {
+    /// The event's id.
+    pub event_id: EventId,
+    /// Its stream.
+    pub stream_id: &'a str,
+    /// Its version in the stream.
+    pub stream_version: u64,
+    /// Its global position.
+    pub position: u64,
+    /// When it was recorded.
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    /// The chain it belongs to.
+    pub correlation_id: uuid::Uuid,
+    /// Its direct cause.
+    pub causation_id: uuid::Uuid,
+    /// Its metadata pairs, sorted by key.
+    pub metadata: &'a [(&'a str, &'a str)],
+    /// Its stable type name.
+    pub event_type: &'a str,
+    /// The schema version of `payload`.
+    pub schema_version: u32,
+    /// The payload, as JSON bytes.
+    pub payload: &'a [u8],
+}
+
+/// Why [`EventStore::visit_encoded`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum VisitError {
+    /// Reading the store failed.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// An event could not be encoded.
+    #[error("event at position {position} could not be encoded: {source}")]
+    Encode {
+        /// Its position.
+        position: u64,
+        /// Why.
+        source: super::event::CodecError,
+    },
+    /// The visitor failed (writing an export, say).
+    #[error(transparent)]
+    Visitor(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Wakes readers waiting for new commits, for stores implementing [`CommitNotifier`]: the writer
@@ -521,6 +616,14 @@ impl<E: Event, S: EventStore<E> + ?Sized> EventStore<E> for Arc<S> {
     }
     fn find_event(&self, event_id: EventId) -> Result<Option<EventLocation>, ReadError> {
         (**self).find_event(event_id)
+    }
+    fn visit_encoded(
+        &self,
+        from_position: u64,
+        until_position: u64,
+        visit: &mut dyn FnMut(&EncodedEnvelope<'_>) -> Result<(), VisitError>,
+    ) -> Result<(), VisitError> {
+        (**self).visit_encoded(from_position, until_position, visit)
     }
 }
 

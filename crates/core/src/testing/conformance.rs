@@ -18,7 +18,8 @@ use chrono::{TimeZone, Utc};
 
 use super::fixture::ProbeEvent;
 use crate::{
-    AppendError, Causation, Envelope, EventId, EventStore, ExpectedVersion, NewEvent, StreamId,
+    AppendError, Causation, Envelope, Event, EventId, EventStore, ExpectedVersion, NewEvent,
+    StreamId,
 };
 
 /// Runs every check of the suite, each on a fresh store from `make_store`.
@@ -39,6 +40,7 @@ pub fn run_all<S: EventStore<ProbeEvent>>(make_store: impl Fn() -> S) {
     reads_do_not_see_events_committed_after_they_started(make_store());
     envelopes_are_stored_as_given(make_store());
     find_event_locates_stored_events(make_store());
+    encoded_events_are_the_stored_events(make_store());
     concurrent_writers_on_one_stream_either_succeed_or_conflict(make_store());
     concurrent_writers_on_distinct_streams_all_succeed_with_contiguous_positions(make_store());
     concurrent_readers_never_see_part_of_an_append(make_store());
@@ -452,6 +454,61 @@ pub fn envelopes_are_stored_as_given<S: EventStore<ProbeEvent>>(store: S) {
         .unwrap();
     let stored = read_stream(&store, &a).remove(0);
     assert_eq!(stored, event.into_envelope(a, 1, 1));
+}
+
+/// `visit_encoded` hands out the events of a range, in order, each with the fields and the
+/// payload of the stored event, and stops at the end of the range.
+pub fn encoded_events_are_the_stored_events<S: EventStore<ProbeEvent>>(store: S) {
+    let a = stream("conformance-a");
+    let b = stream("conformance-b");
+    store
+        .append(
+            &a,
+            ExpectedVersion::Any,
+            vec![noted(0).with_metadata("user", "clerk-1")],
+        )
+        .unwrap();
+    store.append(&b, ExpectedVersion::Any, batch(1..3)).unwrap();
+    store.append(&a, ExpectedVersion::Any, batch(3..5)).unwrap();
+    let stored = read_all(&store, 1);
+    let mut visited = Vec::new();
+    store
+        .visit_encoded(2, 4, &mut |encoded| {
+            visited.push(encoded.position);
+            let envelope = &stored[encoded.position as usize - 1];
+            assert_eq!(encoded.event_id, envelope.event_id);
+            assert_eq!(encoded.stream_id, envelope.stream_id.as_str());
+            assert_eq!(encoded.stream_version, envelope.stream_version);
+            assert_eq!(encoded.recorded_at, envelope.recorded_at);
+            assert_eq!(
+                (encoded.correlation_id, encoded.causation_id),
+                (envelope.correlation_id, envelope.causation_id)
+            );
+            let metadata: Vec<(String, String)> = encoded
+                .metadata
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect();
+            assert_eq!(
+                metadata,
+                envelope.metadata.clone().into_iter().collect::<Vec<_>>()
+            );
+            assert_eq!(encoded.event_type, envelope.event.event_type());
+            let decoded = ProbeEvent::from_payload_bytes(encoded.event_type, encoded.payload)
+                .expect("the payload decodes");
+            assert_eq!(decoded, envelope.event);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(visited, vec![2, 3, 4]);
+    let mut all = 0;
+    store
+        .visit_encoded(1, u64::MAX, &mut |_| {
+            all += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(all, 5, "a range past the head ends at the head");
 }
 
 /// `find_event` answers where an id is stored, and `None` for an unknown id.

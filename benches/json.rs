@@ -1,0 +1,345 @@
+//! JSON export and import benchmarks on the sled store, each beside its raw parts done alone in
+//! the same run: raw sled scanning plus serde_json encoding the same envelopes (export), and
+//! serde_json decoding the same lines plus raw sled batch-inserting the same rows (import).
+//! Results and ratios are recorded in docs/benchmarks.md.
+//!
+//! Run: `cargo bench --bench json` (about fifteen minutes; stores live in `target/tmp`).
+//!
+//! Criterion samples use 100,000 events per iteration (a sled import of 1,000,000 takes tens of
+//! seconds, and criterion needs ten samples); a one-shot pass over 1,000,000 events reports the
+//! time and the peak memory growth of exporting and importing them.
+
+use std::hint::black_box;
+use std::io::{BufRead, Cursor, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use criterion::{criterion_group, Criterion, Throughput};
+use service_lifecycle::json::{export_all, import, ImportOptions};
+use service_lifecycle::sled::{Durability, SledOptions, SledStorage, SledStore, Storage};
+use service_lifecycle::testing::fixture::ProbeEvent;
+use service_lifecycle::{Envelope, EventStore, ExpectedVersion, NewEvent, StreamId};
+use tempfile::TempDir;
+
+const CACHE: u64 = 256 * 1024 * 1024;
+const SAMPLE_EVENTS: u64 = 100_000;
+const BIG_EVENTS: u64 = 1_000_000;
+const STREAMS: u64 = 1_000;
+const BATCH: u64 = 100;
+
+fn bench_dir() -> TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a directory under target/tmp")
+}
+
+fn open_store(path: &Path) -> SledStore<ProbeEvent> {
+    open_store_with_cache(path, CACHE)
+}
+
+fn open_store_with_cache(path: &Path, cache: u64) -> SledStore<ProbeEvent> {
+    let options = SledOptions::new()
+        .durability(Durability::Buffered)
+        .cache_capacity(cache);
+    SledStore::open_with(path, options).expect("the store opens")
+}
+
+/// sled's page cache for the memory measurement: small, so what grows is the export's or the
+/// import's own memory, not sled's cache filling up.
+const SMALL_CACHE: u64 = 16 * 1024 * 1024;
+
+fn new_event(seq: u64) -> NewEvent<ProbeEvent> {
+    let at = Utc
+        .timestamp_opt(1_700_000_000 + seq as i64, 0)
+        .single()
+        .unwrap_or_default();
+    let event = ProbeEvent::Noted {
+        seq,
+        note: format!("{seq:0>100}"),
+    };
+    NewEvent::new(event, at).with_metadata("user", "clerk-7")
+}
+
+/// A sled store of `events` events, 100 at a time round-robin over 1,000 streams.
+fn build_store(events: u64) -> TempDir {
+    let dir = bench_dir();
+    let store = open_store(dir.path());
+    let streams: Vec<StreamId> = (0..STREAMS)
+        .map(|n| StreamId::new(format!("probe-{n:04}")).expect("valid id"))
+        .collect();
+    let mut seq = 0;
+    while seq < events {
+        let stream = &streams[((seq / BATCH) % STREAMS) as usize];
+        let batch = (seq..seq + BATCH).map(new_event).collect();
+        store
+            .append(stream, ExpectedVersion::Any, batch)
+            .expect("append");
+        seq += BATCH;
+    }
+    store.flush().expect("flush");
+    dir
+}
+
+/// An event line as serde_json alone decodes it: the same fields, typed.
+#[derive(serde::Deserialize, serde::Serialize)]
+#[allow(dead_code)] // fields are decoded to be measured, not read
+struct Line {
+    position: u64,
+    stream_id: String,
+    stream_version: u64,
+    event_id: uuid::Uuid,
+    event_type: String,
+    schema_version: u32,
+    recorded_at: DateTime<Utc>,
+    correlation_id: uuid::Uuid,
+    causation_id: uuid::Uuid,
+    metadata: std::collections::BTreeMap<String, String>,
+    data: Noted,
+}
+
+#[derive(serde::Deserialize, serde::Serialize)]
+#[allow(dead_code)]
+struct Noted {
+    seq: u64,
+    note: String,
+}
+
+/// A sink that counts bytes, so encoding is measured without storing the output.
+struct Count(u64);
+
+impl Write for Count {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every key and value of a store's database, in key order.
+fn raw_rows(path: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let storage = SledStorage::open(path, CACHE).expect("raw open");
+    storage
+        .range(&[0], &[0xff])
+        .expect("scan")
+        .map(|row| {
+            let (key, value) = row.expect("row");
+            (key.to_vec(), value.to_vec())
+        })
+        .collect()
+}
+
+fn export_benches(c: &mut Criterion) {
+    let dir = build_store(SAMPLE_EVENTS);
+    let store = open_store(dir.path());
+    let envelopes: Vec<Envelope<ProbeEvent>> = store
+        .read_all(1)
+        .expect("read")
+        .map(|event| event.expect("event").into_owned())
+        .collect();
+    let mut group = c.benchmark_group("json/export_100k_events");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(SAMPLE_EVENTS));
+    group.measurement_time(Duration::from_secs(20));
+    group.bench_function("store_to_json_lines", |b| {
+        b.iter(|| {
+            let mut out = Count(0);
+            export_all(&store, &mut out).expect("export");
+            black_box(out.0)
+        })
+    });
+    group.bench_function("raw_part_sled_scan", |b| {
+        b.iter(|| {
+            let mut log_start = vec![b'L'];
+            log_start.extend_from_slice(&1u64.to_be_bytes());
+            let rows = store
+                .storage()
+                .range(&log_start, b"M")
+                .expect("scan")
+                .map(|row| row.expect("row").1.len())
+                .sum::<usize>();
+            black_box(rows)
+        })
+    });
+    group.bench_function("raw_part_serde_json_encode", |b| {
+        b.iter(|| {
+            let mut out = Count(0);
+            for envelope in &envelopes {
+                let ProbeEvent::Noted { seq, note } = &envelope.event else {
+                    unreachable!("the bench appends notes")
+                };
+                let line = Line {
+                    position: envelope.position,
+                    stream_id: envelope.stream_id.to_string(),
+                    stream_version: envelope.stream_version,
+                    event_id: envelope.event_id.as_uuid(),
+                    event_type: "probe.noted".into(),
+                    schema_version: 1,
+                    recorded_at: envelope.recorded_at,
+                    correlation_id: envelope.correlation_id,
+                    causation_id: envelope.causation_id,
+                    metadata: envelope.metadata.clone(),
+                    data: Noted {
+                        seq: *seq,
+                        note: note.clone(),
+                    },
+                };
+                serde_json::to_writer(&mut out, &line).expect("encode");
+                out.write_all(b"\n").expect("newline");
+            }
+            black_box(out.0)
+        })
+    });
+    group.finish();
+}
+
+fn import_benches(c: &mut Criterion) {
+    let dir = build_store(SAMPLE_EVENTS);
+    let file = {
+        let store = open_store(dir.path());
+        let mut file = Vec::new();
+        export_all(&store, &mut file).expect("export");
+        file
+    };
+    let rows = raw_rows(dir.path());
+    let mut group = c.benchmark_group("json/import_100k_events");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(SAMPLE_EVENTS));
+    group.measurement_time(Duration::from_secs(60));
+    group.bench_function("json_lines_to_store", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let target_dir = bench_dir();
+                let target = open_store(target_dir.path());
+                let started = Instant::now();
+                import(Cursor::new(&file), &target, ImportOptions::new()).expect("import");
+                total += started.elapsed();
+            }
+            total
+        })
+    });
+    group.bench_function("raw_part_serde_json_decode", |b| {
+        b.iter(|| {
+            let mut lines = Cursor::new(&file).lines();
+            lines.next();
+            for line in lines.take(SAMPLE_EVENTS as usize) {
+                let line = line.expect("line");
+                black_box(serde_json::from_str::<Line>(&line).expect("decode"));
+            }
+        })
+    });
+    group.bench_function("raw_part_sled_batch_insert_same_rows", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let target_dir = bench_dir();
+                let db = sled::Config::new()
+                    .path(target_dir.path())
+                    .cache_capacity(CACHE)
+                    .mode(sled::Mode::HighThroughput)
+                    .open()
+                    .expect("raw open");
+                let started = Instant::now();
+                // As many batches as the import makes appends, each with its share of rows.
+                for chunk in rows.chunks(rows.len().div_ceil((SAMPLE_EVENTS / BATCH) as usize)) {
+                    let mut batch = sled::Batch::default();
+                    for (key, value) in chunk {
+                        batch.insert(key.as_slice(), value.as_slice());
+                    }
+                    db.apply_batch(batch).expect("batch");
+                }
+                total += started.elapsed();
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+/// The process's resident memory and its peak since the last reset, in KiB (Linux).
+fn memory_kib() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|kib| kib.parse().ok())
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// Where the child process of the one-million pass gets its job: `export <store> <file>` or
+/// `import <file> <store>`.
+const CHILD_JOB: &str = "SERVICE_LIFECYCLE_JSON_BENCH_JOB";
+
+/// Runs one export or import in this (fresh) process and prints its time and how far the
+/// resident memory rose above the process's start.
+fn run_child(job: &str) {
+    let (start, _) = memory_kib().unwrap_or_default();
+    let words: Vec<&str> = job.split('\t').collect();
+    let (store_path, file_path) = match words.as_slice() {
+        ["export", store, file] | ["import", file, store] => (Path::new(store), Path::new(file)),
+        _ => panic!("unknown job {job:?}"),
+    };
+    let store = open_store_with_cache(store_path, SMALL_CACHE);
+    let (opened, _) = memory_kib().unwrap_or_default();
+    let started = Instant::now();
+    if words[0] == "export" {
+        let file = std::fs::File::create(file_path).expect("file");
+        export_all(&store, file).expect("export");
+    } else {
+        let file = std::io::BufReader::new(std::fs::File::open(file_path).expect("file"));
+        import(file, &store, ImportOptions::new()).expect("import");
+    }
+    let elapsed = started.elapsed();
+    let (_, peak) = memory_kib().unwrap_or_default();
+    println!(
+        "{} {:?} ({:.0} events/s); peak memory {} KiB above the process's start, of which {} KiB \
+         is sled opening the store",
+        words[0],
+        elapsed,
+        BIG_EVENTS as f64 / elapsed.as_secs_f64(),
+        peak.saturating_sub(start),
+        opened.saturating_sub(start)
+    );
+}
+
+fn one_million(_: &mut Criterion) {
+    let started = Instant::now();
+    let dir = build_store(BIG_EVENTS);
+    eprintln!(
+        "json/1m: built a 1,000,000-event sled store in {:?}",
+        started.elapsed()
+    );
+    let file_dir = bench_dir();
+    let file = file_dir.path().join("export.jsonl");
+    let target = bench_dir();
+    for job in [
+        format!("export\t{}\t{}", dir.path().display(), file.display()),
+        format!("import\t{}\t{}", file.display(), target.path().display()),
+    ] {
+        let output = std::process::Command::new(std::env::current_exe().expect("this bench"))
+            .env(CHILD_JOB, &job)
+            .output()
+            .expect("the child runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        eprint!("json/1m: {}", String::from_utf8_lossy(&output.stdout));
+    }
+}
+
+criterion_group!(benches, export_benches, import_benches, one_million);
+
+fn main() {
+    if let Ok(job) = std::env::var(CHILD_JOB) {
+        run_child(&job);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
