@@ -2,7 +2,7 @@
 //! histories of the real domain; incremental exports; stream exports; a customer's data export
 //! before and after erasure.
 
-mod common;
+use service_lifecycle_core::testing::histories as common;
 
 use std::io::Cursor;
 

@@ -1,7 +1,7 @@
 //! Every line of an export of generated domain histories validates against the JSON Schemas in
 //! docs/schemas/ (header, event, trailer), checked by a JSON Schema validator.
 
-mod common;
+use service_lifecycle_core::testing::histories as common;
 
 use proptest::prelude::*;
 use service_lifecycle_core::domain::ServiceEvent;

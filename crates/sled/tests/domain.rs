@@ -130,3 +130,42 @@ fn a_durable_read_model_resumes_from_its_commit_without_applying_anything_twice(
     }
     assert_eq!(rebuilt.positions, applied.projection().positions);
 }
+
+mod reports_on_sled {
+    use proptest::prelude::*;
+    use service_lifecycle_core::domain::reports::Reports;
+    use service_lifecycle_core::domain::ServiceEvent;
+    use service_lifecycle_core::testing::histories::{arbitrary_ops, run};
+    use service_lifecycle_core::Projector;
+    use service_lifecycle_sled::{Durability, DurableProjector, SledOptions, SledStore};
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        /// The reports kept in sled with their checkpoint, caught up after each part of a
+        /// history and reloaded from the database each time, equal the reports rebuilt from
+        /// zero over the whole history.
+        #[test]
+        fn durable_reports_caught_up_in_parts_equal_reports_rebuilt_from_zero(
+            ops in arbitrary_ops(40),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let options = || SledOptions::new().durability(Durability::Buffered);
+            let cut = cut.index(ops.len() + 1);
+            for part in [&ops[..cut], &ops[cut..]] {
+                let store = SledStore::<ServiceEvent>::open_with(dir.path(), options()).unwrap();
+                run(store.clone(), part);
+                let mut reports = DurableProjector::<Reports>::load(&store, "reports")
+                    .unwrap()
+                    .commit_every(5);
+                reports.catch_up(&store).unwrap();
+            }
+            let store = SledStore::<ServiceEvent>::open_with(dir.path(), options()).unwrap();
+            let durable = DurableProjector::<Reports>::load(&store, "reports").unwrap();
+            let mut rebuilt = Projector::new("rebuilt", Reports::default());
+            rebuilt.catch_up(&store, &store).unwrap();
+            prop_assert_eq!(durable.projection(), rebuilt.projection());
+        }
+    }
+}

@@ -22,6 +22,7 @@ pub mod events;
 pub mod parts;
 pub mod personal_data;
 pub mod product;
+pub mod reports;
 pub mod service;
 pub mod technician;
 pub mod values;

@@ -1,16 +1,29 @@
-//! Generated histories of the real domain: random operations through the application facade
-//! (units received, prepared, sold, delivered, installed; customers registered at every level and
-//! asking questions; parts stocked and reserved), with the policies writing what they write.
+//! Generated histories of the real domain, for property tests of anything that reads a store
+//! (exports, reports, stores themselves): random operations through the application facade (units
+//! received, prepared, sold, delivered, installed; customers registered at every level and asking
+//! questions; parts stocked and reserved), with the policies writing what they write. Commands the
+//! rules reject are part of life and skipped.
+//!
+//! ```
+//! use proptest::prelude::*;
+//! use service_lifecycle_core::testing::histories::{arbitrary_ops, run};
+//! use service_lifecycle_core::{EventStore, MemoryStore};
+//!
+//! proptest!(ProptestConfig::with_cases(4), |(ops in arbitrary_ops(20))| {
+//!     let store = MemoryStore::new();
+//!     run(store.clone(), &ops);
+//!     prop_assert!(store.head_position().unwrap() >= 1, "the part is always registered");
+//! });
+//! ```
 
-#![allow(dead_code)] // each test file uses part of this module
-
+use crate::domain::*;
+use crate::{CommandContext, EventStore};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
-use service_lifecycle_core::domain::*;
-use service_lifecycle_core::{CommandContext, EventStore};
 
-/// One operation of a generated history.
+/// One operation of a generated history; units, customers and calls are small numbers.
 #[derive(Debug, Clone)]
+#[allow(missing_docs)] // the fields say what they are
 pub enum Op {
     Register { customer: u8, level: u8 },
     Receive { unit: u8 },
@@ -24,6 +37,7 @@ pub enum Op {
     Reserve { call: u8, quantity: u32 },
 }
 
+/// Histories of 1 to `max` operations over 6 units, 4 customers, one part.
 pub fn arbitrary_ops(max: usize) -> impl Strategy<Value = Vec<Op>> {
     let op = prop_oneof![
         2 => (0u8..4, 0u8..5).prop_map(|(customer, level)| Op::Register { customer, level }),
@@ -40,6 +54,7 @@ pub fn arbitrary_ops(max: usize) -> impl Strategy<Value = Vec<Op>> {
     proptest::collection::vec(op, 1..max)
 }
 
+/// The instant of operation `n`: one hour apart from 2 March 2026, 10:00 UTC.
 pub fn day(n: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0)
         .single()
@@ -47,6 +62,7 @@ pub fn day(n: i64) -> DateTime<Utc> {
         + Duration::hours(n)
 }
 
+/// The id of customer number `n`.
 pub fn customer_id(n: u8) -> CustomerId {
     CustomerId::from_uuid(uuid::Uuid::from_u128(1_000 + u128::from(n)))
 }
@@ -63,6 +79,7 @@ fn pump() -> PartNumber {
     PartNumber::new("PUMP-220").expect("valid part number")
 }
 
+/// The personal data of customer number `n`.
 pub fn personal(n: u8) -> PersonalData {
     PersonalData {
         name: format!("Customer Number {n}"),
@@ -70,7 +87,8 @@ pub fn personal(n: u8) -> PersonalData {
     }
 }
 
-/// Runs `ops` through the facade over `store`; rejected commands are part of life and skipped.
+/// Runs `ops` through the facade over `store` (the part is registered first); rejected commands
+/// are part of life and skipped. Returns the application, to run more or to read its directory.
 pub fn run<S: EventStore<ServiceEvent> + Clone>(store: S, ops: &[Op]) -> ServiceLifecycle<S> {
     let service = ServiceLifecycle::new(store).expect("the application starts");
     let context = CommandContext::new;
