@@ -1,0 +1,946 @@
+//! A dealer's life, season by season, on the durable sled store: units received and prepared
+//! (transport damage repaired, commissioned, test-run), sales with substitutes and related offers,
+//! deliveries, installations and training, service calls (some answered late: SLA breaches),
+//! post-warranty contracts with preventive visits (some missed), a model discontinued and its
+//! parts still supplied, customers at every relationship level with follow-ups done and missed,
+//! and a customer's data erased. At the end it prints the seven morning reports.
+//!
+//! Run: `cargo run --example dealership` (the store lives in `target/dealership-store`, or in
+//! the directory given as the first argument). Each run simulates the next 13 weeks: run it again
+//! and the dealer's life goes on from where it stopped. Every command carries an id derived from
+//! the day and the deed, so a run interrupted half-way (Ctrl-C, a crash) and started again does
+//! each deed once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use service_lifecycle::domain::customer::{ObligationKind, ObligationStatus, RelationshipLevel};
+use service_lifecycle::domain::product::{AfterSaleServices, DamageSeverity, DeliveryTo};
+use service_lifecycle::domain::reports::Reports;
+use service_lifecycle::domain::*;
+use service_lifecycle::sled::{Durability, SledOptions, SledStore};
+use service_lifecycle::{
+    CheckpointStore, CommandContext, CommandId, Decider, EventStore, Projector, Repository,
+    StreamId,
+};
+
+type Store = SledStore<ServiceEvent>;
+
+/// How many days one run simulates.
+const SEASON_DAYS: u64 = 91;
+/// The checkpoint holding how many days have been simulated.
+const DAYS_DONE: &str = "dealership.days_simulated";
+
+fn main() -> ExitCode {
+    let path = std::env::args()
+        .nth(1)
+        .map_or_else(|| PathBuf::from("target/dealership-store"), PathBuf::from);
+    match run(&path) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("dealership: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let options = SledOptions::new().durability(Durability::Buffered);
+    let store = Store::open_with(path, options)
+        .map_err(|error| format!("cannot open the store in {}: {error}", path.display()))?;
+    let first_day = store.load_checkpoint(DAYS_DONE)?;
+    let service = ServiceLifecycle::new(store.clone())?.with_personal_data(store.clone());
+    let dealer = Dealer {
+        service,
+        store: store.clone(),
+        refused: std::cell::Cell::new(0),
+    };
+    if first_day == 0 {
+        println!("A new dealership in {}.", path.display());
+        dealer.open_shop();
+    } else {
+        println!(
+            "Continuing the dealership in {} from day {first_day} ({} events so far).",
+            path.display(),
+            store.head_position()?
+        );
+    }
+    for day in first_day..first_day + SEASON_DAYS {
+        dealer.live(day);
+        // The day is done: an interrupted run starts again from the next one.
+        store.save_checkpoint(DAYS_DONE, day + 1)?;
+    }
+    store.flush()?;
+    for failure in dealer.service.policy_failures() {
+        println!("  a policy could not act: {failure:?}");
+    }
+    let last_day = first_day + SEASON_DAYS - 1;
+    println!(
+        "Simulated days {first_day} to {last_day} ({} to {}): {} events in the store, {} commands refused by the rules.\n",
+        date(first_day),
+        date(last_day),
+        store.head_position()?,
+        dealer.refused.get()
+    );
+    print_reports(&store, last_day)?;
+    let report = store.verify()?;
+    println!("\nThe store verifies: {report}");
+    Ok(())
+}
+
+/// Day `n` of the dealership, at `hour`:00 UTC (day 0 is Monday 5 January 2026).
+fn at(n: u64, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 5, hour, 0, 0)
+        .single()
+        .unwrap_or_default()
+        + Duration::days(n as i64)
+}
+
+fn date(n: u64) -> NaiveDate {
+    at(n, 12).date_naive()
+}
+
+/// A stable id from a text: FNV-1a, spread over 128 bits.
+fn id_of(text: &str) -> uuid::Uuid {
+    let mut high: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut low: u64 = 0x8422_2325_cbf2_9ce4;
+    for byte in text.bytes() {
+        high = (high ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        low = (low ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3 + 2);
+    }
+    uuid::Uuid::from_u64_pair(high, low)
+}
+
+const MODELS: [(&str, u128); 3] = [("WM-7", 1), ("RF-3", 2), ("DW-5", 3)];
+const PARTS: [(&str, &[usize]); 3] = [
+    ("PUMP-220", &[0, 2]),
+    ("COMPRESSOR-9", &[1]),
+    ("BOARD-5", &[2]),
+];
+const CUSTOMERS: u64 = 10;
+
+fn model(index: usize) -> ModelId {
+    ModelId::from_uuid(uuid::Uuid::from_u128(MODELS[index].1))
+}
+
+fn part(index: usize) -> PartNumber {
+    PartNumber::new(PARTS[index].0).expect("valid part number")
+}
+
+fn customer(n: u64) -> CustomerId {
+    CustomerId::from_uuid(id_of(&format!("customer-{}", n % CUSTOMERS)))
+}
+
+fn technician(n: u32) -> TechnicianId {
+    TechnicianId::from_uuid(id_of(&format!("technician-{n}")))
+}
+
+fn serial(week: u64, model_index: usize) -> SerialNumber {
+    SerialNumber::new(format!("{}-{week:03}", MODELS[model_index].0)).expect("valid serial")
+}
+
+fn unit(week: u64, model_index: usize) -> ProductId {
+    ProductId::of(model(model_index), &serial(week, model_index))
+}
+
+fn post_warranty_contract(week: u64) -> ContractId {
+    ContractId::from_uuid(id_of(&format!("post-warranty-{week}")))
+}
+
+fn eur() -> Currency {
+    Currency::new("EUR").expect("valid currency")
+}
+
+struct Dealer {
+    service: ServiceLifecycle<Store>,
+    store: Store,
+    refused: std::cell::Cell<u64>,
+}
+
+impl Dealer {
+    /// The context of a deed: its id derived from the deed, so doing it again writes nothing.
+    fn deed(label: &str) -> CommandContext {
+        CommandContext::with_command_id(CommandId::from_uuid(id_of(label)))
+    }
+
+    /// Counts and shows a command the rules refused: part of a dealer's life.
+    fn note<T>(&self, label: &str, outcome: Result<T, ServiceError>) -> Option<T> {
+        match outcome {
+            Ok(done) => Some(done),
+            Err(error) => {
+                self.refused.set(self.refused.get() + 1);
+                println!("  refused ({label}): {error}");
+                None
+            }
+        }
+    }
+
+    fn product(&self, label: &str, command: ProductCommand) {
+        let outcome = self.service.product(command, &Self::deed(label));
+        self.note(label, outcome);
+    }
+
+    fn customer(&self, label: &str, command: CustomerCommand) {
+        let outcome = self.service.customer(command, &Self::deed(label));
+        self.note(label, outcome);
+    }
+
+    fn contract(&self, label: &str, command: ContractCommand) {
+        let outcome = self.service.contract(command, &Self::deed(label));
+        self.note(label, outcome);
+    }
+
+    fn part_command(&self, label: &str, command: PartCommand) {
+        let outcome = self.service.part(command, &Self::deed(label));
+        self.note(label, outcome);
+    }
+
+    fn state<D: Decider>(&self, stream: StreamId) -> D::State
+    where
+        ServiceEvent: service_lifecycle::Contains<D::Event>,
+    {
+        let repository = Repository::<D, ServiceEvent, _>::new(self.store.clone());
+        repository
+            .load(&stream)
+            .map(|loaded| (*loaded.state).clone())
+            .unwrap_or_default()
+    }
+
+    /// Day 0: the parts, the technicians, the customers.
+    fn open_shop(&self) {
+        for (index, (_, models)) in PARTS.iter().enumerate() {
+            self.part_command(
+                &format!("register-{}", PARTS[index].0),
+                PartCommand::RegisterPart {
+                    part: part(index),
+                    models: models.iter().map(|&m| (model(m), 1)).collect(),
+                    reorder_point: 2,
+                    at: at(0, 8),
+                },
+            );
+            self.part_command(
+                &format!("stock-0-{}", PARTS[index].0),
+                PartCommand::ReceiveStock {
+                    part: part(index),
+                    location: Location::CentralWarehouse,
+                    quantity: 6,
+                    at: at(0, 8),
+                },
+            );
+        }
+        for (n, models) in [(1, vec![0, 1, 2]), (2, vec![0])] {
+            let label = |what: &str| format!("technician-{n}-{what}");
+            let hire = TechnicianCommand::Hire {
+                technician: technician(n),
+                at: at(0, 8),
+            };
+            let trained = TechnicianCommand::CompleteStandardsTraining {
+                technician: technician(n),
+                at: at(0, 9),
+            };
+            for (what, command) in [("hire", hire), ("training", trained)] {
+                let outcome = self.service.technician(command, &Self::deed(&label(what)));
+                self.note(&label(what), outcome);
+            }
+            for m in models {
+                let certify = TechnicianCommand::Certify {
+                    technician: technician(n),
+                    model: model(m),
+                    until: date(3 * 365),
+                    at: at(0, 10),
+                };
+                let what = format!("certify-{m}");
+                let outcome = self.service.technician(certify, &Self::deed(&label(&what)));
+                self.note(&label(&what), outcome);
+            }
+        }
+        let levels = [
+            RelationshipLevel::Basic,
+            RelationshipLevel::Reactive,
+            RelationshipLevel::Accountable,
+            RelationshipLevel::Proactive,
+            RelationshipLevel::Partnership,
+        ];
+        let groups = [
+            TargetGroup::Household,
+            TargetGroup::SmallBusiness,
+            TargetGroup::Enterprise,
+        ];
+        for n in 0..CUSTOMERS {
+            let level = levels[(n % 5) as usize];
+            let owner = (level == RelationshipLevel::Partnership)
+                .then(|| AccountOwnerId::from_uuid(id_of("account-owner-1")));
+            let outcome = self.service.register_customer(
+                customer(n),
+                PersonalData {
+                    name: format!("Customer {n}"),
+                    contact: format!("+7 900 000 00 {n:02}"),
+                },
+                groups[(n % 3) as usize].clone(),
+                level,
+                owner,
+                at(0, 11),
+                &Self::deed(&format!("register-customer-{n}")),
+            );
+            self.note("register a customer", outcome);
+        }
+    }
+
+    /// One day of the dealership.
+    fn live(&self, day: u64) {
+        let week = day / 7;
+        match day % 7 {
+            0 => self.monday(day, week),
+            1 => self.tuesday(day, week),
+            2 => self.wednesday(day, week),
+            3 => self.thursday(day, week),
+            4 => self.friday(day, week),
+            _ => {}
+        }
+        if day == 60 {
+            self.discontinue_the_fridge(day);
+        }
+        if day == 45 {
+            let outcome = self.service.erase_customer(
+                customer(9),
+                at(day, 12),
+                &Self::deed("erase-customer-9"),
+            );
+            if self.note("erase a customer's data", outcome).is_some() {
+                println!(
+                    "  day {day}: customer 9 asked to be forgotten; their personal data is erased"
+                );
+            }
+        }
+    }
+
+    /// Units arrive (one with transport damage); a customer asks for a model with none ready and
+    /// is offered a substitute and a related product; the daily policy reminds proactive owners of warranties ending.
+    fn monday(&self, day: u64, week: u64) {
+        for m in 0..MODELS.len() {
+            self.product(
+                &format!("w{week}-receive-{m}"),
+                ProductCommand::ReceiveUnit {
+                    model: model(m),
+                    serial: serial(week, m),
+                    at: at(day, 9),
+                },
+            );
+        }
+        self.product(
+            &format!("w{week}-damage"),
+            ProductCommand::RecordTransportDamage {
+                product: unit(week, 0),
+                description: "dented side panel".into(),
+                severity: DamageSeverity::Cosmetic,
+                at: at(day, 9),
+            },
+        );
+        // Every fridge is sold by Wednesday and this week's is not prepared yet: a customer who
+        // wants one is offered the dishwasher line instead.
+        let asking = customer(week + 5);
+        self.customer(
+            &format!("w{week}-substitute"),
+            CustomerCommand::OfferSubstitute {
+                customer: asking,
+                requested: model(1),
+                offered: Substitute::Model(model(2)),
+                accepted: week % 2 == 0,
+                at: at(day, 11),
+            },
+        );
+        self.customer(
+            &format!("w{week}-related"),
+            CustomerCommand::OfferRelatedProduct {
+                customer: asking,
+                model: model(0),
+                accepted: week % 3 == 0,
+                at: at(day, 11),
+            },
+        );
+        let outcome = self.service.run_daily(date(day), 30);
+        self.note("the daily policy", outcome);
+    }
+
+    /// Preparation: repair, commission, test-run (the fridge fails its first run).
+    fn tuesday(&self, day: u64, week: u64) {
+        self.product(
+            &format!("w{week}-repair"),
+            ProductCommand::RepairTransportDamage {
+                product: unit(week, 0),
+                damage: 1,
+                at: at(day, 9),
+            },
+        );
+        for m in 0..MODELS.len() {
+            self.product(
+                &format!("w{week}-commission-{m}"),
+                ProductCommand::Commission {
+                    product: unit(week, m),
+                    at: at(day, 10),
+                },
+            );
+            self.product(
+                &format!("w{week}-test-{m}"),
+                ProductCommand::RecordTestRun {
+                    product: unit(week, m),
+                    passed: m != 1,
+                    notes: if m == 1 {
+                        "does not cool".into()
+                    } else {
+                        "ok".into()
+                    },
+                    at: at(day, 11),
+                },
+            );
+        }
+        self.product(
+            &format!("w{week}-retest"),
+            ProductCommand::RecordTestRun {
+                product: unit(week, 1),
+                passed: true,
+                notes: "ok after a new thermostat".into(),
+                at: at(day, 15),
+            },
+        );
+    }
+
+    /// Sales: a washer with delivery, installation and training; a fridge with delivery and a
+    /// one-month warranty (a floor model), which makes it a post-warranty customer soon.
+    fn wednesday(&self, day: u64, week: u64) {
+        let sell = |m: usize, buyer: CustomerId, months: u32, services: AfterSaleServices| {
+            self.product(
+                &format!("w{week}-sell-{m}"),
+                ProductCommand::Sell {
+                    product: unit(week, m),
+                    customer: buyer,
+                    price: Money::new([64_900, 89_900, 54_900][m], eur()),
+                    packaging: "original box".into(),
+                    warranty: WarrantyTerms {
+                        months,
+                        starts: if m == 0 {
+                            WarrantyStart::OnInstallation
+                        } else {
+                            WarrantyStart::OnSale
+                        },
+                    },
+                    services,
+                    at: at(day, 12),
+                },
+            );
+        };
+        let full = AfterSaleServices {
+            delivery: Some(DeliveryTo::Home),
+            installation: true,
+            training: true,
+        };
+        let delivery = AfterSaleServices {
+            delivery: Some(DeliveryTo::Home),
+            ..AfterSaleServices::default()
+        };
+        sell(0, customer(week), 12, full);
+        sell(1, customer(week + 3), 1, delivery);
+        if week % 2 == 1 {
+            sell(2, customer(week + 7), 12, AfterSaleServices::default());
+        }
+    }
+
+    /// Deliveries.
+    fn thursday(&self, day: u64, week: u64) {
+        for m in 0..2 {
+            self.product(
+                &format!("w{week}-deliver-{m}"),
+                ProductCommand::Deliver {
+                    product: unit(week, m),
+                    at: at(day, 10),
+                },
+            );
+        }
+    }
+
+    /// Installation and training; a service call; follow-ups; post-warranty contracts and their
+    /// visits.
+    fn friday(&self, day: u64, week: u64) {
+        self.product(
+            &format!("w{week}-install"),
+            ProductCommand::Install {
+                product: unit(week, 0),
+                at: at(day, 9),
+            },
+        );
+        self.product(
+            &format!("w{week}-train"),
+            ProductCommand::TrainUsers {
+                product: unit(week, 0),
+                at: at(day, 11),
+            },
+        );
+        if week >= 2 {
+            self.service_call(day, week);
+        }
+        self.follow_ups(day, week);
+        if week >= 6 {
+            self.post_warranty(day, week - 6);
+        }
+        if week >= 10 {
+            self.fridge_breakdown(day, week);
+        }
+        self.visits(day, week);
+    }
+
+    /// A fridge under a post-warranty contract breaks down after its model left production:
+    /// its compressor is still supplied (reserved, or backordered when none is left and filled
+    /// when stock comes in), and last week's fridge is repaired, the customer paying the work.
+    fn fridge_breakdown(&self, day: u64, week: u64) {
+        if week % 2 == 0 {
+            self.part_command(
+                &format!("w{week}-compressors"),
+                PartCommand::ReceiveStock {
+                    part: part(1),
+                    location: Location::CentralWarehouse,
+                    quantity: 2,
+                    at: at(day, 8),
+                },
+            );
+        }
+        if week >= 11 {
+            let last = week - 1;
+            let contract = post_warranty_contract(last - 10);
+            self.contract(
+                &format!("w{last}-fridge-call-resolve"),
+                ContractCommand::Resolve {
+                    contract,
+                    call: CallId::from_uuid(id_of(&format!("fridge-call-{last}"))),
+                    work: "replaced the compressor".into(),
+                    parts: vec![(part(1), 1)],
+                    training_hours: 0,
+                    cost: Money::new(24_000, eur()),
+                    customer_accepts_charge: true,
+                    at: at(day, 8),
+                },
+            );
+        }
+        let sold_week = week - 10;
+        let contract = post_warranty_contract(sold_week);
+        let fridge = unit(sold_week, 1);
+        let call = CallId::from_uuid(id_of(&format!("fridge-call-{week}")));
+        let label = |what: &str| format!("w{week}-fridge-call-{what}");
+        self.contract(
+            &label("open"),
+            ContractCommand::OpenCall {
+                contract,
+                call,
+                unit: fridge,
+                priority: Priority::High,
+                kind: CallKind::Breakdown,
+                at: at(day, 9),
+            },
+        );
+        self.contract(
+            &label("dispatch"),
+            ContractCommand::Dispatch {
+                contract,
+                call,
+                technician: technician(1),
+                parts: vec![(part(1), 1)],
+                at: at(day, 10),
+            },
+        );
+        self.contract(
+            &label("arrive"),
+            ContractCommand::Arrive {
+                contract,
+                call,
+                at: at(day, 13),
+            },
+        );
+    }
+
+    /// A breakdown of the washer sold two weeks ago, under its warranty contract: answered in
+    /// half an hour in even weeks, the next morning in odd weeks (an SLA breach).
+    fn service_call(&self, day: u64, week: u64) {
+        let washer = unit(week - 2, 0);
+        let contract = self.service.directory(|directory| {
+            directory
+                .contracts_by_unit
+                .get(&washer)
+                .and_then(|contracts| contracts.keys().next().copied())
+        });
+        let Some(contract) = contract else { return };
+        let call = CallId::from_uuid(id_of(&format!("call-{week}")));
+        let opened = at(day, 13);
+        let dispatched = if week % 2 == 0 {
+            opened + Duration::minutes(30)
+        } else {
+            at(day + 3, 10)
+        };
+        let technician_for = technician(if week % 5 == 0 { 2 } else { 1 });
+        let label = |what: &str| format!("w{week}-call-{what}");
+        self.contract(
+            &label("open"),
+            ContractCommand::OpenCall {
+                contract,
+                call,
+                unit: washer,
+                priority: if week % 2 == 0 {
+                    Priority::Critical
+                } else {
+                    Priority::Normal
+                },
+                kind: CallKind::Breakdown,
+                at: opened,
+            },
+        );
+        self.contract(
+            &label("dispatch"),
+            ContractCommand::Dispatch {
+                contract,
+                call,
+                technician: technician_for,
+                parts: vec![(part(0), 1)],
+                at: dispatched,
+            },
+        );
+        self.contract(
+            &label("arrive"),
+            ContractCommand::Arrive {
+                contract,
+                call,
+                at: dispatched + Duration::hours(2),
+            },
+        );
+        self.contract(
+            &label("resolve"),
+            ContractCommand::Resolve {
+                contract,
+                call,
+                work: "replaced the drain pump".into(),
+                parts: vec![(part(0), 1)],
+                training_hours: 0,
+                cost: Money::new(15_000, eur()),
+                customer_accepts_charge: false,
+                at: dispatched + Duration::hours(3),
+            },
+        );
+        if week % 4 == 0 {
+            self.part_command(
+                &format!("w{week}-restock"),
+                PartCommand::ReceiveStock {
+                    part: part(0),
+                    location: Location::CentralWarehouse,
+                    quantity: 4,
+                    at: at(day, 16),
+                },
+            );
+        }
+    }
+
+    /// Follow-ups after purchases: done for most customers, missed for a third of them.
+    fn follow_ups(&self, day: u64, week: u64) {
+        for n in 0..CUSTOMERS {
+            if (n + week) % 3 == 0 {
+                continue;
+            }
+            let Ok(stream) = Customer::stream_id(customer(n)) else {
+                continue;
+            };
+            let state = self.state::<Customer>(stream);
+            for (&number, obligation) in &state.obligations {
+                let is_follow_up =
+                    matches!(obligation.kind, ObligationKind::PurchaseFollowUp { .. });
+                if is_follow_up && obligation.status(date(day)) == ObligationStatus::Open {
+                    self.customer(
+                        &format!("w{week}-follow-up-{n}-{number}"),
+                        CustomerCommand::CompleteFollowUp {
+                            customer: customer(n),
+                            obligation: number,
+                            impressions: "happy with the machine".into(),
+                            complaints: String::new(),
+                            suggestions: "a quieter spin".into(),
+                            at: at(day, 15),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// The fridge sold `sold_week` (one-month warranty) gets a post-warranty contract with
+    /// monthly preventive visits and parts supply.
+    fn post_warranty(&self, day: u64, sold_week: u64) {
+        let fridge = unit(sold_week, 1);
+        let sold_on = date(sold_week * 7 + 2);
+        let start = sold_on + Duration::days(40);
+        let contract = post_warranty_contract(sold_week);
+        let terms = service_lifecycle::domain::Terms {
+            contract,
+            kind: ContractKind::PostWarranty,
+            customer: customer(sold_week + 3),
+            units: BTreeSet::from([fridge]),
+            start,
+            end: start + Duration::days(364),
+            plan: self.service.plan_for(customer(sold_week + 3)),
+            entitlements: Entitlements {
+                preventive_every_months: Some(1),
+                preventive_window_days: 3,
+                parts_supply: true,
+                ..Entitlements::default()
+            },
+            currency: eur(),
+        };
+        self.contract(
+            &format!("post-warranty-{sold_week}-propose"),
+            ContractCommand::Propose {
+                terms,
+                warranty_ends: BTreeMap::new(),
+                at: at(day, 10),
+            },
+        );
+        self.contract(
+            &format!("post-warranty-{sold_week}-activate"),
+            ContractCommand::Activate {
+                contract,
+                at: at(day, 11),
+            },
+        );
+    }
+
+    /// Preventive visits due this week: performed for two contracts in three.
+    fn visits(&self, day: u64, week: u64) {
+        for sold_week in 0..week.saturating_sub(5) {
+            if sold_week % 3 == 2 {
+                continue;
+            }
+            let contract = post_warranty_contract(sold_week);
+            let Ok(stream) = ServiceContract::stream_id(contract) else {
+                continue;
+            };
+            let state = self.state::<ServiceContract>(stream);
+            for (&number, visit) in &state.visits {
+                let in_window =
+                    visit.window_start() <= date(day) && date(day) <= visit.window_end();
+                if in_window && visit.performed_on.is_none() {
+                    self.contract(
+                        &format!("visit-{sold_week}-{number}"),
+                        ContractCommand::PerformVisit {
+                            contract,
+                            visit: number,
+                            at: at(day, 14),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// The fridge model leaves production: its compressor stays guaranteed for ten years.
+    fn discontinue_the_fridge(&self, day: u64) {
+        println!(
+            "  day {day}: the {} leaves production; its compressor stays guaranteed for ten years",
+            MODELS[1].0
+        );
+        self.part_command(
+            "discontinue-fridge",
+            PartCommand::DiscontinueModel {
+                part: part(1),
+                model: model(1),
+                guarantee_years: 10,
+                last_order_date: date(day + 30),
+                at: at(day, 9),
+            },
+        );
+    }
+}
+
+/// The seven reports, rebuilt from the store, as tables.
+fn print_reports(store: &Store, last_day: u64) -> Result<(), Box<dyn std::error::Error>> {
+    let mut projector = Projector::new("dealership.reports", Reports::default());
+    projector.catch_up(store, store)?;
+    let reports = projector.projection();
+    let today = date(last_day);
+    let model_name = |model: Option<ModelId>| {
+        MODELS
+            .iter()
+            .enumerate()
+            .find(|(index, _)| Some(self::model(*index)) == model)
+            .map_or("?", |(_, (name, _))| name)
+    };
+    let serial_of = |row: &service_lifecycle::domain::reports::UnitRow| {
+        row.serial
+            .as_ref()
+            .map_or_else(|| "?".to_owned(), |serial| serial.to_string())
+    };
+    let short = |id: uuid::Uuid| id.to_string()[..8].to_owned();
+
+    println!("1. Pre-sale board (as of {today})");
+    println!("   {:<8} {:<16} {:>5}", "model", "status", "units");
+    for row in reports.pre_sale_board().units_by_model_and_status {
+        println!(
+            "   {:<8} {:<16} {:>5}",
+            model_name(row.model),
+            row.status,
+            row.units
+        );
+    }
+    let board = reports.pre_sale_board();
+    println!(
+        "   ready for sale: {}; open transport damage: {}; ready stand-ins for a {} (any {}): {}",
+        board.ready_for_sale.len(),
+        board.open_transport_damage.len(),
+        MODELS[1].0,
+        MODELS[2].0,
+        reports.substitutes(&[model(2)]).len()
+    );
+
+    let backlog = reports.backlog(today);
+    println!("\n2. Delivery and installation backlog");
+    println!("   {:<14} {:<22} {:>8}", "unit", "waiting for", "days");
+    for (what, rows) in [
+        ("delivery", &backlog.awaiting_delivery),
+        ("installation", &backlog.awaiting_installation),
+    ] {
+        for row in rows.iter() {
+            println!(
+                "   {:<14} {:<22} {:>8}",
+                serial_of(&row.unit),
+                what,
+                row.age_days
+            );
+        }
+    }
+    if backlog.awaiting_delivery.is_empty() && backlog.awaiting_installation.is_empty() {
+        println!("   (nothing waiting)");
+    }
+
+    let due = reports.service_due(today);
+    println!("\n3. Service due list");
+    println!(
+        "   {:<10} {:>5} {:<12} {:<12} status",
+        "contract", "visit", "due", "window end"
+    );
+    for (status, rows) in [("due", &due.due), ("MISSED", &due.missed)] {
+        for row in rows.iter().rev().take(8) {
+            println!(
+                "   {:<10} {:>5} {:<12} {:<12} {status}",
+                short(row.contract.as_uuid()),
+                row.visit,
+                row.due,
+                row.window_end
+            );
+        }
+    }
+    println!(
+        "   ({} due, {} missed in all)",
+        due.due.len(),
+        due.missed.len()
+    );
+
+    let sla = reports.sla(at(last_day, 18));
+    println!("\n4. SLA compliance");
+    println!(
+        "   {:<16} {:>6} {:>9} {:>8} {:>14} {:>14} {:>16}",
+        "", "calls", "breached", "rate", "response p50", "arrival p50", "resolution p90"
+    );
+    let mut rows = vec![("all".to_owned(), sla.overall.clone())];
+    rows.extend(
+        sla.by_target_group
+            .iter()
+            .map(|group| (group.target_group.clone(), group.stats.clone())),
+    );
+    rows.extend(sla.by_technician.iter().map(|row| {
+        (
+            format!("tech {}", short(row.technician.as_uuid())),
+            row.stats.clone(),
+        )
+    }));
+    let minutes = |value: Option<i64>| value.map_or_else(|| "-".to_owned(), |m| format!("{m} min"));
+    for (name, stats) in rows {
+        println!(
+            "   {:<16} {:>6} {:>9} {:>7.0}% {:>14} {:>14} {:>16}",
+            name,
+            stats.calls,
+            stats.breached,
+            stats.breach_rate * 100.0,
+            minutes(stats.response_minutes.median),
+            minutes(stats.arrival_minutes.median),
+            minutes(stats.resolution_minutes.p90)
+        );
+    }
+    println!("   calls at risk now: {}", sla.at_risk.len());
+
+    let warranty = reports.warranty(today, 60);
+    println!("\n5. Warranty");
+    println!(
+        "   units under warranty: {}; expiring within 60 days: {}",
+        warranty.units_under_warranty,
+        warranty.expiring.len()
+    );
+    println!("   {:<8} {:<8} {:>14}", "model", "month", "seller's cost");
+    for row in &warranty.seller_cost {
+        println!(
+            "   {:<8} {:<8} {:>10}.{:02} {}",
+            model_name(Some(row.model)),
+            row.month,
+            row.minor_units / 100,
+            row.minor_units % 100,
+            row.currency
+        );
+    }
+
+    println!("\n6. Parts horizon");
+    println!(
+        "   {:<14} {:<12} {:>7} {:>8} {:>10} {:>9} {:>9}  runs out first",
+        "part", "obligation", "on hand", "reserved", "backorder", "per month", "cover"
+    );
+    for row in reports.parts_horizon(today).parts {
+        println!(
+            "   {:<14} {:<12} {:>7} {:>8} {:>10} {:>9.1} {:>9}  {}",
+            row.part.to_string(),
+            row.obligation_until
+                .map_or_else(|| "in production".to_owned(), |until| until.to_string()),
+            row.on_hand,
+            row.reserved,
+            row.backordered,
+            row.monthly_consumption,
+            row.months_of_cover
+                .map_or_else(|| "-".to_owned(), |months| format!("{months:.1} mo")),
+            if row.runs_out_before_obligation_end {
+                "YES"
+            } else {
+                "no"
+            }
+        );
+    }
+
+    let outreach = reports.outreach(today);
+    println!("\n7. Outreach");
+    println!(
+        "   {:<12} {:>5} {:>5} {:>7} {:>10}",
+        "level", "open", "done", "missed", "withdrawn"
+    );
+    for row in &outreach.obligations_by_level {
+        println!(
+            "   {:<12} {:>5} {:>5} {:>7} {:>10}",
+            format!("{:?}", row.level).to_lowercase(),
+            row.open,
+            row.done,
+            row.missed,
+            row.withdrawn
+        );
+    }
+    println!(
+        "   {:<12} {:<16} {:>9}",
+        "level", "target group", "customers"
+    );
+    for row in &outreach.customers_by_level_and_group {
+        println!(
+            "   {:<12} {:<16} {:>9}",
+            format!("{:?}", row.level).to_lowercase(),
+            row.target_group,
+            row.customers
+        );
+    }
+    Ok(())
+}
