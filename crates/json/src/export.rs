@@ -199,32 +199,10 @@ pub(crate) fn with_encoded<E: Event, R>(
     payload: &mut Vec<u8>,
     then: impl FnOnce(&EncodedEnvelope<'_>) -> Result<R, ExportError>,
 ) -> Result<R, ExportError> {
-    payload.clear();
-    envelope
-        .event
-        .write_payload(payload)
-        .map_err(|source| ExportError::Encode {
-            position: envelope.position,
-            source,
-        })?;
-    let metadata: Vec<(&str, &str)> = envelope
-        .metadata
-        .iter()
-        .map(|(key, value)| (key.as_str(), value.as_str()))
-        .collect();
-    then(&EncodedEnvelope {
-        event_id: envelope.event_id,
-        stream_id: envelope.stream_id.as_str(),
-        stream_version: envelope.stream_version,
+    EncodedEnvelope::encode(envelope, payload, then).map_err(|source| ExportError::Encode {
         position: envelope.position,
-        recorded_at: envelope.recorded_at,
-        correlation_id: envelope.correlation_id,
-        causation_id: envelope.causation_id,
-        metadata: &metadata,
-        event_type: envelope.event_type(),
-        schema_version: envelope.schema_version(),
-        payload,
-    })
+        source,
+    })?
 }
 
 /// Appends one event line (with its newline) to `line`: the envelope's fields in a fixed order,

@@ -321,32 +321,12 @@ pub trait EventStore<E: Event>: Send + Sync {
         let count = until_position.saturating_sub(from_position.max(1) - 1);
         for envelope in self.read_all(from_position)?.take(count as usize) {
             let envelope = envelope?;
-            payload.clear();
-            envelope
-                .event
-                .write_payload(&mut payload)
-                .map_err(|source| VisitError::Encode {
+            EncodedEnvelope::encode(&envelope, &mut payload, |encoded| visit(encoded)).map_err(
+                |source| VisitError::Encode {
                     position: envelope.position,
                     source,
-                })?;
-            let metadata: Vec<(&str, &str)> = envelope
-                .metadata
-                .iter()
-                .map(|(key, value)| (key.as_str(), value.as_str()))
-                .collect();
-            visit(&EncodedEnvelope {
-                event_id: envelope.event_id,
-                stream_id: envelope.stream_id.as_str(),
-                stream_version: envelope.stream_version,
-                position: envelope.position,
-                recorded_at: envelope.recorded_at,
-                correlation_id: envelope.correlation_id,
-                causation_id: envelope.causation_id,
-                metadata: &metadata,
-                event_type: envelope.event_type(),
-                schema_version: envelope.schema_version(),
-                payload: &payload,
-            })?;
+                },
+            )??;
         }
         Ok(())
     }
@@ -378,6 +358,37 @@ pub struct EncodedEnvelope<'a> {
     pub schema_version: u32,
     /// The payload, as JSON bytes.
     pub payload: &'a [u8],
+}
+
+impl EncodedEnvelope<'_> {
+    /// Encodes `envelope` (its payload written into `payload` with [`Event::write_payload`]) and
+    /// calls `then` with it: what a store without encoded payloads hands out.
+    pub fn encode<E: Event, R>(
+        envelope: &Envelope<E>,
+        payload: &mut Vec<u8>,
+        then: impl FnOnce(&EncodedEnvelope<'_>) -> R,
+    ) -> Result<R, super::event::CodecError> {
+        payload.clear();
+        envelope.event.write_payload(payload)?;
+        let metadata: Vec<(&str, &str)> = envelope
+            .metadata
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+            .collect();
+        Ok(then(&EncodedEnvelope {
+            event_id: envelope.event_id,
+            stream_id: envelope.stream_id.as_str(),
+            stream_version: envelope.stream_version,
+            position: envelope.position,
+            recorded_at: envelope.recorded_at,
+            correlation_id: envelope.correlation_id,
+            causation_id: envelope.causation_id,
+            metadata: &metadata,
+            event_type: envelope.event.event_type(),
+            schema_version: envelope.event.schema_version(),
+            payload,
+        }))
+    }
 }
 
 /// Why [`EventStore::visit_encoded`] stopped.
