@@ -1,0 +1,5 @@
+//! The service-lifecycle command-line tool's library: the seeded simulation
+//! ([`simulation::simulate`]) that the `simulate` command, the benchmarks and load tests share.
+//! The tool itself is the `service-lifecycle` binary of this package (`src/main.rs`).
+
+pub mod simulation;

@@ -1,0 +1,422 @@
+//! `service-lifecycle`: the command-line tool over a store directory.
+//!
+//! ```text
+//! service-lifecycle simulate --store DIR [--customers N] [--years Y] [--seed S]
+//! service-lifecycle report <NAME> --store DIR [--as-of YYYY-MM-DD] [--json]
+//! service-lifecycle export --store DIR [--output FILE] [--after POSITION | --stream ID]
+//! service-lifecycle import --store DIR --input FILE
+//! service-lifecycle verify --store DIR
+//! service-lifecycle stats  --store DIR
+//! ```
+//!
+//! Exit codes: 0 done; 1 the command failed (the message says why and what to do); 2 the command
+//! line is wrong (clap's usage message); 3 `verify` found problems. An interrupted command (Ctrl-C)
+//! leaves a store that opens and verifies: every append is atomic and the store is crash-safe.
+
+use std::collections::BTreeMap;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use service_lifecycle_cli::simulation::{simulate, SimulationConfig};
+use service_lifecycle_core::domain::reports::Reports;
+use service_lifecycle_core::domain::{ServiceEvent, ServiceLifecycle};
+use service_lifecycle_core::{EventStore, Projector, StreamId};
+use service_lifecycle_json::{export_after, export_all, export_stream, import, write_report};
+use service_lifecycle_sled::{Durability, SledOptions, SledStore};
+
+type Store = SledStore<ServiceEvent>;
+
+#[derive(Parser)]
+#[command(
+    name = "service-lifecycle",
+    version,
+    about = "Simulate, report, export, import and verify service-lifecycle stores"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate customers of a dealership over years into a new store.
+    Simulate {
+        /// The store directory (created; must not hold events yet).
+        #[arg(long, required_unless_present = "memory")]
+        store: Option<PathBuf>,
+        /// Simulate into the memory store instead (a load test: nothing is kept).
+        #[arg(long, conflicts_with = "store")]
+        memory: bool,
+        /// How many customers.
+        #[arg(long, default_value_t = 1_000)]
+        customers: u64,
+        /// How many years.
+        #[arg(long, default_value_t = 1)]
+        years: u32,
+        /// The seed: the same seed gives the same history.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Print one of the seven reports.
+    Report {
+        /// Which report.
+        name: ReportName,
+        /// The store directory.
+        #[arg(long)]
+        store: PathBuf,
+        /// The day the report answers for (YYYY-MM-DD); today by default.
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// For the warranty report: how many days ahead counts as expiring.
+        #[arg(long, default_value_t = 60)]
+        within_days: u32,
+        /// Print the report as one JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export the store (or a part of it) as JSON Lines.
+    Export {
+        /// The store directory.
+        #[arg(long)]
+        store: PathBuf,
+        /// The file to write; standard output by default.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Only the events after this position (an incremental export).
+        #[arg(long, conflicts_with = "stream")]
+        after: Option<u64>,
+        /// Only this stream's events.
+        #[arg(long)]
+        stream: Option<String>,
+    },
+    /// Import a JSON Lines export into an empty store (or the incremental file that continues it).
+    Import {
+        /// The store directory (created if it does not exist).
+        #[arg(long)]
+        store: PathBuf,
+        /// The export file.
+        #[arg(long)]
+        input: PathBuf,
+    },
+    /// Check every invariant of a store.
+    Verify {
+        /// The store directory.
+        #[arg(long)]
+        store: PathBuf,
+    },
+    /// Count events, streams and event types.
+    Stats {
+        /// The store directory.
+        #[arg(long)]
+        store: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportName {
+    PreSale,
+    Backlog,
+    ServiceDue,
+    Sla,
+    Warranty,
+    Parts,
+    Outreach,
+}
+
+/// A failure a shell user can act on.
+struct Failure(String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Self(error.to_string())
+    }
+}
+
+/// Whether a failure is only the reader of our output going away (`| head`): not an error.
+fn is_broken_pipe(failure: &Failure) -> bool {
+    failure.0.contains("Broken pipe")
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(failure) if is_broken_pipe(&failure) => ExitCode::SUCCESS,
+        Err(Failure(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(command: Command) -> Result<ExitCode, Failure> {
+    match command {
+        Command::Simulate {
+            store,
+            memory: _,
+            customers,
+            years,
+            seed,
+        } => {
+            let config = SimulationConfig {
+                customers,
+                years,
+                seed,
+            };
+            match store {
+                Some(path) => simulate_command(&path, config),
+                None => simulate_in_memory(config),
+            }
+        }
+        Command::Report {
+            name,
+            store,
+            as_of,
+            within_days,
+            json,
+        } => report_command(&open_existing(&store)?, name, as_of, within_days, json),
+        Command::Export {
+            store,
+            output,
+            after,
+            stream,
+        } => export_command(&open_existing(&store)?, output, after, stream),
+        Command::Import { store, input } => import_command(&store, &input),
+        Command::Verify { store } => verify_command(&open_existing(&store)?),
+        Command::Stats { store } => stats_command(&open_existing(&store)?),
+    }
+}
+
+fn open(path: &Path, durability: Durability) -> Result<Store, Failure> {
+    Store::open_with(path, SledOptions::new().durability(durability)).map_err(Failure::from)
+}
+
+/// Opens a store that must exist already: reading commands never create one.
+fn open_existing(path: &Path) -> Result<Store, Failure> {
+    if !path.exists() {
+        return Err(Failure(format!(
+            "there is no store at {} (the directory does not exist); create one with \
+             `service-lifecycle simulate` or `service-lifecycle import`",
+            path.display()
+        )));
+    }
+    open(path, Durability::Flush)
+}
+
+fn spinner(message: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner().with_message(message.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn simulate_command(path: &Path, config: SimulationConfig) -> Result<ExitCode, Failure> {
+    let store = open(path, Durability::Buffered)?;
+    let head = store.head_position()?;
+    if head > 0 {
+        return Err(Failure(format!(
+            "the store at {} already holds {head} events; simulate into a new directory",
+            path.display()
+        )));
+    }
+    let bar = simulation_bar(config);
+    let started = Instant::now();
+    let service = ServiceLifecycle::new(store.clone())?.with_personal_data(store.clone());
+    let summary = simulate(service, config, |day, _| bar.set_position(day))?;
+    bar.finish_and_clear();
+    store.flush()?;
+    let events = store.head_position()?;
+    let elapsed = started.elapsed();
+    println!(
+        "simulated {} customers over {} days: {events} events from {} commands ({} refused by the rules) in {:.1} s ({:.0} events/s) into {}",
+        config.customers,
+        summary.days,
+        summary.commands,
+        summary.refused,
+        elapsed.as_secs_f64(),
+        events as f64 / elapsed.as_secs_f64().max(1e-9),
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn simulation_bar(config: SimulationConfig) -> ProgressBar {
+    ProgressBar::new(u64::from(config.years) * 365).with_style(
+        ProgressStyle::with_template("{spinner} simulating day {pos}/{len} {wide_bar} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    )
+}
+
+fn simulate_in_memory(config: SimulationConfig) -> Result<ExitCode, Failure> {
+    let store = service_lifecycle_core::MemoryStore::<ServiceEvent>::new();
+    let bar = simulation_bar(config);
+    let started = Instant::now();
+    let summary = simulate(ServiceLifecycle::new(store.clone())?, config, |day, _| {
+        bar.set_position(day)
+    })?;
+    bar.finish_and_clear();
+    let events = store.head_position()?;
+    let elapsed = started.elapsed();
+    println!(
+        "simulated {} customers over {} days in memory: {events} events from {} commands ({} refused by the rules) in {:.1} s ({:.0} events/s)",
+        config.customers,
+        summary.days,
+        summary.commands,
+        summary.refused,
+        elapsed.as_secs_f64(),
+        events as f64 / elapsed.as_secs_f64().max(1e-9)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_command(
+    store: &Store,
+    name: ReportName,
+    as_of: Option<NaiveDate>,
+    within_days: u32,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let bar = spinner("reading the store");
+    let mut projector = Projector::new("cli.reports", Reports::default());
+    projector.catch_up(store, store)?;
+    bar.finish_and_clear();
+    let reports = projector.projection();
+    let day = as_of.unwrap_or_else(|| Utc::now().date_naive());
+    let now = day.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    macro_rules! emit {
+        ($title:expr, $name:expr, $as_of:expr, $report:expr) => {{
+            let report = $report;
+            if json {
+                write_report($name, $as_of, &report, &mut out)?;
+            } else {
+                writeln!(out, "{} (as of {day})", $title)?;
+                let text = serde_json::to_string_pretty(&report)?;
+                writeln!(out, "{text}")?;
+            }
+        }};
+    }
+    match name {
+        ReportName::PreSale => emit!("Pre-sale board", "pre-sale", None, reports.pre_sale_board()),
+        ReportName::Backlog => emit!(
+            "Delivery and installation backlog",
+            "backlog",
+            Some(day),
+            reports.backlog(day)
+        ),
+        ReportName::ServiceDue => emit!(
+            "Service due list",
+            "service-due",
+            Some(day),
+            reports.service_due(day)
+        ),
+        ReportName::Sla => emit!("SLA compliance", "sla", Some(day), reports.sla(now)),
+        ReportName::Warranty => emit!(
+            "Warranty",
+            "warranty",
+            Some(day),
+            reports.warranty(day, within_days)
+        ),
+        ReportName::Parts => emit!(
+            "Parts horizon",
+            "parts",
+            Some(day),
+            reports.parts_horizon(day)
+        ),
+        ReportName::Outreach => emit!("Outreach", "outreach", Some(day), reports.outreach(day)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export_command(
+    store: &Store,
+    output: Option<PathBuf>,
+    after: Option<u64>,
+    stream: Option<String>,
+) -> Result<ExitCode, Failure> {
+    let bar = spinner("exporting");
+    let writer: Box<dyn Write> = match &output {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .map_err(|error| Failure(format!("cannot create {}: {error}", path.display())))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let summary = match (after, stream) {
+        (_, Some(stream)) => export_stream(store, &StreamId::new(stream)?, writer)?,
+        (Some(after), None) => export_after(store, after, writer)?,
+        (None, None) => export_all(store, writer)?,
+    };
+    bar.finish_and_clear();
+    if let Some(path) = output {
+        eprintln!(
+            "exported {} events to {} (CRC-32 {})",
+            summary.header.events,
+            path.display(),
+            summary.trailer.crc32
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_command(path: &Path, input: &Path) -> Result<ExitCode, Failure> {
+    let file = std::fs::File::open(input)
+        .map_err(|error| Failure(format!("cannot read {}: {error}", input.display())))?;
+    let store = open(path, Durability::Buffered)?;
+    let bar = spinner("verifying, then importing");
+    let outcome = import(BufReader::new(file), &store, Default::default());
+    bar.finish_and_clear();
+    let summary = outcome.map_err(|error| {
+        let hint = if error.target_written {
+            " (the store was partly written: remove it and import into a new directory)"
+        } else {
+            " (nothing was written)"
+        };
+        Failure(format!("{}: {error}{hint}", input.display()))
+    })?;
+    store.flush()?;
+    println!(
+        "imported {} events in {} appends into {}",
+        summary.events,
+        summary.appends,
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_command(store: &Store) -> Result<ExitCode, Failure> {
+    let bar = spinner("verifying");
+    let report = store.verify()?;
+    bar.finish_and_clear();
+    println!("{report}");
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
+
+fn stats_command(store: &Store) -> Result<ExitCode, Failure> {
+    let bar = spinner("counting");
+    let mut types: BTreeMap<String, u64> = BTreeMap::new();
+    let head = store.head_position()?;
+    store.visit_encoded(1, head, &mut |event| {
+        *types.entry(event.event_type.to_owned()).or_default() += 1;
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "{head} events in {} streams, {} bytes on disk",
+        store.stream_count(),
+        store.storage().size_on_disk()?
+    );
+    for (event_type, count) in types {
+        println!("{count:>10}  {event_type}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,160 @@
+//! The command-line tool as a shell user meets it: the happy path over a simulated store, and
+//! the mistakes (a missing or wrong directory, an unknown report, a malformed date, a file that
+//! does not import) each with a message to act on and a non-zero exit.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tool(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_service-lifecycle"))
+        .args(args)
+        .output()
+        .expect("the tool runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 temporary path")
+}
+
+#[test]
+fn simulate_verify_stats_report_export_and_import_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let simulated = tool(&[
+        "simulate",
+        "--store",
+        path(&store),
+        "--customers",
+        "60",
+        "--years",
+        "1",
+        "--seed",
+        "7",
+    ]);
+    assert!(simulated.status.success(), "{}", text(&simulated.stderr));
+    assert!(text(&simulated.stdout).contains("simulated 60 customers over 365 days"));
+
+    let verified = tool(&["verify", "--store", path(&store)]);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        text(&verified.stdout)
+    );
+    assert!(text(&verified.stdout).ends_with("clean\n"));
+
+    let stats = tool(&["stats", "--store", path(&store)]);
+    assert!(text(&stats.stdout).contains("product.unit_sold"));
+
+    let report = tool(&[
+        "report",
+        "sla",
+        "--store",
+        path(&store),
+        "--as-of",
+        "2026-06-30",
+        "--json",
+    ]);
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let document: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(document["report"], "sla");
+    assert!(document["data"]["overall"]["calls"].as_u64().unwrap() > 0);
+
+    let file = dir.path().join("export.jsonl");
+    let exported = tool(&["export", "--store", path(&store), "--output", path(&file)]);
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    let copy = dir.path().join("copy");
+    let imported = tool(&["import", "--store", path(&copy), "--input", path(&file)]);
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    let again = dir.path().join("again.jsonl");
+    tool(&["export", "--store", path(&copy), "--output", path(&again)]);
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+
+    // Importing the same file again does not continue the copy: refused, nothing written.
+    let refused = tool(&["import", "--store", path(&copy), "--input", path(&file)]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("nothing was written"),
+        "{}",
+        text(&refused.stderr)
+    );
+    // Simulating into a store that holds events is refused too.
+    let twice = tool(&["simulate", "--store", path(&store), "--customers", "5"]);
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(text(&twice.stderr).contains("already holds"));
+}
+
+#[test]
+fn a_missing_directory_is_not_created_by_reading_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere");
+    for command in ["verify", "stats", "export"] {
+        let output = tool(&[command, "--store", path(&missing)]);
+        assert_eq!(output.status.code(), Some(1), "{command}");
+        assert!(
+            text(&output.stderr).contains("there is no store at"),
+            "{command}: {}",
+            text(&output.stderr)
+        );
+        assert!(!missing.exists(), "{command} created the directory");
+    }
+}
+
+#[test]
+fn a_directory_that_is_not_a_store_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
+    let output = tool(&["verify", "--store", path(dir.path())]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("is not a service-lifecycle store"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn an_unknown_report_or_a_malformed_date_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let unknown = tool(&["report", "profits", "--store", path(dir.path())]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        text(&unknown.stderr).contains("possible values"),
+        "{}",
+        text(&unknown.stderr)
+    );
+    let date = tool(&[
+        "report",
+        "sla",
+        "--store",
+        path(dir.path()),
+        "--as-of",
+        "30.06.2026",
+    ]);
+    assert_eq!(date.status.code(), Some(2));
+    assert!(
+        text(&date.stderr).contains("--as-of"),
+        "{}",
+        text(&date.stderr)
+    );
+}
+
+#[test]
+fn a_broken_import_file_names_its_line_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.jsonl");
+    std::fs::write(&file, "{\"format\":\"service-lifecycle-events\"\n").unwrap();
+    let store = dir.path().join("store");
+    let output = tool(&["import", "--store", path(&store), "--input", path(&file)]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = text(&output.stderr);
+    assert!(message.contains("line 1"), "{message}");
+    assert!(message.contains("nothing was written"), "{message}");
+}
