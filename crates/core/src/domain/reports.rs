@@ -53,16 +53,29 @@ pub const AT_RISK_MINUTES: i64 = 60;
 pub struct Reports {
     /// The position of the last event applied.
     pub position: u64,
-    products: BTreeMap<StreamId, ProductState>,
-    customers: BTreeMap<StreamId, CustomerState>,
-    contracts: BTreeMap<StreamId, ContractState>,
-    parts: BTreeMap<StreamId, PartState>,
+    products: FastMap<StreamId, ProductState>,
+    customers: FastMap<StreamId, CustomerState>,
+    contracts: FastMap<StreamId, ContractState>,
+    parts: FastMap<StreamId, PartState>,
     /// What service cost the seller (warranty and entitlements), in minor units, per model,
     /// month (`YYYY-MM`) and currency.
     #[serde(with = "super::values::map_as_pairs")]
     seller_costs: BTreeMap<(ModelId, String, Currency), i64>,
     /// Quantities issued per part and day.
-    issued: BTreeMap<StreamId, BTreeMap<NaiveDate, u64>>,
+    issued: FastMap<StreamId, BTreeMap<NaiveDate, u64>>,
+}
+
+/// The entity states by stream: hashed (a rebuild looks one up per event), each report sorting
+/// its rows itself.
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The state of `stream` in `states`, created on its first event. Looks the stream up without
+/// cloning its name, except the first time.
+fn state_of<'a, S: Default>(states: &'a mut FastMap<StreamId, S>, stream: &StreamId) -> &'a mut S {
+    if !states.contains_key(stream) {
+        states.insert(stream.clone(), S::default());
+    }
+    states.get_mut(stream).expect("inserted above")
 }
 
 impl Projection<ServiceEvent> for Reports {
@@ -71,10 +84,10 @@ impl Projection<ServiceEvent> for Reports {
         let stream = &envelope.stream_id;
         match &envelope.event {
             ServiceEvent::Product(event) => {
-                Product::apply(self.products.entry(stream.clone()).or_default(), event);
+                Product::apply(state_of(&mut self.products, stream), event);
             }
             ServiceEvent::Customer(event) => {
-                Customer::apply(self.customers.entry(stream.clone()).or_default(), event);
+                Customer::apply(state_of(&mut self.customers, stream), event);
             }
             ServiceEvent::Contract(event) => {
                 if let ContractEvent::CallResolved {
@@ -104,18 +117,15 @@ impl Projection<ServiceEvent> for Reports {
                         }
                     }
                 }
-                ServiceContract::apply(self.contracts.entry(stream.clone()).or_default(), event);
+                ServiceContract::apply(state_of(&mut self.contracts, stream), event);
             }
             ServiceEvent::Part(event) => {
                 if let PartEvent::Issued { quantity, at, .. } = event {
-                    *self
-                        .issued
-                        .entry(stream.clone())
-                        .or_default()
+                    *state_of(&mut self.issued, stream)
                         .entry(at.date_naive())
                         .or_default() += u64::from(*quantity);
                 }
-                PartsSupply::apply(self.parts.entry(stream.clone()).or_default(), event);
+                PartsSupply::apply(state_of(&mut self.parts, stream), event);
             }
             ServiceEvent::Technician(_) => {}
         }
@@ -195,6 +205,10 @@ impl Reports {
                 board.ready_for_sale.push(Self::unit_row(product, state));
             }
         }
+        board
+            .open_transport_damage
+            .sort_by_key(|damaged| damaged.unit.product);
+        board.ready_for_sale.sort_by_key(|unit| unit.product);
         board.units_by_model_and_status = counts
             .into_iter()
             .map(|((model, status), units)| StatusCount {
@@ -209,16 +223,18 @@ impl Reports {
     /// Report 1, the substitute query: units ready for sale of the models that can stand in for a
     /// requested one, in the order the models are given.
     pub fn substitutes(&self, stand_ins: &[ModelId]) -> Vec<UnitRow> {
-        stand_ins
-            .iter()
-            .flat_map(|model| {
-                self.units().filter(move |(_, state)| {
-                    state.model == Some(*model)
-                        && state.status() == Some(ProductStatus::ReadyForSale)
-                })
+        let mut rows: Vec<(usize, UnitRow)> = self
+            .units()
+            .filter(|(_, state)| state.status() == Some(ProductStatus::ReadyForSale))
+            .filter_map(|(product, state)| {
+                let rank = stand_ins
+                    .iter()
+                    .position(|model| state.model == Some(*model))?;
+                Some((rank, Self::unit_row(product, state)))
             })
-            .map(|(product, state)| Self::unit_row(product, state))
-            .collect()
+            .collect();
+        rows.sort_by_key(|(rank, row)| (*rank, row.product));
+        rows.into_iter().map(|(_, row)| row).collect()
     }
 
     /// Report 2, the delivery and installation backlog as of a day: units sold but not delivered, and
@@ -243,7 +259,9 @@ impl Reports {
                 backlog.awaiting_installation.push(row(since));
             }
         }
-        let oldest_first = |a: &BacklogRow, b: &BacklogRow| b.age_days.cmp(&a.age_days);
+        let oldest_first = |a: &BacklogRow, b: &BacklogRow| {
+            (b.age_days, a.unit.product).cmp(&(a.age_days, b.unit.product))
+        };
         backlog.awaiting_delivery.sort_by(oldest_first);
         backlog.awaiting_installation.sort_by(oldest_first);
         backlog
@@ -270,8 +288,10 @@ impl Reports {
                 }
             }
         }
-        due.due.sort_by_key(|row| row.due);
-        due.missed.sort_by_key(|row| row.due);
+        due.due
+            .sort_by_key(|row| (row.due, row.contract, row.visit));
+        due.missed
+            .sort_by_key(|row| (row.due, row.contract, row.visit));
         due
     }
 
@@ -333,7 +353,7 @@ impl Reports {
                 }
             }
         }
-        at_risk.sort_by_key(|call| call.next_deadline);
+        at_risk.sort_by_key(|call| (call.next_deadline, call.contract, call.call));
         SlaCompliance {
             as_of: now,
             overall: overall.stats(),
@@ -385,7 +405,9 @@ impl Reports {
                 });
             }
         }
-        report.expiring.sort_by_key(|row| row.days_left);
+        report
+            .expiring
+            .sort_by_key(|row| (row.days_left, row.unit.product));
         report.seller_cost = self
             .seller_costs
             .iter()
@@ -404,7 +426,7 @@ impl Reports {
     /// it gives, and whether stock runs out before the obligation ends.
     pub fn parts_horizon(&self, as_of: NaiveDate) -> PartsHorizon {
         let window_start = as_of - chrono::Duration::days(CONSUMPTION_WINDOW_DAYS);
-        let parts = self
+        let mut parts: Vec<PartRow> = self
             .parts
             .iter()
             .filter_map(|(stream, state)| {
@@ -442,6 +464,7 @@ impl Reports {
                 })
             })
             .collect();
+        parts.sort_by(|a, b| a.part.cmp(&b.part));
         PartsHorizon { as_of, parts }
     }
 
