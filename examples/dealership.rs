@@ -256,13 +256,7 @@ impl Dealer {
                 self.note(&label(&what), outcome);
             }
         }
-        let levels = [
-            RelationshipLevel::Basic,
-            RelationshipLevel::Reactive,
-            RelationshipLevel::Accountable,
-            RelationshipLevel::Proactive,
-            RelationshipLevel::Partnership,
-        ];
+        let levels = RelationshipLevel::ALL;
         let groups = [
             TargetGroup::Household,
             TargetGroup::SmallBusiness,

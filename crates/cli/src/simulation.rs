@@ -170,13 +170,7 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
                 self.count(outcome);
             }
         }
-        let levels = [
-            RelationshipLevel::Basic,
-            RelationshipLevel::Reactive,
-            RelationshipLevel::Accountable,
-            RelationshipLevel::Proactive,
-            RelationshipLevel::Partnership,
-        ];
+        let levels = RelationshipLevel::ALL;
         let groups = [
             TargetGroup::Household,
             TargetGroup::SmallBusiness,

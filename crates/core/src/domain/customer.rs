@@ -69,6 +69,17 @@ pub enum RelationshipLevel {
     Partnership,
 }
 
+impl RelationshipLevel {
+    /// Every level, from the fewest duties to the most.
+    pub const ALL: [Self; 5] = [
+        Self::Basic,
+        Self::Reactive,
+        Self::Accountable,
+        Self::Proactive,
+        Self::Partnership,
+    ];
+}
+
 /// The windows and periods of the level duties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OutreachTerms {

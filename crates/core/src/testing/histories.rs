@@ -102,13 +102,7 @@ pub fn run<S: EventStore<ServiceEvent> + Clone>(store: S, ops: &[Op]) -> Service
         },
         &context(),
     );
-    let levels = [
-        RelationshipLevel::Basic,
-        RelationshipLevel::Reactive,
-        RelationshipLevel::Accountable,
-        RelationshipLevel::Proactive,
-        RelationshipLevel::Partnership,
-    ];
+    let levels = RelationshipLevel::ALL;
     for (n, op) in ops.iter().enumerate() {
         let at = day(n as i64 + 1);
         let product = |unit: u8| ProductId::of(model(), &serial(unit));
