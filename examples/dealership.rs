@@ -12,6 +12,7 @@
 //! each deed once.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -25,6 +26,7 @@ use service_lifecycle::{
     CheckpointStore, CommandContext, CommandId, Decider, EventStore, Projector, Repository,
     StreamId,
 };
+use service_lifecycle_cli::tables::{write_table, ReportName};
 
 type Store = SledStore<ServiceEvent>;
 
@@ -753,188 +755,24 @@ fn print_reports(store: &Store, last_day: u64) -> Result<(), Box<dyn std::error:
     let mut projector = Projector::new("dealership.reports", Reports::default());
     projector.catch_up(store, store)?;
     let reports = projector.projection();
-    let today = date(last_day);
     let model_name = |model: Option<ModelId>| {
         MODELS
             .iter()
             .enumerate()
             .find(|(index, _)| Some(self::model(*index)) == model)
-            .map_or("?", |(_, (name, _))| name)
+            .map_or_else(|| "?".to_owned(), |(_, (name, _))| (*name).to_owned())
     };
-    let serial_of = |row: &service_lifecycle::domain::reports::UnitRow| {
-        row.serial
-            .as_ref()
-            .map_or_else(|| "?".to_owned(), |serial| serial.to_string())
-    };
-    let short = |id: uuid::Uuid| id.to_string()[..8].to_owned();
-
-    println!("1. Pre-sale board (as of {today})");
-    println!("   {:<8} {:<16} {:>5}", "model", "status", "units");
-    for row in reports.pre_sale_board().units_by_model_and_status {
-        println!(
-            "   {:<8} {:<16} {:>5}",
-            model_name(row.model),
-            row.status,
-            row.units
-        );
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for name in ReportName::ALL {
+        write_table(&mut out, reports, name, date(last_day), 60, &model_name)?;
+        writeln!(out)?;
     }
-    let board = reports.pre_sale_board();
     println!(
-        "   ready for sale: {}; open transport damage: {}; ready stand-ins for a {} (any {}): {}",
-        board.ready_for_sale.len(),
-        board.open_transport_damage.len(),
+        "Ready stand-ins for a {} (any {}): {}",
         MODELS[1].0,
         MODELS[2].0,
         reports.substitutes(&[model(2)]).len()
     );
-
-    let backlog = reports.backlog(today);
-    println!("\n2. Delivery and installation backlog");
-    println!("   {:<14} {:<22} {:>8}", "unit", "waiting for", "days");
-    for (what, rows) in [
-        ("delivery", &backlog.awaiting_delivery),
-        ("installation", &backlog.awaiting_installation),
-    ] {
-        for row in rows.iter() {
-            println!(
-                "   {:<14} {:<22} {:>8}",
-                serial_of(&row.unit),
-                what,
-                row.age_days
-            );
-        }
-    }
-    if backlog.awaiting_delivery.is_empty() && backlog.awaiting_installation.is_empty() {
-        println!("   (nothing waiting)");
-    }
-
-    let due = reports.service_due(today);
-    println!("\n3. Service due list");
-    println!(
-        "   {:<10} {:>5} {:<12} {:<12} status",
-        "contract", "visit", "due", "window end"
-    );
-    for (status, rows) in [("due", &due.due), ("MISSED", &due.missed)] {
-        for row in rows.iter().rev().take(8) {
-            println!(
-                "   {:<10} {:>5} {:<12} {:<12} {status}",
-                short(row.contract.as_uuid()),
-                row.visit,
-                row.due,
-                row.window_end
-            );
-        }
-    }
-    println!(
-        "   ({} due, {} missed in all)",
-        due.due.len(),
-        due.missed.len()
-    );
-
-    let sla = reports.sla(at(last_day, 18));
-    println!("\n4. SLA compliance");
-    println!(
-        "   {:<16} {:>6} {:>9} {:>8} {:>14} {:>14} {:>16}",
-        "", "calls", "breached", "rate", "response p50", "arrival p50", "resolution p90"
-    );
-    let mut rows = vec![("all".to_owned(), sla.overall.clone())];
-    rows.extend(
-        sla.by_target_group
-            .iter()
-            .map(|group| (group.target_group.clone(), group.stats.clone())),
-    );
-    rows.extend(sla.by_technician.iter().map(|row| {
-        (
-            format!("tech {}", short(row.technician.as_uuid())),
-            row.stats.clone(),
-        )
-    }));
-    let minutes = |value: Option<i64>| value.map_or_else(|| "-".to_owned(), |m| format!("{m} min"));
-    for (name, stats) in rows {
-        println!(
-            "   {:<16} {:>6} {:>9} {:>7.0}% {:>14} {:>14} {:>16}",
-            name,
-            stats.calls,
-            stats.breached,
-            stats.breach_rate * 100.0,
-            minutes(stats.response_minutes.median),
-            minutes(stats.arrival_minutes.median),
-            minutes(stats.resolution_minutes.p90)
-        );
-    }
-    println!("   calls at risk now: {}", sla.at_risk.len());
-
-    let warranty = reports.warranty(today, 60);
-    println!("\n5. Warranty");
-    println!(
-        "   units under warranty: {}; expiring within 60 days: {}",
-        warranty.units_under_warranty,
-        warranty.expiring.len()
-    );
-    println!("   {:<8} {:<8} {:>14}", "model", "month", "seller's cost");
-    for row in &warranty.seller_cost {
-        println!(
-            "   {:<8} {:<8} {:>10}.{:02} {}",
-            model_name(Some(row.model)),
-            row.month,
-            row.minor_units / 100,
-            row.minor_units % 100,
-            row.currency
-        );
-    }
-
-    println!("\n6. Parts horizon");
-    println!(
-        "   {:<14} {:<12} {:>7} {:>8} {:>10} {:>9} {:>9}  runs out first",
-        "part", "obligation", "on hand", "reserved", "backorder", "per month", "cover"
-    );
-    for row in reports.parts_horizon(today).parts {
-        println!(
-            "   {:<14} {:<12} {:>7} {:>8} {:>10} {:>9.1} {:>9}  {}",
-            row.part.to_string(),
-            row.obligation_until
-                .map_or_else(|| "in production".to_owned(), |until| until.to_string()),
-            row.on_hand,
-            row.reserved,
-            row.backordered,
-            row.monthly_consumption,
-            row.months_of_cover
-                .map_or_else(|| "-".to_owned(), |months| format!("{months:.1} mo")),
-            if row.runs_out_before_obligation_end {
-                "YES"
-            } else {
-                "no"
-            }
-        );
-    }
-
-    let outreach = reports.outreach(today);
-    println!("\n7. Outreach");
-    println!(
-        "   {:<12} {:>5} {:>5} {:>7} {:>10}",
-        "level", "open", "done", "missed", "withdrawn"
-    );
-    for row in &outreach.obligations_by_level {
-        println!(
-            "   {:<12} {:>5} {:>5} {:>7} {:>10}",
-            format!("{:?}", row.level).to_lowercase(),
-            row.open,
-            row.done,
-            row.missed,
-            row.withdrawn
-        );
-    }
-    println!(
-        "   {:<12} {:<16} {:>9}",
-        "level", "target group", "customers"
-    );
-    for row in &outreach.customers_by_level_and_group {
-        println!(
-            "   {:<12} {:<16} {:>9}",
-            format!("{:?}", row.level).to_lowercase(),
-            row.target_group,
-            row.customers
-        );
-    }
     Ok(())
 }

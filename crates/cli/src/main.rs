@@ -20,9 +20,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use service_lifecycle_cli::simulation::{simulate, SimulationConfig};
+use service_lifecycle_cli::tables::{write_table, ReportName};
 use service_lifecycle_core::domain::reports::Reports;
 use service_lifecycle_core::domain::{ServiceEvent, ServiceLifecycle};
 use service_lifecycle_core::{EventStore, Projector, StreamId};
@@ -115,17 +116,6 @@ enum Command {
         #[arg(long)]
         store: PathBuf,
     },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ReportName {
-    PreSale,
-    Backlog,
-    ServiceDue,
-    Sla,
-    Warranty,
-    Parts,
-    Outreach,
 }
 
 /// A failure a shell user can act on.
@@ -289,46 +279,38 @@ fn report_command(
     let now = day.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    macro_rules! emit {
-        ($title:expr, $name:expr, $as_of:expr, $report:expr) => {{
-            let report = $report;
-            if json {
-                write_report($name, $as_of, &report, &mut out)?;
-            } else {
-                writeln!(out, "{} (as of {day})", $title)?;
-                let text = serde_json::to_string_pretty(&report)?;
-                writeln!(out, "{text}")?;
-            }
-        }};
+    if !json {
+        let short_id = |model: Option<service_lifecycle_core::domain::ModelId>| {
+            model.map_or_else(
+                || "?".to_owned(),
+                |model| model.as_uuid().to_string()[..8].to_owned(),
+            )
+        };
+        write_table(&mut out, reports, name, day, within_days, &short_id)?;
+        return Ok(ExitCode::SUCCESS);
     }
     match name {
-        ReportName::PreSale => emit!("Pre-sale board", "pre-sale", None, reports.pre_sale_board()),
-        ReportName::Backlog => emit!(
-            "Delivery and installation backlog",
-            "backlog",
-            Some(day),
-            reports.backlog(day)
-        ),
-        ReportName::ServiceDue => emit!(
-            "Service due list",
+        ReportName::PreSale => write_report("pre-sale", None, &reports.pre_sale_board(), &mut out)?,
+        ReportName::Backlog => write_report("backlog", Some(day), &reports.backlog(day), &mut out)?,
+        ReportName::ServiceDue => write_report(
             "service-due",
             Some(day),
-            reports.service_due(day)
-        ),
-        ReportName::Sla => emit!("SLA compliance", "sla", Some(day), reports.sla(now)),
-        ReportName::Warranty => emit!(
-            "Warranty",
+            &reports.service_due(day),
+            &mut out,
+        )?,
+        ReportName::Sla => write_report("sla", Some(day), &reports.sla(now), &mut out)?,
+        ReportName::Warranty => write_report(
             "warranty",
             Some(day),
-            reports.warranty(day, within_days)
-        ),
-        ReportName::Parts => emit!(
-            "Parts horizon",
-            "parts",
-            Some(day),
-            reports.parts_horizon(day)
-        ),
-        ReportName::Outreach => emit!("Outreach", "outreach", Some(day), reports.outreach(day)),
+            &reports.warranty(day, within_days),
+            &mut out,
+        )?,
+        ReportName::Parts => {
+            write_report("parts", Some(day), &reports.parts_horizon(day), &mut out)?
+        }
+        ReportName::Outreach => {
+            write_report("outreach", Some(day), &reports.outreach(day), &mut out)?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -64,6 +64,27 @@ fn simulate_verify_stats_report_export_and_import_round_trip() {
     assert_eq!(document["report"], "sla");
     assert!(document["data"]["overall"]["calls"].as_u64().unwrap() > 0);
 
+    for (name, title) in [
+        ("pre-sale", "1. Pre-sale board"),
+        ("outreach", "7. Outreach"),
+        ("parts", "6. Parts horizon"),
+    ] {
+        let table = tool(&[
+            "report",
+            name,
+            "--store",
+            path(&store),
+            "--as-of",
+            "2026-06-30",
+        ]);
+        assert!(table.status.success(), "{}", text(&table.stderr));
+        assert!(
+            text(&table.stdout).starts_with(title),
+            "{}",
+            text(&table.stdout)
+        );
+    }
+
     let file = dir.path().join("export.jsonl");
     let exported = tool(&["export", "--store", path(&store), "--output", path(&file)]);
     assert!(exported.status.success(), "{}", text(&exported.stderr));
