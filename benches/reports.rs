@@ -60,7 +60,7 @@ fn reports(c: &mut Criterion) {
     simulate(
         ServiceLifecycle::new(memory.clone()).expect("service"),
         CONFIG,
-        |_, _| {},
+        |_, _| true,
     )
     .expect("simulation");
     let events = memory.head_position().expect("head");

@@ -26,6 +26,7 @@ use service_lifecycle::{
     CheckpointStore, CommandContext, CommandId, Decider, EventStore, Projector, Repository,
     StreamId,
 };
+use service_lifecycle_cli::interrupt;
 use service_lifecycle_cli::tables::{write_table, ReportName};
 
 type Store = SledStore<ServiceEvent>;
@@ -35,12 +36,27 @@ const SEASON_DAYS: u64 = 91;
 /// The checkpoint holding how many days have been simulated.
 const DAYS_DONE: &str = "dealership.days_simulated";
 
+/// A run stopped by Ctrl-C (after finishing its day).
+#[derive(Debug)]
+struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 fn main() -> ExitCode {
     let path = std::env::args()
         .nth(1)
         .map_or_else(|| PathBuf::from("target/dealership-store"), PathBuf::from);
     match run(&path) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.is::<Interrupted>() => ExitCode::from(interrupt::EXIT_CODE),
+        // The reader of the tables went away (`| head`): nothing went wrong here.
+        Err(error) if error.to_string().contains("Broken pipe") => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("dealership: {error}");
             ExitCode::FAILURE
@@ -69,10 +85,20 @@ fn run(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
             store.head_position()?
         );
     }
+    interrupt::install(None);
     for day in first_day..first_day + SEASON_DAYS {
         dealer.live(day);
         // The day is done: an interrupted run starts again from the next one.
         store.save_checkpoint(DAYS_DONE, day + 1)?;
+        if interrupt::requested() {
+            store.flush()?;
+            println!(
+                "Interrupted after day {day}: the store holds every day done and verifies ({}); run again to continue from day {}.",
+                store.verify()?,
+                day + 1
+            );
+            return Err(Interrupted.into());
+        }
     }
     store.flush()?;
     for failure in dealer.service.policy_failures() {

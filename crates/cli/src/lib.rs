@@ -4,5 +4,6 @@
 //! dealership example print.
 //! The tool itself is the `service-lifecycle` binary of this package (`src/main.rs`).
 
+pub mod interrupt;
 pub mod simulation;
 pub mod tables;

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use service_lifecycle_cli::interrupt;
 use service_lifecycle_cli::simulation::{simulate, SimulationConfig};
 use service_lifecycle_cli::tables::{write_table, ReportName};
 use service_lifecycle_core::domain::reports::Reports;
@@ -145,6 +146,14 @@ fn main() -> ExitCode {
 }
 
 fn run(command: Command) -> Result<ExitCode, Failure> {
+    interrupt::install(match &command {
+        Command::Simulate { .. } => None,
+        Command::Import { .. } => Some(
+            "the store may hold part of the file (each append is whole); remove it and import again",
+        ),
+        Command::Export { .. } => Some("the export file is incomplete (no trailer): do not import it"),
+        _ => Some("nothing was written; the store is as it was"),
+    });
     match command {
         Command::Simulate {
             store,
@@ -216,9 +225,22 @@ fn simulate_command(path: &Path, config: SimulationConfig) -> Result<ExitCode, F
     let bar = simulation_bar(config);
     let started = Instant::now();
     let service = ServiceLifecycle::new(store.clone())?.with_personal_data(store.clone());
-    let summary = simulate(service, config, |day, _| bar.set_position(day))?;
+    let summary = simulate(service, config, |day, _| {
+        bar.set_position(day);
+        !interrupt::requested()
+    })?;
     bar.finish_and_clear();
     store.flush()?;
+    if interrupt::requested() {
+        eprintln!(
+            "interrupted after day {} of {}: the store at {} holds the days done and verifies; \
+             simulate into a new directory to start over",
+            summary.days,
+            u64::from(config.years) * 365,
+            path.display()
+        );
+        return Ok(ExitCode::from(interrupt::EXIT_CODE));
+    }
     let events = store.head_position()?;
     let elapsed = started.elapsed();
     println!(
@@ -246,7 +268,8 @@ fn simulate_in_memory(config: SimulationConfig) -> Result<ExitCode, Failure> {
     let bar = simulation_bar(config);
     let started = Instant::now();
     let summary = simulate(ServiceLifecycle::new(store.clone())?, config, |day, _| {
-        bar.set_position(day)
+        bar.set_position(day);
+        !interrupt::requested()
     })?;
     bar.finish_and_clear();
     let events = store.head_position()?;

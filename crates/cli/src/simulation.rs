@@ -395,7 +395,7 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
 }
 
 /// Runs the simulation through `service` (over an empty store); `progress(day, days)` is called
-/// after each simulated day.
+/// after each simulated day and stops the simulation there by returning `false`.
 ///
 /// ```
 /// use service_lifecycle_cli::simulation::{simulate, SimulationConfig};
@@ -404,7 +404,7 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
 ///
 /// let store = MemoryStore::new();
 /// let config = SimulationConfig { customers: 200, years: 1, seed: 7 };
-/// let summary = simulate(ServiceLifecycle::new(store.clone())?, config, |_, _| {})?;
+/// let summary = simulate(ServiceLifecycle::new(store.clone())?, config, |_, _| true)?;
 /// assert_eq!(summary.days, 365);
 /// assert!(store.head_position()? > 5_000);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -412,7 +412,7 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
 pub fn simulate<S: EventStore<ServiceEvent> + Clone>(
     service: ServiceLifecycle<S>,
     config: SimulationConfig,
-    mut progress: impl FnMut(u64, u64),
+    mut progress: impl FnMut(u64, u64) -> bool,
 ) -> Result<SimulationSummary, ServiceError> {
     let mut simulation = Simulation {
         service,
@@ -432,7 +432,9 @@ pub fn simulate<S: EventStore<ServiceEvent> + Clone>(
     for day in 0..days {
         simulation.day(day);
         simulation.summary.days = day + 1;
-        progress(day + 1, days);
+        if !progress(day + 1, days) {
+            break;
+        }
     }
     Ok(simulation.summary)
 }

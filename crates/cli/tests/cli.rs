@@ -179,3 +179,44 @@ fn a_broken_import_file_names_its_line_and_writes_nothing() {
     assert!(message.contains("line 1"), "{message}");
     assert!(message.contains("nothing was written"), "{message}");
 }
+
+#[test]
+fn ctrl_c_stops_a_simulation_at_a_clean_point_and_the_store_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let child = Command::new(env!("CARGO_BIN_EXE_service-lifecycle"))
+        .args([
+            "simulate",
+            "--store",
+            path(&store),
+            "--customers",
+            "2000",
+            "--years",
+            "5",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it open the store and simulate a few days, then press Ctrl-C.
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("interrupted after day"),
+        "{}",
+        text(&output.stderr)
+    );
+    let verified = tool(&["verify", "--store", path(&store)]);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        text(&verified.stdout)
+    );
+}
