@@ -6,9 +6,13 @@ use std::io::Write;
 use service_lifecycle_core::domain::{
     ContractEvent, Customer, CustomerId, PersonalDataStore, ProductEvent, ServiceEvent,
 };
-use service_lifecycle_core::{EventStore, StreamId};
+use service_lifecycle_core::{EventDecoder, EventStore, ReadError, StreamId, VisitError};
 
 use crate::export::{encode_event_line, with_encoded, ExportError};
+
+/// The type names of the events that name a customer's units and contracts.
+const UNIT_SOLD: &str = "product.unit_sold";
+const CONTRACT_PROPOSED: &str = "contract.proposed";
 
 /// The `format` of a customer data export.
 pub const CUSTOMER_FORMAT_NAME: &str = "service-lifecycle-customer-data";
@@ -34,8 +38,8 @@ pub enum CustomerExportError {
 /// `null` after an erasure, and no event holds personal data (spec §8), so an erased customer's
 /// export holds none.
 ///
-/// Finding the units and contracts reads the whole log once; the document is written as it is
-/// read, so memory does not grow with the store.
+/// Finding the units and contracts reads the whole log once, decoding only sales and contract
+/// proposals; the document is written as it is read, so memory does not grow with the store.
 pub fn export_customer_data<S: EventStore<ServiceEvent>>(
     store: &S,
     personal_data: &dyn PersonalDataStore,
@@ -43,9 +47,21 @@ pub fn export_customer_data<S: EventStore<ServiceEvent>>(
     out: impl Write,
 ) -> Result<(), CustomerExportError> {
     let mut streams = vec![Customer::stream_id(customer)?];
-    for envelope in store.read_all(1).map_err(ExportError::from)? {
-        let envelope = envelope.map_err(ExportError::from)?;
-        let belongs = match &envelope.event {
+    // Only sales and contract proposals name the customer: the scan decodes those two types and
+    // passes over every other event encoded, as the store keeps it.
+    let decoder = EventDecoder::<ServiceEvent>::default();
+    let head = store.head_position().map_err(ExportError::from)?;
+    let scanned = store.visit_encoded(1, head, &mut |encoded| {
+        if encoded.event_type != UNIT_SOLD && encoded.event_type != CONTRACT_PROPOSED {
+            return Ok(());
+        }
+        let event = decoder
+            .decode_bytes(encoded.event_type, encoded.schema_version, encoded.payload)
+            .map_err(|source| ReadError::Decode {
+                position: encoded.position,
+                source,
+            })?;
+        let belongs = match &event {
             ServiceEvent::Product(ProductEvent::UnitSold {
                 customer: buyer, ..
             }) => *buyer == customer,
@@ -54,10 +70,18 @@ pub fn export_customer_data<S: EventStore<ServiceEvent>>(
             }
             _ => false,
         };
-        if belongs && !streams.contains(&envelope.stream_id) {
-            streams.push(envelope.stream_id.clone());
+        if belongs
+            && !streams
+                .iter()
+                .any(|known| known.as_str() == encoded.stream_id)
+        {
+            let stream = StreamId::new(encoded.stream_id)
+                .map_err(|error| VisitError::Visitor(Box::new(error)))?;
+            streams.push(stream);
         }
-    }
+        Ok(())
+    });
+    scanned.map_err(ExportError::from)?;
     let mut out = std::io::BufWriter::new(out);
     let personal = personal_data.get(customer)?;
     let io = |error: std::io::Error| CustomerExportError::Export(ExportError::Write(error));

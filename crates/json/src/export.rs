@@ -98,13 +98,18 @@ fn export_positions<E: Event, S: EventStore<E>>(
             .event(event)
             .map_err(|error| VisitError::Visitor(Box::new(error)))
     });
-    match visited {
-        Ok(()) => writer.finish(header),
-        Err(VisitError::Read(error)) => Err(ExportError::Read(error)),
-        Err(VisitError::Encode { position, source }) => {
-            Err(ExportError::Encode { position, source })
+    visited?;
+    writer.finish(header)
+}
+
+impl From<VisitError> for ExportError {
+    /// A visit stopped by the store keeps its reason; one stopped by the visitor was writing.
+    fn from(error: VisitError) -> Self {
+        match error {
+            VisitError::Read(error) => Self::Read(error),
+            VisitError::Encode { position, source } => Self::Encode { position, source },
+            VisitError::Visitor(error) => Self::Write(std::io::Error::other(error)),
         }
-        Err(VisitError::Visitor(error)) => Err(ExportError::Write(std::io::Error::other(error))),
     }
 }
 
