@@ -23,18 +23,65 @@ use proptest::prelude::*;
 
 /// One operation of a generated history; units, customers and calls are small numbers.
 #[derive(Debug, Clone)]
-#[allow(missing_docs)] // the fields say what they are
 pub enum Op {
-    Register { customer: u8, level: u8 },
-    Receive { unit: u8 },
-    Commission { unit: u8 },
-    TestRun { unit: u8, passed: bool },
-    Sell { unit: u8, customer: u8 },
-    Deliver { unit: u8 },
-    Install { unit: u8 },
-    Inquiry { customer: u8 },
-    Stock { quantity: u32 },
-    Reserve { call: u8, quantity: u32 },
+    /// Register customer number `customer` at level number `level` (of the five).
+    Register {
+        /// The customer's number.
+        customer: u8,
+        /// The level's index in [`RelationshipLevel::ALL`].
+        level: u8,
+    },
+    /// Receive unit number `unit`.
+    Receive {
+        /// The unit's number.
+        unit: u8,
+    },
+    /// Commission unit number `unit`.
+    Commission {
+        /// The unit's number.
+        unit: u8,
+    },
+    /// Test-run unit number `unit`.
+    TestRun {
+        /// The unit's number.
+        unit: u8,
+        /// Whether the run passes.
+        passed: bool,
+    },
+    /// Sell unit number `unit` to customer number `customer`.
+    Sell {
+        /// The unit's number.
+        unit: u8,
+        /// The buyer's number.
+        customer: u8,
+    },
+    /// Deliver unit number `unit`.
+    Deliver {
+        /// The unit's number.
+        unit: u8,
+    },
+    /// Install unit number `unit`.
+    Install {
+        /// The unit's number.
+        unit: u8,
+    },
+    /// Log a question of customer number `customer`.
+    Inquiry {
+        /// The customer's number.
+        customer: u8,
+    },
+    /// Receive `quantity` pumps.
+    Stock {
+        /// How many.
+        quantity: u32,
+    },
+    /// Reserve `quantity` pumps for call number `call`.
+    Reserve {
+        /// The call's number.
+        call: u8,
+        /// How many.
+        quantity: u32,
+    },
 }
 
 /// Histories of 1 to `max` operations over 6 units, 4 customers, one part.

@@ -135,19 +135,25 @@ impl<S: EventStore<ServiceEvent> + Clone> World<S> {
         .expect("the scenario's command succeeds");
     }
 
+    /// Receives the unit (serial WM-1001 of [`World::model`]) on day 1.
+    fn receive_on_day_1(&self) {
+        self.service
+            .product(
+                ProductCommand::ReceiveUnit {
+                    model: self.model,
+                    serial: SerialNumber::new("WM-1001").expect("a valid serial"),
+                    at: day(1),
+                },
+                &no_context(),
+            )
+            .expect("the scenario's command succeeds");
+    }
+
     /// Receives the unit of [`World::model`] and brings it into working condition on day 1,
     /// not yet test-run.
     pub fn receive_and_commission_on_day_1(&self) {
         let (s, product) = (&self.service, self.product);
-        s.product(
-            ProductCommand::ReceiveUnit {
-                model: self.model,
-                serial: SerialNumber::new("WM-1001").expect("the scenario's command succeeds"),
-                at: day(1),
-            },
-            &no_context(),
-        )
-        .expect("the scenario's command succeeds");
+        self.receive_on_day_1();
         s.product(
             ProductCommand::Commission {
                 product,
@@ -163,15 +169,7 @@ impl<S: EventStore<ServiceEvent> + Clone> World<S> {
     /// three: days 1 to 6.
     pub fn prepare_and_sell(&self) {
         let (s, product) = (&self.service, self.product);
-        s.product(
-            ProductCommand::ReceiveUnit {
-                model: self.model,
-                serial: SerialNumber::new("WM-1001").expect("the scenario's command succeeds"),
-                at: day(1),
-            },
-            &no_context(),
-        )
-        .expect("the scenario's command succeeds");
+        self.receive_on_day_1();
         s.product(
             ProductCommand::RecordTransportDamage {
                 product,
