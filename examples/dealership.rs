@@ -26,8 +26,8 @@ use service_lifecycle::{
     CheckpointStore, CommandContext, CommandId, Decider, EventStore, Projector, Repository,
     StreamId,
 };
-use service_lifecycle_cli::interrupt;
 use service_lifecycle_cli::tables::{write_table, ReportName};
+use service_lifecycle_cli::{interrupt, is_broken_pipe};
 
 type Store = SledStore<ServiceEvent>;
 
@@ -56,7 +56,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.is::<Interrupted>() => ExitCode::from(interrupt::EXIT_CODE),
         // The reader of the tables went away (`| head`): nothing went wrong here.
-        Err(error) if error.to_string().contains("Broken pipe") => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(error.as_ref()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("dealership: {error}");
             ExitCode::FAILURE

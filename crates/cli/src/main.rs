@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use service_lifecycle_cli::interrupt;
 use service_lifecycle_cli::simulation::{simulate, SimulationConfig};
 use service_lifecycle_cli::tables::{write_table, ReportName};
+use service_lifecycle_cli::{interrupt, is_broken_pipe};
 use service_lifecycle_core::domain::reports::Reports;
 use service_lifecycle_core::domain::{ServiceEvent, ServiceLifecycle};
 use service_lifecycle_core::{EventStore, Projector, StreamId};
@@ -120,26 +120,37 @@ enum Command {
 }
 
 /// A failure a shell user can act on.
-struct Failure(String);
+struct Failure {
+    message: String,
+    /// Only the reader of our output went away (`| head`): not an error.
+    broken_pipe: bool,
+}
 
-impl<E: std::fmt::Display> From<E> for Failure {
-    fn from(error: E) -> Self {
-        Self(error.to_string())
+impl Failure {
+    fn new(message: String) -> Self {
+        Self {
+            message,
+            broken_pipe: false,
+        }
     }
 }
 
-/// Whether a failure is only the reader of our output going away (`| head`): not an error.
-fn is_broken_pipe(failure: &Failure) -> bool {
-    failure.0.contains("Broken pipe")
+impl<E: std::error::Error + 'static> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Self {
+            message: error.to_string(),
+            broken_pipe: is_broken_pipe(&error),
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(code) => code,
-        Err(failure) if is_broken_pipe(&failure) => ExitCode::SUCCESS,
-        Err(Failure(message)) => {
-            eprintln!("error: {message}");
+        Err(failure) if failure.broken_pipe => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
             ExitCode::from(1)
         }
     }
@@ -198,7 +209,7 @@ fn open(path: &Path, durability: Durability) -> Result<Store, Failure> {
 /// Opens a store that must exist already: reading commands never create one.
 fn open_existing(path: &Path) -> Result<Store, Failure> {
     if !path.exists() {
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "there is no store at {} (the directory does not exist); create one with \
              `service-lifecycle simulate` or `service-lifecycle import`",
             path.display()
@@ -217,7 +228,7 @@ fn simulate_command(path: &Path, config: SimulationConfig) -> Result<ExitCode, F
     let store = open(path, Durability::Buffered)?;
     let head = store.head_position()?;
     if head > 0 {
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "the store at {} already holds {head} events; simulate into a new directory",
             path.display()
         )));
@@ -345,13 +356,13 @@ fn export_command(
     stream: Option<String>,
 ) -> Result<ExitCode, Failure> {
     let bar = spinner("exporting");
-    let writer: Box<dyn Write> = match &output {
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .map_err(|error| Failure(format!("cannot create {}: {error}", path.display())))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    };
+    let writer: Box<dyn Write> =
+        match &output {
+            Some(path) => Box::new(std::fs::File::create(path).map_err(|error| {
+                Failure::new(format!("cannot create {}: {error}", path.display()))
+            })?),
+            None => Box::new(std::io::stdout().lock()),
+        };
     let summary = match (after, stream) {
         (_, Some(stream)) => export_stream(store, &StreamId::new(stream)?, writer)?,
         (Some(after), None) => export_after(store, after, writer)?,
@@ -371,7 +382,7 @@ fn export_command(
 
 fn import_command(path: &Path, input: &Path) -> Result<ExitCode, Failure> {
     let file = std::fs::File::open(input)
-        .map_err(|error| Failure(format!("cannot read {}: {error}", input.display())))?;
+        .map_err(|error| Failure::new(format!("cannot read {}: {error}", input.display())))?;
     let store = open(path, Durability::Buffered)?;
     let bar = spinner("verifying, then importing");
     let outcome = import(BufReader::new(file), &store, Default::default());
@@ -382,7 +393,7 @@ fn import_command(path: &Path, input: &Path) -> Result<ExitCode, Failure> {
         } else {
             " (nothing was written)"
         };
-        Failure(format!("{}: {error}{hint}", input.display()))
+        Failure::new(format!("{}: {error}{hint}", input.display()))
     })?;
     store.flush()?;
     println!(
