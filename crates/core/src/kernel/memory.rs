@@ -85,6 +85,9 @@ struct Inner<E> {
 }
 
 struct StreamRecord<E> {
+    /// The stream's id as first appended: every envelope of the stream shares its name, so ids
+    /// read back compare equal by address (see [`StreamId`]'s equality).
+    id: StreamId,
     events: StreamArena<E>,
     /// The committed version, published after the whole append is written.
     version: AtomicU64,
@@ -213,6 +216,7 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
                 let slot = u32::try_from(writer.streams.len())
                     .map_err(|_| capacity_exceeded(stream, "too many streams"))?;
                 let fresh = StreamRecord {
+                    id: stream.clone(),
                     events: Arena::new(),
                     version: AtomicU64::new(0),
                 };
@@ -257,7 +261,7 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
                 stream: slot,
                 index: (version - 1) as u32,
             };
-            let envelope = new_event.into_envelope(stream.clone(), version, position);
+            let envelope = new_event.into_envelope(record.id.clone(), version, position);
             record
                 .events
                 .set(place.index as usize, envelope)
