@@ -140,10 +140,12 @@ fn name_of<T: Serialize>(value: &T) -> String {
     }
 }
 
-fn target_group_name(group: &TargetGroup) -> String {
+/// The name a report shows for a customer's target group; "unknown" when none is recorded.
+fn target_group_name(group: Option<&TargetGroup>) -> String {
     match group {
-        TargetGroup::Named(name) => name.clone(),
-        other => name_of(other),
+        Some(TargetGroup::Named(name)) => name.clone(),
+        Some(other) => name_of(other),
+        None => "unknown".to_owned(),
     }
 }
 
@@ -182,13 +184,14 @@ impl Reports {
     /// Report 1, the pre-sale board: units per model and status, units with open transport damage, units
     /// ready for sale.
     pub fn pre_sale_board(&self) -> PreSaleBoard {
-        let mut counts: BTreeMap<(Option<ModelId>, String), u64> = BTreeMap::new();
+        // Counted by status, named once per status at the end: a name is a string to build.
+        let mut counts: FastMap<(Option<ModelId>, ProductStatus), u64> = FastMap::default();
         let mut board = PreSaleBoard::default();
         for (product, state) in self.units() {
             let Some(status) = state.status() else {
                 continue;
             };
-            *counts.entry((state.model, name_of(&status))).or_default() += 1;
+            *counts.entry((state.model, status)).or_default() += 1;
             let open: Vec<u32> = state
                 .damages
                 .iter()
@@ -213,10 +216,13 @@ impl Reports {
             .into_iter()
             .map(|((model, status), units)| StatusCount {
                 model,
-                status,
+                status: name_of(&status),
                 units,
             })
             .collect();
+        board
+            .units_by_model_and_status
+            .sort_by(|a, b| (a.model, &a.status).cmp(&(b.model, &b.status)));
         board
     }
 
@@ -301,7 +307,8 @@ impl Reports {
     /// next one within [`AT_RISK_MINUTES`]).
     pub fn sla(&self, now: DateTime<Utc>) -> SlaCompliance {
         let mut overall = SlaSamples::default();
-        let mut by_group: BTreeMap<String, SlaSamples> = BTreeMap::new();
+        // Grouped by the recorded target group, named at the end: no string per call.
+        let mut by_group: BTreeMap<Option<&TargetGroup>, SlaSamples> = BTreeMap::new();
         let mut by_contract: BTreeMap<ContractId, SlaSamples> = BTreeMap::new();
         let mut by_technician: BTreeMap<TechnicianId, SlaSamples> = BTreeMap::new();
         let mut at_risk = Vec::new();
@@ -309,8 +316,7 @@ impl Reports {
             let Some(terms) = &state.terms else { continue };
             let group = self
                 .customer(terms.customer)
-                .and_then(|customer| customer.target_group.as_ref())
-                .map_or_else(|| "unknown".to_owned(), target_group_name);
+                .and_then(|customer| customer.target_group.as_ref());
             for (&call_id, call) in &state.calls {
                 if call.opened_at > now {
                     continue;
@@ -322,7 +328,7 @@ impl Reports {
                     breached: !call.breaches.is_empty(),
                 };
                 overall.add(sample);
-                by_group.entry(group.clone()).or_default().add(sample);
+                by_group.entry(group).or_default().add(sample);
                 by_contract.entry(terms.contract).or_default().add(sample);
                 if let Some((technician, _)) = call.dispatched {
                     by_technician.entry(technician).or_default().add(sample);
@@ -358,6 +364,17 @@ impl Reports {
             as_of: now,
             overall: overall.stats(),
             by_target_group: by_group
+                .into_iter()
+                .fold(
+                    BTreeMap::<String, SlaSamples>::new(),
+                    |mut named, (group, samples)| {
+                        named
+                            .entry(target_group_name(group))
+                            .or_default()
+                            .merge(samples);
+                        named
+                    },
+                )
                 .into_iter()
                 .map(|(group, samples)| GroupSla {
                     target_group: group,
@@ -472,16 +489,16 @@ impl Reports {
     /// level that imposed them), and customers per current level and target group.
     pub fn outreach(&self, as_of: NaiveDate) -> Outreach {
         let mut by_level: BTreeMap<RelationshipLevel, LevelOutreach> = BTreeMap::new();
-        let mut customers: BTreeMap<(RelationshipLevel, String), u64> = BTreeMap::new();
+        // Counted by the recorded target group, named at the end: no string per customer.
+        let mut customers: BTreeMap<(RelationshipLevel, Option<&TargetGroup>), u64> =
+            BTreeMap::new();
         for state in self.customers.values() {
             if state.customer.is_none() {
                 continue;
             }
-            let group = state
-                .target_group
-                .as_ref()
-                .map_or_else(|| "unknown".to_owned(), target_group_name);
-            *customers.entry((state.level, group)).or_default() += 1;
+            *customers
+                .entry((state.level, state.target_group.as_ref()))
+                .or_default() += 1;
             for obligation in state.obligations.values() {
                 let row = by_level
                     .entry(obligation.level)
@@ -501,6 +518,11 @@ impl Reports {
             as_of,
             obligations_by_level: by_level.into_values().collect(),
             customers_by_level_and_group: customers
+                .into_iter()
+                .fold(BTreeMap::new(), |mut named, ((level, group), customers)| {
+                    *named.entry((level, target_group_name(group))).or_default() += customers;
+                    named
+                })
                 .into_iter()
                 .map(|((level, target_group), customers)| CustomerCount {
                     level,
@@ -730,6 +752,15 @@ impl SlaSamples {
         self.response.extend(sample.response);
         self.arrival.extend(sample.arrival);
         self.resolution.extend(sample.resolution);
+    }
+
+    /// Adds the samples of `other` (of a group that shares this one's name).
+    fn merge(&mut self, other: SlaSamples) {
+        self.calls += other.calls;
+        self.breached += other.breached;
+        self.response.extend(other.response);
+        self.arrival.extend(other.arrival);
+        self.resolution.extend(other.resolution);
     }
 
     fn stats(self) -> SlaStats {
