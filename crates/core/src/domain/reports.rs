@@ -163,10 +163,6 @@ impl Reports {
         self.products.get(&Product::stream_id(product).ok()?)
     }
 
-    fn customer(&self, customer: CustomerId) -> Option<&CustomerState> {
-        self.customers.get(&Customer::stream_id(customer).ok()?)
-    }
-
     fn units(&self) -> impl Iterator<Item = (ProductId, &ProductState)> {
         self.products
             .values()
@@ -309,14 +305,21 @@ impl Reports {
         let mut overall = SlaSamples::default();
         // Grouped by the recorded target group, named at the end: no string per call.
         let mut by_group: BTreeMap<Option<&TargetGroup>, SlaSamples> = BTreeMap::new();
-        let mut by_contract: BTreeMap<ContractId, SlaSamples> = BTreeMap::new();
         let mut by_technician: BTreeMap<TechnicianId, SlaSamples> = BTreeMap::new();
+        // Each contract is one state: its figures are made when its calls are counted, in one
+        // reused buffer, and the rows sorted at the end.
+        let mut by_contract = Vec::new();
+        let mut contract_samples = SlaSamples::default();
         let mut at_risk = Vec::new();
+        // Customer to target group in one pass, rather than a stream id built per contract.
+        let groups: FastMap<CustomerId, Option<&TargetGroup>> = self
+            .customers
+            .values()
+            .filter_map(|state| Some((state.customer?, state.target_group.as_ref())))
+            .collect();
         for state in self.contracts.values() {
             let Some(terms) = &state.terms else { continue };
-            let group = self
-                .customer(terms.customer)
-                .and_then(|customer| customer.target_group.as_ref());
+            let group = groups.get(&terms.customer).copied().flatten();
             for (&call_id, call) in &state.calls {
                 if call.opened_at > now {
                     continue;
@@ -329,7 +332,7 @@ impl Reports {
                 };
                 overall.add(sample);
                 by_group.entry(group).or_default().add(sample);
-                by_contract.entry(terms.contract).or_default().add(sample);
+                contract_samples.add(sample);
                 if let Some((technician, _)) = call.dispatched {
                     by_technician.entry(technician).or_default().add(sample);
                 }
@@ -358,7 +361,15 @@ impl Reports {
                     }
                 }
             }
+            if contract_samples.calls > 0 {
+                by_contract.push(ContractSla {
+                    contract: terms.contract,
+                    stats: contract_samples.stats(),
+                });
+                contract_samples.clear();
+            }
         }
+        by_contract.sort_by_key(|row| row.contract);
         at_risk.sort_by_key(|call| (call.next_deadline, call.contract, call.call));
         SlaCompliance {
             as_of: now,
@@ -376,21 +387,15 @@ impl Reports {
                     },
                 )
                 .into_iter()
-                .map(|(group, samples)| GroupSla {
+                .map(|(group, mut samples)| GroupSla {
                     target_group: group,
                     stats: samples.stats(),
                 })
                 .collect(),
-            by_contract: by_contract
-                .into_iter()
-                .map(|(contract, samples)| ContractSla {
-                    contract,
-                    stats: samples.stats(),
-                })
-                .collect(),
+            by_contract,
             by_technician: by_technician
                 .into_iter()
-                .map(|(technician, samples)| TechnicianSla {
+                .map(|(technician, mut samples)| TechnicianSla {
                     technician,
                     stats: samples.stats(),
                 })
@@ -714,7 +719,7 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    fn of(mut values: Vec<i64>) -> Self {
+    fn of(values: &mut [i64]) -> Self {
         values.sort_unstable();
         let rank = |percent: usize| {
             let len = values.len();
@@ -763,7 +768,17 @@ impl SlaSamples {
         self.resolution.extend(other.resolution);
     }
 
-    fn stats(self) -> SlaStats {
+    /// Empties the samples, keeping their buffers for the next set.
+    fn clear(&mut self) {
+        self.calls = 0;
+        self.breached = 0;
+        self.response.clear();
+        self.arrival.clear();
+        self.resolution.clear();
+    }
+
+    /// The figures of the samples (sorting them in place).
+    fn stats(&mut self) -> SlaStats {
         SlaStats {
             calls: self.calls,
             resolved: self.resolution.len() as u64,
@@ -773,9 +788,9 @@ impl SlaSamples {
             } else {
                 self.breached as f64 / self.calls as f64
             },
-            response_minutes: Percentiles::of(self.response),
-            arrival_minutes: Percentiles::of(self.arrival),
-            resolution_minutes: Percentiles::of(self.resolution),
+            response_minutes: Percentiles::of(&mut self.response),
+            arrival_minutes: Percentiles::of(&mut self.arrival),
+            resolution_minutes: Percentiles::of(&mut self.resolution),
         }
     }
 }

@@ -123,7 +123,7 @@ fn outreach_counts_obligations_per_level_as_of_a_day() {
 
 #[test]
 fn percentiles_take_the_nearest_rank() {
-    let of = |values: &[i64]| Percentiles::of(values.to_vec());
+    let of = |values: &[i64]| Percentiles::of(&mut values.to_vec());
     assert_eq!(
         of(&[]),
         Percentiles {
