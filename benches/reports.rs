@@ -2,7 +2,7 @@
 //! from the sled store, beside reading (and, for sled, decoding) the same events alone in the
 //! same run. Results are recorded in docs/benchmarks.md.
 //!
-//! Run: `cargo bench --bench reports` (about five minutes: the simulation and a sled import of a
+//! Run: `cargo bench --bench reports` (about ten minutes: the simulation and a sled import of a
 //! million events come first).
 
 use std::hint::black_box;
