@@ -297,7 +297,7 @@ impl Reports {
         due
     }
 
-    /// Report 4, the sLA compliance as of an instant: response (to dispatch), arrival and resolution times
+    /// Report 4, the SLA compliance as of an instant: response (to dispatch), arrival and resolution times
     /// (median and 90th percentile, in minutes), breach rate, for all calls and per target
     /// group, contract and technician; and the open calls at risk now (a deadline passed, or the
     /// next one within [`AT_RISK_MINUTES`]).
