@@ -14,11 +14,11 @@ use std::io::{BufRead, Cursor, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use criterion::{criterion_group, Criterion, Throughput};
 use service_lifecycle::json::{export_all, import, ImportOptions};
 use service_lifecycle::sled::{Durability, SledOptions, SledStorage, SledStore, Storage};
-use service_lifecycle::testing::fixture::ProbeEvent;
+use service_lifecycle::testing::fixture::{fixture_time, ProbeEvent};
 use service_lifecycle::{Envelope, EventStore, ExpectedVersion, NewEvent, StreamId};
 use tempfile::TempDir;
 
@@ -48,10 +48,7 @@ fn open_store_with_cache(path: &Path, cache: u64) -> SledStore<ProbeEvent> {
 const SMALL_CACHE: u64 = 16 * 1024 * 1024;
 
 fn new_event(seq: u64) -> NewEvent<ProbeEvent> {
-    let at = Utc
-        .timestamp_opt(1_700_000_000 + seq as i64, 0)
-        .single()
-        .unwrap_or_default();
+    let at = fixture_time() + chrono::Duration::seconds(seq as i64);
     let event = ProbeEvent::Noted {
         seq,
         note: format!("{seq:0>100}"),

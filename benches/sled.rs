@@ -9,10 +9,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use service_lifecycle::sled::{Durability, SledOptions, SledStore};
-use service_lifecycle::testing::fixture::ProbeEvent;
+use service_lifecycle::testing::fixture::{fixture_time, ProbeEvent};
 use service_lifecycle::{Envelope, EventStore, ExpectedVersion, NewEvent, StreamId};
 use tempfile::TempDir;
 
@@ -36,10 +35,7 @@ fn note(seq: u64) -> ProbeEvent {
 }
 
 fn new_event(seq: u64) -> NewEvent<ProbeEvent> {
-    let at = Utc
-        .timestamp_opt(1_700_000_000 + seq as i64, 0)
-        .single()
-        .unwrap_or_default();
+    let at = fixture_time() + chrono::Duration::seconds(seq as i64);
     NewEvent::new(note(seq), at).with_metadata("user", "clerk-7")
 }
 

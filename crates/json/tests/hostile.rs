@@ -4,19 +4,15 @@
 
 use std::io::Cursor;
 
-use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
-use service_lifecycle_core::testing::fixture::ProbeEvent;
+use service_lifecycle_core::testing::fixture::{fixture_time, ProbeEvent};
 use service_lifecycle_core::{EventStore, ExpectedVersion, MemoryStore, NewEvent, StreamId};
 use service_lifecycle_json::{export_all, import, ImportError, ImportOptions, ImportProblem};
 
 /// A valid export of six events over two streams, as lines (without newlines).
 fn valid_lines() -> Vec<String> {
     let store = MemoryStore::<ProbeEvent>::new();
-    let at = Utc
-        .timestamp_opt(1_700_000_000, 0)
-        .single()
-        .unwrap_or_default();
+    let at = fixture_time();
     for (stream, seqs) in [("probe-a", 1..3), ("probe-b", 3..5), ("probe-a", 5..7)] {
         let events = seqs
             .map(|seq| NewEvent::new(ProbeEvent::noted(seq), at))

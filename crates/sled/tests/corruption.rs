@@ -2,8 +2,7 @@
 //! the record, never different data, never a panic (quality.md §2.5). The damage is written
 //! through the storage underneath, as a failing disk would leave it.
 
-use chrono::{TimeZone, Utc};
-use service_lifecycle_core::testing::fixture::ProbeEvent;
+use service_lifecycle_core::testing::fixture::{fixture_time, ProbeEvent};
 use service_lifecycle_core::{
     Envelope, EventId, EventStore, ExpectedVersion, NewEvent, ReadError, StreamId, VisitError,
 };
@@ -16,10 +15,7 @@ fn stream() -> StreamId {
 /// A store holding three events of `probe-1` and one of `probe-2`.
 fn store_with_events(dir: &std::path::Path) -> (SledStore<ProbeEvent>, Vec<EventId>) {
     let store = SledStore::<ProbeEvent>::open(dir).unwrap();
-    let at = Utc
-        .timestamp_opt(1_700_000_000, 0)
-        .single()
-        .unwrap_or_default();
+    let at = fixture_time();
     let events: Vec<_> = (1..=3)
         .map(|seq| NewEvent::new(ProbeEvent::noted(seq), at).with_metadata("user", "clerk"))
         .collect();

@@ -2,9 +2,10 @@
 //! repository with snapshots kept in sled; personal data and its erasure; read models committed
 //! with their checkpoint.
 
-use chrono::{TimeZone, Utc};
 use service_lifecycle_core::domain::{CustomerId, PersonalData, PersonalDataStore, ServiceEvent};
-use service_lifecycle_core::testing::fixture::{Counter, CounterCommand, CounterEvent, ProbeEvent};
+use service_lifecycle_core::testing::fixture::{
+    fixture_time, Counter, CounterCommand, CounterEvent, ProbeEvent,
+};
 use service_lifecycle_core::testing::scenario::receipt_to_post_warranty_repair;
 use service_lifecycle_core::{
     CheckpointStore, CommandContext, Envelope, EventStore, ExpectedVersion, NewEvent, Projection,
@@ -98,10 +99,7 @@ impl Projection<ProbeEvent> for Applied {
 fn a_durable_read_model_resumes_from_its_commit_without_applying_anything_twice() {
     let dir = tempfile::tempdir().unwrap();
     let stream = StreamId::new("probe-1").unwrap();
-    let at = Utc
-        .timestamp_opt(1_700_000_000, 0)
-        .single()
-        .unwrap_or_default();
+    let at = fixture_time();
     let append = |store: &SledStore<ProbeEvent>, seqs: std::ops::Range<u64>| {
         let events = seqs
             .map(|seq| NewEvent::new(ProbeEvent::noted(seq), at))

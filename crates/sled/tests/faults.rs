@@ -2,8 +2,7 @@
 //! script. Afterwards, and after a reopen, the store holds every acknowledged append whole and the
 //! failed one either whole or not at all; it verifies clean.
 
-use chrono::{TimeZone, Utc};
-use service_lifecycle_core::testing::fixture::ProbeEvent;
+use service_lifecycle_core::testing::fixture::{fixture_time, ProbeEvent};
 use service_lifecycle_core::{EventStore, ExpectedVersion, NewEvent, ReadError, StreamId};
 use service_lifecycle_sled::{
     Durability, FaultMode, FaultyStorage, SledOptions, SledStorage, SledStore,
@@ -37,10 +36,7 @@ fn script_appends() -> Vec<(StreamId, Vec<u64>)> {
 }
 
 fn events(seqs: &[u64]) -> Vec<NewEvent<ProbeEvent>> {
-    let at = Utc
-        .timestamp_opt(1_700_000_000, 0)
-        .single()
-        .unwrap_or_default();
+    let at = fixture_time();
     seqs.iter()
         .map(|seq| NewEvent::new(ProbeEvent::noted(*seq), at))
         .collect()

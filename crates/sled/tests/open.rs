@@ -1,19 +1,11 @@
 //! Opening: what is a store and what is not, format versions, locks; and the size cap.
 
-use chrono::{TimeZone, Utc};
-use service_lifecycle_core::testing::fixture::ProbeEvent;
+use chrono::Utc;
+use service_lifecycle_core::testing::fixture::{noted, ProbeEvent};
 use service_lifecycle_core::{AppendError, EventStore, ExpectedVersion, NewEvent, StreamId};
 use service_lifecycle_sled::{
     OpenError, SledOptions, SledStorage, SledStore, Storage, WriteBatch, FORMAT_VERSION,
 };
-
-fn noted(seq: u64) -> NewEvent<ProbeEvent> {
-    let at = Utc
-        .timestamp_opt(1_700_000_000, 0)
-        .single()
-        .unwrap_or_default();
-    NewEvent::new(ProbeEvent::noted(seq), at)
-}
 
 fn stream() -> StreamId {
     StreamId::new("probe-1").expect("valid stream id")

@@ -5,10 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
-use service_lifecycle_core::testing::fixture::ProbeEvent;
+use service_lifecycle_core::testing::fixture::{noted, ProbeEvent};
 use service_lifecycle_core::{
     AppendError, AppendResult, EventStore, ExpectedVersion, NewEvent, StreamId,
 };
@@ -183,14 +182,6 @@ impl Store {
 
 fn stream_id(stream: u8) -> StreamId {
     StreamId::new(format!("machine-{stream}")).expect("valid stream id")
-}
-
-fn noted(seq: u64) -> NewEvent<ProbeEvent> {
-    let at = Utc
-        .timestamp_opt(1_700_000_000, 0)
-        .single()
-        .unwrap_or_default();
-    NewEvent::new(ProbeEvent::noted(seq), at)
 }
 
 fn seq_of(event: &ProbeEvent) -> u64 {

@@ -14,9 +14,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::{TimeZone, Utc};
-
-use super::fixture::ProbeEvent;
+use super::fixture::{fixture_time, noted, ProbeEvent};
 use crate::{
     AppendError, Causation, Envelope, Event, EventId, EventStore, ExpectedVersion, NewEvent,
     StreamId,
@@ -48,14 +46,6 @@ pub fn run_all<S: EventStore<ProbeEvent>>(make_store: impl Fn() -> S) {
 
 fn stream(name: &str) -> StreamId {
     StreamId::new(name).expect("fixture stream ids are valid")
-}
-
-fn noted(seq: u64) -> NewEvent<ProbeEvent> {
-    let recorded_at = Utc
-        .timestamp_opt(1_700_000_000 + seq as i64, 0)
-        .single()
-        .unwrap_or_default();
-    NewEvent::new(ProbeEvent::noted(seq), recorded_at)
 }
 
 fn batch(seqs: std::ops::Range<u64>) -> Vec<NewEvent<ProbeEvent>> {
@@ -222,10 +212,7 @@ pub fn invalid_event_type_names_are_refused_and_nothing_is_written<S: EventStore
     store: S,
 ) {
     let a = stream("conformance-a");
-    let recorded_at = Utc
-        .timestamp_opt(1_700_000_000, 0)
-        .single()
-        .unwrap_or_default();
+    let recorded_at = fixture_time();
     for bad in [
         ProbeEvent::Unnamed,
         ProbeEvent::Misnamed,

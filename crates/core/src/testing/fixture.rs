@@ -3,10 +3,25 @@
 //! They exist to exercise the kernel, not to model anything: the service-lifecycle domain lives in
 //! its own modules.
 
+use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{Decider, Event, EventSchema, Upcasters};
+use crate::{Decider, Event, EventSchema, NewEvent, Upcasters};
+
+/// The instant fixtures record events at: Unix time 1,700,000,000 (2023-11-14T22:13:20Z), the
+/// same on every run, so stored bytes and exports are too.
+pub fn fixture_time() -> DateTime<Utc> {
+    Utc.timestamp_opt(1_700_000_000, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+/// The new event [`ProbeEvent::noted`]`(seq)`, recorded `seq` seconds after [`fixture_time`].
+pub fn noted(seq: u64) -> NewEvent<ProbeEvent> {
+    let recorded_at = fixture_time() + chrono::Duration::seconds(seq as i64);
+    NewEvent::new(ProbeEvent::noted(seq), recorded_at)
+}
 
 /// Events of the [`Counter`] fixture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

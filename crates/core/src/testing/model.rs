@@ -19,10 +19,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 
-use super::fixture::ProbeEvent;
+use super::fixture::{noted, ProbeEvent};
 use crate::{AppendError, AppendResult, EventStore, ExpectedVersion, NewEvent, StreamId};
 
 /// How an append states its expectation, relative to the stream's actual version.
@@ -127,10 +126,7 @@ impl Model {
         (0..count)
             .map(|_| {
                 self.next_seq += 1;
-                let at = Utc
-                    .timestamp_opt(1_700_000_000 + self.next_seq as i64, 0)
-                    .single();
-                NewEvent::new(ProbeEvent::noted(self.next_seq), at.unwrap_or_default())
+                noted(self.next_seq)
             })
             .collect()
     }

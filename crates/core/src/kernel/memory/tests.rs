@@ -1,17 +1,11 @@
 use std::time::Duration;
 
-use chrono::Utc;
-
 use super::*;
-use crate::testing::fixture::ProbeEvent;
+use crate::testing::fixture::{noted, ProbeEvent};
 use crate::testing::{conformance, model};
 
 fn stream(name: &str) -> StreamId {
     StreamId::new(name).unwrap()
-}
-
-fn noted(seq: u64) -> NewEvent<ProbeEvent> {
-    NewEvent::new(ProbeEvent::noted(seq), Utc::now())
 }
 
 #[test]
