@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use service_lifecycle_cli::simulation::{simulate, SimulationConfig};
+use service_lifecycle_cli::simulation::{simulate, SimulationConfig, SimulationSummary};
 use service_lifecycle_cli::tables::{write_table, ReportName};
 use service_lifecycle_cli::{interrupt, is_broken_pipe};
 use service_lifecycle_core::domain::reports::Reports;
@@ -233,66 +233,72 @@ fn simulate_command(path: &Path, config: SimulationConfig) -> Result<ExitCode, F
             path.display()
         )));
     }
-    let bar = simulation_bar(config);
-    let started = Instant::now();
     let service = ServiceLifecycle::new(store.clone())?.with_personal_data(store.clone());
+    let run = run_simulation(service, config);
+    store.flush()?;
+    let place = format!("into {}", path.display());
+    finish_simulation(&store, config, run?, &place, || {
+        format!(
+            "the store at {} holds the days done and verifies; simulate into a new directory to \
+             start over",
+            path.display()
+        )
+    })
+}
+
+fn simulate_in_memory(config: SimulationConfig) -> Result<ExitCode, Failure> {
+    let store = service_lifecycle_core::MemoryStore::<ServiceEvent>::new();
+    let run = run_simulation(ServiceLifecycle::new(store.clone())?, config)?;
+    finish_simulation(&store, config, run, "in memory", || {
+        "nothing is kept (the store was in memory)".to_owned()
+    })
+}
+
+/// Runs the seeded simulation with a progress bar until it ends or Ctrl-C stops it.
+fn run_simulation<S: EventStore<ServiceEvent> + Clone>(
+    service: ServiceLifecycle<S>,
+    config: SimulationConfig,
+) -> Result<(SimulationSummary, Duration), Failure> {
+    let bar = ProgressBar::new(u64::from(config.years) * 365).with_style(
+        ProgressStyle::with_template("{spinner} simulating day {pos}/{len} {wide_bar} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
     let summary = simulate(service, config, |day, _| {
         bar.set_position(day);
         !interrupt::requested()
     })?;
     bar.finish_and_clear();
-    store.flush()?;
+    Ok((summary, started.elapsed()))
+}
+
+/// Says how a simulation ended: what it wrote and how fast, or, after Ctrl-C, how far it got and
+/// `kept` (what state the store is in).
+fn finish_simulation<S: EventStore<ServiceEvent>>(
+    store: &S,
+    config: SimulationConfig,
+    (summary, elapsed): (SimulationSummary, Duration),
+    place: &str,
+    kept: impl FnOnce() -> String,
+) -> Result<ExitCode, Failure> {
     if interrupt::requested() {
         eprintln!(
-            "interrupted after day {} of {}: the store at {} holds the days done and verifies; \
-             simulate into a new directory to start over",
+            "interrupted after day {} of {}: {}",
             summary.days,
             u64::from(config.years) * 365,
-            path.display()
+            kept()
         );
         return Ok(ExitCode::from(interrupt::EXIT_CODE));
     }
     let events = store.head_position()?;
-    let elapsed = started.elapsed();
     println!(
-        "simulated {} customers over {} days: {events} events from {} commands ({} refused by the rules) in {:.1} s ({:.0} events/s) into {}",
+        "simulated {} customers over {} days {place}: {events} events from {} commands ({} refused by the rules) in {:.1} s ({:.0} events/s)",
         config.customers,
         summary.days,
         summary.commands,
         summary.refused,
         elapsed.as_secs_f64(),
         events as f64 / elapsed.as_secs_f64().max(1e-9),
-        path.display()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn simulation_bar(config: SimulationConfig) -> ProgressBar {
-    ProgressBar::new(u64::from(config.years) * 365).with_style(
-        ProgressStyle::with_template("{spinner} simulating day {pos}/{len} {wide_bar} {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    )
-}
-
-fn simulate_in_memory(config: SimulationConfig) -> Result<ExitCode, Failure> {
-    let store = service_lifecycle_core::MemoryStore::<ServiceEvent>::new();
-    let bar = simulation_bar(config);
-    let started = Instant::now();
-    let summary = simulate(ServiceLifecycle::new(store.clone())?, config, |day, _| {
-        bar.set_position(day);
-        !interrupt::requested()
-    })?;
-    bar.finish_and_clear();
-    let events = store.head_position()?;
-    let elapsed = started.elapsed();
-    println!(
-        "simulated {} customers over {} days in memory: {events} events from {} commands ({} refused by the rules) in {:.1} s ({:.0} events/s)",
-        config.customers,
-        summary.days,
-        summary.commands,
-        summary.refused,
-        elapsed.as_secs_f64(),
-        events as f64 / elapsed.as_secs_f64().max(1e-9)
     );
     Ok(ExitCode::SUCCESS)
 }

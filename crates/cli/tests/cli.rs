@@ -180,32 +180,37 @@ fn a_broken_import_file_names_its_line_and_writes_nothing() {
     assert!(message.contains("nothing was written"), "{message}");
 }
 
-#[test]
-fn ctrl_c_stops_a_simulation_at_a_clean_point_and_the_store_verifies() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
+/// Runs the tool with `args`, presses Ctrl-C after it has had time to start working, and
+/// returns what it wrote and how it ended.
+fn interrupted(args: &[&str]) -> std::process::Output {
     let child = Command::new(env!("CARGO_BIN_EXE_service-lifecycle"))
-        .args([
-            "simulate",
-            "--store",
-            path(&store),
-            "--customers",
-            "2000",
-            "--years",
-            "5",
-        ])
+        .args(args)
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Let it open the store and simulate a few days, then press Ctrl-C.
     std::thread::sleep(std::time::Duration::from_millis(1_500));
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
-    let output = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn ctrl_c_stops_a_simulation_at_a_clean_point_and_the_store_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let output = interrupted(&[
+        "simulate",
+        "--store",
+        path(&store),
+        "--customers",
+        "2000",
+        "--years",
+        "5",
+    ]);
     assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
     assert!(
         text(&output.stderr).contains("interrupted after day"),
@@ -218,5 +223,23 @@ fn ctrl_c_stops_a_simulation_at_a_clean_point_and_the_store_verifies() {
         Some(0),
         "{}",
         text(&verified.stdout)
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_simulation_in_memory_with_the_same_exit_code() {
+    let output = interrupted(&[
+        "simulate",
+        "--memory",
+        "--customers",
+        "20000",
+        "--years",
+        "5",
+    ]);
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("nothing is kept"),
+        "{}",
+        text(&output.stderr)
     );
 }
