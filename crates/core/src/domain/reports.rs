@@ -51,8 +51,6 @@ pub const AT_RISK_MINUTES: i64 = 60;
 /// Every report's state, folded from the global log.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reports {
-    /// The position of the last event applied.
-    pub position: u64,
     products: FastMap<StreamId, ProductState>,
     customers: FastMap<StreamId, CustomerState>,
     contracts: FastMap<StreamId, ContractState>,
@@ -80,7 +78,6 @@ fn state_of<'a, S: Default>(states: &'a mut FastMap<StreamId, S>, stream: &Strea
 
 impl Projection<ServiceEvent> for Reports {
     fn apply(&mut self, envelope: &Envelope<ServiceEvent>) {
-        self.position = envelope.position;
         let stream = &envelope.stream_id;
         match &envelope.event {
             ServiceEvent::Product(event) => {

@@ -14,10 +14,7 @@ fn scenario_reports() -> Reports {
     receipt_to_post_warranty_repair(store.clone());
     let mut projector = Projector::new("reports", Reports::default());
     projector.catch_up(&store, &store).unwrap();
-    assert_eq!(
-        projector.projection().position,
-        store.head_position().unwrap()
-    );
+    assert_eq!(projector.position(), store.head_position().unwrap());
     projector.into_projection()
 }
 
