@@ -7,6 +7,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::store::DEFAULT_LOCK_TIMEOUT;
 
 /// One key and its value, or `None` for a removal.
 pub type BatchOp = (Vec<u8>, Option<Vec<u8>>);
@@ -81,6 +84,13 @@ pub enum StorageError {
     },
 }
 
+impl StorageError {
+    /// Whether the engine refused to open because another handle holds the database's lock.
+    pub fn is_locked(&self) -> bool {
+        matches!(self, Self::Io(io) if io.to_string().contains("could not acquire lock"))
+    }
+}
+
 impl From<sled::Error> for StorageError {
     fn from(error: sled::Error) -> Self {
         match error {
@@ -126,8 +136,36 @@ impl fmt::Debug for SledStorage {
 }
 
 impl SledStorage {
-    /// Opens (or creates) the sled database in `path` with a page cache of `cache_capacity` bytes.
+    /// Opens (or creates) the sled database in `path` with a page cache of `cache_capacity` bytes,
+    /// waiting up to [`DEFAULT_LOCK_TIMEOUT`] for a lock held by another handle (see
+    /// [`SledStorage::open_waiting`]).
     pub fn open(path: &Path, cache_capacity: u64) -> Result<Self, StorageError> {
+        Self::open_waiting(path, cache_capacity, DEFAULT_LOCK_TIMEOUT)
+    }
+
+    /// Opens (or creates) the sled database in `path` with a page cache of `cache_capacity` bytes,
+    /// retrying while its lock is held, for at most `lock_timeout`.
+    ///
+    /// sled's background threads keep the lock for a moment after the last handle of a database
+    /// is dropped, so reopening in the same process can find it still taken. Past the timeout the
+    /// lock error is returned ([`StorageError::is_locked`] tells it apart).
+    pub fn open_waiting(
+        path: &Path,
+        cache_capacity: u64,
+        lock_timeout: Duration,
+    ) -> Result<Self, StorageError> {
+        let deadline = Instant::now() + lock_timeout;
+        loop {
+            match Self::open_once(path, cache_capacity) {
+                Err(error) if error.is_locked() && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn open_once(path: &Path, cache_capacity: u64) -> Result<Self, StorageError> {
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(cache_capacity)

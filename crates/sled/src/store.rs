@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use foldhash::{HashMap as FastMap, HashMapExt};
 use service_lifecycle_core::{
@@ -222,27 +222,15 @@ impl<E: Event> SledStore<E> {
     pub fn open_with(path: impl AsRef<Path>, options: SledOptions) -> Result<Self, OpenError> {
         let path = path.as_ref();
         check_directory(path)?;
-        let deadline = Instant::now() + options.lock_timeout;
-        let storage = loop {
-            match SledStorage::open(path, options.cache_capacity) {
-                Ok(storage) => break storage,
-                Err(source) if is_lock_error(&source) => {
-                    if Instant::now() >= deadline {
-                        return Err(OpenError::Locked {
-                            path: path.to_path_buf(),
-                            source,
-                        });
-                    }
-                    std::thread::sleep(Duration::from_millis(10));
+        let storage = SledStorage::open_waiting(path, options.cache_capacity, options.lock_timeout)
+            .map_err(|source| {
+                let path = path.to_path_buf();
+                if source.is_locked() {
+                    OpenError::Locked { path, source }
+                } else {
+                    OpenError::Storage { path, source }
                 }
-                Err(source) => {
-                    return Err(OpenError::Storage {
-                        path: path.to_path_buf(),
-                        source,
-                    })
-                }
-            }
-        };
+            })?;
         Self::with_storage(storage, path, options)
     }
 }
@@ -276,10 +264,6 @@ fn check_directory(path: &Path) -> Result<(), OpenError> {
             }
         }
     }
-}
-
-fn is_lock_error(error: &StorageError) -> bool {
-    matches!(error, StorageError::Io(io) if io.to_string().contains("lock"))
 }
 
 fn corrupt(record: impl Into<String>, problem: impl fmt::Display) -> ReadError {

@@ -121,6 +121,27 @@ fn a_store_open_elsewhere_is_refused_as_locked() {
 }
 
 #[test]
+fn the_storage_layer_waits_for_a_lock_a_dropped_store_still_holds() {
+    // sled's background threads release the lock a moment after the last handle is dropped;
+    // every opener, not only the store, waits for it.
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..20 {
+        drop(SledStore::<ProbeEvent>::open(dir.path()).unwrap());
+        drop(SledStorage::open(dir.path(), 1 << 20).unwrap());
+    }
+}
+
+#[test]
+fn the_storage_layer_reports_a_held_lock_after_its_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = SledStorage::open(dir.path(), 1 << 20).unwrap();
+    let error =
+        SledStorage::open_waiting(dir.path(), 1 << 20, std::time::Duration::from_millis(30))
+            .unwrap_err();
+    assert!(error.is_locked(), "{error}");
+}
+
+#[test]
 fn an_event_over_the_size_cap_is_refused_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let store =
