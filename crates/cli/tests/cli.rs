@@ -180,8 +180,8 @@ fn a_broken_import_file_names_its_line_and_writes_nothing() {
     assert!(message.contains("nothing was written"), "{message}");
 }
 
-/// Runs the tool with `args`, presses Ctrl-C after it has had time to start working, and
-/// returns what it wrote and how it ended.
+/// Runs the tool with `args`, presses Ctrl-C once the tool handles it and has worked a moment,
+/// and returns what it wrote and how it ended.
 fn interrupted(args: &[&str]) -> std::process::Output {
     let child = Command::new(env!("CARGO_BIN_EXE_service-lifecycle"))
         .args(args)
@@ -189,13 +189,44 @@ fn interrupted(args: &[&str]) -> std::process::Output {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    wait_until_ctrl_c_is_handled(child.id());
+    // Let the run get going, so the signal lands in the middle of it.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
     child.wait_with_output().unwrap()
+}
+
+/// Waits until process `pid` catches SIGINT, so the signal the test sends meets the tool's handler
+/// and not the default action, however slowly a loaded machine starts the process. Linux shows
+/// the caught signals in /proc; elsewhere a generous pause stands in.
+fn wait_until_ctrl_c_is_handled(pid: u32) {
+    const SIGINT_BIT: u64 = 1 << (2 - 1);
+    let status = format!("/proc/{pid}/status");
+    if !Path::new(&status).exists() {
+        std::thread::sleep(std::time::Duration::from_millis(1_500));
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(&status).unwrap_or_default();
+        let field = |name: &str| text.lines().find_map(|line| line.strip_prefix(name));
+        if field("State:").is_some_and(|state| state.trim_start().starts_with('Z')) {
+            return; // it ended already: its output tells why
+        }
+        let caught = field("SigCgt:").and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok());
+        if caught.is_some_and(|mask| mask & SIGINT_BIT != 0) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tool did not install its Ctrl-C handler within a minute"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 #[test]
