@@ -74,10 +74,12 @@ fn run(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
         service,
         store: store.clone(),
         refused: std::cell::Cell::new(0),
+        failure: std::cell::RefCell::new(None),
     };
     if first_day == 0 {
         println!("A new dealership in {}.", path.display());
         dealer.open_shop();
+        dealer.stop_on_failure()?;
     } else {
         println!(
             "Continuing the dealership in {} from day {first_day} ({} events so far).",
@@ -88,6 +90,7 @@ fn run(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     interrupt::install(None);
     for day in first_day..first_day + SEASON_DAYS {
         dealer.live(day);
+        dealer.stop_on_failure()?;
         // The day is done: an interrupted run starts again from the next one.
         store.save_checkpoint(DAYS_DONE, day + 1)?;
         if interrupt::requested() {
@@ -185,6 +188,9 @@ struct Dealer {
     service: ServiceLifecycle<Store>,
     store: Store,
     refused: std::cell::Cell<u64>,
+    /// The first failure of the store (a command it could not decide or keep, a state it could
+    /// not read), which ends the run.
+    failure: std::cell::RefCell<Option<Box<dyn std::error::Error>>>,
 }
 
 impl Dealer {
@@ -193,16 +199,31 @@ impl Dealer {
         CommandContext::with_command_id(CommandId::from_uuid(id_of(label)))
     }
 
-    /// Counts and shows a command the rules refused: part of a dealer's life.
+    /// Counts and shows a command the rules refused: part of a dealer's life. Any other failure
+    /// (the store's) is kept, and ends the run at the end of the day ([`Dealer::stop_on_failure`]).
     fn note<T>(&self, label: &str, outcome: Result<T, ServiceError>) -> Option<T> {
         match outcome {
             Ok(done) => Some(done),
-            Err(error) => {
+            Err(error) if error.is_rejection() => {
                 self.refused.set(self.refused.get() + 1);
                 println!("  refused ({label}): {error}");
                 None
             }
+            Err(error) => {
+                self.fail(error.into());
+                None
+            }
         }
+    }
+
+    /// Keeps the first failure of the store, for [`Dealer::stop_on_failure`].
+    fn fail(&self, error: Box<dyn std::error::Error>) {
+        self.failure.borrow_mut().get_or_insert(error);
+    }
+
+    /// The first failure of the store since the run began, as the run's error.
+    fn stop_on_failure(&self) -> Result<(), Box<dyn std::error::Error>> {
+        self.failure.borrow_mut().take().map_or(Ok(()), Err)
     }
 
     fn product(&self, label: &str, command: ProductCommand) {
@@ -230,10 +251,13 @@ impl Dealer {
         ServiceEvent: service_lifecycle::Contains<D::Event>,
     {
         let repository = Repository::<D, ServiceEvent, _>::new(self.store.clone());
-        repository
-            .load(&stream)
-            .map(|loaded| (*loaded.state).clone())
-            .unwrap_or_default()
+        match repository.load(&stream) {
+            Ok(loaded) => (*loaded.state).clone(),
+            Err(error) => {
+                self.fail(error.into());
+                D::State::default()
+            }
+        }
     }
 
     /// Day 0: the parts, the technicians, the customers.

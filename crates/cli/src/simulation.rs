@@ -92,15 +92,27 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
         uuid::Uuid::from_u64_pair(self.seed ^ (kind << 56), number)
     }
 
-    fn context(&mut self) -> CommandContext {
+    /// Sends one command through the facade under the next command id.
+    fn send<T>(
+        &mut self,
+        command: impl FnOnce(&ServiceLifecycle<S>, &CommandContext) -> Result<T, ServiceError>,
+    ) -> Result<(), ServiceError> {
         self.summary.commands += 1;
         let id = self.id(0xff, self.summary.commands);
-        CommandContext::with_command_id(CommandId::from_uuid(id))
+        let context = CommandContext::with_command_id(CommandId::from_uuid(id));
+        let outcome = command(&self.service, &context);
+        self.tally(outcome)
     }
 
-    fn count<T>(&mut self, outcome: Result<T, ServiceError>) {
-        if outcome.is_err() {
-            self.summary.refused += 1;
+    /// A refusal by the rules is counted: part of a dealer's life. Any other failure (of the
+    /// store) ends the simulation.
+    fn tally<T>(&mut self, outcome: Result<T, ServiceError>) -> Result<(), ServiceError> {
+        match outcome {
+            Err(error) if error.is_rejection() => {
+                self.summary.refused += 1;
+                Ok(())
+            }
+            other => other.map(drop),
         }
     }
 
@@ -132,19 +144,15 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
         (self.customers / 500).max(1)
     }
 
-    fn open_shop(&mut self) {
+    fn open_shop(&mut self) -> Result<(), ServiceError> {
         for model in 0..MODELS {
-            let context = self.context();
-            let outcome = self.service.part(
-                PartCommand::RegisterPart {
-                    part: Self::part(model),
-                    models: std::collections::BTreeMap::from([(self.model(model), 1)]),
-                    reorder_point: 5,
-                    at: instant(0, 0),
-                },
-                &context,
-            );
-            self.count(outcome);
+            let register = PartCommand::RegisterPart {
+                part: Self::part(model),
+                models: std::collections::BTreeMap::from([(self.model(model), 1)]),
+                reorder_point: 5,
+                at: instant(0, 0),
+            };
+            self.send(|service, context| service.part(register, context))?;
         }
         for number in 0..self.technicians() {
             let technician = self.technician(number);
@@ -165,9 +173,7 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
                 at: instant(0, 2),
             }));
             for command in commands {
-                let context = self.context();
-                let outcome = self.service.technician(command, &context);
-                self.count(outcome);
+                self.send(|service, context| service.technician(command, context))?;
             }
         }
         let levels = RelationshipLevel::ALL;
@@ -180,53 +186,47 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
             let level = levels[self.rng.below(5) as usize];
             let owner = (level == RelationshipLevel::Partnership)
                 .then(|| AccountOwnerId::from_uuid(self.id(4, 0)));
-            let context = self.context();
             let customer = self.customer(number);
             let group = groups[self.rng.below(3) as usize].clone();
-            let outcome = self.service.register_customer(
-                customer,
-                PersonalData {
-                    name: format!("Customer {number}"),
-                    contact: format!("customer-{number}@example.invalid"),
-                },
-                group,
-                level,
-                owner,
-                instant(0, 3),
-                &context,
-            );
-            self.count(outcome);
+            let data = PersonalData {
+                name: format!("Customer {number}"),
+                contact: format!("customer-{number}@example.invalid"),
+            };
+            self.send(|service, context| {
+                service.register_customer(
+                    customer,
+                    data,
+                    group,
+                    level,
+                    owner,
+                    instant(0, 3),
+                    context,
+                )
+            })?;
         }
+        Ok(())
     }
 
-    fn product(&mut self, command: ProductCommand) {
-        let context = self.context();
-        let outcome = self.service.product(command, &context);
-        self.count(outcome);
+    fn product(&mut self, command: ProductCommand) -> Result<(), ServiceError> {
+        self.send(|service, context| service.product(command, context))
     }
 
-    fn contract(&mut self, command: ContractCommand) {
-        let context = self.context();
-        let outcome = self.service.contract(command, &context);
-        self.count(outcome);
+    fn contract(&mut self, command: ContractCommand) -> Result<(), ServiceError> {
+        self.send(|service, context| service.contract(command, context))
     }
 
-    fn day(&mut self, day: u64) {
+    fn day(&mut self, day: u64) -> Result<(), ServiceError> {
         let eur = Currency::new("EUR").expect("valid currency");
         // Stock for the day's calls.
         if day % 7 == 0 {
             for model in 0..MODELS {
-                let context = self.context();
-                let outcome = self.service.part(
-                    PartCommand::ReceiveStock {
-                        part: Self::part(model),
-                        location: Location::CentralWarehouse,
-                        quantity: (self.customers / 100).max(5) as u32,
-                        at: instant(day, 0),
-                    },
-                    &context,
-                );
-                self.count(outcome);
+                let receive = PartCommand::ReceiveStock {
+                    part: Self::part(model),
+                    location: Location::CentralWarehouse,
+                    quantity: (self.customers / 100).max(5) as u32,
+                    at: instant(day, 0),
+                };
+                self.send(|service, context| service.part(receive, context))?;
             }
         }
         // Deliveries and installations of earlier sales.
@@ -235,7 +235,7 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
             self.product(ProductCommand::Install {
                 product,
                 at: instant(day, 60),
-            });
+            })?;
             self.in_service.push(unit);
         }
         for unit in std::mem::take(&mut self.delivering) {
@@ -243,7 +243,7 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
             self.product(ProductCommand::Deliver {
                 product,
                 at: instant(day, 30),
-            });
+            })?;
             self.installing.push(unit);
         }
         // Units arrive and are prepared.
@@ -256,30 +256,30 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
                 model: self.model(number),
                 serial: Self::serial(number),
                 at: instant(day, 90),
-            });
+            })?;
             if self.rng.chance(10) {
                 self.product(ProductCommand::RecordTransportDamage {
                     product,
                     description: "scratched panel".into(),
                     severity: DamageSeverity::Cosmetic,
                     at: instant(day, 95),
-                });
+                })?;
                 self.product(ProductCommand::RepairTransportDamage {
                     product,
                     damage: 1,
                     at: instant(day, 120),
-                });
+                })?;
             }
             self.product(ProductCommand::Commission {
                 product,
                 at: instant(day, 150),
-            });
+            })?;
             self.product(ProductCommand::RecordTestRun {
                 product,
                 passed: true,
                 notes: "ok".into(),
                 at: instant(day, 180),
-            });
+            })?;
             self.in_stock.push(number);
         }
         // Sales of ready units.
@@ -305,7 +305,7 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
                     training: false,
                 },
                 at: instant(day, 240),
-            });
+            })?;
             if full {
                 self.delivering.push(unit);
             } else {
@@ -315,31 +315,27 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
         // Questions.
         for _ in 0..(self.customers / 300).max(1) {
             let number = self.rng.below(self.customers);
-            let customer = self.customer(number);
-            let context = self.context();
-            let outcome = self.service.customer(
-                CustomerCommand::LogInquiry {
-                    customer,
-                    topic: "how to descale".into(),
-                    at: instant(day, 300),
-                },
-                &context,
-            );
-            self.count(outcome);
+            let inquiry = CustomerCommand::LogInquiry {
+                customer: self.customer(number),
+                topic: "how to descale".into(),
+                at: instant(day, 300),
+            };
+            self.send(|service, context| service.customer(inquiry, context))?;
         }
         // Breakdowns of units in service, on working days.
         if day % 7 < 5 && !self.in_service.is_empty() {
             for _ in 0..(self.customers / 400).max(1) {
-                self.breakdown(day, eur);
+                self.breakdown(day, eur)?;
             }
         }
         if day % 30 == 0 {
             let outcome = self.service.run_daily(date(day), 30);
-            self.count(outcome);
+            self.tally(outcome)?;
         }
+        Ok(())
     }
 
-    fn breakdown(&mut self, day: u64, eur: Currency) {
+    fn breakdown(&mut self, day: u64, eur: Currency) -> Result<(), ServiceError> {
         let unit = self.in_service[self.rng.below(self.in_service.len() as u64) as usize];
         let product = self.unit(unit);
         let contract = self.service.directory(|directory| {
@@ -348,7 +344,9 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
                 .get(&product)
                 .and_then(|contracts| contracts.keys().next_back().copied())
         });
-        let Some(contract) = contract else { return };
+        let Some(contract) = contract else {
+            return Ok(());
+        };
         self.next_call += 1;
         let call = CallId::from_uuid(self.id(5, self.next_call));
         let opened = instant(day, 120 + self.rng.below(300));
@@ -368,19 +366,19 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
             priority,
             kind: CallKind::Breakdown,
             at: opened,
-        });
+        })?;
         self.contract(ContractCommand::Dispatch {
             contract,
             call,
             technician,
             parts: vec![(Self::part(unit), 1)],
             at: dispatched,
-        });
+        })?;
         self.contract(ContractCommand::Arrive {
             contract,
             call,
             at: dispatched + Duration::minutes(90),
-        });
+        })?;
         self.contract(ContractCommand::Resolve {
             contract,
             call,
@@ -390,12 +388,16 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
             cost: Money::new(12_000, eur),
             customer_accepts_charge: true,
             at: dispatched + Duration::minutes(150),
-        });
+        })
     }
 }
 
 /// Runs the simulation through `service` (over an empty store); `progress(day, days)` is called
 /// after each simulated day and stops the simulation there by returning `false`.
+///
+/// A command the rules refuse is counted in the summary and the simulation goes on; a failure to
+/// decide or keep a command (the store's, see [`ServiceError::is_rejection`]) ends it with that
+/// error. What was written before stays: every append is whole.
 ///
 /// ```
 /// use service_lifecycle_cli::simulation::{simulate, SimulationConfig};
@@ -427,10 +429,10 @@ pub fn simulate<S: EventStore<ServiceEvent> + Clone>(
         next_unit: 0,
         next_call: 0,
     };
-    simulation.open_shop();
+    simulation.open_shop()?;
     let days = u64::from(config.years) * 365;
     for day in 0..days {
-        simulation.day(day);
+        simulation.day(day)?;
         simulation.summary.days = day + 1;
         if !progress(day + 1, days) {
             break;

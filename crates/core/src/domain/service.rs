@@ -118,6 +118,29 @@ pub enum ServiceError {
     StreamId(#[from] InvalidStreamId),
 }
 
+impl ServiceError {
+    /// Whether the rules refused the command: an aggregate rejected it, a rule across aggregates
+    /// (S1, T2, C5) did, or it names a call or unit nobody knows. Those are answers to act on
+    /// (another command, other data); the rest (the store, the personal-data store, a lost race,
+    /// a reused command id, an id that makes no stream id) mean the command could not be decided
+    /// or kept, and a loop sending commands should stop on them rather than count them.
+    pub fn is_rejection(&self) -> bool {
+        match self {
+            Self::Product(error) => error.is_rejection(),
+            Self::Customer(error) => error.is_rejection(),
+            Self::Contract(error) => error.is_rejection(),
+            Self::Part(error) => error.is_rejection(),
+            Self::Technician(error) => error.is_rejection(),
+            Self::NotCertified { .. }
+            | Self::RequestedModelAvailable { .. }
+            | Self::UnknownCall { .. }
+            | Self::UnknownUnit { .. }
+            | Self::UnitHasContract { .. } => true,
+            Self::PersonalData(_) | Self::Read(_) | Self::StreamId(_) => false,
+        }
+    }
+}
+
 /// A unit as the directory knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitEntry {

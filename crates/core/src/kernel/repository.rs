@@ -289,6 +289,15 @@ pub enum ExecuteError<R: std::error::Error + 'static> {
     },
 }
 
+impl<R: std::error::Error + 'static> ExecuteError<R> {
+    /// Whether the aggregate rejected the command (a domain rule), as opposed to a failure of the
+    /// store, a lost race or a reused command id: a rejection is an answer about the command, the
+    /// others say the command could not be decided or kept.
+    pub fn is_rejection(&self) -> bool {
+        matches!(self, Self::Rejected(_))
+    }
+}
+
 impl<R: std::error::Error + 'static> From<ReadError> for ExecuteError<R> {
     fn from(error: ReadError) -> Self {
         Self::Load(LoadError::Read(error))

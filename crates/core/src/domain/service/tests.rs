@@ -349,3 +349,66 @@ fn a_contract_gets_the_plan_of_its_customers_target_group() {
         default_plan(&TargetGroup::Household)
     );
 }
+
+#[test]
+fn refusals_by_the_rules_are_told_apart_from_failures_to_decide_or_keep_a_command() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    w.prepare_and_sell();
+    let s = &w.service;
+    // An aggregate's rule (P1: the unit was received already).
+    let received_again = s
+        .product(
+            ProductCommand::ReceiveUnit {
+                model: w.model,
+                serial: crate::domain::values::SerialNumber::new("WM-1001").unwrap(),
+                at: day(1),
+            },
+            &no_context(),
+        )
+        .unwrap_err();
+    assert!(received_again.is_rejection(), "{received_again}");
+    // A command naming a call nobody opened.
+    let unknown_call = s
+        .contract(
+            ContractCommand::Arrive {
+                contract: w.warranty_contract(),
+                call: CallId::from_uuid(uuid::Uuid::from_u128(99)),
+                at: day(40),
+            },
+            &no_context(),
+        )
+        .unwrap_err();
+    assert!(unknown_call.is_rejection(), "{unknown_call}");
+    // Not answers about the command: a command id already used on another stream, a store that
+    // cannot be read.
+    let context = CommandContext::with_command_id(CommandId::new());
+    let inquiry = |topic: &str| CustomerCommand::LogInquiry {
+        customer: w.customer,
+        topic: topic.into(),
+        at: day(2),
+    };
+    s.customer(inquiry("descaling"), &context).unwrap();
+    let reused = s
+        .product(
+            ProductCommand::Commission {
+                product: w.product,
+                at: day(3),
+            },
+            &context,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            reused,
+            ServiceError::Product(ExecuteError::CommandIdReused { .. })
+        ),
+        "{reused}"
+    );
+    assert!(!reused.is_rejection());
+    let unreadable = ServiceError::Read(ReadError::Corrupt {
+        record: "log position 1".into(),
+        problem: "checksum".into(),
+    });
+    assert!(!unreadable.is_rejection());
+}

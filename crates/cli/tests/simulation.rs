@@ -1,0 +1,49 @@
+//! The simulation tells the rules' refusals (counted, part of a dealer's life) from failures of
+//! the store (which end it with the error instead of being counted as refusals).
+
+use service_lifecycle_cli::simulation::{simulate, SimulationConfig};
+use service_lifecycle_core::domain::{ServiceEvent, ServiceLifecycle};
+use service_lifecycle_core::EventStore;
+use service_lifecycle_sled::{FaultMode, FaultyStorage, SledOptions, SledStorage, SledStore};
+
+const CONFIG: SimulationConfig = SimulationConfig {
+    customers: 40,
+    years: 1,
+    seed: 3,
+};
+
+#[test]
+fn a_healthy_store_runs_every_day() {
+    let store = service_lifecycle_core::MemoryStore::<ServiceEvent>::new();
+    let summary = simulate(
+        ServiceLifecycle::new(store.clone()).unwrap(),
+        CONFIG,
+        |_, _| true,
+    )
+    .expect("nothing fails");
+    assert_eq!(summary.days, 365);
+    assert!(summary.refused < summary.commands / 10, "{summary:?}");
+}
+
+#[test]
+fn a_store_that_fails_ends_the_simulation_with_its_error_instead_of_counting_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = FaultyStorage::new(
+        SledStorage::open(dir.path(), 1 << 22).unwrap(),
+        400,
+        FaultMode::FromThenOn,
+    );
+    let store = SledStore::<ServiceEvent, _>::with_storage(storage, dir.path(), SledOptions::new())
+        .unwrap();
+    let error = simulate(
+        ServiceLifecycle::new(store.clone()).unwrap(),
+        CONFIG,
+        |_, _| true,
+    )
+    .expect_err("the store's failure ends the simulation");
+    assert!(!error.is_rejection(), "{error}");
+    assert!(
+        store.head_position().unwrap() > 0,
+        "it failed part way, after some appends"
+    );
+}
