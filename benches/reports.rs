@@ -17,6 +17,7 @@ use service_lifecycle::json::{export_all, import, ImportOptions};
 use service_lifecycle::sled::{Durability, SledOptions, SledStore};
 use service_lifecycle::{EventStore, MemoryStore, Projector};
 use service_lifecycle_cli::simulation::{simulate, SimulationConfig};
+use service_lifecycle_cli::tables::close_of_business;
 
 /// 38,000 customers over a year: 1,011,641 events with seed 7.
 const CONFIG: SimulationConfig = SimulationConfig {
@@ -34,11 +35,10 @@ fn rebuild_all_reports<S: EventStore<ServiceEvent>>(store: &S) -> (usize, Report
     projector.catch_up(store, &checkpoints).expect("reports");
     let reports = projector.projection();
     let day = NaiveDate::from_ymd_opt(2026, 9, 30).unwrap_or_default();
-    let now = day.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
     let answers = reports.pre_sale_board().ready_for_sale.len()
         + reports.backlog(day).awaiting_delivery.len()
         + reports.service_due(day).due.len()
-        + reports.sla(now).at_risk.len()
+        + reports.sla(close_of_business(day)).at_risk.len()
         + reports.warranty(day, 60).expiring.len()
         + reports.parts_horizon(day).parts.len()
         + reports.outreach(day).obligations_by_level.len();

@@ -23,12 +23,12 @@ use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use service_lifecycle_cli::simulation::{simulate, SimulationConfig, SimulationSummary};
-use service_lifecycle_cli::tables::{write_table, ReportName};
+use service_lifecycle_cli::tables::{write_json, write_table, ReportName};
 use service_lifecycle_cli::{interrupt, is_broken_pipe};
 use service_lifecycle_core::domain::reports::Reports;
 use service_lifecycle_core::domain::{ServiceEvent, ServiceLifecycle};
 use service_lifecycle_core::{EventStore, Projector, StreamId};
-use service_lifecycle_json::{export_after, export_all, export_stream, import, write_report};
+use service_lifecycle_json::{export_after, export_all, export_stream, import};
 use service_lifecycle_sled::{Durability, SledOptions, SledStore};
 
 type Store = SledStore<ServiceEvent>;
@@ -316,10 +316,11 @@ fn report_command(
     bar.finish_and_clear();
     let reports = projector.projection();
     let day = as_of.unwrap_or_else(|| Utc::now().date_naive());
-    let now = day.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if !json {
+    if json {
+        write_json(&mut out, reports, name, day, within_days)?;
+    } else {
         let short_id = |model: Option<service_lifecycle_core::domain::ModelId>| {
             model.map_or_else(
                 || "?".to_owned(),
@@ -327,30 +328,6 @@ fn report_command(
             )
         };
         write_table(&mut out, reports, name, day, within_days, &short_id)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    match name {
-        ReportName::PreSale => write_report("pre-sale", None, &reports.pre_sale_board(), &mut out)?,
-        ReportName::Backlog => write_report("backlog", Some(day), &reports.backlog(day), &mut out)?,
-        ReportName::ServiceDue => write_report(
-            "service-due",
-            Some(day),
-            &reports.service_due(day),
-            &mut out,
-        )?,
-        ReportName::Sla => write_report("sla", Some(day), &reports.sla(now), &mut out)?,
-        ReportName::Warranty => write_report(
-            "warranty",
-            Some(day),
-            &reports.warranty(day, within_days),
-            &mut out,
-        )?,
-        ReportName::Parts => {
-            write_report("parts", Some(day), &reports.parts_horizon(day), &mut out)?
-        }
-        ReportName::Outreach => {
-            write_report("outreach", Some(day), &reports.outreach(day), &mut out)?
-        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,9 +1,10 @@
-//! The seven reports as text tables, for people: the CLI's `report` and the dealership example
-//! print them. (`--json` gives the same reports as documents, for programs.)
+//! The seven reports as text tables, for people ([`write_table`]: the CLI's `report` and the
+//! dealership example print them), and as JSON documents, for programs ([`write_json`]: the
+//! CLI's `report --json`). Both answer for the same day in the same way.
 
 use std::io::{self, Write};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use service_lifecycle_core::domain::reports::{Reports, UnitRow};
 use service_lifecycle_core::domain::ModelId;
 
@@ -37,6 +38,54 @@ impl ReportName {
         Self::Parts,
         Self::Outreach,
     ];
+
+    /// The report's name on the command line and in its JSON document.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PreSale => "pre-sale",
+            Self::Backlog => "backlog",
+            Self::ServiceDue => "service-due",
+            Self::Sla => "sla",
+            Self::Warranty => "warranty",
+            Self::Parts => "parts",
+            Self::Outreach => "outreach",
+        }
+    }
+}
+
+/// The instant a report of `day` answers for where it needs one (the SLA report: the calls
+/// opened by then, those at risk then): the close of that business day, 18:00 UTC.
+pub fn close_of_business(day: NaiveDate) -> DateTime<Utc> {
+    day.and_hms_opt(18, 0, 0).unwrap_or_default().and_utc()
+}
+
+/// Writes report `name` as of `today` as one JSON document (`service_lifecycle_json::write_report`):
+/// the report [`write_table`] prints, with every row; `within_days` is the warranty report's
+/// horizon.
+pub fn write_json(
+    out: &mut dyn Write,
+    reports: &Reports,
+    name: ReportName,
+    today: NaiveDate,
+    within_days: u32,
+) -> io::Result<()> {
+    use service_lifecycle_json::write_report;
+    let (report, day) = (name.as_str(), Some(today));
+    match name {
+        ReportName::PreSale => write_report(report, None, &reports.pre_sale_board(), out),
+        ReportName::Backlog => write_report(report, day, &reports.backlog(today), out),
+        ReportName::ServiceDue => write_report(report, day, &reports.service_due(today), out),
+        ReportName::Sla => {
+            let sla = reports.sla(close_of_business(today));
+            write_report(report, day, &sla, out)
+        }
+        ReportName::Warranty => {
+            let warranty = reports.warranty(today, within_days);
+            write_report(report, day, &warranty, out)
+        }
+        ReportName::Parts => write_report(report, day, &reports.parts_horizon(today), out),
+        ReportName::Outreach => write_report(report, day, &reports.outreach(today), out),
+    }
 }
 
 /// Writes report `name` as of `today` as a text table; `model_name` names a model (a short id
@@ -61,9 +110,10 @@ pub fn write_table(
     };
     match name {
         ReportName::PreSale => {
+            let board = reports.pre_sale_board();
             writeln!(out, "1. Pre-sale board (as of {today})")?;
             writeln!(out, "   {:<8} {:<16} {:>5}", "model", "status", "units")?;
-            for row in reports.pre_sale_board().units_by_model_and_status {
+            for row in &board.units_by_model_and_status {
                 writeln!(
                     out,
                     "   {:<8} {:<16} {:>5}",
@@ -72,7 +122,6 @@ pub fn write_table(
                     row.units
                 )?;
             }
-            let board = reports.pre_sale_board();
             writeln!(
                 out,
                 "   ready for sale: {}; open transport damage: {}",
@@ -130,7 +179,7 @@ pub fn write_table(
             )?;
         }
         ReportName::Sla => {
-            let sla = reports.sla(today.and_hms_opt(18, 0, 0).unwrap_or_default().and_utc());
+            let sla = reports.sla(close_of_business(today));
             writeln!(out, "4. SLA compliance")?;
             writeln!(
                 out,
@@ -256,4 +305,21 @@ pub fn write_table(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReportName;
+    use clap::ValueEnum;
+
+    #[test]
+    fn a_report_is_named_alike_on_the_command_line_and_in_its_document() {
+        for name in ReportName::ALL {
+            let argument = name
+                .to_possible_value()
+                .expect("every report can be asked for");
+            assert_eq!(argument.get_name(), name.as_str());
+        }
+        assert_eq!(ReportName::value_variants(), ReportName::ALL);
+    }
 }

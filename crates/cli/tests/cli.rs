@@ -62,6 +62,10 @@ fn simulate_verify_stats_report_export_and_import_round_trip() {
     assert!(report.status.success(), "{}", text(&report.stderr));
     let document: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
     assert_eq!(document["report"], "sla");
+    assert_eq!(
+        document["data"]["as_of"], "2026-06-30T18:00:00Z",
+        "the document answers for the instant the table does: the close of business"
+    );
     assert!(document["data"]["overall"]["calls"].as_u64().unwrap() > 0);
 
     for (name, title) in [
