@@ -56,9 +56,9 @@ pub struct Reports {
     contracts: FastMap<StreamId, ContractState>,
     parts: FastMap<StreamId, PartState>,
     /// What service cost the seller (warranty and entitlements), in minor units, per model,
-    /// month (`YYYY-MM`) and currency.
+    /// month (year, month number) and currency.
     #[serde(with = "super::values::map_as_pairs")]
-    seller_costs: BTreeMap<(ModelId, String, Currency), i64>,
+    seller_costs: BTreeMap<(ModelId, (i32, u32), Currency), i64>,
     /// Quantities issued per part and day.
     issued: FastMap<StreamId, BTreeMap<NaiveDate, u64>>,
 }
@@ -106,7 +106,7 @@ impl Projection<ServiceEvent> for Reports {
                     if seller_share != 0 {
                         let model = self.model_of_call(stream, *call);
                         if let Some(model) = model {
-                            let month = format!("{:04}-{:02}", at.year(), at.month());
+                            let month = (at.year(), at.month());
                             *self
                                 .seller_costs
                                 .entry((model, month, cost.currency))
@@ -430,9 +430,9 @@ impl Reports {
         report.seller_cost = self
             .seller_costs
             .iter()
-            .map(|((model, month, currency), minor_units)| CostRow {
+            .map(|((model, (year, month), currency), minor_units)| CostRow {
                 model: *model,
-                month: month.clone(),
+                month: format!("{year:04}-{month:02}"),
                 currency: *currency,
                 minor_units: *minor_units,
             })
