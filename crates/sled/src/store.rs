@@ -16,8 +16,8 @@ use service_lifecycle_core::{
 
 use crate::codec::{
     self, decode_event_record, decode_format, encode_event_body, encode_format, event_id_key,
-    log_key, place_event_body, row_key, stream_key, Damage, EventFields, GlobalHead, IdEntry,
-    StreamHead, FORMAT_KEY, FORMAT_VERSION, HEAD_KEY,
+    log_key, place_event_body, row_key, stream_key, Damage, EventFields, EventRecord, GlobalHead,
+    IdEntry, StreamHead, FORMAT_KEY, FORMAT_VERSION, HEAD_KEY,
 };
 use crate::storage::{SledStorage, Storage, StorageError, WriteBatch};
 
@@ -266,6 +266,34 @@ fn check_directory(path: &Path) -> Result<(), OpenError> {
     }
 }
 
+/// The record of log row `key`/`value`, read where the scan expects `position`: a row of another
+/// position, or a record that says another, is damage named by the position expected.
+fn log_record<'v>(
+    key: &[u8],
+    value: &'v [u8],
+    position: u64,
+) -> Result<EventRecord<'v>, ReadError> {
+    if codec::key_number(key, 1) != Some(position) {
+        return Err(missing_from_log(position));
+    }
+    let record = || format!("log position {position}");
+    let stored = decode_event_record(key, value).map_err(|damage| corrupt(record(), damage))?;
+    if stored.position != position {
+        return Err(corrupt(
+            record(),
+            format!("it holds position {}", stored.position),
+        ));
+    }
+    Ok(stored)
+}
+
+fn missing_from_log(position: u64) -> ReadError {
+    corrupt(
+        format!("log position {position}"),
+        "the position is missing from the log",
+    )
+}
+
 fn corrupt(record: impl Into<String>, problem: impl fmt::Display) -> ReadError {
     ReadError::Corrupt {
         record: record.into(),
@@ -431,6 +459,17 @@ impl<E: Event, S: Storage> SledStore<E, S> {
         record: impl Fn() -> String,
     ) -> Result<Envelope<E>, ReadError> {
         let stored = decode_event_record(key, value).map_err(|damage| corrupt(record(), damage))?;
+        self.envelope_of(stored, known_stream, record)
+    }
+
+    /// The envelope of a decoded record: its stream id (`known_stream`'s, shared, when the name
+    /// is the same) and its payload decoded and upcast.
+    fn envelope_of(
+        &self,
+        stored: EventRecord<'_>,
+        known_stream: Option<&StreamId>,
+        record: impl Fn() -> String,
+    ) -> Result<Envelope<E>, ReadError> {
         let stream_id = match known_stream {
             Some(known) if known.as_str() == stored.stream_id => known.clone(),
             _ => StreamId::new(stored.stream_id).map_err(|problem| {
@@ -778,16 +817,7 @@ impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
         let mut expected = start;
         for row in rows {
             let (key, value) = row.map_err(read_storage)?;
-            let record = || format!("log position {expected}");
-            if codec::key_number(key.as_ref(), 1) != Some(expected) {
-                return Err(corrupt(record(), "the position is missing from the log").into());
-            }
-            let stored = decode_event_record(key.as_ref(), value.as_ref())
-                .map_err(|damage| corrupt(record(), damage))?;
-            if stored.position != expected {
-                let problem = format!("it holds position {}", stored.position);
-                return Err(corrupt(record(), problem).into());
-            }
+            let stored = log_record(key.as_ref(), value.as_ref(), expected)?;
             visit(&EncodedEnvelope {
                 event_id: stored.event_id,
                 stream_id: stored.stream_id,
@@ -804,8 +834,7 @@ impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
             expected += 1;
         }
         if expected <= end {
-            let problem = "the position is missing from the log";
-            return Err(corrupt(format!("log position {expected}"), problem).into());
+            return Err(missing_from_log(expected).into());
         }
         Ok(())
     }
@@ -923,32 +952,13 @@ impl<'a, E: Event, S: Storage> Iterator for AllEvents<'a, E, S> {
         let record = || format!("log position {position}");
         let item = match log.next() {
             Some(Ok((key, value))) => {
-                if codec::key_number(key.as_ref(), 1) == Some(position) {
+                log_record(key.as_ref(), value.as_ref(), position).and_then(|stored| {
                     self.store
-                        .decode_envelope(
-                            key.as_ref(),
-                            value.as_ref(),
-                            self.last_stream.as_ref(),
-                            record,
-                        )
-                        .and_then(|envelope| {
-                            if envelope.position == position {
-                                Ok(envelope)
-                            } else {
-                                Err(corrupt(
-                                    record(),
-                                    format!("it holds position {}", envelope.position),
-                                ))
-                            }
-                        })
-                } else {
-                    Err(corrupt(record(), "the position is missing from the log"))
-                }
+                        .envelope_of(stored, self.last_stream.as_ref(), record)
+                })
             }
             Some(Err(error)) => Err(read_storage(error)),
-            None if position <= self.end => {
-                Err(corrupt(record(), "the position is missing from the log"))
-            }
+            None if position <= self.end => Err(missing_from_log(position)),
             None => return None,
         };
         match &item {
