@@ -6,7 +6,7 @@ use std::io::Write;
 use service_lifecycle_core::domain::{
     ContractEvent, Customer, CustomerId, PersonalDataStore, ProductEvent, ServiceEvent,
 };
-use service_lifecycle_core::{EventDecoder, EventStore, ReadError, StreamId, VisitError};
+use service_lifecycle_core::{EventDecoder, EventStore, ReadError, StreamId};
 
 use crate::export::{encode_event_line, with_encoded, ExportError};
 
@@ -75,8 +75,11 @@ pub fn export_customer_data<S: EventStore<ServiceEvent>>(
                 .iter()
                 .any(|known| known.as_str() == encoded.stream_id)
         {
-            let stream = StreamId::new(encoded.stream_id)
-                .map_err(|error| VisitError::Visitor(Box::new(error)))?;
+            let stream =
+                StreamId::new(encoded.stream_id).map_err(|problem| ReadError::Corrupt {
+                    record: format!("log position {}", encoded.position),
+                    problem: format!("its stream id is invalid: {problem}"),
+                })?;
             streams.push(stream);
         }
         Ok(())

@@ -103,12 +103,16 @@ fn export_positions<E: Event, S: EventStore<E>>(
 }
 
 impl From<VisitError> for ExportError {
-    /// A visit stopped by the store keeps its reason; one stopped by the visitor was writing.
+    /// A visit stopped by the store keeps its reason; one stopped by the export's own writing
+    /// gets that error back as it was (not wrapped in another "writing failed").
     fn from(error: VisitError) -> Self {
         match error {
             VisitError::Read(error) => Self::Read(error),
             VisitError::Encode { position, source } => Self::Encode { position, source },
-            VisitError::Visitor(error) => Self::Write(std::io::Error::other(error)),
+            VisitError::Visitor(error) => match error.downcast::<ExportError>() {
+                Ok(export) => *export,
+                Err(other) => Self::Write(std::io::Error::other(other)),
+            },
         }
     }
 }

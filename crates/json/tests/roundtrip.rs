@@ -195,3 +195,46 @@ fn a_customers_data_export_holds_their_events_and_data_until_erasure() {
         "the erasure itself is recorded"
     );
 }
+
+/// A disk that is full from the first byte.
+struct FullDisk;
+
+impl std::io::Write for FullDisk {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::ErrorKind::StorageFull.into())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn an_export_into_a_failing_writer_reports_the_writers_error_as_it_was() {
+    use service_lifecycle_core::testing::fixture::{fixture_time, ProbeEvent};
+    use service_lifecycle_core::{ExpectedVersion, NewEvent, StreamId};
+    // More than the export's 64 KiB buffer, so the write fails while events are being visited.
+    let store = MemoryStore::<ProbeEvent>::new();
+    let stream = StreamId::new("probe-1").unwrap();
+    for seq in 0..100 {
+        let note = "x".repeat(1_000);
+        let event = NewEvent::new(ProbeEvent::Noted { seq, note }, fixture_time());
+        store
+            .append(&stream, ExpectedVersion::Any, vec![event])
+            .unwrap();
+    }
+    let error = export_all(&store, FullDisk).unwrap_err();
+    match &error {
+        service_lifecycle_json::ExportError::Write(io) => {
+            assert_eq!(io.kind(), std::io::ErrorKind::StorageFull, "{error}")
+        }
+        other => panic!("expected a write error, got {other}"),
+    }
+    assert_eq!(
+        error
+            .to_string()
+            .matches("writing the export failed")
+            .count(),
+        1,
+        "{error}"
+    );
+}
