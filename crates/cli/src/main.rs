@@ -405,7 +405,13 @@ fn stats_command(store: &Store) -> Result<ExitCode, Failure> {
     let mut types: BTreeMap<String, u64> = BTreeMap::new();
     let head = store.head_position()?;
     store.visit_encoded(1, head, &mut |event| {
-        *types.entry(event.event_type.to_owned()).or_default() += 1;
+        // Counted under the stored name; a type's name is copied once, when first seen.
+        match types.get_mut(event.event_type) {
+            Some(count) => *count += 1,
+            None => {
+                types.insert(event.event_type.to_owned(), 1);
+            }
+        }
         Ok(())
     })?;
     bar.finish_and_clear();
