@@ -20,6 +20,15 @@ fn path(path: &Path) -> &str {
     path.to_str().expect("a UTF-8 temporary path")
 }
 
+/// Asserts that the tool ended with exit `code` and said each of `says` on standard error.
+fn assert_ended(output: &Output, code: i32, says: &[&str]) {
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    for said in says {
+        assert!(stderr.contains(said), "expected {said:?} in: {stderr}");
+    }
+}
+
 #[test]
 fn simulate_verify_stats_report_export_and_import_round_trip() {
     let dir = tempfile::tempdir().unwrap();
@@ -104,16 +113,10 @@ fn simulate_verify_stats_report_export_and_import_round_trip() {
 
     // Importing the same file again does not continue the copy: refused, nothing written.
     let refused = tool(&["import", "--store", path(&copy), "--input", path(&file)]);
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(
-        text(&refused.stderr).contains("nothing was written"),
-        "{}",
-        text(&refused.stderr)
-    );
+    assert_ended(&refused, 1, &["nothing was written"]);
     // Simulating into a store that holds events is refused too.
     let twice = tool(&["simulate", "--store", path(&store), "--customers", "5"]);
-    assert_eq!(twice.status.code(), Some(1));
-    assert!(text(&twice.stderr).contains("already holds"));
+    assert_ended(&twice, 1, &["already holds"]);
 }
 
 #[test]
@@ -137,24 +140,14 @@ fn a_directory_that_is_not_a_store_is_named_as_such() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
     let output = tool(&["verify", "--store", path(dir.path())]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        text(&output.stderr).contains("is not a service-lifecycle store"),
-        "{}",
-        text(&output.stderr)
-    );
+    assert_ended(&output, 1, &["is not a service-lifecycle store"]);
 }
 
 #[test]
 fn an_unknown_report_or_a_malformed_date_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let unknown = tool(&["report", "profits", "--store", path(dir.path())]);
-    assert_eq!(unknown.status.code(), Some(2));
-    assert!(
-        text(&unknown.stderr).contains("possible values"),
-        "{}",
-        text(&unknown.stderr)
-    );
+    assert_ended(&unknown, 2, &["possible values"]);
     let date = tool(&[
         "report",
         "sla",
@@ -163,12 +156,7 @@ fn an_unknown_report_or_a_malformed_date_is_a_usage_error() {
         "--as-of",
         "30.06.2026",
     ]);
-    assert_eq!(date.status.code(), Some(2));
-    assert!(
-        text(&date.stderr).contains("--as-of"),
-        "{}",
-        text(&date.stderr)
-    );
+    assert_ended(&date, 2, &["--as-of"]);
 }
 
 #[test]
@@ -178,10 +166,7 @@ fn a_broken_import_file_names_its_line_and_writes_nothing() {
     std::fs::write(&file, "{\"format\":\"service-lifecycle-events\"\n").unwrap();
     let store = dir.path().join("store");
     let output = tool(&["import", "--store", path(&store), "--input", path(&file)]);
-    assert_eq!(output.status.code(), Some(1));
-    let message = text(&output.stderr);
-    assert!(message.contains("line 1"), "{message}");
-    assert!(message.contains("nothing was written"), "{message}");
+    assert_ended(&output, 1, &["line 1", "nothing was written"]);
 }
 
 /// Runs the tool with `args`, presses Ctrl-C once the tool handles it and has worked a moment,
@@ -246,12 +231,7 @@ fn ctrl_c_stops_a_simulation_at_a_clean_point_and_the_store_verifies() {
         "--years",
         "5",
     ]);
-    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
-    assert!(
-        text(&output.stderr).contains("interrupted after day"),
-        "{}",
-        text(&output.stderr)
-    );
+    assert_ended(&output, 130, &["interrupted after day"]);
     let verified = tool(&["verify", "--store", path(&store)]);
     assert_eq!(
         verified.status.code(),
@@ -271,10 +251,5 @@ fn ctrl_c_stops_a_simulation_in_memory_with_the_same_exit_code() {
         "--years",
         "5",
     ]);
-    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
-    assert!(
-        text(&output.stderr).contains("nothing is kept"),
-        "{}",
-        text(&output.stderr)
-    );
+    assert_ended(&output, 130, &["nothing is kept"]);
 }
