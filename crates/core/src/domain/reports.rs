@@ -45,6 +45,9 @@ use crate::{Decider, Envelope, Projection, StreamId};
 
 /// How many days of issues the parts horizon averages consumption over.
 pub const CONSUMPTION_WINDOW_DAYS: i64 = 180;
+/// The days of an average month (365.25 / 12, rounded), for consumption per month and months of
+/// cover.
+const DAYS_PER_MONTH: f64 = 30.44;
 /// A call whose next deadline is this close (or past) is at risk.
 pub const AT_RISK_MINUTES: i64 = 60;
 
@@ -444,7 +447,9 @@ impl Reports {
     /// backorders, consumption over the last [`CONSUMPTION_WINDOW_DAYS`] and the months of cover
     /// it gives, and whether stock runs out before the obligation ends.
     pub fn parts_horizon(&self, as_of: NaiveDate) -> PartsHorizon {
-        let window_start = as_of - chrono::Duration::days(CONSUMPTION_WINDOW_DAYS);
+        let window_start = as_of
+            .checked_sub_signed(chrono::TimeDelta::days(CONSUMPTION_WINDOW_DAYS))
+            .unwrap_or(NaiveDate::MIN);
         let mut parts: Vec<PartRow> = self
             .parts
             .iter()
@@ -459,14 +464,16 @@ impl Reports {
                             .sum()
                     })
                     .unwrap_or(0);
-                let monthly = issued as f64 / (CONSUMPTION_WINDOW_DAYS as f64 / 30.44);
+                let monthly = issued as f64 / (CONSUMPTION_WINDOW_DAYS as f64 / DAYS_PER_MONTH);
                 let available = state.available();
                 let months_of_cover = (monthly > 0.0).then(|| available as f64 / monthly);
                 let obligation_until = state.obligation_until();
                 let runs_out_before_obligation_end = match (months_of_cover, obligation_until) {
+                    // Stock lasting past any day the calendar can name does not run out first.
                     (Some(months), Some(until)) => {
-                        let runs_out = as_of + chrono::Duration::days((months * 30.44) as i64);
-                        runs_out < until
+                        chrono::TimeDelta::try_days((months * DAYS_PER_MONTH) as i64)
+                            .and_then(|cover| as_of.checked_add_signed(cover))
+                            .is_some_and(|runs_out| runs_out < until)
                     }
                     _ => false,
                 };

@@ -84,6 +84,33 @@ fn the_parts_horizon_shows_the_obligation_stock_and_consumption() {
 }
 
 #[test]
+fn stock_that_outlasts_the_calendar_does_not_run_out_before_the_obligation_ends() {
+    let store = MemoryStore::new();
+    receipt_to_post_warranty_repair(store.clone());
+    let w = crate::testing::scenario::world_on(store.clone());
+    w.service
+        .part(
+            crate::domain::PartCommand::ReceiveStock {
+                part: w.pump.clone(),
+                location: crate::domain::Location::CentralWarehouse,
+                quantity: u32::MAX,
+                at: day(850),
+            },
+            &crate::testing::scenario::no_context(),
+        )
+        .unwrap();
+    let mut projector = Projector::new("reports", Reports::default());
+    projector.catch_up(&store, &store).unwrap();
+    let horizon = projector.projection().parts_horizon(date(900));
+    let pump = &horizon.parts[0];
+    assert!(
+        pump.months_of_cover.is_some_and(|months| months > 1e9),
+        "{pump:?}"
+    );
+    assert!(!pump.runs_out_before_obligation_end);
+}
+
+#[test]
 fn sla_compliance_measures_every_call_and_names_the_calls_at_risk() {
     let reports = scenario_reports();
     let sla = reports.sla(day(2_000));
