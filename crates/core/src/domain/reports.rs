@@ -561,7 +561,7 @@ pub struct UnitRow {
     pub serial: Option<SerialNumber>,
 }
 
-/// Report 1.
+/// Report 1, the pre-sale board: what [`Reports::pre_sale_board`] answers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreSaleBoard {
     /// Units per model and status.
@@ -600,7 +600,7 @@ pub struct DamagedUnit {
     pub open_damages: Vec<u32>,
 }
 
-/// Report 2.
+/// Report 2, the delivery and installation backlog: what [`Reports::backlog`] answers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Backlog {
     /// Sold with delivery ordered, not delivered: oldest first.
@@ -628,7 +628,7 @@ pub struct BacklogRow {
     pub age_days: i64,
 }
 
-/// Report 3.
+/// Report 3, the service due list: what [`Reports::service_due`] answers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceDue {
     /// Visits in their window and not performed.
@@ -659,7 +659,7 @@ pub struct VisitRow {
     pub window_end: NaiveDate,
 }
 
-/// Report 4.
+/// Report 4, SLA compliance: what [`Reports::sla`] answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlaCompliance {
     /// The instant the report answers for.
@@ -855,7 +855,7 @@ pub struct CallAtRisk {
     pub next_deadline: Option<DateTime<Utc>>,
 }
 
-/// Report 5.
+/// Report 5, the warranty report: what [`Reports::warranty`] answers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarrantyReport {
     /// Units under warranty on the report's day.
@@ -903,7 +903,7 @@ pub struct CostRow {
     pub minor_units: i64,
 }
 
-/// Report 6.
+/// Report 6, the parts horizon: what [`Reports::parts_horizon`] answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartsHorizon {
     /// The day the report answers for.
@@ -946,7 +946,7 @@ pub struct PartRow {
     pub runs_out_before_obligation_end: bool,
 }
 
-/// Report 7.
+/// Report 7, outreach: what [`Reports::outreach`] answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outreach {
     /// The day the report answers for.
