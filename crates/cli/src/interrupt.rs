@@ -6,10 +6,10 @@
 //! is always consistent: appends are atomic and the store is crash-safe).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::Once;
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
-static MESSAGE: OnceLock<Option<&'static str>> = OnceLock::new();
+static INSTALLED: Once = Once::new();
 
 /// The exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
 pub const EXIT_CODE: u8 = 130;
@@ -18,15 +18,14 @@ pub const EXIT_CODE: u8 = 130;
 /// once; with `None` it only records the request for [`requested`]. Calling it again does
 /// nothing; if no handler can be installed, Ctrl-C keeps its default effect.
 pub fn install(message: Option<&'static str>) {
-    if MESSAGE.set(message).is_err() {
-        return;
-    }
-    let _ = ctrlc::set_handler(move || {
-        REQUESTED.store(true, Ordering::SeqCst);
-        if let Some(message) = message {
-            eprintln!("\ninterrupted: {message}");
-            std::process::exit(i32::from(EXIT_CODE));
-        }
+    INSTALLED.call_once(|| {
+        let _ = ctrlc::set_handler(move || {
+            REQUESTED.store(true, Ordering::SeqCst);
+            if let Some(message) = message {
+                eprintln!("\ninterrupted: {message}");
+                std::process::exit(i32::from(EXIT_CODE));
+            }
+        });
     });
 }
 
