@@ -111,6 +111,99 @@ fn stock_that_outlasts_the_calendar_does_not_run_out_before_the_obligation_ends(
 }
 
 #[test]
+fn the_service_due_list_shows_visits_in_their_window_and_missed_ones_as_of_a_day() {
+    use crate::domain::contract::{ContractKind, Entitlements, Terms};
+    use crate::domain::{ContractCommand, ContractId, Product, TargetGroup};
+    use crate::testing::scenario::{no_context, world_on};
+    let store = MemoryStore::new();
+    let w = world_on(store.clone());
+    w.setup_customer_technician_and_parts();
+    w.prepare_and_sell();
+    let product = w.state::<Product>(Product::stream_id(w.product).unwrap());
+    let start = product.warranty.unwrap().until + Duration::days(1);
+    // A post-warranty contract with a preventive visit every six months, two weeks either side.
+    let contract = ContractId::from_uuid(uuid::Uuid::from_u128(20));
+    let terms = Terms {
+        contract,
+        kind: ContractKind::PostWarranty,
+        customer: w.customer,
+        units: std::collections::BTreeSet::from([w.product]),
+        start,
+        end: start + Duration::days(730),
+        plan: crate::domain::default_plan(&TargetGroup::Household),
+        entitlements: Entitlements {
+            preventive_every_months: Some(6),
+            preventive_window_days: 14,
+            ..Entitlements::default()
+        },
+        currency: w.eur,
+    };
+    let send = |command| w.service.contract(command, &no_context()).unwrap();
+    send(ContractCommand::Propose {
+        terms,
+        warranty_ends: std::collections::BTreeMap::new(),
+        at: day(300),
+    });
+    send(ContractCommand::Activate {
+        contract,
+        at: day(300),
+    });
+    let mut projector = Projector::new("reports", Reports::default());
+    projector.catch_up(&store, &store).unwrap();
+    let visits = &projector.projection().contracts
+        [&crate::domain::ServiceContract::stream_id(contract).unwrap()]
+        .visits;
+    let (first, second) = (visits[&1], visits[&2]);
+    // Visit 1 is performed in its window; visit 2 never is.
+    send(ContractCommand::PerformVisit {
+        contract,
+        visit: 1,
+        at: first.due.and_hms_opt(10, 0, 0).unwrap().and_utc(),
+    });
+    projector.catch_up(&store, &store).unwrap();
+    let reports = projector.projection();
+
+    let before = reports.service_due(first.window_start() - Duration::days(1));
+    assert!(
+        before.due.is_empty() && before.missed.is_empty(),
+        "{before:?}"
+    );
+    let in_first_window = reports.service_due(first.due - Duration::days(1));
+    assert_eq!(
+        in_first_window
+            .due
+            .iter()
+            .map(|row| row.visit)
+            .collect::<Vec<_>>(),
+        [1],
+        "due the day before it was performed"
+    );
+    let row = &in_first_window.due[0];
+    assert_eq!(
+        (row.contract, row.customer, row.due, row.window_end),
+        (contract, w.customer, first.due, first.window_end())
+    );
+    let in_second_window = reports.service_due(second.due);
+    assert_eq!(
+        in_second_window
+            .due
+            .iter()
+            .map(|row| row.visit)
+            .collect::<Vec<_>>(),
+        [2],
+        "visit 1 was performed"
+    );
+    assert!(in_second_window.missed.is_empty());
+    let after = reports.service_due(second.window_end() + Duration::days(1));
+    assert!(after.due.is_empty());
+    assert_eq!(
+        after.missed.iter().map(|row| row.visit).collect::<Vec<_>>(),
+        [2],
+        "missed once its window closed unperformed"
+    );
+}
+
+#[test]
 fn sla_compliance_measures_every_call_and_names_the_calls_at_risk() {
     let reports = scenario_reports();
     let sla = reports.sla(day(2_000));
