@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use service_lifecycle::domain::{
+use service_lifecycle::kernel::{CommandContext, MemoryStore};
+use service_lifecycle::{
     AfterSaleServices, CallId, CallKind, ContractCommand, Currency, CustomerCommand, CustomerId,
     Location, ModelId, Money, PartCommand, PartNumber, PersonalData, Priority, ProductCommand,
     ProductId, RelationshipLevel, SerialNumber, ServiceEvent, ServiceLifecycle, TargetGroup,
     TechnicianCommand, TechnicianId, WarrantyStart, WarrantyTerms,
 };
-use service_lifecycle::{CommandContext, MemoryStore};
 
 const CUSTOMERS: u128 = 10_000;
 const UNITS: u64 = 50_000;
@@ -263,7 +263,7 @@ fn round(world: &mut World) -> bool {
         )
         .expect("inquiry");
     let inquiry = match logged.events.first() {
-        Some(service_lifecycle::domain::CustomerEvent::InquiryLogged { inquiry, .. }) => *inquiry,
+        Some(service_lifecycle::CustomerEvent::InquiryLogged { inquiry, .. }) => *inquiry,
         _ => 1,
     };
     service

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use criterion::{criterion_group, Criterion, Throughput};
 use service_lifecycle::json::{export_all, import, ImportOptions};
+use service_lifecycle::kernel::testing::fixture::{fixture_time, ProbeEvent};
+use service_lifecycle::kernel::{Envelope, EventStore, ExpectedVersion, NewEvent, StreamId};
 use service_lifecycle::sled::{Durability, SledOptions, SledStorage, SledStore, Storage};
-use service_lifecycle::testing::fixture::{fixture_time, ProbeEvent};
-use service_lifecycle::{Envelope, EventStore, ExpectedVersion, NewEvent, StreamId};
 use tempfile::TempDir;
 
 const CACHE: u64 = 256 * 1024 * 1024;

@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use service_lifecycle::testing::fixture::{Counter, CounterCommand, CounterEvent, CounterState};
-use service_lifecycle::{
+use service_lifecycle::kernel::testing::fixture::{
+    Counter, CounterCommand, CounterEvent, CounterState,
+};
+use service_lifecycle::kernel::{
     CommandContext, CommandId, Decider, EventStore, ExpectedVersion, MemoryStore, NewEvent,
     Repository, StreamId,
 };

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use service_lifecycle::domain::reports::Reports;
-use service_lifecycle::domain::{ServiceEvent, ServiceLifecycle};
 use service_lifecycle::json::{export_all, import, ImportOptions};
+use service_lifecycle::kernel::{EventStore, MemoryStore, Projector};
+use service_lifecycle::reports::Reports;
 use service_lifecycle::sled::{Durability, SledOptions, SledStore};
-use service_lifecycle::{EventStore, MemoryStore, Projector};
+use service_lifecycle::{ServiceEvent, ServiceLifecycle};
 use service_lifecycle_cli::simulation::{simulate, SimulationConfig};
 use service_lifecycle_cli::tables::close_of_business;
 
@@ -31,7 +31,7 @@ const CONFIG: SimulationConfig = SimulationConfig {
 /// freeing a hundred thousand entity states is not part of building them.
 fn rebuild_all_reports<S: EventStore<ServiceEvent>>(store: &S) -> (usize, Reports) {
     let mut projector = Projector::new("bench.reports", Reports::default());
-    let checkpoints = service_lifecycle::MemoryStore::<ServiceEvent>::new();
+    let checkpoints = service_lifecycle::kernel::MemoryStore::<ServiceEvent>::new();
     projector.catch_up(store, &checkpoints).expect("reports");
     let reports = projector.projection();
     let day = NaiveDate::from_ymd_opt(2026, 9, 30).unwrap_or_default();

@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use service_lifecycle::kernel::testing::fixture::{fixture_time, ProbeEvent};
+use service_lifecycle::kernel::{Envelope, EventStore, ExpectedVersion, NewEvent, StreamId};
 use service_lifecycle::sled::{Durability, SledOptions, SledStore};
-use service_lifecycle::testing::fixture::{fixture_time, ProbeEvent};
-use service_lifecycle::{Envelope, EventStore, ExpectedVersion, NewEvent, StreamId};
 use tempfile::TempDir;
 
 /// Both the store and raw sled get this page cache.

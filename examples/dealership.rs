@@ -17,15 +17,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use service_lifecycle::domain::customer::{ObligationKind, ObligationStatus, RelationshipLevel};
-use service_lifecycle::domain::product::{AfterSaleServices, DamageSeverity, DeliveryTo};
-use service_lifecycle::domain::reports::Reports;
-use service_lifecycle::domain::*;
-use service_lifecycle::sled::{Durability, SledOptions, SledStore};
-use service_lifecycle::{
+use service_lifecycle::kernel::{
     CheckpointStore, CommandContext, CommandId, Decider, EventStore, Projector, Repository,
     StreamId,
 };
+use service_lifecycle::reports::Reports;
+use service_lifecycle::sled::{Durability, SledOptions, SledStore};
+use service_lifecycle::*;
+use service_lifecycle::{AfterSaleServices, DamageSeverity, DeliveryTo};
+use service_lifecycle::{ObligationKind, ObligationStatus, RelationshipLevel};
 use service_lifecycle_cli::tables::{write_table, ReportName};
 use service_lifecycle_cli::{interrupt, is_broken_pipe};
 
@@ -248,7 +248,7 @@ impl Dealer {
 
     fn state<D: Decider>(&self, stream: StreamId) -> D::State
     where
-        ServiceEvent: service_lifecycle::Contains<D::Event>,
+        ServiceEvent: service_lifecycle::kernel::Contains<D::Event>,
     {
         let repository = Repository::<D, ServiceEvent, _>::new(self.store.clone());
         match repository.load(&stream) {
@@ -720,7 +720,7 @@ impl Dealer {
         let sold_on = date(sold_week * 7 + 2);
         let start = sold_on + Duration::days(40);
         let contract = post_warranty_contract(sold_week);
-        let terms = service_lifecycle::domain::Terms {
+        let terms = service_lifecycle::Terms {
             contract,
             kind: ContractKind::PostWarranty,
             customer: customer(sold_week + 3),

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use service_lifecycle::{
+use service_lifecycle::kernel::{
     CommandContext, CommandId, Decider, Envelope, Event, EventSchema, ExecuteError, MemoryStore,
     Projection, Projector, Repository, StreamId,
 };

@@ -5,9 +5,13 @@
 //! warranty and post-warranty service, spare parts for years after a model leaves production, and
 //! the relationship promised to each customer.
 //!
-//! This facade re-exports the kernel and the domain ([`service_lifecycle_core`]) flat; the
-//! adapters join it behind features: `sled`, the durable store, as `service_lifecycle::sled`; `json`, export and
-//! import of stores, customer data and reports, as `service_lifecycle::json`.
+//! What an application uses is at the root: the service facade ([`ServiceLifecycle`]), the
+//! aggregates' commands, events and errors, the identifiers and values, and the [`reports`]. The
+//! event-sourcing building blocks under it (stores, the repository, projections, the vault) are
+//! in [`kernel`]; what only the authors of a store need is in [`kernel::store`]. The adapters join
+//! behind features: `sled`, the durable store, as `service_lifecycle::sled`; `json`, export and import
+//! of event stores, as `service_lifecycle::json`. The test kit (feature `testing`) is `testing` for
+//! the domain and `kernel::testing` for the kernel.
 //!
 //! See the README and `docs/` for the tour and the design.
 

@@ -25,9 +25,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use service_lifecycle_cli::simulation::{simulate, SimulationConfig, SimulationSummary};
 use service_lifecycle_cli::tables::{write_json, write_table, ReportName};
 use service_lifecycle_cli::{interrupt, is_broken_pipe};
-use service_lifecycle_core::domain::reports::Reports;
-use service_lifecycle_core::domain::{ServiceEvent, ServiceLifecycle};
-use service_lifecycle_core::{EventStore, Projector, StreamId};
+use service_lifecycle_core::kernel::{EventStore, Projector, StreamId};
+use service_lifecycle_core::reports::Reports;
+use service_lifecycle_core::{ServiceEvent, ServiceLifecycle};
 use service_lifecycle_json::{export_after, export_all, export_stream, import};
 use service_lifecycle_sled::{Durability, SledOptions, SledStore};
 
@@ -247,7 +247,7 @@ fn simulate_command(path: &Path, config: SimulationConfig) -> Result<ExitCode, F
 }
 
 fn simulate_in_memory(config: SimulationConfig) -> Result<ExitCode, Failure> {
-    let store = service_lifecycle_core::MemoryStore::<ServiceEvent>::new();
+    let store = service_lifecycle_core::kernel::MemoryStore::<ServiceEvent>::new();
     let run = run_simulation(ServiceLifecycle::new(store.clone())?, config)?;
     finish_simulation(&store, config, run, "in memory", || {
         "nothing is kept (the store was in memory)".to_owned()
@@ -321,7 +321,7 @@ fn report_command(
     if json {
         write_json(&mut out, reports, name, day, within_days)?;
     } else {
-        let short_id = |model: Option<service_lifecycle_core::domain::ModelId>| {
+        let short_id = |model: Option<service_lifecycle_core::ModelId>| {
             model.map_or_else(
                 || "?".to_owned(),
                 |model| model.as_uuid().to_string()[..8].to_owned(),

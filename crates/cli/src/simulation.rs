@@ -9,11 +9,11 @@
 //! history (the same events with the same ids; only recorded-at times differ).
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use service_lifecycle_core::domain::contract::CallKind;
-use service_lifecycle_core::domain::customer::RelationshipLevel;
-use service_lifecycle_core::domain::product::{AfterSaleServices, DamageSeverity, DeliveryTo};
-use service_lifecycle_core::domain::*;
-use service_lifecycle_core::{CommandContext, CommandId, EventStore};
+use service_lifecycle_core::kernel::{CommandContext, CommandId, EventStore};
+use service_lifecycle_core::CallKind;
+use service_lifecycle_core::RelationshipLevel;
+use service_lifecycle_core::*;
+use service_lifecycle_core::{AfterSaleServices, DamageSeverity, DeliveryTo};
 
 /// What to simulate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,8 +401,8 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
 ///
 /// ```
 /// use service_lifecycle_cli::simulation::{simulate, SimulationConfig};
-/// use service_lifecycle_core::domain::ServiceLifecycle;
-/// use service_lifecycle_core::{EventStore, MemoryStore};
+/// use service_lifecycle_core::ServiceLifecycle;
+/// use service_lifecycle_core::kernel::{EventStore, MemoryStore};
 ///
 /// let store = MemoryStore::new();
 /// let config = SimulationConfig { customers: 200, years: 1, seed: 7 };

@@ -5,8 +5,8 @@
 use std::io::{self, Write};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use service_lifecycle_core::domain::reports::{Reports, UnitRow};
-use service_lifecycle_core::domain::ModelId;
+use service_lifecycle_core::reports::{Reports, UnitRow};
+use service_lifecycle_core::ModelId;
 
 /// One of the seven reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,7 +59,7 @@ pub fn close_of_business(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(18, 0, 0).unwrap_or_default().and_utc()
 }
 
-/// Writes report `name` as of `today` as one JSON document (`service_lifecycle_json::write_report`):
+/// Writes report `name` as of `today` as one JSON document (`service_lifecycle_core::reports::write_report`):
 /// the report [`write_table`] prints, with every row; `within_days` is the warranty report's
 /// horizon.
 pub fn write_json(
@@ -69,7 +69,7 @@ pub fn write_json(
     today: NaiveDate,
     within_days: u32,
 ) -> io::Result<()> {
-    use service_lifecycle_json::write_report;
+    use service_lifecycle_core::reports::write_report;
     let (report, day) = (name.as_str(), Some(today));
     match name {
         ReportName::PreSale => write_report(report, None, &reports.pre_sale_board(), out),

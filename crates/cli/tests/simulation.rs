@@ -2,8 +2,8 @@
 //! the store (which end it with the error instead of being counted as refusals).
 
 use service_lifecycle_cli::simulation::{simulate, SimulationConfig};
-use service_lifecycle_core::domain::{ServiceEvent, ServiceLifecycle};
-use service_lifecycle_core::EventStore;
+use service_lifecycle_core::kernel::EventStore;
+use service_lifecycle_core::{ServiceEvent, ServiceLifecycle};
 use service_lifecycle_sled::{FaultMode, FaultyStorage, SledOptions, SledStorage, SledStore};
 
 const CONFIG: SimulationConfig = SimulationConfig {
@@ -14,7 +14,7 @@ const CONFIG: SimulationConfig = SimulationConfig {
 
 #[test]
 fn a_healthy_store_runs_every_day() {
-    let store = service_lifecycle_core::MemoryStore::<ServiceEvent>::new();
+    let store = service_lifecycle_core::kernel::MemoryStore::<ServiceEvent>::new();
     let summary = simulate(
         ServiceLifecycle::new(store.clone()).unwrap(),
         CONFIG,

@@ -1,55 +1,88 @@
 //! # service-lifecycle-core
 //!
-//! The event-sourcing kernel of service-lifecycle, a library that sellers and manufacturers of
-//! durable goods embed to run the whole service life of what they sell.
+//! The service-lifecycle domain: the aggregates a seller or manufacturer of durable goods runs
+//! its service on, the policies that tie them together, the read models and the reports, built
+//! on the event-sourcing kernel ([`kernel`]). The domain never sees a store: it decides commands
+//! into events, and [`ServiceLifecycle`] runs it on any [`kernel::EventStore`].
 //!
-//! Everything is re-exported flat from the crate root:
+//! The rules it enforces are numbered (P1, C2, S3, …) and defined in the rule table of
+//! `docs/domain.md`; every rejection is a typed error that says the rule in words.
 //!
-//! - **Deciders** ([`Decider`], [`Event`]): an aggregate is a pure `decide` and a total `apply`.
-//! - **Envelopes** ([`Envelope`], [`NewEvent`], [`Causation`]): an event as stored, with its ids,
-//!   place in the stream and in the global log, time and provenance.
-//! - **Stores** ([`EventStore`], [`MemoryStore`]): append with an [`ExpectedVersion`], read a
-//!   stream, read all in commit order; idempotent retries by event id.
-//! - **The repository** ([`Repository`]): load, decide, append, retry on conflict; idempotent
-//!   commands by [`CommandId`]; a state cache and [snapshots](SnapshotStore).
-//! - **Schema evolution** ([`Upcasters`], [`EventDecoder`]).
-//! - **Projections** ([`Projection`], [`Projector`], [`Subscription`]).
-//! - **The test kit** (feature `testing`): the `testing` module holds given/when/then, the store
-//!   conformance suite, the domain laws and a fixture aggregate.
+//! ## A guided tour
+//! - **The service** ([`ServiceLifecycle`]): one call per business command, with the policies
+//!   applied after each, and the [`Directory`] of who owns what. Its errors are [`ServiceError`].
+//! - **A unit** ([`Product`], [`ProductCommand`], [`ProductEvent`]): from the day it arrives,
+//!   through preparation, the sale, delivery, installation and training, to its return (P1-P7).
+//! - **A customer** ([`Customer`], [`CustomerCommand`], [`CustomerEvent`]): the relationship level
+//!   promised and the duties it implies (C1-C7); their name and contact are [`PersonalData`],
+//!   kept out of events in a [vault](kernel::Vault) and erasable.
+//! - **A service contract** ([`ServiceContract`], [`ContractCommand`], [`ContractEvent`]): calls,
+//!   SLA deadlines in business time ([`BusinessCalendar`]), breaches, who pays (S1-S6).
+//! - **A spare part** ([`PartsSupply`], [`PartCommand`], [`PartEvent`]): stock, reservations,
+//!   backorders and the supply obligation after a model leaves production (R1-R5).
+//! - **A technician** ([`Technician`], [`TechnicianCommand`], [`TechnicianEvent`]): certifications
+//!   per model; only a certified technician is dispatched (T1-T2).
+//! - **Values** ([`ProductId`], [`SerialNumber`], [`Money`], [`WarrantyTerms`], …): validated
+//!   identifiers and business keys, integer money.
+//! - **Reports** ([`reports`]): the seven reports the business reads every morning, and a
+//!   customer's data export ([`export_customer_data`]).
+//! - **All events** ([`ServiceEvent`]): the one event type of a store, holding every aggregate's.
 //!
-//! The service-lifecycle domain built on the kernel lives in [`domain`].
-//!
-//! The design is explained in `docs/architecture.md` and the records in `docs/decisions/`.
+//! The test kit of the domain (feature `testing`) is [`testing`].
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod domain;
-pub mod kernel;
+pub use service_lifecycle_kernel as kernel;
+
+mod calendar;
+mod contract;
+mod customer;
+mod customer_export;
+mod directory;
+mod error;
+mod events;
+mod lifecycle;
+mod parts;
+mod personal_data;
+mod policies;
+mod product;
+pub mod reports;
+mod technician;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod values;
 
-pub use kernel::envelope::{Causation, Envelope, Metadata, NewEvent};
-pub use kernel::event::{
-    tagged_from_payload_bytes, validate_event_type, validate_static_event_type,
-    write_tagged_payload, CodecError, Contains, Decider, Event, EventSchema, InvalidEventType,
-    MAX_EVENT_TYPE_LEN,
+pub use calendar::{BusinessCalendar, CalendarError};
+pub use contract::{
+    Call, CallKind, ContractCommand, ContractError, ContractEvent, ContractKind, ContractState,
+    ContractStatus, Deadlines, Entitlements, Payer, Priority, ServiceContract, ServicePlan,
+    SlaTarget, Targets, Terms, Visit, VisitStatus,
 };
-pub use kernel::ids::{CommandId, EventId, InvalidStreamId, StreamId, MAX_STREAM_ID_LEN};
-pub use kernel::memory::{AllEvents, MemoryStore, StreamEvents};
-pub use kernel::projection::{
-    Projection, ProjectionError, Projector, Subscription, DEFAULT_CHECKPOINT_EVERY,
+pub use customer::{
+    recommended_level, Customer, CustomerBase, CustomerCommand, CustomerError, CustomerEvent,
+    CustomerState, Inquiry, InquiryKind, Margin, Obligation, ObligationKind, ObligationStatus,
+    OutreachTerms, RelationshipLevel, Substitute, TargetGroup,
 };
-pub use kernel::repository::{
-    Clock, CommandContext, ExecuteError, Executed, FixedClock, LoadError, Loaded, Repository,
-    SystemClock, DEFAULT_MAX_ATTEMPTS,
+pub use customer_export::{export_customer_data, CustomerExportError, CUSTOMER_FORMAT_NAME};
+pub use directory::{ContractSpan, Directory, UnitEntry};
+pub use error::{PolicyFailure, ServiceError};
+pub use events::ServiceEvent;
+pub use lifecycle::{default_plan, ServiceLifecycle};
+pub use parts::{
+    Backorder, Discontinuation, Location, PartCommand, PartError, PartEvent, PartState,
+    PartsSupply, Reservation, Stock, DEFAULT_GUARANTEE_YEARS,
 };
-pub use kernel::snapshot::{
-    MemorySnapshotStore, Snapshot, SnapshotError, SnapshotPolicy, SnapshotStore,
+pub use personal_data::{PersonalData, PersonalDataError};
+pub use product::{
+    AfterSaleService, AfterSaleServices, Damage, DamageSeverity, DeliveryTo, MissingForSale,
+    Product, ProductCommand, ProductError, ProductEvent, ProductState, ProductStatus, Sale,
+    Warranty,
 };
-pub use kernel::store::{
-    classify_retry, validate_append, AppendError, AppendResult, CheckpointError, CheckpointStore,
-    CommitNotifier, CommitSignal, EncodedEnvelope, EventLocation, EventRef, EventStore,
-    ExpectedVersion, ReadError, StoredAppend, VisitError,
+pub use technician::{
+    Certification, Technician, TechnicianCommand, TechnicianError, TechnicianEvent, TechnicianState,
 };
-pub use kernel::upcast::{DecodeError, EncodedEvent, EventDecoder, UpcastStep, Upcasters};
+pub use values::{
+    AccountOwnerId, CallId, ContractId, Currency, CustomerId, InvalidCurrency, InvalidKey, ModelId,
+    Money, PartNumber, ProductId, SerialNumber, TechnicianId, WarrantyStart, WarrantyTerms,
+};

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use service_lifecycle_core::{
+use service_lifecycle_kernel::{
     EncodedEnvelope, Envelope, Event, EventStore, ReadError, StreamId, VisitError,
 };
 
@@ -24,7 +24,7 @@ pub enum ExportError {
         /// Its position.
         position: u64,
         /// Why.
-        source: service_lifecycle_core::CodecError,
+        source: service_lifecycle_kernel::CodecError,
     },
     /// Writing the output failed.
     #[error("writing the export failed: {0}")]
@@ -47,8 +47,8 @@ pub struct ExportSummary {
 /// Writes every event of `store` (as of the moment the export starts) to `out`.
 ///
 /// ```
-/// use service_lifecycle_core::testing::fixture::ProbeEvent;
-/// use service_lifecycle_core::{EventStore, ExpectedVersion, MemoryStore, NewEvent, StreamId};
+/// use service_lifecycle_kernel::testing::fixture::ProbeEvent;
+/// use service_lifecycle_kernel::{EventStore, ExpectedVersion, MemoryStore, NewEvent, StreamId};
 ///
 /// let store = MemoryStore::<ProbeEvent>::new();
 /// let stream = StreamId::new("probe-1")?;
@@ -151,6 +151,49 @@ pub fn export_stream<E: Event, S: EventStore<E>>(
     writer.finish(header)
 }
 
+/// Writes one stream's events, from version 1, as a JSON array of event objects with the fields
+/// of an export line (no header, no trailer), for documents that embed events, such as a
+/// customer's data export.
+///
+/// ```
+/// use service_lifecycle_kernel::testing::fixture::ProbeEvent;
+/// use service_lifecycle_kernel::{EventStore, ExpectedVersion, MemoryStore, NewEvent, StreamId};
+///
+/// let store = MemoryStore::<ProbeEvent>::new();
+/// let stream = StreamId::new("probe-1")?;
+/// let events = (1..=2).map(|n| NewEvent::new(ProbeEvent::noted(n), chrono::Utc::now())).collect();
+/// store.append(&stream, ExpectedVersion::NoStream, events)?;
+/// let mut out = Vec::new();
+/// service_lifecycle_json::write_stream_events(&store, &stream, &mut out)?;
+/// let array: serde_json::Value = serde_json::from_slice(&out)?;
+/// assert_eq!(array.as_array().map(Vec::len), Some(2));
+/// assert_eq!(array[1]["stream_version"], 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_stream_events<E: Event, S: EventStore<E>>(
+    store: &S,
+    stream: &StreamId,
+    mut out: impl Write,
+) -> Result<(), ExportError> {
+    out.write_all(b"[")?;
+    let mut line = Vec::with_capacity(1024);
+    let mut payload = Vec::new();
+    for (index, envelope) in store.read_stream(stream, 1)?.enumerate() {
+        let envelope = envelope?;
+        line.clear();
+        if index > 0 {
+            line.push(b',');
+        }
+        with_encoded(envelope.as_ref(), &mut payload, |event| {
+            encode_event_line(event, &mut line)
+        })?;
+        line.pop(); // the newline of an export line
+        out.write_all(&line)?;
+    }
+    out.write_all(b"]")?;
+    Ok(())
+}
+
 /// Writes an export's lines as they come: the header first, the trailer last.
 struct ExportWriter<W: Write> {
     out: std::io::BufWriter<W>,
@@ -203,7 +246,7 @@ impl<W: Write> ExportWriter<W> {
 }
 
 /// Calls `then` with `envelope` encoded (its payload written into `payload`).
-pub(crate) fn with_encoded<E: Event, R>(
+fn with_encoded<E: Event, R>(
     envelope: &Envelope<E>,
     payload: &mut Vec<u8>,
     then: impl FnOnce(&EncodedEnvelope<'_>) -> Result<R, ExportError>,
@@ -216,10 +259,7 @@ pub(crate) fn with_encoded<E: Event, R>(
 
 /// Appends one event line (with its newline) to `line`: the envelope's fields in a fixed order,
 /// then `data`, the payload as it is.
-pub(crate) fn encode_event_line(
-    event: &EncodedEnvelope<'_>,
-    line: &mut Vec<u8>,
-) -> Result<(), ExportError> {
+fn encode_event_line(event: &EncodedEnvelope<'_>, line: &mut Vec<u8>) -> Result<(), ExportError> {
     let fields = EventLineOut {
         position: event.position,
         stream_id: event.stream_id,

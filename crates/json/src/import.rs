@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Seek, SeekFrom};
 
-use service_lifecycle_core::{
+use service_lifecycle_kernel::{
     AppendError, Event, EventDecoder, EventId, EventStore, ExpectedVersion, NewEvent, ReadError,
     StreamId, Upcasters,
 };
@@ -133,14 +133,14 @@ pub enum ImportProblem {
     },
     /// An event's stream id is not valid.
     #[error("the stream id is invalid: {0}")]
-    BadStreamId(#[from] service_lifecycle_core::InvalidStreamId),
+    BadStreamId(#[from] service_lifecycle_kernel::InvalidStreamId),
     /// An event id appears twice in the file, or is already in the target store.
     #[error("event id {0} appears twice")]
     DuplicateEventId(EventId),
     /// An event does not decode into the application's events (unknown type, no upcast path,
     /// wrong payload).
     #[error("the event does not decode: {0}")]
-    Decode(#[from] service_lifecycle_core::DecodeError),
+    Decode(#[from] service_lifecycle_kernel::DecodeError),
     /// The file ends before its trailer.
     #[error("the file ends after {events} of {expected} events, without its trailer (truncated?)")]
     Truncated {

@@ -7,14 +7,17 @@
 //! - [`import`] reads such a file into an empty store (or a store holding exactly the events
 //!   before an incremental file), verifying all of it before it writes anything: a problem is an
 //!   [`ImportError`] naming the line, and the target holds nothing of the file.
-//! - [`export_customer_data`] answers a customer's request for their data.
-//! - [`write_report`] writes a report as a JSON document with stable field names.
+//! - [`write_stream_events`] writes one stream's events as a JSON array of the same event
+//!   objects, for documents that embed events (a customer's data export, say).
+//!
+//! The crate depends on the kernel only: it moves any store's events, whatever their domain. The
+//! domain's own JSON documents (a customer's data export, the reports) live with the domain.
 //!
 //! The format is documented in docs/json-format.md, with JSON Schemas in docs/schemas/.
 //!
 //! ```
-//! use service_lifecycle_core::testing::fixture::ProbeEvent;
-//! use service_lifecycle_core::{EventStore, ExpectedVersion, MemoryStore, NewEvent, StreamId};
+//! use service_lifecycle_kernel::testing::fixture::ProbeEvent;
+//! use service_lifecycle_kernel::{EventStore, ExpectedVersion, MemoryStore, NewEvent, StreamId};
 //! use service_lifecycle_json::{export_all, import, ImportOptions};
 //!
 //! let source = MemoryStore::<ProbeEvent>::new();
@@ -31,16 +34,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod customer;
 mod export;
 mod format;
 mod import;
-mod report;
 
-pub use customer::{export_customer_data, CustomerExportError, CUSTOMER_FORMAT_NAME};
-pub use export::{export_after, export_all, export_stream, ExportError, ExportSummary};
+pub use export::{
+    export_after, export_all, export_stream, write_stream_events, ExportError, ExportSummary,
+};
 pub use format::{Header, Scope, Trailer, FORMAT_NAME, FORMAT_VERSION};
 pub use import::{
     import, ImportError, ImportOptions, ImportProblem, ImportSummary, DEFAULT_MAX_LINE,
 };
-pub use report::{write_report, ReportDocument, REPORT_FORMAT_NAME};

@@ -5,9 +5,9 @@
 use std::io::Cursor;
 
 use proptest::prelude::*;
-use service_lifecycle_core::testing::fixture::{fixture_time, ProbeEvent};
-use service_lifecycle_core::{EventStore, ExpectedVersion, MemoryStore, NewEvent, StreamId};
 use service_lifecycle_json::{export_all, import, ImportError, ImportOptions, ImportProblem};
+use service_lifecycle_kernel::testing::fixture::{fixture_time, ProbeEvent};
+use service_lifecycle_kernel::{EventStore, ExpectedVersion, MemoryStore, NewEvent, StreamId};
 
 /// A valid export of six events over two streams, as lines (without newlines).
 fn valid_lines() -> Vec<String> {

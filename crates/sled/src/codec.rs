@@ -6,7 +6,7 @@
 //! detected before anything is decoded. Decoding never panics: every read is bounds-checked.
 
 use chrono::{DateTime, Utc};
-use service_lifecycle_core::{EventId, Metadata, StreamId};
+use service_lifecycle_kernel::{EventId, Metadata, StreamId, SubjectId};
 use uuid::Uuid;
 
 /// The format metadata: magic and format version.
@@ -27,8 +27,8 @@ pub(crate) const CHECKPOINT_PREFIX: u8 = b'C';
 pub(crate) const READ_MODEL_PREFIX: u8 = b'R';
 /// Snapshots, by stream name.
 pub(crate) const SNAPSHOT_PREFIX: u8 = b'P';
-/// Personal data, by customer id.
-pub(crate) const PERSONAL_DATA_PREFIX: u8 = b'D';
+/// Vault records (a customer's personal data, say), by subject id.
+pub(crate) const VAULT_PREFIX: u8 = b'D';
 
 /// The magic at the start of the format value.
 pub(crate) const MAGIC: &[u8; 8] = b"SVCLIFE\0";
@@ -162,7 +162,7 @@ fn put_string(out: &mut Vec<u8>, text: &str) {
 }
 
 /// `prefix` followed by `bytes`.
-pub(crate) fn prefixed(prefix: u8, bytes: &[u8]) -> Vec<u8> {
+fn prefixed(prefix: u8, bytes: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(1 + bytes.len());
     key.push(prefix);
     key.extend_from_slice(bytes);
@@ -194,6 +194,26 @@ pub(crate) fn event_id_key(event_id: EventId) -> [u8; 17] {
 /// The key of a stream's head.
 pub(crate) fn stream_key(stream: &StreamId) -> Vec<u8> {
     prefixed(STREAM_PREFIX, stream.as_str().as_bytes())
+}
+
+/// The key of a stream's snapshot.
+pub(crate) fn snapshot_key(stream: &StreamId) -> Vec<u8> {
+    prefixed(SNAPSHOT_PREFIX, stream.as_str().as_bytes())
+}
+
+/// The key of a projection's checkpoint.
+pub(crate) fn checkpoint_key(name: &str) -> Vec<u8> {
+    prefixed(CHECKPOINT_PREFIX, name.as_bytes())
+}
+
+/// The key of a persisted read model.
+pub(crate) fn read_model_key(name: &str) -> Vec<u8> {
+    prefixed(READ_MODEL_PREFIX, name.as_bytes())
+}
+
+/// The key of a subject's vault record.
+pub(crate) fn vault_key(subject: SubjectId) -> Vec<u8> {
+    prefixed(VAULT_PREFIX, subject.as_uuid().as_bytes())
 }
 
 /// Reads the big-endian integer after a one-byte prefix (a log position, say) from a key.

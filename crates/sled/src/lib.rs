@@ -1,12 +1,12 @@
 //! The durable event store of service-lifecycle, on [sled](https://docs.rs/sled/0.34.7) 0.34.7.
 //!
-//! [`SledStore`] implements the kernel's [`EventStore`](service_lifecycle_core::EventStore) and
+//! [`SledStore`] implements the kernel's [`EventStore`](service_lifecycle_kernel::EventStore) and
 //! passes the kernel's conformance suite unchanged. It is an embedded database: it opens a
 //! directory, there is nothing else to start.
 //!
 //! ```
-//! use service_lifecycle_core::testing::fixture::ProbeEvent;
-//! use service_lifecycle_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
+//! use service_lifecycle_kernel::testing::fixture::ProbeEvent;
+//! use service_lifecycle_kernel::{EventStore, ExpectedVersion, NewEvent, StreamId};
 //! use service_lifecycle_sled::{Durability, SledOptions, SledStore};
 //!
 //! # let dir = tempfile::tempdir()?;
@@ -43,40 +43,44 @@
 //!
 //! # Integrity
 //! Every value carries a CRC-32 of its key and bytes. A damaged record is a
-//! [`ReadError::Corrupt`](service_lifecycle_core::ReadError::Corrupt) naming it (stream and
+//! [`ReadError::Corrupt`](service_lifecycle_kernel::ReadError::Corrupt) naming it (stream and
 //! version, or log position), never a panic and never different data. [`SledStore::verify`]
 //! checks every invariant of a whole store.
 //!
 //! # Also in the database
-//! Snapshots ([`SnapshotStore`](service_lifecycle_core::SnapshotStore)), projection checkpoints
-//! ([`CheckpointStore`](service_lifecycle_core::CheckpointStore)), read models committed together
-//! with their checkpoint ([`DurableProjector`]), and customers' personal data
-//! ([`PersonalDataStore`](service_lifecycle_core::domain::PersonalDataStore)). Erasure removes a
-//! customer's record from every read path at once; sled is log-structured, so the old bytes stay
+//! Snapshots ([`SnapshotStore`](service_lifecycle_kernel::SnapshotStore)), projection checkpoints
+//! ([`CheckpointStore`](service_lifecycle_kernel::CheckpointStore)), read models committed together
+//! with their checkpoint ([`DurableProjector`]), and a [`Vault`](service_lifecycle_kernel::Vault)
+//! of private records (the domain keeps customers' personal data there). Erasure removes a
+//! subject's record from every read path at once; sled is log-structured, so the old bytes stay
 //! in its files until sled rewrites that segment. A deployment that must guarantee physical
-//! deletion should keep personal data encrypted with a per-customer key held elsewhere.
+//! deletion should keep such records encrypted with a per-subject key held elsewhere.
 //!
 //! # Errors
 //! A directory that is not a store, a store of another format version, a store another process
 //! has open, damaged records, events over the size cap and I/O failures are typed errors
-//! ([`OpenError`], [`AppendError`](service_lifecycle_core::AppendError),
-//! [`ReadError`](service_lifecycle_core::ReadError)). A failed append writes nothing, except that
+//! ([`OpenError`], [`AppendError`](service_lifecycle_kernel::AppendError),
+//! [`ReadError`](service_lifecycle_kernel::ReadError)). A failed append writes nothing, except that
 //! a failed *flush* after the batch was applied returns an error for an append that is stored
 //! and may or may not be durable; the store stays consistent either way.
 
+mod checkpoints;
 mod codec;
-mod extras;
+mod read_model;
+mod snapshots;
 mod storage;
 mod store;
+mod vault;
 mod verify;
 
 pub use codec::{Damage, FORMAT_VERSION};
-pub use extras::{DurableProjector, ReadModelError};
+pub use read_model::{DurableProjector, ReadModelError};
+pub use storage::DEFAULT_LOCK_TIMEOUT;
 pub use storage::{
     BatchOp, FaultMode, FaultyStorage, SledRange, SledStorage, Storage, StorageError, WriteBatch,
 };
 pub use store::{
     AllEvents, Durability, OpenError, SledOptions, SledStore, StreamEvents, DEFAULT_CACHE_CAPACITY,
-    DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_EVENT_SIZE,
+    DEFAULT_MAX_EVENT_SIZE,
 };
 pub use verify::VerifyReport;

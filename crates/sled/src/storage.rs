@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::store::DEFAULT_LOCK_TIMEOUT;
+/// How long opening waits for a locked database unless chosen: 2 seconds.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One key and its value, or `None` for a removal.
 pub type BatchOp = (Vec<u8>, Option<Vec<u8>>);

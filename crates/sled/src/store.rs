@@ -8,10 +8,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use foldhash::{HashMap as FastMap, HashMapExt};
-use service_lifecycle_core::{
-    classify_retry, validate_append, AppendError, AppendResult, CommitNotifier, CommitSignal,
-    EncodedEnvelope, Envelope, Event, EventDecoder, EventId, EventLocation, EventRef, EventStore,
-    ExpectedVersion, NewEvent, ReadError, StoredAppend, StreamId, Upcasters, VisitError,
+use service_lifecycle_kernel::store::{
+    classify_retry, validate_append, CommitSignal, StoredAppend,
+};
+use service_lifecycle_kernel::{
+    AppendError, AppendResult, CommitNotifier, EncodedEnvelope, Envelope, Event, EventDecoder,
+    EventId, EventLocation, EventRef, EventStore, ExpectedVersion, NewEvent, ReadError, StreamId,
+    Upcasters, VisitError,
 };
 
 use crate::codec::{
@@ -19,15 +22,13 @@ use crate::codec::{
     log_key, place_event_body, row_key, stream_key, Damage, EventFields, EventRecord, GlobalHead,
     IdEntry, StreamHead, FORMAT_KEY, FORMAT_VERSION, HEAD_KEY,
 };
-use crate::storage::{SledStorage, Storage, StorageError, WriteBatch};
+use crate::storage::{SledStorage, Storage, StorageError, WriteBatch, DEFAULT_LOCK_TIMEOUT};
 
 /// The largest encoded event the store accepts by default: 64 KiB. sled writes larger values to
 /// blob files, which it does not fsync.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 64 * 1024;
 /// sled's page cache size unless chosen: 128 MiB.
 pub const DEFAULT_CACHE_CAPACITY: u64 = 128 * 1024 * 1024;
-/// How long opening waits for a locked database unless chosen: 2 seconds.
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// When an append counts as done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

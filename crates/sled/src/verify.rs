@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use service_lifecycle_core::{Event, StreamId};
+use service_lifecycle_kernel::{Event, StreamId};
 
 use crate::codec::{
     self, decode_event_record, event_id_key, log_key, GlobalHead, IdEntry, StreamHead, FORMAT_KEY,
@@ -218,7 +218,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
         let storage = self.storage();
         for prefix in [
             codec::CHECKPOINT_PREFIX,
-            codec::PERSONAL_DATA_PREFIX,
+            codec::VAULT_PREFIX,
             codec::SNAPSHOT_PREFIX,
             codec::READ_MODEL_PREFIX,
         ] {

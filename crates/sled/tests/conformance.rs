@@ -4,9 +4,9 @@
 use std::cell::RefCell;
 
 use proptest::prelude::*;
-use service_lifecycle_core::testing::conformance;
-use service_lifecycle_core::testing::fixture::ProbeEvent;
-use service_lifecycle_core::testing::model::{arbitrary_store_ops, check_against_model};
+use service_lifecycle_kernel::testing::conformance;
+use service_lifecycle_kernel::testing::fixture::ProbeEvent;
+use service_lifecycle_kernel::testing::model::{arbitrary_store_ops, check_against_model};
 use service_lifecycle_sled::{Durability, SledOptions, SledStore};
 use tempfile::TempDir;
 

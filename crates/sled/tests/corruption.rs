@@ -2,8 +2,8 @@
 //! the record, never different data, never a panic (quality.md §2.5). The damage is written
 //! through the storage underneath, as a failing disk would leave it.
 
-use service_lifecycle_core::testing::fixture::{fixture_time, ProbeEvent};
-use service_lifecycle_core::{
+use service_lifecycle_kernel::testing::fixture::{fixture_time, ProbeEvent};
+use service_lifecycle_kernel::{
     Envelope, EventId, EventStore, ExpectedVersion, NewEvent, ReadError, StreamId, VisitError,
 };
 use service_lifecycle_sled::{OpenError, SledStore, Storage, WriteBatch};

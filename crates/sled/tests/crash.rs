@@ -12,8 +12,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use service_lifecycle_core::testing::fixture::ProbeEvent;
-use service_lifecycle_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
+use service_lifecycle_kernel::testing::fixture::ProbeEvent;
+use service_lifecycle_kernel::{EventStore, ExpectedVersion, NewEvent, StreamId};
 use service_lifecycle_sled::{Durability, SledOptions, SledStore};
 
 const CHILD_DIR: &str = "SERVICE_LIFECYCLE_CRASH_CHILD_DIR";

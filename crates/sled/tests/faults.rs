@@ -2,8 +2,8 @@
 //! script. Afterwards, and after a reopen, the store holds every acknowledged append whole and the
 //! failed one either whole or not at all; it verifies clean.
 
-use service_lifecycle_core::testing::fixture::{fixture_time, ProbeEvent};
-use service_lifecycle_core::{EventStore, ExpectedVersion, NewEvent, ReadError, StreamId};
+use service_lifecycle_kernel::testing::fixture::{fixture_time, ProbeEvent};
+use service_lifecycle_kernel::{EventStore, ExpectedVersion, NewEvent, ReadError, StreamId};
 use service_lifecycle_sled::{
     Durability, FaultMode, FaultyStorage, SledOptions, SledStorage, SledStore,
 };

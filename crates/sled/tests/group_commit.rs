@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use service_lifecycle_core::testing::fixture::ProbeEvent;
-use service_lifecycle_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
+use service_lifecycle_kernel::testing::fixture::ProbeEvent;
+use service_lifecycle_kernel::{EventStore, ExpectedVersion, NewEvent, StreamId};
 use service_lifecycle_sled::{
     Durability, SledOptions, SledStorage, SledStore, Storage, StorageError, WriteBatch,
 };

@@ -1,8 +1,8 @@
 //! Opening: what is a store and what is not, format versions, locks; and the size cap.
 
 use chrono::Utc;
-use service_lifecycle_core::testing::fixture::{noted, ProbeEvent};
-use service_lifecycle_core::{AppendError, EventStore, ExpectedVersion, NewEvent, StreamId};
+use service_lifecycle_kernel::testing::fixture::{noted, ProbeEvent};
+use service_lifecycle_kernel::{AppendError, EventStore, ExpectedVersion, NewEvent, StreamId};
 use service_lifecycle_sled::{
     OpenError, SledOptions, SledStorage, SledStore, Storage, WriteBatch, FORMAT_VERSION,
 };

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
-use service_lifecycle_core::testing::fixture::{noted, ProbeEvent};
-use service_lifecycle_core::{
+use service_lifecycle_kernel::testing::fixture::{noted, ProbeEvent};
+use service_lifecycle_kernel::{
     AppendError, AppendResult, EventStore, ExpectedVersion, NewEvent, StreamId,
 };
 use service_lifecycle_sled::{Durability, SledOptions, SledStore};

@@ -7,7 +7,7 @@
 //! ```
 //! use proptest::prelude::*;
 //! use service_lifecycle_core::testing::histories::{arbitrary_ops, run};
-//! use service_lifecycle_core::{EventStore, MemoryStore};
+//! use service_lifecycle_core::kernel::{EventStore, MemoryStore};
 //!
 //! proptest!(ProptestConfig::with_cases(4), |(ops in arbitrary_ops(20))| {
 //!     let store = MemoryStore::new();
@@ -16,8 +16,8 @@
 //! });
 //! ```
 
-use crate::domain::*;
-use crate::{CommandContext, EventStore};
+use crate::kernel::{CommandContext, EventStore};
+use crate::*;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 

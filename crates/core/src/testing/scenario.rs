@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use service_lifecycle_core::testing::scenario::receipt_to_post_warranty_repair;
-//! use service_lifecycle_core::MemoryStore;
+//! use service_lifecycle_core::kernel::MemoryStore;
 //!
 //! receipt_to_post_warranty_repair(MemoryStore::new());
 //! ```
@@ -13,13 +13,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
-use crate::domain::contract::{CallKind, Payer};
-use crate::domain::customer::RelationshipLevel;
-use crate::domain::customer::{ObligationKind, ObligationStatus};
-use crate::domain::product::{AfterSaleServices, DamageSeverity, DeliveryTo, ProductStatus};
-use crate::domain::values::{Money, SerialNumber, WarrantyStart, WarrantyTerms};
-use crate::domain::*;
-use crate::{CommandContext, Decider, EventStore, MemoryStore, Repository, StreamId};
+use crate::contract::{CallKind, Payer};
+use crate::customer::RelationshipLevel;
+use crate::customer::{ObligationKind, ObligationStatus};
+use crate::kernel::{CommandContext, Decider, EventStore, MemoryStore, Repository, StreamId};
+use crate::product::{AfterSaleServices, DamageSeverity, DeliveryTo, ProductStatus};
+use crate::values::{Money, SerialNumber, WarrantyStart, WarrantyTerms};
+use crate::*;
 
 /// Day `n` of the scenario, at 10:00 UTC (day 0 is 2 March 2026).
 pub fn day(n: i64) -> DateTime<Utc> {
@@ -276,7 +276,7 @@ impl<S: EventStore<ServiceEvent> + Clone> World<S> {
     /// The current state of aggregate `D` in `stream`.
     pub fn state<D: Decider>(&self, stream: StreamId) -> D::State
     where
-        ServiceEvent: crate::Contains<D::Event>,
+        ServiceEvent: crate::kernel::Contains<D::Event>,
     {
         let repository = Repository::<D, ServiceEvent, _>::new(self.service.store().clone());
         (*repository
@@ -406,7 +406,7 @@ pub fn receipt_to_post_warranty_repair<S: EventStore<ServiceEvent> + Clone>(stor
     // After the warranty: a post-warranty contract, which may not overlap the warranty.
     let post = ContractId::from_uuid(uuid::Uuid::from_u128(20));
     let propose = |start: NaiveDate| ContractCommand::Propose {
-        terms: crate::domain::contract::Terms {
+        terms: crate::contract::Terms {
             contract: post,
             kind: ContractKind::PostWarranty,
             customer: w.customer,

@@ -1,0 +1,1549 @@
+//! ServiceContract: the promise of service for a customer's units, its plan, its calls and who
+//! pays (spec §5, S1-S6).
+//!
+//! Kinds: `Warranty` (opened by the policy when a unit's warranty starts; the seller pays),
+//! `PostWarranty` (sold; starts after the units' warranties end; the seller pays what it entitles),
+//! `OnDemand` (pay per call). A contract is proposed, activated, may be suspended and resumed,
+//! renewed, cancelled, or expire at its end. Calls are taken only while it is active at the
+//! call's time. Each call's deadlines are its start plus the plan's targets for its priority,
+//! counted in the plan's business time; a target's breach is recorded exactly when the measured
+//! instant is later than its deadline, and never undone. Preventive visits are scheduled for the
+//! whole term when the contract is activated.
+//!
+//! Application-level rules (checked by the service facade with read models, before commands are
+//! issued): a unit never has two contracts at once; the dispatched technician holds a valid
+//! certification (T2).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::calendar::BusinessCalendar;
+use super::values::{
+    CallId, ContractId, Currency, CustomerId, Money, PartNumber, ProductId, TechnicianId,
+};
+use crate::kernel::{Decider, Event, EventSchema, InvalidStreamId, StreamId};
+
+// ---------------------------------------------------------------------------------------------
+// Terms
+// ---------------------------------------------------------------------------------------------
+
+/// The kind of contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractKind {
+    /// The warranty: free for the customer.
+    Warranty,
+    /// Sold service after the warranty.
+    PostWarranty,
+    /// Pay per call, no entitlements.
+    OnDemand,
+}
+
+/// How urgent a call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Production stopped.
+    Critical,
+    /// Severely impaired.
+    High,
+    /// Normal.
+    Normal,
+    /// Can wait.
+    Low,
+}
+
+/// A priority's targets, in business minutes from the call's start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Targets {
+    /// To respond (dispatch a technician).
+    pub response_minutes: u32,
+    /// To arrive on site.
+    pub arrival_minutes: u32,
+    /// To resolve.
+    pub resolution_minutes: u32,
+}
+
+/// The service plan of a customer's target group: targets per priority and the calendar they
+/// count in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServicePlan {
+    /// Targets per priority.
+    pub targets: BTreeMap<Priority, Targets>,
+    /// Working time.
+    pub calendar: BusinessCalendar,
+}
+
+/// What a contract includes at the seller's expense (S5, S6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Entitlements {
+    /// Preventive maintenance every this many months.
+    pub preventive_every_months: Option<u32>,
+    /// The window, in days either side of a visit's due day.
+    pub preventive_window_days: u32,
+    /// Capital repair (breakdowns) at the seller's expense.
+    pub capital_repair: bool,
+    /// Parts supply included.
+    pub parts_supply: bool,
+    /// Consulting on efficient use.
+    pub consulting: bool,
+    /// Modernization on request.
+    pub modernization: bool,
+    /// Extra staff training hours per contract year.
+    pub training_hours_per_year: u32,
+    /// At most this many calls over the term.
+    pub incident_cap: Option<u32>,
+}
+
+/// What a call is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallKind {
+    /// Something broke.
+    Breakdown,
+    /// Maintenance.
+    Maintenance,
+    /// Advice on use.
+    Consultation,
+    /// Modernization.
+    Modernization,
+    /// Training.
+    Training,
+}
+
+/// A call's deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Deadlines {
+    /// Respond by.
+    pub response: DateTime<Utc>,
+    /// Arrive by.
+    pub arrival: DateTime<Utc>,
+    /// Resolve by.
+    pub resolution: DateTime<Utc>,
+}
+
+/// One of a call's targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaTarget {
+    /// Response.
+    Response,
+    /// Arrival.
+    Arrival,
+    /// Resolution.
+    Resolution,
+}
+
+/// Who pays for a call (S4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Payer {
+    /// The seller: warranty or entitlement.
+    Seller,
+    /// The customer.
+    Customer,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------
+
+/// What happened to a contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum ContractEvent {
+    /// S1: proposed.
+    #[serde(rename = "contract.proposed")]
+    Proposed {
+        /// The terms.
+        terms: Terms,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S1: activated.
+    #[serde(rename = "contract.activated")]
+    Activated {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S5: a preventive visit was scheduled.
+    #[serde(rename = "contract.visit_scheduled")]
+    VisitScheduled {
+        /// The visit's number.
+        visit: u32,
+        /// Its due day.
+        due: NaiveDate,
+        /// Days allowed either side.
+        window_days: u32,
+    },
+    /// S5: a preventive visit was performed.
+    #[serde(rename = "contract.visit_performed")]
+    VisitPerformed {
+        /// The visit.
+        visit: u32,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S1: suspended.
+    #[serde(rename = "contract.suspended")]
+    Suspended {
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S1: resumed.
+    #[serde(rename = "contract.resumed")]
+    Resumed {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S1: renewed to a later end.
+    #[serde(rename = "contract.renewed")]
+    Renewed {
+        /// The new last day.
+        until: NaiveDate,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S1: cancelled.
+    #[serde(rename = "contract.cancelled")]
+    Cancelled {
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S1: expired at its end.
+    #[serde(rename = "contract.expired")]
+    Expired {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S2: a service call was opened, with its deadlines.
+    #[serde(rename = "contract.call_opened")]
+    CallOpened {
+        /// The call.
+        call: CallId,
+        /// The unit.
+        unit: ProductId,
+        /// Its priority.
+        priority: Priority,
+        /// What for.
+        kind: CallKind,
+        /// Its deadlines.
+        deadlines: Deadlines,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S3: a call's priority changed; deadlines recomputed from its start.
+    #[serde(rename = "contract.call_priority_changed")]
+    CallPriorityChanged {
+        /// The call.
+        call: CallId,
+        /// The new priority.
+        priority: Priority,
+        /// Why.
+        reason: String,
+        /// The new deadlines.
+        deadlines: Deadlines,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S3: a technician was dispatched (the response), with the parts the call needs (the
+    /// parts policy reserves them).
+    #[serde(rename = "contract.technician_dispatched")]
+    TechnicianDispatched {
+        /// The call.
+        call: CallId,
+        /// The technician.
+        technician: TechnicianId,
+        /// Parts the call needs.
+        parts: Vec<(PartNumber, u32)>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S3: the technician arrived on site.
+    #[serde(rename = "contract.technician_arrived")]
+    TechnicianArrived {
+        /// The call.
+        call: CallId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S3, S4: the call was resolved; money and payer recorded.
+    #[serde(rename = "contract.call_resolved")]
+    CallResolved {
+        /// The call.
+        call: CallId,
+        /// What was done.
+        work: String,
+        /// Parts used.
+        parts: Vec<(PartNumber, u32)>,
+        /// Training hours given (training calls).
+        training_hours: u32,
+        /// What the work cost.
+        cost: Money,
+        /// Who pays.
+        payer: Payer,
+        /// What the customer is charged (zero when the seller pays).
+        customer_charge: Money,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S3: a target was missed; recorded once, never undone.
+    #[serde(rename = "contract.sla_breached")]
+    SlaBreached {
+        /// The call.
+        call: CallId,
+        /// Which target.
+        target: SlaTarget,
+        /// By how many seconds.
+        by_seconds: i64,
+    },
+}
+
+const CONTRACT_EVENTS: [&str; 15] = [
+    "contract.proposed",
+    "contract.activated",
+    "contract.visit_scheduled",
+    "contract.visit_performed",
+    "contract.suspended",
+    "contract.resumed",
+    "contract.renewed",
+    "contract.cancelled",
+    "contract.expired",
+    "contract.call_opened",
+    "contract.call_priority_changed",
+    "contract.technician_dispatched",
+    "contract.technician_arrived",
+    "contract.call_resolved",
+    "contract.sla_breached",
+];
+
+impl Event for ContractEvent {
+    crate::kernel::tagged_payload_codec!();
+
+    fn event_type(&self) -> &'static str {
+        CONTRACT_EVENTS[match self {
+            Self::Proposed { .. } => 0,
+            Self::Activated { .. } => 1,
+            Self::VisitScheduled { .. } => 2,
+            Self::VisitPerformed { .. } => 3,
+            Self::Suspended { .. } => 4,
+            Self::Resumed { .. } => 5,
+            Self::Renewed { .. } => 6,
+            Self::Cancelled { .. } => 7,
+            Self::Expired { .. } => 8,
+            Self::CallOpened { .. } => 9,
+            Self::CallPriorityChanged { .. } => 10,
+            Self::TechnicianDispatched { .. } => 11,
+            Self::TechnicianArrived { .. } => 12,
+            Self::CallResolved { .. } => 13,
+            Self::SlaBreached { .. } => 14,
+        }]
+    }
+
+    fn catalogue() -> Vec<EventSchema> {
+        EventSchema::all_at_version_one(&CONTRACT_EVENTS)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------------
+
+/// Where a contract stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractStatus {
+    /// Proposed, not yet active.
+    Proposed,
+    /// Active.
+    Active,
+    /// Suspended.
+    Suspended,
+    /// Cancelled (closed).
+    Cancelled,
+    /// Expired (closed).
+    Expired,
+}
+
+/// The terms a contract was proposed with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Terms {
+    /// The contract.
+    pub contract: ContractId,
+    /// Its kind.
+    pub kind: ContractKind,
+    /// The customer.
+    pub customer: CustomerId,
+    /// The units covered.
+    pub units: BTreeSet<ProductId>,
+    /// The first day.
+    pub start: NaiveDate,
+    /// The last day (inclusive), renewals included.
+    pub end: NaiveDate,
+    /// The plan.
+    pub plan: ServicePlan,
+    /// The entitlements.
+    pub entitlements: Entitlements,
+    /// The currency of charges.
+    pub currency: Currency,
+}
+
+/// One service call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    /// The unit.
+    pub unit: ProductId,
+    /// Its priority.
+    pub priority: Priority,
+    /// What for.
+    pub kind: CallKind,
+    /// When it was opened.
+    pub opened_at: DateTime<Utc>,
+    /// Its deadlines.
+    pub deadlines: Deadlines,
+    /// The technician dispatched, and when.
+    pub dispatched: Option<(TechnicianId, DateTime<Utc>)>,
+    /// When the technician arrived.
+    pub arrived_at: Option<DateTime<Utc>>,
+    /// When it was resolved, who paid, what was charged.
+    pub resolved: Option<(DateTime<Utc>, Payer, Money)>,
+    /// Targets breached.
+    pub breaches: BTreeSet<SlaTarget>,
+}
+
+impl Call {
+    /// The targets still open at `now` whose deadline has passed: the call is at risk (or late).
+    pub fn overdue_at(&self, now: DateTime<Utc>) -> Vec<SlaTarget> {
+        let mut overdue = Vec::new();
+        if self.dispatched.is_none() && now > self.deadlines.response {
+            overdue.push(SlaTarget::Response);
+        }
+        if self.arrived_at.is_none() && now > self.deadlines.arrival {
+            overdue.push(SlaTarget::Arrival);
+        }
+        if self.resolved.is_none() && now > self.deadlines.resolution {
+            overdue.push(SlaTarget::Resolution);
+        }
+        overdue
+    }
+}
+
+/// A scheduled preventive visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    /// Its due day.
+    pub due: NaiveDate,
+    /// Days allowed either side.
+    pub window_days: u32,
+    /// The day it was performed.
+    pub performed_on: Option<NaiveDate>,
+}
+
+/// Where a preventive visit stands on a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitStatus {
+    /// Not yet in its window.
+    Upcoming,
+    /// In its window, not performed.
+    Due,
+    /// Performed.
+    Performed,
+    /// Not performed by its window's end (derived from the date).
+    Missed,
+}
+
+impl Visit {
+    /// The last day of its window.
+    pub fn window_end(&self) -> NaiveDate {
+        self.due
+            .checked_add_days(chrono::Days::new(u64::from(self.window_days)))
+            .unwrap_or(self.due)
+    }
+
+    /// The first day of its window.
+    pub fn window_start(&self) -> NaiveDate {
+        self.due
+            .checked_sub_days(chrono::Days::new(u64::from(self.window_days)))
+            .unwrap_or(self.due)
+    }
+
+    /// Where the visit stands on `date`.
+    pub fn status(&self, date: NaiveDate) -> VisitStatus {
+        match self.performed_on {
+            Some(performed) if performed <= date => VisitStatus::Performed,
+            _ if date > self.window_end() => VisitStatus::Missed,
+            _ if date >= self.window_start() => VisitStatus::Due,
+            _ => VisitStatus::Upcoming,
+        }
+    }
+}
+
+/// The folded state of one contract.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractState {
+    /// The terms, once proposed.
+    pub terms: Option<Terms>,
+    /// The status, once proposed.
+    pub status: Option<ContractStatus>,
+    /// Calls by id.
+    pub calls: BTreeMap<CallId, Call>,
+    /// Preventive visits by number.
+    pub visits: BTreeMap<u32, Visit>,
+    /// Training hours given, per contract year (0 = the first year).
+    pub training_hours: BTreeMap<u32, u32>,
+}
+
+impl ContractState {
+    /// S1: whether the contract is active on `date` (status active and the date within its term).
+    pub fn active_on(&self, date: NaiveDate) -> bool {
+        self.status == Some(ContractStatus::Active)
+            && self
+                .terms
+                .as_ref()
+                .is_some_and(|terms| terms.start <= date && date <= terms.end)
+    }
+
+    /// The contract year `date` falls in (0 for the first).
+    fn contract_year(&self, date: NaiveDate) -> u32 {
+        let Some(terms) = &self.terms else { return 0 };
+        let mut year = 0;
+        while let Some(next) = terms.start.checked_add_months(Months::new(12 * (year + 1))) {
+            if next > date || year >= 1_000 {
+                break;
+            }
+            year += 1;
+        }
+        year
+    }
+}
+
+fn apply(state: &mut ContractState, event: &ContractEvent) {
+    match event {
+        ContractEvent::Proposed { terms, .. } => {
+            state.terms = Some(terms.clone());
+            state.status = Some(ContractStatus::Proposed);
+        }
+        ContractEvent::Activated { .. } | ContractEvent::Resumed { .. } => {
+            state.status = Some(ContractStatus::Active);
+        }
+        ContractEvent::VisitScheduled {
+            visit,
+            due,
+            window_days,
+        } => {
+            state.visits.insert(
+                *visit,
+                Visit {
+                    due: *due,
+                    window_days: *window_days,
+                    performed_on: None,
+                },
+            );
+        }
+        ContractEvent::VisitPerformed { visit, at } => {
+            if let Some(visit) = state.visits.get_mut(visit) {
+                visit.performed_on = Some(at.date_naive());
+            }
+        }
+        ContractEvent::Suspended { .. } => state.status = Some(ContractStatus::Suspended),
+        ContractEvent::Renewed { until, .. } => {
+            if let Some(terms) = &mut state.terms {
+                terms.end = *until;
+            }
+        }
+        ContractEvent::Cancelled { .. } => state.status = Some(ContractStatus::Cancelled),
+        ContractEvent::Expired { .. } => state.status = Some(ContractStatus::Expired),
+        ContractEvent::CallOpened {
+            call,
+            unit,
+            priority,
+            kind,
+            deadlines,
+            at,
+        } => {
+            state.calls.insert(
+                *call,
+                Call {
+                    unit: *unit,
+                    priority: *priority,
+                    kind: *kind,
+                    opened_at: *at,
+                    deadlines: *deadlines,
+                    dispatched: None,
+                    arrived_at: None,
+                    resolved: None,
+                    breaches: BTreeSet::new(),
+                },
+            );
+        }
+        ContractEvent::CallPriorityChanged {
+            call,
+            priority,
+            deadlines,
+            ..
+        } => {
+            if let Some(call) = state.calls.get_mut(call) {
+                call.priority = *priority;
+                call.deadlines = *deadlines;
+            }
+        }
+        ContractEvent::TechnicianDispatched {
+            call,
+            technician,
+            at,
+            ..
+        } => {
+            if let Some(call) = state.calls.get_mut(call) {
+                call.dispatched = Some((*technician, *at));
+            }
+        }
+        ContractEvent::TechnicianArrived { call, at } => {
+            if let Some(call) = state.calls.get_mut(call) {
+                call.arrived_at = Some(*at);
+            }
+        }
+        ContractEvent::CallResolved {
+            call,
+            training_hours,
+            payer,
+            customer_charge,
+            at,
+            ..
+        } => {
+            let year = state.contract_year(at.date_naive());
+            *state.training_hours.entry(year).or_default() += training_hours;
+            if let Some(call) = state.calls.get_mut(call) {
+                call.resolved = Some((*at, *payer, *customer_charge));
+            }
+        }
+        ContractEvent::SlaBreached { call, target, .. } => {
+            if let Some(call) = state.calls.get_mut(call) {
+                call.breaches.insert(*target);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decide
+// ---------------------------------------------------------------------------------------------
+
+/// What can be asked of a contract. Every command carries its business time `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContractCommand {
+    /// S1: propose a contract.
+    Propose {
+        /// The terms: at least one unit, an end not before the start, the plan of the customer's
+        /// target group, no entitlements for an on-demand contract.
+        terms: Terms,
+        /// For a post-warranty contract: each unit's warranty end, from the units' state; the
+        /// contract must start after every one of them.
+        warranty_ends: BTreeMap<ProductId, NaiveDate>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S1: activate (schedules the preventive visits, S5).
+    Activate {
+        /// The contract.
+        contract: ContractId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S1: suspend.
+    Suspend {
+        /// The contract.
+        contract: ContractId,
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S1: resume.
+    Resume {
+        /// The contract.
+        contract: ContractId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S1: renew to a later end.
+    Renew {
+        /// The contract.
+        contract: ContractId,
+        /// The new last day.
+        until: NaiveDate,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S1: cancel.
+    Cancel {
+        /// The contract.
+        contract: ContractId,
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S1: expire after the end.
+    Expire {
+        /// The contract.
+        contract: ContractId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S2: open a service call.
+    OpenCall {
+        /// The contract.
+        contract: ContractId,
+        /// The call.
+        call: CallId,
+        /// The unit.
+        unit: ProductId,
+        /// Its priority.
+        priority: Priority,
+        /// What for.
+        kind: CallKind,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S3: change a call's priority (deadlines recomputed from its start).
+    ChangePriority {
+        /// The contract.
+        contract: ContractId,
+        /// The call.
+        call: CallId,
+        /// The new priority.
+        priority: Priority,
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S3: dispatch a technician (the application checked the certification, T2).
+    Dispatch {
+        /// The contract.
+        contract: ContractId,
+        /// The call.
+        call: CallId,
+        /// The technician.
+        technician: TechnicianId,
+        /// Parts the call needs (reserved by the parts policy).
+        parts: Vec<(PartNumber, u32)>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S3: the technician arrived.
+    Arrive {
+        /// The contract.
+        contract: ContractId,
+        /// The call.
+        call: CallId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S3, S4, S6: resolve a call.
+    Resolve {
+        /// The contract.
+        contract: ContractId,
+        /// The call.
+        call: CallId,
+        /// What was done.
+        work: String,
+        /// Parts used.
+        parts: Vec<(PartNumber, u32)>,
+        /// Training hours given (training calls).
+        training_hours: u32,
+        /// What the work cost, in the contract's currency.
+        cost: Money,
+        /// Whether the customer accepted paying when the contract does not cover it (S6).
+        customer_accepts_charge: bool,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// S5: a preventive visit was performed.
+    PerformVisit {
+        /// The contract.
+        contract: ContractId,
+        /// The visit.
+        visit: u32,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+impl ContractCommand {
+    /// The contract the command is about.
+    pub fn contract(&self) -> ContractId {
+        match self {
+            Self::Propose { terms, .. } => terms.contract,
+            Self::Activate { contract, .. }
+            | Self::Suspend { contract, .. }
+            | Self::Resume { contract, .. }
+            | Self::Renew { contract, .. }
+            | Self::Cancel { contract, .. }
+            | Self::Expire { contract, .. }
+            | Self::OpenCall { contract, .. }
+            | Self::ChangePriority { contract, .. }
+            | Self::Dispatch { contract, .. }
+            | Self::Arrive { contract, .. }
+            | Self::Resolve { contract, .. }
+            | Self::PerformVisit { contract, .. } => *contract,
+        }
+    }
+}
+
+/// Why a contract refuses a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "rule_broken", rename_all = "snake_case")]
+pub enum ContractError {
+    /// Proposed already.
+    #[error("S1: contract {contract} exists already")]
+    AlreadyProposed {
+        /// The contract.
+        contract: ContractId,
+    },
+    /// Never proposed.
+    #[error("contract {contract} was never proposed")]
+    NotProposed {
+        /// The contract.
+        contract: ContractId,
+    },
+    /// S1: the term ends before it starts, or covers no unit.
+    #[error("S1: contract {contract} must cover a unit, from {start} to an end not before it (got {end})")]
+    BadTerm {
+        /// The contract.
+        contract: ContractId,
+        /// The start given.
+        start: NaiveDate,
+        /// The end given.
+        end: NaiveDate,
+    },
+    /// A target where response exceeds resolution, or a plan with no priority.
+    #[error("S2: contract {contract}: every priority's response must not exceed its resolution, and the plan must name a priority")]
+    BadTargets {
+        /// The contract.
+        contract: ContractId,
+    },
+    /// An on-demand contract has no entitlements.
+    #[error("S6: on-demand contract {contract} cannot carry entitlements")]
+    OnDemandWithEntitlements {
+        /// The contract.
+        contract: ContractId,
+    },
+    /// A post-warranty contract would overlap a unit's warranty.
+    #[error("S1: post-warranty contract {contract} starts on {start}, inside the warranty of unit {unit} (until {warranty_end:?})")]
+    OverlapsWarranty {
+        /// The contract.
+        contract: ContractId,
+        /// Its start.
+        start: NaiveDate,
+        /// The unit.
+        unit: ProductId,
+        /// The unit's warranty end (`None`: not given).
+        warranty_end: Option<NaiveDate>,
+    },
+    /// The command does not fit the contract's status.
+    #[error("S1: contract {contract} is {status:?}; it cannot be {action}")]
+    WrongStatus {
+        /// The contract.
+        contract: ContractId,
+        /// Its status.
+        status: ContractStatus,
+        /// What was asked.
+        action: &'static str,
+    },
+    /// S1: renewal must move the end later.
+    #[error("S1: contract {contract} ends on {end}; a renewal must end later than {until}")]
+    RenewalNotLater {
+        /// The contract.
+        contract: ContractId,
+        /// The current end.
+        end: NaiveDate,
+        /// The end given.
+        until: NaiveDate,
+    },
+    /// S1: expiry only after the end.
+    #[error("S1: contract {contract} runs until {end}; it cannot expire on {date}")]
+    NotYetEnded {
+        /// The contract.
+        contract: ContractId,
+        /// The end.
+        end: NaiveDate,
+        /// The day given.
+        date: NaiveDate,
+    },
+    /// S1: a call only while active at the call's time.
+    #[error("S1: contract {contract} is not active on {date}")]
+    NotActiveOn {
+        /// The contract.
+        contract: ContractId,
+        /// The call's day.
+        date: NaiveDate,
+    },
+    /// The unit is not covered.
+    #[error("S2: unit {unit} is not covered by contract {contract}")]
+    UnitNotCovered {
+        /// The contract.
+        contract: ContractId,
+        /// The unit.
+        unit: ProductId,
+    },
+    /// The plan has no targets for the priority.
+    #[error("S2: the plan of contract {contract} has no targets for priority {priority:?}")]
+    NoTargets {
+        /// The contract.
+        contract: ContractId,
+        /// The priority.
+        priority: Priority,
+    },
+    /// The calendar finds no working time for the deadlines.
+    #[error("S2: the calendar of contract {contract} has no working time for the deadlines")]
+    NoBusinessTime {
+        /// The contract.
+        contract: ContractId,
+    },
+    /// The incident cap is reached.
+    #[error("S5: contract {contract} allows {cap} calls, all taken")]
+    IncidentCapReached {
+        /// The contract.
+        contract: ContractId,
+        /// The cap.
+        cap: u32,
+    },
+    /// A call id used already.
+    #[error("S2: call {call} exists already on contract {contract}")]
+    CallExists {
+        /// The contract.
+        contract: ContractId,
+        /// The call.
+        call: CallId,
+    },
+    /// No such call.
+    #[error("S3: contract {contract} has no call {call}")]
+    UnknownCall {
+        /// The contract.
+        contract: ContractId,
+        /// The call.
+        call: CallId,
+    },
+    /// S3: dispatch, arrival and resolution happen in that order, once each.
+    #[error("S3: call {call} of contract {contract} cannot be {action} now ({state})")]
+    CallOutOfOrder {
+        /// The contract.
+        contract: ContractId,
+        /// The call.
+        call: CallId,
+        /// What was asked.
+        action: &'static str,
+        /// Why not.
+        state: &'static str,
+    },
+    /// A step dated before the step it follows.
+    #[error("S3: call {call} of contract {contract}: {action} at {at} is before {earliest}")]
+    DateOutOfOrder {
+        /// The contract.
+        contract: ContractId,
+        /// The call.
+        call: CallId,
+        /// What was dated.
+        action: &'static str,
+        /// The date given.
+        at: DateTime<Utc>,
+        /// The earliest acceptable date.
+        earliest: DateTime<Utc>,
+    },
+    /// S4: the cost is in another currency or negative.
+    #[error("S4: contract {contract} charges in {currency}; a cost of {cost} is not acceptable")]
+    BadCost {
+        /// The contract.
+        contract: ContractId,
+        /// The contract's currency.
+        currency: Currency,
+        /// The cost given.
+        cost: Money,
+    },
+    /// S6: work not covered needs the customer's acceptance of the charge.
+    #[error("S6: call {call} of contract {contract} is charged {cost} to the customer, who has not accepted")]
+    ChargeNotAccepted {
+        /// The contract.
+        contract: ContractId,
+        /// The call.
+        call: CallId,
+        /// The charge.
+        cost: Money,
+    },
+    /// A text is empty.
+    #[error("contract {contract}: {field} must not be empty")]
+    EmptyText {
+        /// The contract.
+        contract: ContractId,
+        /// Which text.
+        field: &'static str,
+    },
+    /// S5: no such visit, or performed already.
+    #[error("S5: contract {contract} has no open preventive visit {visit}")]
+    UnknownVisit {
+        /// The contract.
+        contract: ContractId,
+        /// The visit.
+        visit: u32,
+    },
+}
+
+/// The ServiceContract aggregate (spec §5).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServiceContract;
+
+impl ServiceContract {
+    /// The stream of a contract: `contract-{id}`.
+    pub fn stream_id(contract: ContractId) -> Result<StreamId, InvalidStreamId> {
+        StreamId::for_entity("contract", contract)
+    }
+}
+
+/// The deadlines of a call started at `start` with `priority`, counted in the plan's business time.
+fn deadlines(
+    contract: ContractId,
+    plan: &ServicePlan,
+    priority: Priority,
+    start: DateTime<Utc>,
+) -> Result<Deadlines, ContractError> {
+    let targets = plan
+        .targets
+        .get(&priority)
+        .ok_or(ContractError::NoTargets { contract, priority })?;
+    let after = |minutes: u32| {
+        plan.calendar
+            .add(start, Duration::minutes(i64::from(minutes)))
+            .ok_or(ContractError::NoBusinessTime { contract })
+    };
+    Ok(Deadlines {
+        response: after(targets.response_minutes)?,
+        arrival: after(targets.arrival_minutes)?,
+        resolution: after(targets.resolution_minutes)?,
+    })
+}
+
+fn out_of_order(
+    contract: ContractId,
+    call: CallId,
+    action: &'static str,
+    state: &'static str,
+) -> ContractError {
+    ContractError::CallOutOfOrder {
+        contract,
+        call,
+        action,
+        state,
+    }
+}
+
+/// S3: a step may not be dated before the step it follows.
+fn not_before(
+    contract: ContractId,
+    call: CallId,
+    action: &'static str,
+    at: DateTime<Utc>,
+    earliest: DateTime<Utc>,
+) -> Result<(), ContractError> {
+    if at < earliest {
+        return Err(ContractError::DateOutOfOrder {
+            contract,
+            call,
+            action,
+            at,
+            earliest,
+        });
+    }
+    Ok(())
+}
+
+fn find_call(
+    state: &ContractState,
+    contract: ContractId,
+    call: CallId,
+) -> Result<&Call, ContractError> {
+    state
+        .calls
+        .get(&call)
+        .ok_or(ContractError::UnknownCall { contract, call })
+}
+
+/// A breach of `target` when `measured` is later than `deadline` (exactly then, never otherwise).
+fn breach(
+    call: CallId,
+    target: SlaTarget,
+    measured: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+) -> Option<ContractEvent> {
+    (measured > deadline).then(|| ContractEvent::SlaBreached {
+        call,
+        target,
+        by_seconds: (measured - deadline).num_seconds().max(1),
+    })
+}
+
+/// S5: visits every `every` months from the month after `from`'s anchor, due up to `end`.
+fn schedule_visits(state: &ContractState, terms: &Terms, until: NaiveDate) -> Vec<ContractEvent> {
+    let Some(every) = terms
+        .entitlements
+        .preventive_every_months
+        .filter(|&every| every > 0)
+    else {
+        return Vec::new();
+    };
+    let already: BTreeSet<NaiveDate> = state.visits.values().map(|visit| visit.due).collect();
+    let mut next_number = state.visits.keys().next_back().map_or(1, |last| last + 1);
+    let mut events = Vec::new();
+    for step in 1u32.. {
+        let Some(due) = step
+            .checked_mul(every)
+            .and_then(|months| terms.start.checked_add_months(Months::new(months)))
+        else {
+            break;
+        };
+        if due > until || step > 1_200 {
+            break;
+        }
+        if !already.contains(&due) {
+            events.push(ContractEvent::VisitScheduled {
+                visit: next_number,
+                due,
+                window_days: terms.entitlements.preventive_window_days,
+            });
+            next_number += 1;
+        }
+    }
+    events
+}
+
+/// S4, S6: who pays for a call of `kind` giving `training_hours` on `date`.
+fn payer(
+    state: &ContractState,
+    terms: &Terms,
+    kind: CallKind,
+    training_hours: u32,
+    date: NaiveDate,
+) -> Payer {
+    let entitled = match terms.kind {
+        ContractKind::Warranty => true,
+        ContractKind::OnDemand => false,
+        ContractKind::PostWarranty => {
+            let entitlements = &terms.entitlements;
+            match kind {
+                CallKind::Breakdown => entitlements.capital_repair,
+                CallKind::Maintenance => entitlements.preventive_every_months.is_some(),
+                CallKind::Consultation => entitlements.consulting,
+                CallKind::Modernization => entitlements.modernization,
+                CallKind::Training => {
+                    let used = state
+                        .training_hours
+                        .get(&state.contract_year(date))
+                        .copied()
+                        .unwrap_or(0);
+                    used.saturating_add(training_hours) <= entitlements.training_hours_per_year
+                }
+            }
+        }
+    };
+    if entitled {
+        Payer::Seller
+    } else {
+        Payer::Customer
+    }
+}
+
+impl Decider for ServiceContract {
+    type State = ContractState;
+    type Command = ContractCommand;
+    type Event = ContractEvent;
+    type Error = ContractError;
+
+    fn apply(state: &mut ContractState, event: &ContractEvent) {
+        apply(state, event);
+    }
+
+    fn decide(
+        state: &ContractState,
+        command: &ContractCommand,
+    ) -> Result<Vec<ContractEvent>, ContractError> {
+        let contract = command.contract();
+        if let ContractCommand::Propose {
+            terms,
+            warranty_ends,
+            at,
+        } = command
+        {
+            let Terms {
+                kind,
+                units,
+                start,
+                end,
+                plan,
+                entitlements,
+                ..
+            } = terms;
+            if state.terms.is_some() {
+                return Err(ContractError::AlreadyProposed { contract });
+            }
+            if units.is_empty() || end < start {
+                return Err(ContractError::BadTerm {
+                    contract,
+                    start: *start,
+                    end: *end,
+                });
+            }
+            if plan.targets.is_empty()
+                || plan
+                    .targets
+                    .values()
+                    .any(|targets| targets.response_minutes > targets.resolution_minutes)
+            {
+                return Err(ContractError::BadTargets { contract });
+            }
+            if *kind == ContractKind::OnDemand && *entitlements != Entitlements::default() {
+                return Err(ContractError::OnDemandWithEntitlements { contract });
+            }
+            if *kind == ContractKind::PostWarranty {
+                for unit in units {
+                    let warranty_end = warranty_ends.get(unit).copied();
+                    if warranty_end.is_none_or(|warranty_end| *start <= warranty_end) {
+                        return Err(ContractError::OverlapsWarranty {
+                            contract,
+                            start: *start,
+                            unit: *unit,
+                            warranty_end,
+                        });
+                    }
+                }
+            }
+            return Ok(vec![ContractEvent::Proposed {
+                terms: terms.clone(),
+                at: *at,
+            }]);
+        }
+        let (Some(terms), Some(status)) = (&state.terms, state.status) else {
+            return Err(ContractError::NotProposed { contract });
+        };
+        let wrong = |action| ContractError::WrongStatus {
+            contract,
+            status,
+            action,
+        };
+        let closed = matches!(status, ContractStatus::Cancelled | ContractStatus::Expired);
+        match command {
+            ContractCommand::Propose { .. } => Ok(Vec::new()),
+            ContractCommand::Activate { at, .. } => {
+                if status != ContractStatus::Proposed {
+                    return Err(wrong("activated"));
+                }
+                let mut events = vec![ContractEvent::Activated { at: *at }];
+                events.extend(schedule_visits(state, terms, terms.end));
+                Ok(events)
+            }
+            ContractCommand::Suspend { reason, at, .. } => {
+                if status != ContractStatus::Active {
+                    return Err(wrong("suspended"));
+                }
+                if reason.trim().is_empty() {
+                    return Err(ContractError::EmptyText {
+                        contract,
+                        field: "a reason",
+                    });
+                }
+                Ok(vec![ContractEvent::Suspended {
+                    reason: reason.trim().to_owned(),
+                    at: *at,
+                }])
+            }
+            ContractCommand::Resume { at, .. } => {
+                if status != ContractStatus::Suspended {
+                    return Err(wrong("resumed"));
+                }
+                Ok(vec![ContractEvent::Resumed { at: *at }])
+            }
+            ContractCommand::Renew { until, at, .. } => {
+                if !matches!(status, ContractStatus::Active | ContractStatus::Suspended) {
+                    return Err(wrong("renewed"));
+                }
+                if *until <= terms.end {
+                    return Err(ContractError::RenewalNotLater {
+                        contract,
+                        end: terms.end,
+                        until: *until,
+                    });
+                }
+                let mut events = vec![ContractEvent::Renewed {
+                    until: *until,
+                    at: *at,
+                }];
+                events.extend(schedule_visits(state, terms, *until));
+                Ok(events)
+            }
+            ContractCommand::Cancel { reason, at, .. } => {
+                if closed {
+                    return Err(wrong("cancelled"));
+                }
+                if reason.trim().is_empty() {
+                    return Err(ContractError::EmptyText {
+                        contract,
+                        field: "a reason",
+                    });
+                }
+                Ok(vec![ContractEvent::Cancelled {
+                    reason: reason.trim().to_owned(),
+                    at: *at,
+                }])
+            }
+            ContractCommand::Expire { at, .. } => {
+                if closed {
+                    return Err(wrong("expired"));
+                }
+                if at.date_naive() <= terms.end {
+                    return Err(ContractError::NotYetEnded {
+                        contract,
+                        end: terms.end,
+                        date: at.date_naive(),
+                    });
+                }
+                Ok(vec![ContractEvent::Expired { at: *at }])
+            }
+            ContractCommand::OpenCall {
+                call,
+                unit,
+                priority,
+                kind,
+                at,
+                ..
+            } => {
+                if !state.active_on(at.date_naive()) {
+                    return Err(ContractError::NotActiveOn {
+                        contract,
+                        date: at.date_naive(),
+                    });
+                }
+                if !terms.units.contains(unit) {
+                    return Err(ContractError::UnitNotCovered {
+                        contract,
+                        unit: *unit,
+                    });
+                }
+                if state.calls.contains_key(call) {
+                    return Err(ContractError::CallExists {
+                        contract,
+                        call: *call,
+                    });
+                }
+                if let Some(cap) = terms.entitlements.incident_cap {
+                    if state.calls.len() >= cap as usize {
+                        return Err(ContractError::IncidentCapReached { contract, cap });
+                    }
+                }
+                let deadlines = deadlines(contract, &terms.plan, *priority, *at)?;
+                Ok(vec![ContractEvent::CallOpened {
+                    call: *call,
+                    unit: *unit,
+                    priority: *priority,
+                    kind: *kind,
+                    deadlines,
+                    at: *at,
+                }])
+            }
+            ContractCommand::ChangePriority {
+                call,
+                priority,
+                reason,
+                at,
+                ..
+            } => {
+                let found = find_call(state, contract, *call)?;
+                if found.resolved.is_some() {
+                    return Err(out_of_order(
+                        contract,
+                        *call,
+                        "reprioritized",
+                        "it is resolved",
+                    ));
+                }
+                if reason.trim().is_empty() {
+                    return Err(ContractError::EmptyText {
+                        contract,
+                        field: "a reason",
+                    });
+                }
+                if found.priority == *priority {
+                    return Ok(Vec::new());
+                }
+                // Recomputed from the call's original start, not from now.
+                let deadlines = deadlines(contract, &terms.plan, *priority, found.opened_at)?;
+                Ok(vec![ContractEvent::CallPriorityChanged {
+                    call: *call,
+                    priority: *priority,
+                    reason: reason.trim().to_owned(),
+                    deadlines,
+                    at: *at,
+                }])
+            }
+            ContractCommand::Dispatch {
+                call,
+                technician,
+                parts,
+                at,
+                ..
+            } => {
+                let found = find_call(state, contract, *call)?;
+                if found.dispatched.is_some() {
+                    return Err(out_of_order(
+                        contract,
+                        *call,
+                        "dispatched",
+                        "a technician is dispatched already",
+                    ));
+                }
+                not_before(contract, *call, "the dispatch", *at, found.opened_at)?;
+                let mut events = vec![ContractEvent::TechnicianDispatched {
+                    call: *call,
+                    technician: *technician,
+                    parts: parts.clone(),
+                    at: *at,
+                }];
+                events.extend(breach(
+                    *call,
+                    SlaTarget::Response,
+                    *at,
+                    found.deadlines.response,
+                ));
+                Ok(events)
+            }
+            ContractCommand::Arrive { call, at, .. } => {
+                let found = find_call(state, contract, *call)?;
+                let Some((_, dispatched_at)) = found.dispatched else {
+                    return Err(out_of_order(
+                        contract,
+                        *call,
+                        "marked arrived",
+                        "no technician is dispatched",
+                    ));
+                };
+                if found.arrived_at.is_some() {
+                    return Err(out_of_order(
+                        contract,
+                        *call,
+                        "marked arrived",
+                        "the technician arrived already",
+                    ));
+                }
+                not_before(contract, *call, "the arrival", *at, dispatched_at)?;
+                let mut events = vec![ContractEvent::TechnicianArrived {
+                    call: *call,
+                    at: *at,
+                }];
+                events.extend(breach(
+                    *call,
+                    SlaTarget::Arrival,
+                    *at,
+                    found.deadlines.arrival,
+                ));
+                Ok(events)
+            }
+            ContractCommand::Resolve {
+                call,
+                work,
+                parts,
+                training_hours,
+                cost,
+                customer_accepts_charge,
+                at,
+                ..
+            } => {
+                let found = find_call(state, contract, *call)?;
+                let Some(arrived_at) = found.arrived_at else {
+                    return Err(out_of_order(
+                        contract,
+                        *call,
+                        "resolved",
+                        "the technician has not arrived",
+                    ));
+                };
+                if found.resolved.is_some() {
+                    return Err(out_of_order(
+                        contract,
+                        *call,
+                        "resolved",
+                        "it is resolved already",
+                    ));
+                }
+                not_before(contract, *call, "the resolution", *at, arrived_at)?;
+                if cost.currency != terms.currency || cost.minor_units < 0 {
+                    return Err(ContractError::BadCost {
+                        contract,
+                        currency: terms.currency,
+                        cost: *cost,
+                    });
+                }
+                if work.trim().is_empty() {
+                    return Err(ContractError::EmptyText {
+                        contract,
+                        field: "the work done",
+                    });
+                }
+                let payer = payer(state, terms, found.kind, *training_hours, at.date_naive());
+                let customer_charge = match payer {
+                    Payer::Seller => Money::zero(terms.currency),
+                    Payer::Customer => *cost,
+                };
+                if customer_charge.minor_units > 0 && !customer_accepts_charge {
+                    return Err(ContractError::ChargeNotAccepted {
+                        contract,
+                        call: *call,
+                        cost: *cost,
+                    });
+                }
+                let mut events = vec![ContractEvent::CallResolved {
+                    call: *call,
+                    work: work.trim().to_owned(),
+                    parts: parts.clone(),
+                    training_hours: *training_hours,
+                    cost: *cost,
+                    payer,
+                    customer_charge,
+                    at: *at,
+                }];
+                events.extend(breach(
+                    *call,
+                    SlaTarget::Resolution,
+                    *at,
+                    found.deadlines.resolution,
+                ));
+                Ok(events)
+            }
+            ContractCommand::PerformVisit { visit, at, .. } => {
+                match state.visits.get(visit) {
+                    Some(found) if found.performed_on.is_none() => {}
+                    _ => {
+                        return Err(ContractError::UnknownVisit {
+                            contract,
+                            visit: *visit,
+                        })
+                    }
+                }
+                if closed {
+                    return Err(wrong("visited"));
+                }
+                Ok(vec![ContractEvent::VisitPerformed {
+                    visit: *visit,
+                    at: *at,
+                }])
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1315 @@
+//! Customer: the buyer, the service plan of their target group, and the relationship level the
+//! seller promised them, with the duties each level implies (spec §4, C1-C7).
+//!
+//! Kotler's five relationship levels accumulate duties up the ladder:
+//!
+//! | level | duty |
+//! |---|---|
+//! | Basic | none: sells and does not follow up |
+//! | Reactive | every inquiry or complaint is an open obligation until answered |
+//! | Accountable | plus one follow-up call per purchase, due within the accountable window |
+//! | Proactive | plus outreach at least every proactive period |
+//! | Partnership | plus a joint review every partnership period, with a named account owner |
+//!
+//! Duties are tracked as obligations with due dates. Whether one was missed is a function of a
+//! date ([`CustomerState::obligation_status`]), never a timer. Changing the level changes the
+//! duties from then on: periodic obligations the new level does not require are withdrawn; past
+//! obligations stay in history.
+//!
+//! The customer's name and contact details are personal data: they never enter these events (see
+//! the personal-data store); [`CustomerEvent::PersonalDataErased`] records an erasure without them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Days, Months, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::values::{AccountOwnerId, CustomerId, ModelId, ProductId};
+use crate::kernel::{Decider, Event, EventSchema, InvalidStreamId, StreamId};
+
+/// The longest free text (topics, impressions, reasons) accepted, in characters.
+pub const MAX_TEXT_LEN: usize = 2_000;
+
+// ---------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------
+
+/// The segment a customer belongs to; it selects the service plan.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetGroup {
+    /// Private households.
+    Household,
+    /// Small businesses.
+    SmallBusiness,
+    /// Enterprises.
+    Enterprise,
+    /// Public-sector bodies.
+    PublicSector,
+    /// A group the seller names.
+    Named(String),
+}
+
+/// Kotler's relationship levels, in order of duties.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RelationshipLevel {
+    /// Sells and does not follow up.
+    #[default]
+    Basic,
+    /// Logs every inquiry and complaint as an obligation until answered.
+    Reactive,
+    /// Plus a follow-up call per purchase.
+    Accountable,
+    /// Plus periodic outreach.
+    Proactive,
+    /// Plus a periodic joint review with a named account owner.
+    Partnership,
+}
+
+impl RelationshipLevel {
+    /// Every level, from the fewest duties to the most.
+    pub const ALL: [Self; 5] = [
+        Self::Basic,
+        Self::Reactive,
+        Self::Accountable,
+        Self::Proactive,
+        Self::Partnership,
+    ];
+}
+
+/// The windows and periods of the level duties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OutreachTerms {
+    /// Days after a purchase within which the follow-up call is due (Accountable).
+    pub accountable_window_days: u32,
+    /// Days between outreaches (Proactive).
+    pub proactive_period_days: u32,
+    /// Months between joint reviews (Partnership).
+    pub partnership_period_months: u32,
+}
+
+impl Default for OutreachTerms {
+    /// The chapter's defaults: a week, 90 days, a quarter.
+    fn default() -> Self {
+        Self {
+            accountable_window_days: 7,
+            proactive_period_days: 90,
+            partnership_period_months: 3,
+        }
+    }
+}
+
+/// What an obligation is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObligationKind {
+    /// Answer an inquiry or a complaint (Reactive and up).
+    AnswerInquiry {
+        /// The inquiry's number.
+        inquiry: u32,
+    },
+    /// Call after a purchase for impressions, complaints and suggestions (Accountable and up).
+    PurchaseFollowUp {
+        /// The unit bought.
+        product: ProductId,
+    },
+    /// Reach out with suggestions, modernization, contracts or new products (Proactive and up).
+    Outreach,
+    /// Offer a post-warranty contract before a unit's warranty ends (Proactive and up, by policy).
+    PostWarrantyOffer {
+        /// The unit.
+        product: ProductId,
+    },
+    /// Hold the periodic joint review (Partnership).
+    JointReview,
+}
+
+/// An inquiry or a complaint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InquiryKind {
+    /// A question.
+    Question,
+    /// A complaint.
+    Complaint,
+}
+
+/// What was offered instead of a missing model (C5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Substitute {
+    /// Another model.
+    Model(ModelId),
+    /// A specific unit ready for sale.
+    Unit(ProductId),
+}
+
+/// What happened to a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum CustomerEvent {
+    /// C1: registered (name and contact are kept outside the events).
+    #[serde(rename = "customer.registered")]
+    Registered {
+        /// The customer.
+        customer: CustomerId,
+        /// The segment.
+        target_group: TargetGroup,
+        /// The relationship level.
+        level: RelationshipLevel,
+        /// The duty windows.
+        terms: OutreachTerms,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C2: the relationship level changed.
+    #[serde(rename = "customer.level_changed")]
+    LevelChanged {
+        /// The previous level.
+        from: RelationshipLevel,
+        /// The new level.
+        to: RelationshipLevel,
+        /// Why.
+        reason: String,
+        /// The account owner (Partnership).
+        account_owner: Option<AccountOwnerId>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C3: a purchase was recorded.
+    #[serde(rename = "customer.purchase_recorded")]
+    PurchaseRecorded {
+        /// The unit bought.
+        product: ProductId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A duty fell to the seller: an obligation with its due date (inclusive), if it has one.
+    #[serde(rename = "customer.obligation_opened")]
+    ObligationOpened {
+        /// The obligation's number.
+        obligation: u32,
+        /// What for.
+        kind: ObligationKind,
+        /// The last day to fulfil it; `None` when it is open until done.
+        due: Option<NaiveDate>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// An obligation was fulfilled.
+    #[serde(rename = "customer.obligation_fulfilled")]
+    ObligationFulfilled {
+        /// The obligation's number.
+        obligation: u32,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A periodic obligation the new level no longer requires was withdrawn.
+    #[serde(rename = "customer.obligation_withdrawn")]
+    ObligationWithdrawn {
+        /// The obligation's number.
+        obligation: u32,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C4: an inquiry or complaint was logged.
+    #[serde(rename = "customer.inquiry_logged")]
+    InquiryLogged {
+        /// The inquiry's number.
+        inquiry: u32,
+        /// Question or complaint.
+        kind: InquiryKind,
+        /// What it is about (never names or contact details).
+        topic: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C4: an inquiry was answered.
+    #[serde(rename = "customer.inquiry_answered")]
+    InquiryAnswered {
+        /// The inquiry's number.
+        inquiry: u32,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C4: a consultation was given.
+    #[serde(rename = "customer.consultation_recorded")]
+    ConsultationRecorded {
+        /// Its topic.
+        topic: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C4: a model was demonstrated.
+    #[serde(rename = "customer.demonstration_recorded")]
+    DemonstrationRecorded {
+        /// The model.
+        model: ModelId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C5: a substitute was offered for a model that had no unit ready for sale.
+    #[serde(rename = "customer.substitute_offered")]
+    SubstituteOffered {
+        /// The model asked for.
+        requested: ModelId,
+        /// What was offered.
+        offered: Substitute,
+        /// Whether the customer accepted.
+        accepted: bool,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C5: a related product was offered.
+    #[serde(rename = "customer.related_product_offered")]
+    RelatedProductOffered {
+        /// The model offered.
+        model: ModelId,
+        /// Whether the customer accepted.
+        accepted: bool,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C6: a follow-up call was made.
+    #[serde(rename = "customer.follow_up_completed")]
+    FollowUpCompleted {
+        /// The obligation it fulfils.
+        obligation: u32,
+        /// The customer's impressions.
+        impressions: String,
+        /// Complaints raised (each becomes an inquiry).
+        complaints: String,
+        /// Suggestions.
+        suggestions: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Proactive outreach was made.
+    #[serde(rename = "customer.outreach_made")]
+    OutreachMade {
+        /// What was offered or suggested.
+        topic: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The partnership's joint review was held.
+    #[serde(rename = "customer.joint_review_held")]
+    JointReviewHeld {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C7: the customer's personal data was erased (the data itself was never in an event).
+    #[serde(rename = "customer.personal_data_erased")]
+    PersonalDataErased {
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+const CUSTOMER_EVENTS: [&str; 16] = [
+    "customer.registered",
+    "customer.level_changed",
+    "customer.purchase_recorded",
+    "customer.obligation_opened",
+    "customer.obligation_fulfilled",
+    "customer.obligation_withdrawn",
+    "customer.inquiry_logged",
+    "customer.inquiry_answered",
+    "customer.consultation_recorded",
+    "customer.demonstration_recorded",
+    "customer.substitute_offered",
+    "customer.related_product_offered",
+    "customer.follow_up_completed",
+    "customer.outreach_made",
+    "customer.joint_review_held",
+    "customer.personal_data_erased",
+];
+
+impl Event for CustomerEvent {
+    crate::kernel::tagged_payload_codec!();
+
+    fn event_type(&self) -> &'static str {
+        CUSTOMER_EVENTS[match self {
+            Self::Registered { .. } => 0,
+            Self::LevelChanged { .. } => 1,
+            Self::PurchaseRecorded { .. } => 2,
+            Self::ObligationOpened { .. } => 3,
+            Self::ObligationFulfilled { .. } => 4,
+            Self::ObligationWithdrawn { .. } => 5,
+            Self::InquiryLogged { .. } => 6,
+            Self::InquiryAnswered { .. } => 7,
+            Self::ConsultationRecorded { .. } => 8,
+            Self::DemonstrationRecorded { .. } => 9,
+            Self::SubstituteOffered { .. } => 10,
+            Self::RelatedProductOffered { .. } => 11,
+            Self::FollowUpCompleted { .. } => 12,
+            Self::OutreachMade { .. } => 13,
+            Self::JointReviewHeld { .. } => 14,
+            Self::PersonalDataErased { .. } => 15,
+        }]
+    }
+
+    fn catalogue() -> Vec<EventSchema> {
+        EventSchema::all_at_version_one(&CUSTOMER_EVENTS)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------------
+
+/// Where an obligation stands on a given date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObligationStatus {
+    /// Not yet fulfilled, and not past its due date.
+    Open,
+    /// Fulfilled.
+    Done,
+    /// Not fulfilled by its due date (derived from the date).
+    Missed,
+    /// Withdrawn because the level no longer requires it.
+    Withdrawn,
+}
+
+/// One duty toward the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Obligation {
+    /// What for.
+    pub kind: ObligationKind,
+    /// The level that imposed it.
+    pub level: RelationshipLevel,
+    /// The day it was opened.
+    pub opened_on: NaiveDate,
+    /// The last day to fulfil it (inclusive), if it has one.
+    pub due: Option<NaiveDate>,
+    /// The day it was fulfilled.
+    pub fulfilled_on: Option<NaiveDate>,
+    /// The day it was withdrawn.
+    pub withdrawn_on: Option<NaiveDate>,
+}
+
+impl Obligation {
+    /// Where the obligation stands on `date`: fulfilled, withdrawn, missed (open past its due
+    /// day, as of that date), or open.
+    pub fn status(&self, date: NaiveDate) -> ObligationStatus {
+        match (self.fulfilled_on, self.withdrawn_on) {
+            (Some(fulfilled), _) if fulfilled <= date => ObligationStatus::Done,
+            (_, Some(withdrawn)) if withdrawn <= date => ObligationStatus::Withdrawn,
+            _ if self.due.is_some_and(|due| date > due) => ObligationStatus::Missed,
+            _ => ObligationStatus::Open,
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        self.fulfilled_on.is_none() && self.withdrawn_on.is_none()
+    }
+}
+
+/// An inquiry or complaint and whether it was answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inquiry {
+    /// Question or complaint.
+    pub kind: InquiryKind,
+    /// Whether it was answered.
+    pub answered: bool,
+}
+
+/// The folded state of one customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerState {
+    /// The customer, once registered.
+    pub customer: Option<CustomerId>,
+    /// The segment.
+    pub target_group: Option<TargetGroup>,
+    /// The current relationship level.
+    pub level: RelationshipLevel,
+    /// The account owner (Partnership).
+    pub account_owner: Option<AccountOwnerId>,
+    /// The duty windows.
+    pub terms: OutreachTerms,
+    /// Units bought.
+    pub purchases: BTreeSet<ProductId>,
+    /// Every obligation, by number.
+    pub obligations: BTreeMap<u32, Obligation>,
+    /// Every inquiry and complaint, by number.
+    pub inquiries: BTreeMap<u32, Inquiry>,
+    /// Consultations given.
+    pub consultations: u32,
+    /// Demonstrations given.
+    pub demonstrations: u32,
+    /// Substitutes offered, and how many were accepted.
+    pub substitutes_offered: (u32, u32),
+    /// Related products offered, and how many were accepted.
+    pub related_offered: (u32, u32),
+    /// Whether the personal data was erased.
+    pub personal_data_erased: bool,
+}
+
+impl CustomerState {
+    /// The status of obligation `obligation` on `date`, if it exists.
+    pub fn obligation_status(&self, obligation: u32, date: NaiveDate) -> Option<ObligationStatus> {
+        self.obligations
+            .get(&obligation)
+            .map(|found| found.status(date))
+    }
+
+    /// The open obligation of a kind, if there is one.
+    fn open_obligation(&self, kind: ObligationKind) -> Option<u32> {
+        self.obligations
+            .iter()
+            .find(|(_, obligation)| obligation.kind == kind && obligation.is_open())
+            .map(|(&number, _)| number)
+    }
+
+    fn next_obligation(&self) -> u32 {
+        self.obligations
+            .keys()
+            .next_back()
+            .map_or(1, |last| last + 1)
+    }
+
+    fn next_inquiry(&self) -> u32 {
+        self.inquiries.keys().next_back().map_or(1, |last| last + 1)
+    }
+}
+
+fn apply(state: &mut CustomerState, event: &CustomerEvent) {
+    match event {
+        CustomerEvent::Registered {
+            customer,
+            target_group,
+            level,
+            terms,
+            ..
+        } => {
+            state.customer = Some(*customer);
+            state.target_group = Some(target_group.clone());
+            state.level = *level;
+            state.terms = *terms;
+        }
+        CustomerEvent::LevelChanged {
+            to, account_owner, ..
+        } => {
+            state.level = *to;
+            state.account_owner = *account_owner;
+        }
+        CustomerEvent::PurchaseRecorded { product, .. } => {
+            state.purchases.insert(*product);
+        }
+        CustomerEvent::ObligationOpened {
+            obligation,
+            kind,
+            due,
+            at,
+        } => {
+            state.obligations.insert(
+                *obligation,
+                Obligation {
+                    kind: *kind,
+                    level: state.level,
+                    opened_on: at.date_naive(),
+                    due: *due,
+                    fulfilled_on: None,
+                    withdrawn_on: None,
+                },
+            );
+        }
+        CustomerEvent::ObligationFulfilled { obligation, at } => {
+            if let Some(obligation) = state.obligations.get_mut(obligation) {
+                obligation.fulfilled_on = Some(at.date_naive());
+            }
+        }
+        CustomerEvent::ObligationWithdrawn { obligation, at } => {
+            if let Some(obligation) = state.obligations.get_mut(obligation) {
+                obligation.withdrawn_on = Some(at.date_naive());
+            }
+        }
+        CustomerEvent::InquiryLogged { inquiry, kind, .. } => {
+            state.inquiries.insert(
+                *inquiry,
+                Inquiry {
+                    kind: *kind,
+                    answered: false,
+                },
+            );
+        }
+        CustomerEvent::InquiryAnswered { inquiry, .. } => {
+            if let Some(inquiry) = state.inquiries.get_mut(inquiry) {
+                inquiry.answered = true;
+            }
+        }
+        CustomerEvent::ConsultationRecorded { .. } => state.consultations += 1,
+        CustomerEvent::DemonstrationRecorded { .. } => state.demonstrations += 1,
+        CustomerEvent::SubstituteOffered { accepted, .. } => {
+            state.substitutes_offered.0 += 1;
+            state.substitutes_offered.1 += u32::from(*accepted);
+        }
+        CustomerEvent::RelatedProductOffered { accepted, .. } => {
+            state.related_offered.0 += 1;
+            state.related_offered.1 += u32::from(*accepted);
+        }
+        CustomerEvent::FollowUpCompleted { .. }
+        | CustomerEvent::OutreachMade { .. }
+        | CustomerEvent::JointReviewHeld { .. } => {}
+        CustomerEvent::PersonalDataErased { .. } => state.personal_data_erased = true,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decide
+// ---------------------------------------------------------------------------------------------
+
+/// What can be asked about a customer. Every command carries its business time `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CustomerCommand {
+    /// C1: register a customer (their name and contact go to the personal-data store).
+    Register {
+        /// The customer.
+        customer: CustomerId,
+        /// The segment.
+        target_group: TargetGroup,
+        /// The relationship level (Basic unless promised otherwise).
+        level: RelationshipLevel,
+        /// The account owner, required for Partnership.
+        account_owner: Option<AccountOwnerId>,
+        /// The duty windows.
+        terms: OutreachTerms,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C2: change the relationship level.
+    ChangeLevel {
+        /// The customer.
+        customer: CustomerId,
+        /// The new level.
+        level: RelationshipLevel,
+        /// Why.
+        reason: String,
+        /// The account owner, required for Partnership.
+        account_owner: Option<AccountOwnerId>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C3: record a purchase (issued by the sale policy; idempotent per unit).
+    RecordPurchase {
+        /// The customer.
+        customer: CustomerId,
+        /// The unit bought.
+        product: ProductId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C4: log an inquiry.
+    LogInquiry {
+        /// The customer.
+        customer: CustomerId,
+        /// What it is about.
+        topic: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C4: log a complaint.
+    LogComplaint {
+        /// The customer.
+        customer: CustomerId,
+        /// What it is about.
+        topic: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C4: answer an inquiry or complaint.
+    AnswerInquiry {
+        /// The customer.
+        customer: CustomerId,
+        /// The inquiry's number.
+        inquiry: u32,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C4: record a consultation.
+    RecordConsultation {
+        /// The customer.
+        customer: CustomerId,
+        /// Its topic.
+        topic: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C4: record a demonstration of a model.
+    RecordDemonstration {
+        /// The customer.
+        customer: CustomerId,
+        /// The model.
+        model: ModelId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C5: offer a substitute for a requested model that has no unit ready for sale (the
+    /// application checks that against the pre-sale board before it issues this).
+    OfferSubstitute {
+        /// The customer.
+        customer: CustomerId,
+        /// The model asked for.
+        requested: ModelId,
+        /// What is offered.
+        offered: Substitute,
+        /// Whether the customer accepted.
+        accepted: bool,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C5: offer a related product.
+    OfferRelatedProduct {
+        /// The customer.
+        customer: CustomerId,
+        /// The model offered.
+        model: ModelId,
+        /// Whether the customer accepted.
+        accepted: bool,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C6: complete a follow-up obligation (after a purchase, or a post-warranty offer).
+    CompleteFollowUp {
+        /// The customer.
+        customer: CustomerId,
+        /// The obligation's number.
+        obligation: u32,
+        /// The customer's impressions.
+        impressions: String,
+        /// Complaints raised (a non-empty text becomes an open complaint).
+        complaints: String,
+        /// Suggestions.
+        suggestions: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Make proactive outreach (fulfils the open outreach obligation and schedules the next).
+    MakeOutreach {
+        /// The customer.
+        customer: CustomerId,
+        /// What was offered or suggested.
+        topic: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Hold the partnership's joint review (fulfils the open one and schedules the next).
+    HoldJointReview {
+        /// The customer.
+        customer: CustomerId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Policy §7: a unit's warranty ends soon; a proactive or partnership customer gets an
+    /// obligation to be offered a post-warranty contract by `due`. Idempotent per unit; nothing
+    /// for lower levels.
+    ScheduleWarrantyOutreach {
+        /// The customer.
+        customer: CustomerId,
+        /// The unit whose warranty ends.
+        product: ProductId,
+        /// The last day to make the offer.
+        due: NaiveDate,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// C7: the customer's personal data is erased (the personal-data store deletes it).
+    EraseData {
+        /// The customer.
+        customer: CustomerId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+impl CustomerCommand {
+    /// The customer the command is about.
+    pub fn customer(&self) -> CustomerId {
+        match self {
+            Self::Register { customer, .. }
+            | Self::ChangeLevel { customer, .. }
+            | Self::RecordPurchase { customer, .. }
+            | Self::LogInquiry { customer, .. }
+            | Self::LogComplaint { customer, .. }
+            | Self::AnswerInquiry { customer, .. }
+            | Self::RecordConsultation { customer, .. }
+            | Self::RecordDemonstration { customer, .. }
+            | Self::OfferSubstitute { customer, .. }
+            | Self::OfferRelatedProduct { customer, .. }
+            | Self::CompleteFollowUp { customer, .. }
+            | Self::MakeOutreach { customer, .. }
+            | Self::HoldJointReview { customer, .. }
+            | Self::ScheduleWarrantyOutreach { customer, .. }
+            | Self::EraseData { customer, .. } => *customer,
+        }
+    }
+}
+
+/// Why a customer refuses a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "rule_broken", rename_all = "snake_case")]
+pub enum CustomerError {
+    /// C1: registered already.
+    #[error("C1: customer {customer} is registered already")]
+    AlreadyRegistered {
+        /// The customer.
+        customer: CustomerId,
+    },
+    /// Never registered.
+    #[error("customer {customer} was never registered")]
+    NotRegistered {
+        /// The customer.
+        customer: CustomerId,
+    },
+    /// The command names another customer than the stream holds.
+    #[error("the command is for customer {command}, but this stream holds customer {stream}")]
+    WrongCustomer {
+        /// The customer the command names.
+        command: CustomerId,
+        /// The customer of the stream.
+        stream: CustomerId,
+    },
+    /// A text is empty where it must not be, or too long.
+    #[error("customer {customer}: {field} must hold {min} to {MAX_TEXT_LEN} characters")]
+    BadText {
+        /// The customer.
+        customer: CustomerId,
+        /// Which text.
+        field: &'static str,
+        /// The fewest characters allowed.
+        min: usize,
+    },
+    /// C2: a partnership needs a named account owner.
+    #[error("C2: a partnership with customer {customer} needs a named account owner")]
+    PartnershipWithoutAccountOwner {
+        /// The customer.
+        customer: CustomerId,
+    },
+    /// C2: duty windows must be at least a day (a month for reviews).
+    #[error("C2: the duty windows of customer {customer} must be at least one day (one month for reviews)")]
+    EmptyWindow {
+        /// The customer.
+        customer: CustomerId,
+    },
+    /// C4: no inquiry of that number.
+    #[error("C4: customer {customer} has no inquiry number {inquiry}")]
+    UnknownInquiry {
+        /// The customer.
+        customer: CustomerId,
+        /// The number given.
+        inquiry: u32,
+    },
+    /// C4: the inquiry was answered already.
+    #[error("C4: inquiry {inquiry} of customer {customer} was answered already")]
+    InquiryAlreadyAnswered {
+        /// The customer.
+        customer: CustomerId,
+        /// The inquiry.
+        inquiry: u32,
+    },
+    /// C5: the substitute offered is the model asked for.
+    #[error("C5: model {model} cannot substitute for itself (customer {customer})")]
+    SubstituteIsTheRequestedModel {
+        /// The customer.
+        customer: CustomerId,
+        /// The model.
+        model: ModelId,
+    },
+    /// C6: no obligation of that number.
+    #[error("C6: customer {customer} has no obligation number {obligation}")]
+    UnknownObligation {
+        /// The customer.
+        customer: CustomerId,
+        /// The number given.
+        obligation: u32,
+    },
+    /// C6: the obligation is fulfilled or withdrawn already.
+    #[error("C6: obligation {obligation} of customer {customer} is closed already")]
+    ObligationClosed {
+        /// The customer.
+        customer: CustomerId,
+        /// The obligation.
+        obligation: u32,
+    },
+    /// C6: the obligation is not a follow-up.
+    #[error("C6: obligation {obligation} of customer {customer} is {kind:?}, not a follow-up")]
+    NotAFollowUp {
+        /// The customer.
+        customer: CustomerId,
+        /// The obligation.
+        obligation: u32,
+        /// What it is.
+        kind: ObligationKind,
+    },
+    /// Joint reviews are held with partners only.
+    #[error("C2: customer {customer} is at level {level:?}; joint reviews are for partnerships")]
+    NotAPartner {
+        /// The customer.
+        customer: CustomerId,
+        /// The current level.
+        level: RelationshipLevel,
+    },
+}
+
+/// The Customer aggregate (spec §4).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Customer;
+
+impl Customer {
+    /// The stream of a customer: `customer-{id}`.
+    pub fn stream_id(customer: CustomerId) -> Result<StreamId, InvalidStreamId> {
+        StreamId::for_entity("customer", customer)
+    }
+}
+
+/// Kotler's advice on the level to promise, by the number of customers and the margin. Offered
+/// as a recommendation only: nothing enforces it.
+pub fn recommended_level(customers: CustomerBase, margin: Margin) -> RelationshipLevel {
+    use RelationshipLevel::{Accountable, Basic, Partnership, Proactive, Reactive};
+    match (customers, margin) {
+        (CustomerBase::Many, Margin::High) => Accountable,
+        (CustomerBase::Many, Margin::Medium) => Reactive,
+        (CustomerBase::Many, Margin::Low) => Basic,
+        (CustomerBase::Medium, Margin::High) => Proactive,
+        (CustomerBase::Medium, Margin::Medium) => Accountable,
+        (CustomerBase::Medium, Margin::Low) => Reactive,
+        (CustomerBase::Few, Margin::High) => Partnership,
+        (CustomerBase::Few, Margin::Medium) => Proactive,
+        (CustomerBase::Few, Margin::Low) => Accountable,
+    }
+}
+
+/// How many customers a seller has, for [`recommended_level`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CustomerBase {
+    /// Many customers or distributors.
+    Many,
+    /// A medium number.
+    Medium,
+    /// Few.
+    Few,
+}
+
+/// The margin a seller earns, for [`recommended_level`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Margin {
+    /// High.
+    High,
+    /// Medium.
+    Medium,
+    /// Low.
+    Low,
+}
+
+fn check_text(
+    customer: CustomerId,
+    field: &'static str,
+    text: &str,
+    min: usize,
+) -> Result<String, CustomerError> {
+    let text = text.trim();
+    let length = text.chars().count();
+    if length < min || length > MAX_TEXT_LEN {
+        return Err(CustomerError::BadText {
+            customer,
+            field,
+            min,
+        });
+    }
+    Ok(text.to_owned())
+}
+
+/// Collects a decision's events, numbering the obligations and inquiries it opens.
+struct Decision<'a> {
+    state: &'a CustomerState,
+    events: Vec<CustomerEvent>,
+    next_obligation: u32,
+    next_inquiry: u32,
+}
+
+impl<'a> Decision<'a> {
+    fn new(state: &'a CustomerState) -> Self {
+        Self {
+            state,
+            events: Vec::new(),
+            next_obligation: state.next_obligation(),
+            next_inquiry: state.next_inquiry(),
+        }
+    }
+
+    fn push(&mut self, event: CustomerEvent) {
+        self.events.push(event);
+    }
+
+    fn open(&mut self, kind: ObligationKind, due: Option<NaiveDate>, at: DateTime<Utc>) {
+        let obligation = self.next_obligation;
+        self.next_obligation += 1;
+        self.events.push(CustomerEvent::ObligationOpened {
+            obligation,
+            kind,
+            due,
+            at,
+        });
+    }
+
+    fn fulfil(&mut self, obligation: u32, at: DateTime<Utc>) {
+        self.events
+            .push(CustomerEvent::ObligationFulfilled { obligation, at });
+    }
+
+    /// Logs an inquiry; at Reactive and up it is an obligation until answered.
+    fn log_inquiry(
+        &mut self,
+        level: RelationshipLevel,
+        kind: InquiryKind,
+        topic: String,
+        at: DateTime<Utc>,
+    ) {
+        let inquiry = self.next_inquiry;
+        self.next_inquiry += 1;
+        self.events.push(CustomerEvent::InquiryLogged {
+            inquiry,
+            kind,
+            topic,
+            at,
+        });
+        if level >= RelationshipLevel::Reactive {
+            self.open(ObligationKind::AnswerInquiry { inquiry }, None, at);
+        }
+    }
+
+    /// Opens the periodic obligations `level` requires and withdraws those it does not.
+    fn align_periodic_duties(
+        &mut self,
+        level: RelationshipLevel,
+        terms: &OutreachTerms,
+        at: DateTime<Utc>,
+    ) {
+        let periodic = [
+            (ObligationKind::Outreach, RelationshipLevel::Proactive),
+            (ObligationKind::JointReview, RelationshipLevel::Partnership),
+        ];
+        for (kind, needs) in periodic {
+            match (self.state.open_obligation(kind), level >= needs) {
+                (Some(open), false) => {
+                    self.events.push(CustomerEvent::ObligationWithdrawn {
+                        obligation: open,
+                        at,
+                    });
+                }
+                (None, true) => self.open(kind, next_due(kind, terms, at), at),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The due day of the next periodic obligation of `kind` opened at `at`.
+fn next_due(kind: ObligationKind, terms: &OutreachTerms, at: DateTime<Utc>) -> Option<NaiveDate> {
+    let day = at.date_naive();
+    match kind {
+        ObligationKind::Outreach => {
+            day.checked_add_days(Days::new(u64::from(terms.proactive_period_days)))
+        }
+        ObligationKind::JointReview => {
+            day.checked_add_months(Months::new(terms.partnership_period_months))
+        }
+        ObligationKind::PurchaseFollowUp { .. } => {
+            day.checked_add_days(Days::new(u64::from(terms.accountable_window_days)))
+        }
+        ObligationKind::AnswerInquiry { .. } | ObligationKind::PostWarrantyOffer { .. } => None,
+    }
+}
+
+fn check_level(
+    customer: CustomerId,
+    level: RelationshipLevel,
+    account_owner: Option<AccountOwnerId>,
+) -> Result<Option<AccountOwnerId>, CustomerError> {
+    match (level, account_owner) {
+        (RelationshipLevel::Partnership, None) => {
+            Err(CustomerError::PartnershipWithoutAccountOwner { customer })
+        }
+        (RelationshipLevel::Partnership, owner) => Ok(owner),
+        _ => Ok(None),
+    }
+}
+
+impl Decider for Customer {
+    type State = CustomerState;
+    type Command = CustomerCommand;
+    type Event = CustomerEvent;
+    type Error = CustomerError;
+
+    fn apply(state: &mut CustomerState, event: &CustomerEvent) {
+        apply(state, event);
+    }
+
+    fn decide(
+        state: &CustomerState,
+        command: &CustomerCommand,
+    ) -> Result<Vec<CustomerEvent>, CustomerError> {
+        let customer = command.customer();
+        let mut decision = Decision::new(state);
+        if let CustomerCommand::Register {
+            target_group,
+            level,
+            account_owner,
+            terms,
+            at,
+            ..
+        } = command
+        {
+            if state.customer.is_some() {
+                return Err(CustomerError::AlreadyRegistered { customer });
+            }
+            if terms.accountable_window_days == 0
+                || terms.proactive_period_days == 0
+                || terms.partnership_period_months == 0
+            {
+                return Err(CustomerError::EmptyWindow { customer });
+            }
+            if let TargetGroup::Named(name) = target_group {
+                check_text(customer, "a target group's name", name, 1)?;
+            }
+            check_level(customer, *level, *account_owner)?;
+            decision.push(CustomerEvent::Registered {
+                customer,
+                target_group: target_group.clone(),
+                level: *level,
+                terms: *terms,
+                at: *at,
+            });
+            if *level > RelationshipLevel::Basic {
+                decision.push(CustomerEvent::LevelChanged {
+                    from: RelationshipLevel::Basic,
+                    to: *level,
+                    reason: "promised at registration".into(),
+                    account_owner: *account_owner,
+                    at: *at,
+                });
+            }
+            decision.align_periodic_duties(*level, terms, *at);
+            return Ok(decision.events);
+        }
+        match state.customer {
+            None => return Err(CustomerError::NotRegistered { customer }),
+            Some(stream) if stream != customer => {
+                return Err(CustomerError::WrongCustomer {
+                    command: customer,
+                    stream,
+                })
+            }
+            Some(_) => {}
+        }
+        let level = state.level;
+        match command {
+            CustomerCommand::Register { .. } => {}
+            CustomerCommand::ChangeLevel {
+                level: to,
+                reason,
+                account_owner,
+                at,
+                ..
+            } => {
+                let account_owner = check_level(customer, *to, *account_owner)?;
+                if *to == level && account_owner == state.account_owner {
+                    return Ok(Vec::new());
+                }
+                let reason = check_text(customer, "a reason", reason, 1)?;
+                decision.push(CustomerEvent::LevelChanged {
+                    from: level,
+                    to: *to,
+                    reason,
+                    account_owner,
+                    at: *at,
+                });
+                decision.align_periodic_duties(*to, &state.terms, *at);
+            }
+            CustomerCommand::RecordPurchase { product, at, .. } => {
+                if state.purchases.contains(product) {
+                    return Ok(Vec::new());
+                }
+                decision.push(CustomerEvent::PurchaseRecorded {
+                    product: *product,
+                    at: *at,
+                });
+                if level >= RelationshipLevel::Accountable {
+                    let kind = ObligationKind::PurchaseFollowUp { product: *product };
+                    decision.open(kind, next_due(kind, &state.terms, *at), *at);
+                }
+            }
+            CustomerCommand::LogInquiry { topic, at, .. } => {
+                let topic = check_text(customer, "an inquiry's topic", topic, 1)?;
+                decision.log_inquiry(level, InquiryKind::Question, topic, *at);
+            }
+            CustomerCommand::LogComplaint { topic, at, .. } => {
+                let topic = check_text(customer, "a complaint's topic", topic, 1)?;
+                decision.log_inquiry(level, InquiryKind::Complaint, topic, *at);
+            }
+            CustomerCommand::AnswerInquiry { inquiry, at, .. } => {
+                match state.inquiries.get(inquiry) {
+                    None => {
+                        return Err(CustomerError::UnknownInquiry {
+                            customer,
+                            inquiry: *inquiry,
+                        })
+                    }
+                    Some(found) if found.answered => {
+                        return Err(CustomerError::InquiryAlreadyAnswered {
+                            customer,
+                            inquiry: *inquiry,
+                        })
+                    }
+                    Some(_) => {}
+                }
+                decision.push(CustomerEvent::InquiryAnswered {
+                    inquiry: *inquiry,
+                    at: *at,
+                });
+                if let Some(obligation) =
+                    state.open_obligation(ObligationKind::AnswerInquiry { inquiry: *inquiry })
+                {
+                    decision.fulfil(obligation, *at);
+                }
+            }
+            CustomerCommand::RecordConsultation { topic, at, .. } => {
+                let topic = check_text(customer, "a consultation's topic", topic, 1)?;
+                decision.push(CustomerEvent::ConsultationRecorded { topic, at: *at });
+            }
+            CustomerCommand::RecordDemonstration { model, at, .. } => {
+                decision.push(CustomerEvent::DemonstrationRecorded {
+                    model: *model,
+                    at: *at,
+                });
+            }
+            CustomerCommand::OfferSubstitute {
+                requested,
+                offered,
+                accepted,
+                at,
+                ..
+            } => {
+                if *offered == Substitute::Model(*requested) {
+                    return Err(CustomerError::SubstituteIsTheRequestedModel {
+                        customer,
+                        model: *requested,
+                    });
+                }
+                decision.push(CustomerEvent::SubstituteOffered {
+                    requested: *requested,
+                    offered: *offered,
+                    accepted: *accepted,
+                    at: *at,
+                });
+            }
+            CustomerCommand::OfferRelatedProduct {
+                model,
+                accepted,
+                at,
+                ..
+            } => {
+                decision.push(CustomerEvent::RelatedProductOffered {
+                    model: *model,
+                    accepted: *accepted,
+                    at: *at,
+                });
+            }
+            CustomerCommand::CompleteFollowUp {
+                obligation,
+                impressions,
+                complaints,
+                suggestions,
+                at,
+                ..
+            } => {
+                let found =
+                    state
+                        .obligations
+                        .get(obligation)
+                        .ok_or(CustomerError::UnknownObligation {
+                            customer,
+                            obligation: *obligation,
+                        })?;
+                if !found.is_open() {
+                    return Err(CustomerError::ObligationClosed {
+                        customer,
+                        obligation: *obligation,
+                    });
+                }
+                if !matches!(
+                    found.kind,
+                    ObligationKind::PurchaseFollowUp { .. }
+                        | ObligationKind::PostWarrantyOffer { .. }
+                ) {
+                    return Err(CustomerError::NotAFollowUp {
+                        customer,
+                        obligation: *obligation,
+                        kind: found.kind,
+                    });
+                }
+                let impressions = check_text(customer, "the impressions", impressions, 0)?;
+                let complaints = check_text(customer, "the complaints", complaints, 0)?;
+                let suggestions = check_text(customer, "the suggestions", suggestions, 0)?;
+                decision.push(CustomerEvent::FollowUpCompleted {
+                    obligation: *obligation,
+                    impressions,
+                    complaints: complaints.clone(),
+                    suggestions,
+                    at: *at,
+                });
+                decision.fulfil(*obligation, *at);
+                if !complaints.is_empty() {
+                    decision.log_inquiry(level, InquiryKind::Complaint, complaints, *at);
+                }
+            }
+            CustomerCommand::MakeOutreach { topic, at, .. } => {
+                let topic = check_text(customer, "an outreach's topic", topic, 1)?;
+                decision.push(CustomerEvent::OutreachMade { topic, at: *at });
+                if let Some(open) = state.open_obligation(ObligationKind::Outreach) {
+                    decision.fulfil(open, *at);
+                }
+                if level >= RelationshipLevel::Proactive {
+                    let kind = ObligationKind::Outreach;
+                    decision.open(kind, next_due(kind, &state.terms, *at), *at);
+                }
+            }
+            CustomerCommand::HoldJointReview { at, .. } => {
+                if level != RelationshipLevel::Partnership {
+                    return Err(CustomerError::NotAPartner { customer, level });
+                }
+                decision.push(CustomerEvent::JointReviewHeld { at: *at });
+                if let Some(open) = state.open_obligation(ObligationKind::JointReview) {
+                    decision.fulfil(open, *at);
+                }
+                let kind = ObligationKind::JointReview;
+                decision.open(kind, next_due(kind, &state.terms, *at), *at);
+            }
+            CustomerCommand::ScheduleWarrantyOutreach {
+                product, due, at, ..
+            } => {
+                let kind = ObligationKind::PostWarrantyOffer { product: *product };
+                let scheduled = state
+                    .obligations
+                    .values()
+                    .any(|obligation| obligation.kind == kind);
+                if level >= RelationshipLevel::Proactive && !scheduled {
+                    decision.open(kind, Some(*due), *at);
+                }
+            }
+            CustomerCommand::EraseData { at, .. } => {
+                if !state.personal_data_erased {
+                    decision.push(CustomerEvent::PersonalDataErased { at: *at });
+                }
+            }
+        }
+        Ok(decision.events)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,204 @@
+//! [`ServiceEvent`]: the one event type of a service-lifecycle store, holding every aggregate's
+//! events. Each repository narrows it to its aggregate's events by reference
+//! ([`Contains`]); projections and policies read it whole.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::contract::ContractEvent;
+use super::customer::CustomerEvent;
+use super::parts::PartEvent;
+use super::product::ProductEvent;
+use super::technician::TechnicianEvent;
+use crate::kernel::{CodecError, Contains, Event, EventSchema};
+
+/// Any event of the service-lifecycle domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ServiceEvent {
+    /// A unit's event.
+    Product(ProductEvent),
+    /// A customer's event.
+    Customer(CustomerEvent),
+    /// A contract's event.
+    Contract(ContractEvent),
+    /// A part's event.
+    Part(PartEvent),
+    /// A technician's event.
+    Technician(TechnicianEvent),
+}
+
+impl Event for ServiceEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::Product(event) => event.event_type(),
+            Self::Customer(event) => event.event_type(),
+            Self::Contract(event) => event.event_type(),
+            Self::Part(event) => event.event_type(),
+            Self::Technician(event) => event.event_type(),
+        }
+    }
+
+    fn schema_version(&self) -> u32 {
+        match self {
+            Self::Product(event) => event.schema_version(),
+            Self::Customer(event) => event.schema_version(),
+            Self::Contract(event) => event.schema_version(),
+            Self::Part(event) => event.schema_version(),
+            Self::Technician(event) => event.schema_version(),
+        }
+    }
+
+    fn catalogue() -> Vec<EventSchema> {
+        let mut catalogue = ProductEvent::catalogue();
+        catalogue.extend(CustomerEvent::catalogue());
+        catalogue.extend(ContractEvent::catalogue());
+        catalogue.extend(PartEvent::catalogue());
+        catalogue.extend(TechnicianEvent::catalogue());
+        catalogue
+    }
+
+    fn to_payload(&self) -> Result<Value, CodecError> {
+        match self {
+            Self::Product(event) => event.to_payload(),
+            Self::Customer(event) => event.to_payload(),
+            Self::Contract(event) => event.to_payload(),
+            Self::Part(event) => event.to_payload(),
+            Self::Technician(event) => event.to_payload(),
+        }
+    }
+
+    fn write_payload(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        match self {
+            Self::Product(event) => event.write_payload(out),
+            Self::Customer(event) => event.write_payload(out),
+            Self::Contract(event) => event.write_payload(out),
+            Self::Part(event) => event.write_payload(out),
+            Self::Technician(event) => event.write_payload(out),
+        }
+    }
+
+    fn from_payload_bytes(event_type: &str, payload: &[u8]) -> Result<Self, CodecError> {
+        match event_type.split('.').next().unwrap_or_default() {
+            "product" => ProductEvent::from_payload_bytes(event_type, payload).map(Self::Product),
+            "customer" => {
+                CustomerEvent::from_payload_bytes(event_type, payload).map(Self::Customer)
+            }
+            "contract" => {
+                ContractEvent::from_payload_bytes(event_type, payload).map(Self::Contract)
+            }
+            "parts" => PartEvent::from_payload_bytes(event_type, payload).map(Self::Part),
+            "technician" => {
+                TechnicianEvent::from_payload_bytes(event_type, payload).map(Self::Technician)
+            }
+            _ => Err(no_owner(event_type)),
+        }
+    }
+
+    /// Decodes by the name's prefix (`product.`, `customer.`, ...), so only one aggregate's
+    /// events are tried.
+    fn from_payload(event_type: &str, payload: Value) -> Result<Self, CodecError> {
+        let prefix = event_type.split('.').next().unwrap_or_default();
+        match prefix {
+            "product" => ProductEvent::from_payload(event_type, payload).map(Self::Product),
+            "customer" => CustomerEvent::from_payload(event_type, payload).map(Self::Customer),
+            "contract" => ContractEvent::from_payload(event_type, payload).map(Self::Contract),
+            "parts" => PartEvent::from_payload(event_type, payload).map(Self::Part),
+            "technician" => {
+                TechnicianEvent::from_payload(event_type, payload).map(Self::Technician)
+            }
+            _ => Err(no_owner(event_type)),
+        }
+    }
+}
+
+/// The error for an event type whose name no aggregate's prefix owns.
+fn no_owner(event_type: &str) -> CodecError {
+    CodecError::Decode {
+        event_type: event_type.to_owned(),
+        source: serde::de::Error::custom(format!("no aggregate owns event type {event_type:?}")),
+    }
+}
+
+macro_rules! contains {
+    ($variant:ident, $event:ty) => {
+        impl From<$event> for ServiceEvent {
+            fn from(event: $event) -> Self {
+                Self::$variant(event)
+            }
+        }
+
+        impl Contains<$event> for ServiceEvent {
+            fn narrow(&self) -> Option<&$event> {
+                match self {
+                    Self::$variant(event) => Some(event),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+contains!(Product, ProductEvent);
+contains!(Customer, CustomerEvent);
+contains!(Contract, ContractEvent);
+contains!(Part, PartEvent);
+contains!(Technician, TechnicianEvent);
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::kernel::{EventDecoder, Upcasters};
+
+    #[test]
+    fn the_catalogue_names_every_event_once_with_its_aggregates_prefix() {
+        let catalogue = ServiceEvent::catalogue();
+        let names: BTreeSet<_> = catalogue.iter().map(|schema| schema.event_type).collect();
+        assert_eq!(names.len(), catalogue.len(), "no name is used twice");
+        for name in names {
+            let prefix = name.split('.').next().unwrap_or_default();
+            assert!(
+                ["product", "customer", "contract", "parts", "technician"].contains(&prefix),
+                "{name}"
+            );
+        }
+    }
+
+    /// docs/domain.md's event catalogue and the code's agree in both directions.
+    #[test]
+    fn docs_catalogue_matches_the_code() {
+        let doc = include_str!("../../../docs/domain.md");
+        let documented: BTreeSet<(String, u32)> = doc
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+                let version = cells.get(2)?.parse().ok()?;
+                name.contains('.').then(|| (name.to_owned(), version))
+            })
+            .collect();
+        let code: BTreeSet<(String, u32)> = ServiceEvent::catalogue()
+            .into_iter()
+            .map(|schema| (schema.event_type.to_owned(), schema.schema_version))
+            .collect();
+        let missing: Vec<_> = code.difference(&documented).collect();
+        let stale: Vec<_> = documented.difference(&code).collect();
+        assert!(
+            missing.is_empty(),
+            "events missing from docs/domain.md: {missing:?}"
+        );
+        assert!(
+            stale.is_empty(),
+            "docs/domain.md lists events the code does not have: {stale:?}"
+        );
+    }
+
+    #[test]
+    fn an_event_of_an_unknown_aggregate_is_a_typed_error() {
+        let decoder = EventDecoder::<ServiceEvent>::new(Upcasters::new());
+        assert!(decoder.decode("invoice.paid", 1, Value::Null).is_err());
+        assert!(ServiceEvent::from_payload("invoice.paid", Value::Null).is_err());
+    }
+}

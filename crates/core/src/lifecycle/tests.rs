@@ -1,0 +1,415 @@
+//! The cross-aggregate rules (T2, S1) and the policies' idempotency through the facade, on the
+//! memory store; the end-to-end scenario itself lives in the test kit (`testing::scenario`) so
+//! every store runs it.
+
+use chrono::Duration;
+
+use super::*;
+use crate::contract::CallKind;
+use crate::customer::{ObligationKind, RelationshipLevel};
+use crate::kernel::{Event, MemoryStore, ReadError};
+use crate::product::AfterSaleServices;
+use crate::testing::scenario::{day, no_context, receipt_to_post_warranty_repair, world_on, World};
+use crate::values::{Money, WarrantyStart, WarrantyTerms};
+use crate::*;
+
+fn world() -> World {
+    world_on(MemoryStore::new())
+}
+
+#[test]
+fn one_unit_from_receipt_to_post_warranty_repair_with_parts_after_its_model_is_discontinued() {
+    receipt_to_post_warranty_repair(MemoryStore::new());
+}
+
+#[test]
+fn a_technician_without_a_valid_certification_is_not_dispatched_t2() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    w.prepare_and_sell();
+    let contract = w.warranty_contract();
+    let call = CallId::from_uuid(uuid::Uuid::from_u128(10));
+    let s = &w.service;
+    s.contract(
+        ContractCommand::OpenCall {
+            contract,
+            call,
+            unit: w.product,
+            priority: Priority::Normal,
+            kind: CallKind::Breakdown,
+            at: day(30),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    let novice = TechnicianId::from_uuid(uuid::Uuid::from_u128(3));
+    s.technician(
+        TechnicianCommand::Hire {
+            technician: novice,
+            at: day(0),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    let error = s
+        .contract(
+            ContractCommand::Dispatch {
+                contract,
+                call,
+                technician: novice,
+                parts: Vec::new(),
+                at: day(30),
+            },
+            &no_context(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(error, ServiceError::NotCertified { technician, .. } if technician == novice),
+        "{error}"
+    );
+    // Nothing was written for the refused dispatch.
+    let state = w.state::<ServiceContract>(ServiceContract::stream_id(contract).unwrap());
+    assert!(state.calls[&call].dispatched.is_none());
+    // The certified technician is dispatched.
+    s.contract(
+        ContractCommand::Dispatch {
+            contract,
+            call,
+            technician: w.technician,
+            parts: Vec::new(),
+            at: day(30),
+        },
+        &no_context(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn policies_rerun_over_the_whole_log_write_nothing_new_and_carry_the_triggers_causation() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    w.prepare_and_sell();
+    assert_eq!(w.service.replay_policies().unwrap(), 0);
+    // A second application over the same store, replaying every policy, converges too.
+    let again = ServiceLifecycle::new(w.service.store().clone()).unwrap();
+    assert_eq!(again.replay_policies().unwrap(), 0);
+    // The purchase was caused by the sale, in the sale's chain.
+    let all: Vec<Envelope<ServiceEvent>> = w
+        .service
+        .store()
+        .read_all(1)
+        .unwrap()
+        .map(|stored| stored.unwrap().into_owned())
+        .collect();
+    let sold = all
+        .iter()
+        .find(|e| {
+            matches!(
+                e.event,
+                ServiceEvent::Product(ProductEvent::UnitSold { .. })
+            )
+        })
+        .unwrap();
+    let purchase = all
+        .iter()
+        .find(|e| {
+            matches!(
+                e.event,
+                ServiceEvent::Customer(CustomerEvent::PurchaseRecorded { .. })
+            )
+        })
+        .unwrap();
+    assert_eq!(purchase.causation_id, sold.event_id.as_uuid());
+    assert_eq!(purchase.correlation_id, sold.correlation_id);
+}
+
+#[test]
+fn erasure_removes_personal_data_from_every_read_path_and_the_history_still_replays() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    w.prepare_and_sell();
+    let s = &w.service;
+    assert_eq!(
+        s.personal_data(w.customer).unwrap().map(|data| data.name),
+        Some("Anna Petrova".to_owned())
+    );
+    let before = w.state::<Customer>(Customer::stream_id(w.customer).unwrap());
+    s.erase_customer(w.customer, day(50), &no_context())
+        .unwrap();
+    assert_eq!(s.personal_data(w.customer).unwrap(), None);
+    let after = w.state::<Customer>(Customer::stream_id(w.customer).unwrap());
+    assert!(after.personal_data_erased);
+    assert_eq!(after.purchases, before.purchases, "the history is intact");
+    // No event anywhere holds the name or the contact.
+    for stored in s.store().read_all(1).unwrap() {
+        let payload = stored.unwrap().event.to_payload().unwrap().to_string();
+        assert!(
+            !payload.contains("Anna") && !payload.contains("+7 900"),
+            "{payload}"
+        );
+    }
+}
+
+#[test]
+fn the_daily_policy_offers_post_warranty_contracts_to_proactive_customers_once() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    w.service
+        .customer(
+            CustomerCommand::ChangeLevel {
+                customer: w.customer,
+                level: RelationshipLevel::Proactive,
+                reason: "good customer".into(),
+                account_owner: None,
+                at: day(0),
+            },
+            &no_context(),
+        )
+        .unwrap();
+    w.prepare_and_sell();
+    let until = w
+        .state::<Product>(Product::stream_id(w.product).unwrap())
+        .warranty
+        .unwrap()
+        .until;
+    let as_of = until - Duration::days(20);
+    assert_eq!(
+        w.service.run_daily(as_of - Duration::days(40), 30).unwrap(),
+        0,
+        "not yet within 30 days"
+    );
+    assert_eq!(w.service.run_daily(as_of, 30).unwrap(), 1);
+    assert_eq!(
+        w.service.run_daily(as_of + Duration::days(1), 30).unwrap(),
+        0,
+        "once per unit"
+    );
+    let customer = w.state::<Customer>(Customer::stream_id(w.customer).unwrap());
+    assert!(customer
+        .obligations
+        .values()
+        .any(|obligation| obligation.kind
+            == ObligationKind::PostWarrantyOffer { product: w.product }
+            && obligation.due == Some(until)));
+}
+
+#[test]
+fn discontinuing_a_model_on_one_part_reaches_every_part_of_the_model() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    let valve = PartNumber::new("VALVE-9").unwrap();
+    let s = &w.service;
+    s.part(
+        PartCommand::RegisterPart {
+            part: valve.clone(),
+            models: BTreeMap::from([(w.model, 2)]),
+            reorder_point: 0,
+            at: day(0),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    s.part(
+        PartCommand::DiscontinueModel {
+            part: w.pump.clone(),
+            model: w.model,
+            guarantee_years: 12,
+            last_order_date: day(90).date_naive(),
+            at: day(10),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    let pump = w.state::<PartsSupply>(PartsSupply::stream_id(&w.pump).unwrap());
+    let valve_state = w.state::<PartsSupply>(PartsSupply::stream_id(&valve).unwrap());
+    assert!(valve_state.obligation_until().is_some());
+    assert_eq!(valve_state.obligation_until(), pump.obligation_until());
+}
+
+#[test]
+fn a_substitute_is_offered_only_when_the_requested_model_has_no_unit_ready_c5() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    let s = &w.service;
+    let (product, model) = (w.product, w.model);
+    w.receive_and_commission_on_day_1();
+    let other = ModelId::from_uuid(uuid::Uuid::from_u128(8));
+    let offer = |requested| CustomerCommand::OfferSubstitute {
+        customer: w.customer,
+        requested,
+        offered: crate::customer::Substitute::Unit(product),
+        accepted: true,
+        at: day(2),
+    };
+    // Not yet test-run: no unit of the model is ready, so a substitute may be offered.
+    assert!(s.directory(|directory| directory.ready_units(model).next().is_none()));
+    s.customer(offer(model), &no_context()).unwrap();
+    s.product(
+        ProductCommand::RecordTestRun {
+            product,
+            passed: true,
+            notes: String::new(),
+            at: day(2),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    let error = s.customer(offer(model), &no_context()).unwrap_err();
+    assert!(
+        matches!(error, ServiceError::RequestedModelAvailable { unit, .. } if unit == product),
+        "{error}"
+    );
+    s.customer(offer(other), &no_context()).unwrap();
+}
+
+#[test]
+fn policies_interrupted_by_a_stop_are_completed_by_replaying_them() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    let s = &w.service;
+    let product = w.product;
+    w.receive_and_commission_on_day_1();
+    s.product(
+        ProductCommand::RecordTestRun {
+            product,
+            passed: true,
+            notes: String::new(),
+            at: day(1),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    // The sale is written, but the process stops before its policies run.
+    let products = Repository::<Product, ServiceEvent, _>::new(s.store().clone());
+    let sale = ProductCommand::Sell {
+        product,
+        customer: w.customer,
+        price: Money::new(10_000, w.eur),
+        packaging: "box".into(),
+        warranty: WarrantyTerms {
+            months: 12,
+            starts: WarrantyStart::OnSale,
+        },
+        services: AfterSaleServices::default(),
+        at: day(2),
+    };
+    products
+        .execute(&Product::stream_id(product).unwrap(), &sale, &no_context())
+        .unwrap();
+    let restarted = ServiceLifecycle::new(s.store().clone()).unwrap();
+    assert!(!w
+        .state::<Customer>(Customer::stream_id(w.customer).unwrap())
+        .purchases
+        .contains(&product));
+    assert!(
+        restarted.replay_policies().unwrap() > 0,
+        "the missing reactions are written"
+    );
+    assert!(w
+        .state::<Customer>(Customer::stream_id(w.customer).unwrap())
+        .purchases
+        .contains(&product));
+    assert!(restarted.directory(|directory| directory.contracts_by_unit.contains_key(&product)));
+    assert_eq!(restarted.replay_policies().unwrap(), 0, "and only once");
+}
+
+#[test]
+fn a_contract_gets_the_plan_of_its_customers_target_group() {
+    let w = world();
+    let fast = |group: &TargetGroup| {
+        let mut plan = default_plan(group);
+        if *group == TargetGroup::Enterprise {
+            plan.calendar = crate::BusinessCalendar::around_the_clock();
+        }
+        plan
+    };
+    let service = ServiceLifecycle::new(MemoryStore::new())
+        .unwrap()
+        .with_plans(fast);
+    service
+        .register_customer(
+            w.customer,
+            PersonalData {
+                name: "Plant Ltd".into(),
+                contact: "ops@example.invalid".into(),
+            },
+            TargetGroup::Enterprise,
+            RelationshipLevel::Basic,
+            None,
+            day(0),
+            &no_context(),
+        )
+        .unwrap();
+    assert_eq!(
+        service.plan_for(w.customer).calendar,
+        crate::BusinessCalendar::around_the_clock()
+    );
+    let stranger = CustomerId::from_uuid(uuid::Uuid::from_u128(77));
+    assert_eq!(
+        service.plan_for(stranger),
+        default_plan(&TargetGroup::Household)
+    );
+}
+
+#[test]
+fn refusals_by_the_rules_are_told_apart_from_failures_to_decide_or_keep_a_command() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    w.prepare_and_sell();
+    let s = &w.service;
+    // An aggregate's rule (P1: the unit was received already).
+    let received_again = s
+        .product(
+            ProductCommand::ReceiveUnit {
+                model: w.model,
+                serial: crate::values::SerialNumber::new("WM-1001").unwrap(),
+                at: day(1),
+            },
+            &no_context(),
+        )
+        .unwrap_err();
+    assert!(received_again.is_rejection(), "{received_again}");
+    // A command naming a call nobody opened.
+    let unknown_call = s
+        .contract(
+            ContractCommand::Arrive {
+                contract: w.warranty_contract(),
+                call: CallId::from_uuid(uuid::Uuid::from_u128(99)),
+                at: day(40),
+            },
+            &no_context(),
+        )
+        .unwrap_err();
+    assert!(unknown_call.is_rejection(), "{unknown_call}");
+    // Not answers about the command: a command id already used on another stream, a store that
+    // cannot be read.
+    let context = CommandContext::with_command_id(CommandId::new());
+    let inquiry = |topic: &str| CustomerCommand::LogInquiry {
+        customer: w.customer,
+        topic: topic.into(),
+        at: day(2),
+    };
+    s.customer(inquiry("descaling"), &context).unwrap();
+    let reused = s
+        .product(
+            ProductCommand::Commission {
+                product: w.product,
+                at: day(3),
+            },
+            &context,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            reused,
+            ServiceError::Product(ExecuteError::CommandIdReused { .. })
+        ),
+        "{reused}"
+    );
+    assert!(!reused.is_rejection());
+    let unreadable = ServiceError::Read(ReadError::Corrupt {
+        record: "log position 1".into(),
+        problem: "checksum".into(),
+    });
+    assert!(!unreadable.is_rejection());
+}

@@ -1,0 +1,79 @@
+//! Personal data (§8 of `docs/domain.md`): a customer's name and contact details never enter an
+//! event. They are kept in a [vault](crate::kernel::Vault) keyed by the customer's id, as JSON;
+//! erasing removes them from every read path while the event history stays intact and replays.
+
+use serde::{Deserialize, Serialize};
+
+use crate::kernel::{SubjectId, Vault};
+use crate::values::CustomerId;
+
+/// A customer's personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalData {
+    /// The display name.
+    pub name: String,
+    /// Contact details (telephone, e-mail, address).
+    pub contact: String,
+}
+
+/// Why a customer's personal data could not be stored, read or erased.
+#[derive(Debug, thiserror::Error)]
+#[error("personal data of customer {customer}: {source}")]
+pub struct PersonalDataError {
+    /// The customer.
+    pub customer: CustomerId,
+    /// What failed: the vault, or a record that is not personal data.
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// The customer's personal data in `vault`, as the domain reads and writes it.
+pub(crate) struct PersonalDataRecord<'a> {
+    vault: &'a dyn Vault,
+    customer: CustomerId,
+}
+
+impl<'a> PersonalDataRecord<'a> {
+    pub(crate) fn of(vault: &'a dyn Vault, customer: CustomerId) -> Self {
+        Self { vault, customer }
+    }
+
+    fn subject(&self) -> SubjectId {
+        SubjectId::from_uuid(self.customer.as_uuid())
+    }
+
+    fn failed(&self, source: impl std::error::Error + Send + Sync + 'static) -> PersonalDataError {
+        PersonalDataError {
+            customer: self.customer,
+            source: Box::new(source),
+        }
+    }
+
+    /// Stores (or replaces) the customer's personal data.
+    pub(crate) fn put(&self, data: &PersonalData) -> Result<(), PersonalDataError> {
+        let record = serde_json::to_vec(data).map_err(|error| self.failed(error))?;
+        self.vault
+            .put(self.subject(), record)
+            .map_err(|error| self.failed(error))
+    }
+
+    /// The customer's personal data, unless there is none or it was erased.
+    pub(crate) fn get(&self) -> Result<Option<PersonalData>, PersonalDataError> {
+        let Some(record) = self
+            .vault
+            .get(self.subject())
+            .map_err(|error| self.failed(error))?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&record)
+            .map(Some)
+            .map_err(|error| self.failed(error))
+    }
+
+    /// Erases the customer's personal data; true if there was any.
+    pub(crate) fn erase(&self) -> Result<bool, PersonalDataError> {
+        self.vault
+            .erase(self.subject())
+            .map_err(|error| self.failed(error))
+    }
+}

@@ -1,0 +1,1164 @@
+//! Product: one unit, from the day it arrives until it is returned or scrapped (spec §3, P1-P7).
+//!
+//! A unit is identified by its model and serial number ([`ProductId::of`]). Before the sale it is
+//! prepared: transport damage recorded and repaired, brought into working condition
+//! (commissioning), test-run. Only a commissioned unit whose last test run passed and which has no
+//! open damage can be sold. The sale records the customer, price, packaging, warranty terms and the
+//! after-sale services ordered (delivery, installation, training), which then happen in that order.
+//! The warranty starts at the event its terms name and ends on an inclusive date; whether a unit
+//! is covered is a function of a date, never a stored flag.
+//!
+//! The module reads top to bottom as events, state, fold (`apply`), decide.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::values::{
+    CustomerId, ModelId, Money, ProductId, SerialNumber, WarrantyStart, WarrantyTerms,
+};
+use crate::kernel::{Decider, Event, EventSchema, InvalidStreamId, StreamId};
+
+/// The longest free text (descriptions, notes, reasons) accepted, in characters.
+pub const MAX_TEXT_LEN: usize = 2_000;
+
+// ---------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------
+
+/// How bad a transport damage is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DamageSeverity {
+    /// Cosmetic: scratches, dents.
+    Cosmetic,
+    /// Affects how the unit works.
+    Functional,
+    /// The unit cannot be used.
+    Severe,
+}
+
+/// Where a unit is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryTo {
+    /// To the buyer's home.
+    Home,
+    /// To the buyer's enterprise.
+    Enterprise,
+}
+
+/// The after-sale services a sale orders (P4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct AfterSaleServices {
+    /// Delivery, and where to.
+    pub delivery: Option<DeliveryTo>,
+    /// Mounting and installation.
+    pub installation: bool,
+    /// Training the users.
+    pub training: bool,
+}
+
+/// One after-sale service, as named in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterSaleService {
+    /// Delivery.
+    Delivery,
+    /// Installation.
+    Installation,
+    /// Training.
+    Training,
+}
+
+/// What happened to a unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum ProductEvent {
+    /// P1: the unit arrived.
+    #[serde(rename = "product.unit_received")]
+    UnitReceived {
+        /// The unit.
+        product: ProductId,
+        /// Its model.
+        model: ModelId,
+        /// Its serial number.
+        serial: SerialNumber,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P2: transport damage was found.
+    #[serde(rename = "product.transport_damage_recorded")]
+    TransportDamageRecorded {
+        /// The damage's number on this unit (1, 2, ...).
+        damage: u32,
+        /// What is damaged.
+        description: String,
+        /// How badly.
+        severity: DamageSeverity,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P2: a transport damage was repaired.
+    #[serde(rename = "product.transport_damage_repaired")]
+    TransportDamageRepaired {
+        /// The damage's number.
+        damage: u32,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P3: the unit was brought into working condition.
+    #[serde(rename = "product.unit_commissioned")]
+    UnitCommissioned {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P3: the unit was test-run.
+    #[serde(rename = "product.test_run_recorded")]
+    TestRunRecorded {
+        /// Whether it passed.
+        passed: bool,
+        /// What was observed.
+        notes: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P4: the unit was sold.
+    #[serde(rename = "product.unit_sold")]
+    UnitSold {
+        /// The buyer.
+        customer: CustomerId,
+        /// The price.
+        price: Money,
+        /// How it was packed.
+        packaging: String,
+        /// Its warranty.
+        warranty: WarrantyTerms,
+        /// The after-sale services ordered.
+        services: AfterSaleServices,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P5: the warranty started, at the event its terms name. Both dates are inclusive.
+    #[serde(rename = "product.warranty_started")]
+    WarrantyStarted {
+        /// The first covered day.
+        from: NaiveDate,
+        /// The last covered day.
+        until: NaiveDate,
+    },
+    /// P5: the unit was delivered.
+    #[serde(rename = "product.unit_delivered")]
+    UnitDelivered {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P5: the unit was installed.
+    #[serde(rename = "product.unit_installed")]
+    UnitInstalled {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P5: the users were trained.
+    #[serde(rename = "product.users_trained")]
+    UsersTrained {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P6: the unit was modernized at its owner's request.
+    #[serde(rename = "product.unit_modernized")]
+    UnitModernized {
+        /// What was done.
+        description: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P7: the unit was returned; it is closed.
+    #[serde(rename = "product.unit_returned")]
+    UnitReturned {
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P7: the unit was scrapped; it is closed.
+    #[serde(rename = "product.unit_scrapped")]
+    UnitScrapped {
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+const PRODUCT_EVENTS: [&str; 13] = [
+    "product.unit_received",
+    "product.transport_damage_recorded",
+    "product.transport_damage_repaired",
+    "product.unit_commissioned",
+    "product.test_run_recorded",
+    "product.unit_sold",
+    "product.warranty_started",
+    "product.unit_delivered",
+    "product.unit_installed",
+    "product.users_trained",
+    "product.unit_modernized",
+    "product.unit_returned",
+    "product.unit_scrapped",
+];
+
+impl Event for ProductEvent {
+    crate::kernel::tagged_payload_codec!();
+
+    fn event_type(&self) -> &'static str {
+        let index = match self {
+            Self::UnitReceived { .. } => 0,
+            Self::TransportDamageRecorded { .. } => 1,
+            Self::TransportDamageRepaired { .. } => 2,
+            Self::UnitCommissioned { .. } => 3,
+            Self::TestRunRecorded { .. } => 4,
+            Self::UnitSold { .. } => 5,
+            Self::WarrantyStarted { .. } => 6,
+            Self::UnitDelivered { .. } => 7,
+            Self::UnitInstalled { .. } => 8,
+            Self::UsersTrained { .. } => 9,
+            Self::UnitModernized { .. } => 10,
+            Self::UnitReturned { .. } => 11,
+            Self::UnitScrapped { .. } => 12,
+        };
+        PRODUCT_EVENTS[index]
+    }
+
+    fn catalogue() -> Vec<EventSchema> {
+        EventSchema::all_at_version_one(&PRODUCT_EVENTS)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------------
+
+/// Where a unit is in its life (derived from its events, never stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductStatus {
+    /// Arrived; no preparation yet.
+    Received,
+    /// Being prepared: damage, commissioning or a test run recorded, not yet ready.
+    InPreparation,
+    /// Commissioned, last test run passed, no open damage.
+    ReadyForSale,
+    /// Sold; ordered after-sale services still to come.
+    Sold,
+    /// Delivered; installation or training still to come.
+    Delivered,
+    /// Installed; training still to come.
+    Installed,
+    /// Sold and every ordered after-sale service done.
+    InService,
+    /// Returned (closed).
+    Returned,
+    /// Scrapped (closed).
+    Scrapped,
+}
+
+/// A recorded transport damage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Damage {
+    /// What is damaged.
+    pub description: String,
+    /// How badly.
+    pub severity: DamageSeverity,
+    /// Whether it was repaired.
+    pub repaired: bool,
+}
+
+/// What a unit still needs before it can be sold (P3, P4).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingForSale {
+    /// It has not been commissioned.
+    Commissioning,
+    /// Its last test run did not pass, or there was none.
+    PassedTestRun,
+    /// This transport damage is not repaired.
+    OpenDamage(u32),
+}
+
+/// The sale of a unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sale {
+    /// The buyer (the owner from then on).
+    pub customer: CustomerId,
+    /// The price.
+    pub price: Money,
+    /// The warranty terms.
+    pub warranty: WarrantyTerms,
+    /// The services ordered.
+    pub services: AfterSaleServices,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A started warranty: both ends inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warranty {
+    /// The first covered day.
+    pub from: NaiveDate,
+    /// The last covered day.
+    pub until: NaiveDate,
+}
+
+impl Warranty {
+    /// Whether `date` is covered (both ends inclusive).
+    pub fn covers(&self, date: NaiveDate) -> bool {
+        self.from <= date && date <= self.until
+    }
+}
+
+/// The folded state of one unit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductState {
+    /// The unit, once received.
+    pub product: Option<ProductId>,
+    /// Its model.
+    pub model: Option<ModelId>,
+    /// Its serial number.
+    pub serial: Option<SerialNumber>,
+    /// When it arrived.
+    pub received_at: Option<DateTime<Utc>>,
+    /// Transport damage by number.
+    pub damages: BTreeMap<u32, Damage>,
+    /// Whether it was commissioned.
+    pub commissioned: bool,
+    /// The outcome of the last test run, if any.
+    pub last_test_passed: Option<bool>,
+    /// The sale, once sold.
+    pub sale: Option<Sale>,
+    /// The warranty, once started.
+    pub warranty: Option<Warranty>,
+    /// When it was delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// When it was installed.
+    pub installed_at: Option<DateTime<Utc>>,
+    /// When its users were trained.
+    pub trained_at: Option<DateTime<Utc>>,
+    /// Modernizations done, in order.
+    pub modernizations: Vec<String>,
+    /// How and when it was closed, if it was.
+    pub closed: Option<(ProductStatus, DateTime<Utc>)>,
+}
+
+impl ProductState {
+    /// Where the unit is in its life; `None` before it was received.
+    pub fn status(&self) -> Option<ProductStatus> {
+        self.product?;
+        if let Some((how, _)) = self.closed {
+            return Some(how);
+        }
+        let Some(sale) = &self.sale else {
+            let prepared =
+                self.commissioned || self.last_test_passed.is_some() || !self.damages.is_empty();
+            return Some(if self.missing_for_sale().is_empty() {
+                ProductStatus::ReadyForSale
+            } else if prepared {
+                ProductStatus::InPreparation
+            } else {
+                ProductStatus::Received
+            });
+        };
+        let services = sale.services;
+        let all_done = (services.delivery.is_none() || self.delivered_at.is_some())
+            && (!services.installation || self.installed_at.is_some())
+            && (!services.training || self.trained_at.is_some());
+        Some(if all_done {
+            ProductStatus::InService
+        } else if self.installed_at.is_some() {
+            ProductStatus::Installed
+        } else if self.delivered_at.is_some() {
+            ProductStatus::Delivered
+        } else {
+            ProductStatus::Sold
+        })
+    }
+
+    /// What the unit still needs before it can be sold: empty when it is ready.
+    pub fn missing_for_sale(&self) -> Vec<MissingForSale> {
+        let mut missing = Vec::new();
+        if !self.commissioned {
+            missing.push(MissingForSale::Commissioning);
+        }
+        if self.last_test_passed != Some(true) {
+            missing.push(MissingForSale::PassedTestRun);
+        }
+        missing.extend(
+            self.damages
+                .iter()
+                .filter(|(_, damage)| !damage.repaired)
+                .map(|(&number, _)| MissingForSale::OpenDamage(number)),
+        );
+        missing
+    }
+
+    /// Whether the unit is under warranty on `date` (a function of the date, never a flag).
+    pub fn under_warranty(&self, date: NaiveDate) -> bool {
+        self.warranty.is_some_and(|warranty| warranty.covers(date))
+    }
+
+    /// The owner, once sold.
+    pub fn owner(&self) -> Option<CustomerId> {
+        self.sale.as_ref().map(|sale| sale.customer)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fold
+// ---------------------------------------------------------------------------------------------
+
+fn apply(state: &mut ProductState, event: &ProductEvent) {
+    match event {
+        ProductEvent::UnitReceived {
+            product,
+            model,
+            serial,
+            at,
+        } => {
+            state.product = Some(*product);
+            state.model = Some(*model);
+            state.serial = Some(serial.clone());
+            state.received_at = Some(*at);
+        }
+        ProductEvent::TransportDamageRecorded {
+            damage,
+            description,
+            severity,
+            ..
+        } => {
+            state.damages.insert(
+                *damage,
+                Damage {
+                    description: description.clone(),
+                    severity: *severity,
+                    repaired: false,
+                },
+            );
+        }
+        ProductEvent::TransportDamageRepaired { damage, .. } => {
+            if let Some(damage) = state.damages.get_mut(damage) {
+                damage.repaired = true;
+            }
+        }
+        ProductEvent::UnitCommissioned { .. } => state.commissioned = true,
+        ProductEvent::TestRunRecorded { passed, .. } => state.last_test_passed = Some(*passed),
+        ProductEvent::UnitSold {
+            customer,
+            price,
+            warranty,
+            services,
+            at,
+            ..
+        } => {
+            state.sale = Some(Sale {
+                customer: *customer,
+                price: *price,
+                warranty: *warranty,
+                services: *services,
+                at: *at,
+            });
+        }
+        ProductEvent::WarrantyStarted { from, until } => {
+            state.warranty = Some(Warranty {
+                from: *from,
+                until: *until,
+            });
+        }
+        ProductEvent::UnitDelivered { at } => state.delivered_at = Some(*at),
+        ProductEvent::UnitInstalled { at } => state.installed_at = Some(*at),
+        ProductEvent::UsersTrained { at } => state.trained_at = Some(*at),
+        ProductEvent::UnitModernized { description, .. } => {
+            state.modernizations.push(description.clone());
+        }
+        ProductEvent::UnitReturned { at, .. } => {
+            state.closed = Some((ProductStatus::Returned, *at))
+        }
+        ProductEvent::UnitScrapped { at, .. } => {
+            state.closed = Some((ProductStatus::Scrapped, *at))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decide
+// ---------------------------------------------------------------------------------------------
+
+/// What can be asked of a unit. Every command carries its business time `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProductCommand {
+    /// P1: a unit arrived.
+    ReceiveUnit {
+        /// Its model.
+        model: ModelId,
+        /// Its serial number.
+        serial: SerialNumber,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P2: record transport damage (before the sale).
+    RecordTransportDamage {
+        /// The unit.
+        product: ProductId,
+        /// What is damaged.
+        description: String,
+        /// How badly.
+        severity: DamageSeverity,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P2: repair a recorded transport damage (before the sale).
+    RepairTransportDamage {
+        /// The unit.
+        product: ProductId,
+        /// The damage's number.
+        damage: u32,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P3: bring the unit into working condition (before the sale).
+    Commission {
+        /// The unit.
+        product: ProductId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P3: record a test run (after commissioning, before the sale).
+    RecordTestRun {
+        /// The unit.
+        product: ProductId,
+        /// Whether it passed.
+        passed: bool,
+        /// What was observed.
+        notes: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P4: sell the unit.
+    Sell {
+        /// The unit.
+        product: ProductId,
+        /// The buyer.
+        customer: CustomerId,
+        /// The price (not negative).
+        price: Money,
+        /// How it is packed.
+        packaging: String,
+        /// The warranty: the model's default or overridden for this sale.
+        warranty: WarrantyTerms,
+        /// The after-sale services ordered.
+        services: AfterSaleServices,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P5: deliver the unit (when ordered).
+    Deliver {
+        /// The unit.
+        product: ProductId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P5: install the unit (when ordered; after delivery when that was ordered).
+    Install {
+        /// The unit.
+        product: ProductId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P5: train the users (when ordered; after installation when that was ordered).
+    TrainUsers {
+        /// The unit.
+        product: ProductId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P6: modernize the unit at its owner's request (after the sale).
+    Modernize {
+        /// The unit.
+        product: ProductId,
+        /// Who asks: must be the owner.
+        requested_by: CustomerId,
+        /// What is to be done.
+        description: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P7: the unit was returned; closes it.
+    Return {
+        /// The unit.
+        product: ProductId,
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// P7: the unit was scrapped; closes it.
+    Scrap {
+        /// The unit.
+        product: ProductId,
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+/// Why a unit refuses a command: the rule, with the ids involved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "rule_broken", rename_all = "snake_case")]
+pub enum ProductError {
+    /// P1: this model and serial number were received already.
+    #[error("P1: unit {product} (model {model}, serial {serial}) was received already")]
+    AlreadyReceived {
+        /// The unit.
+        product: ProductId,
+        /// Its model.
+        model: ModelId,
+        /// Its serial number.
+        serial: SerialNumber,
+    },
+    /// The unit was never received.
+    #[error("unit {product} was never received")]
+    NotReceived {
+        /// The unit named by the command.
+        product: ProductId,
+    },
+    /// The command names another unit than the stream holds.
+    #[error("the command is for unit {command}, but this stream holds unit {stream}")]
+    WrongUnit {
+        /// The unit the command names.
+        command: ProductId,
+        /// The unit of the stream.
+        stream: ProductId,
+    },
+    /// P7: the unit is closed; nothing but reads after that.
+    #[error("P7: unit {product} is closed ({status:?}); nothing can be done to it any more")]
+    Closed {
+        /// The unit.
+        product: ProductId,
+        /// Returned or scrapped.
+        status: ProductStatus,
+    },
+    /// P2, P3: preparation happens only before the sale.
+    #[error("{rule}: unit {product} is sold already; this happens only before the sale")]
+    AlreadySold {
+        /// The rule.
+        rule: &'static str,
+        /// The unit.
+        product: ProductId,
+    },
+    /// A description, note, reason or packaging is empty or too long.
+    #[error("unit {product}: {field} must hold 1 to {MAX_TEXT_LEN} characters")]
+    BadText {
+        /// The unit.
+        product: ProductId,
+        /// Which text.
+        field: &'static str,
+    },
+    /// P2: no damage of that number was recorded.
+    #[error("P2: unit {product} has no transport damage number {damage}")]
+    UnknownDamage {
+        /// The unit.
+        product: ProductId,
+        /// The number given.
+        damage: u32,
+    },
+    /// P2: the damage was repaired already.
+    #[error("P2: transport damage {damage} of unit {product} was repaired already")]
+    DamageAlreadyRepaired {
+        /// The unit.
+        product: ProductId,
+        /// The damage.
+        damage: u32,
+    },
+    /// P3: a test run needs commissioning first.
+    #[error("P3: unit {product} must be commissioned before it is test-run")]
+    NotCommissioned {
+        /// The unit.
+        product: ProductId,
+    },
+    /// P4: the unit is not ready for sale; `missing` names each missing step.
+    #[error("P4: unit {product} is not ready for sale; missing: {missing:?}")]
+    NotReadyForSale {
+        /// The unit.
+        product: ProductId,
+        /// Every missing step.
+        missing: Vec<MissingForSale>,
+    },
+    /// P4: a price below zero.
+    #[error("P4: unit {product} cannot be sold for a negative price ({price})")]
+    NegativePrice {
+        /// The unit.
+        product: ProductId,
+        /// The price given.
+        price: Money,
+    },
+    /// P4: a warranty of zero months.
+    #[error("P4: the warranty of unit {product} must last at least one month")]
+    EmptyWarranty {
+        /// The unit.
+        product: ProductId,
+    },
+    /// P5: the warranty's end date is beyond the calendar chrono can represent.
+    #[error("P5: the warranty of unit {product} would end beyond the supported calendar")]
+    WarrantyEndOutOfRange {
+        /// The unit.
+        product: ProductId,
+    },
+    /// P4: the warranty would start at a service that was not ordered.
+    #[error(
+        "P4: the warranty of unit {product} starts {starts:?}, but that service was not ordered"
+    )]
+    WarrantyWouldNeverStart {
+        /// The unit.
+        product: ProductId,
+        /// The start rule.
+        starts: WarrantyStart,
+    },
+    /// P5, P6: this needs the unit to be sold.
+    #[error("unit {product} is not sold")]
+    NotSold {
+        /// The unit.
+        product: ProductId,
+    },
+    /// P5: the service was not ordered with the sale.
+    #[error("P5: {service:?} of unit {product} was not ordered")]
+    ServiceNotOrdered {
+        /// The unit.
+        product: ProductId,
+        /// The service.
+        service: AfterSaleService,
+    },
+    /// P5: the service was done already.
+    #[error("P5: {service:?} of unit {product} was done already")]
+    ServiceAlreadyDone {
+        /// The unit.
+        product: ProductId,
+        /// The service.
+        service: AfterSaleService,
+    },
+    /// P5: an ordered earlier service has not happened yet.
+    #[error("P5: {service:?} of unit {product} needs {needs:?} first")]
+    ServiceOutOfOrder {
+        /// The unit.
+        product: ProductId,
+        /// The service asked for.
+        service: AfterSaleService,
+        /// The service that must come first.
+        needs: AfterSaleService,
+    },
+    /// A date before the step it must follow.
+    #[error(
+        "unit {product}: {what} at {at} is before {earliest}, when the step it follows happened"
+    )]
+    DateOutOfOrder {
+        /// The unit.
+        product: ProductId,
+        /// What was dated.
+        what: &'static str,
+        /// The date given.
+        at: DateTime<Utc>,
+        /// The earliest acceptable date.
+        earliest: DateTime<Utc>,
+    },
+    /// P6: modernization only at the owner's request.
+    #[error("P6: unit {product} belongs to customer {owner}; customer {requested_by} cannot order its modernization")]
+    NotRequestedByOwner {
+        /// The unit.
+        product: ProductId,
+        /// Its owner.
+        owner: CustomerId,
+        /// Who asked.
+        requested_by: CustomerId,
+    },
+}
+
+/// The Product aggregate (spec §3).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Product;
+
+impl Product {
+    /// The stream of a unit: `product-{id}`.
+    pub fn stream_id(product: ProductId) -> Result<StreamId, InvalidStreamId> {
+        StreamId::for_entity("product", product)
+    }
+}
+
+fn check_text(product: ProductId, field: &'static str, text: &str) -> Result<(), ProductError> {
+    let length = text.trim().chars().count();
+    if length == 0 || length > MAX_TEXT_LEN {
+        return Err(ProductError::BadText { product, field });
+    }
+    Ok(())
+}
+
+fn not_before(
+    product: ProductId,
+    what: &'static str,
+    at: DateTime<Utc>,
+    earliest: DateTime<Utc>,
+) -> Result<(), ProductError> {
+    if at < earliest {
+        return Err(ProductError::DateOutOfOrder {
+            product,
+            what,
+            at,
+            earliest,
+        });
+    }
+    Ok(())
+}
+
+impl ProductCommand {
+    /// The unit the command is for.
+    pub fn product(&self) -> ProductId {
+        match self {
+            Self::ReceiveUnit { model, serial, .. } => ProductId::of(*model, serial),
+            Self::RecordTransportDamage { product, .. }
+            | Self::RepairTransportDamage { product, .. }
+            | Self::Commission { product, .. }
+            | Self::RecordTestRun { product, .. }
+            | Self::Sell { product, .. }
+            | Self::Deliver { product, .. }
+            | Self::Install { product, .. }
+            | Self::TrainUsers { product, .. }
+            | Self::Modernize { product, .. }
+            | Self::Return { product, .. }
+            | Self::Scrap { product, .. } => *product,
+        }
+    }
+}
+
+impl Decider for Product {
+    type State = ProductState;
+    type Command = ProductCommand;
+    type Event = ProductEvent;
+    type Error = ProductError;
+
+    fn apply(state: &mut ProductState, event: &ProductEvent) {
+        apply(state, event);
+    }
+
+    fn decide(
+        state: &ProductState,
+        command: &ProductCommand,
+    ) -> Result<Vec<ProductEvent>, ProductError> {
+        let product = command.product();
+        if let ProductCommand::ReceiveUnit { model, serial, at } = command {
+            return match state.product {
+                Some(_) => Err(ProductError::AlreadyReceived {
+                    product,
+                    model: *model,
+                    serial: serial.clone(),
+                }),
+                None => Ok(vec![ProductEvent::UnitReceived {
+                    product,
+                    model: *model,
+                    serial: serial.clone(),
+                    at: *at,
+                }]),
+            };
+        }
+        let Some(stream_product) = state.product else {
+            return Err(ProductError::NotReceived { product });
+        };
+        if stream_product != product {
+            return Err(ProductError::WrongUnit {
+                command: product,
+                stream: stream_product,
+            });
+        }
+        if let Some((status, _)) = state.closed {
+            return Err(ProductError::Closed { product, status });
+        }
+        let before_sale = |rule| match state.sale {
+            Some(_) => Err(ProductError::AlreadySold { rule, product }),
+            None => Ok(()),
+        };
+        match command {
+            ProductCommand::ReceiveUnit { .. } => Ok(Vec::new()),
+            ProductCommand::RecordTransportDamage {
+                description,
+                severity,
+                at,
+                ..
+            } => {
+                before_sale("P2")?;
+                check_text(product, "a damage description", description)?;
+                let damage = state.damages.keys().next_back().map_or(1, |last| last + 1);
+                Ok(vec![ProductEvent::TransportDamageRecorded {
+                    damage,
+                    description: description.trim().to_owned(),
+                    severity: *severity,
+                    at: *at,
+                }])
+            }
+            ProductCommand::RepairTransportDamage { damage, at, .. } => {
+                before_sale("P2")?;
+                match state.damages.get(damage) {
+                    None => Err(ProductError::UnknownDamage {
+                        product,
+                        damage: *damage,
+                    }),
+                    Some(found) if found.repaired => Err(ProductError::DamageAlreadyRepaired {
+                        product,
+                        damage: *damage,
+                    }),
+                    Some(_) => Ok(vec![ProductEvent::TransportDamageRepaired {
+                        damage: *damage,
+                        at: *at,
+                    }]),
+                }
+            }
+            ProductCommand::Commission { at, .. } => {
+                before_sale("P3")?;
+                // Bringing a working unit into working condition again changes nothing.
+                Ok(if state.commissioned {
+                    Vec::new()
+                } else {
+                    vec![ProductEvent::UnitCommissioned { at: *at }]
+                })
+            }
+            ProductCommand::RecordTestRun {
+                passed, notes, at, ..
+            } => {
+                before_sale("P3")?;
+                if !state.commissioned {
+                    return Err(ProductError::NotCommissioned { product });
+                }
+                if notes.chars().count() > MAX_TEXT_LEN {
+                    return Err(ProductError::BadText {
+                        product,
+                        field: "test run notes",
+                    });
+                }
+                Ok(vec![ProductEvent::TestRunRecorded {
+                    passed: *passed,
+                    notes: notes.trim().to_owned(),
+                    at: *at,
+                }])
+            }
+            ProductCommand::Sell {
+                customer,
+                price,
+                packaging,
+                warranty,
+                services,
+                at,
+                ..
+            } => {
+                if state.sale.is_some() {
+                    return Err(ProductError::AlreadySold {
+                        rule: "P4",
+                        product,
+                    });
+                }
+                let missing = state.missing_for_sale();
+                if !missing.is_empty() {
+                    return Err(ProductError::NotReadyForSale { product, missing });
+                }
+                if price.minor_units < 0 {
+                    return Err(ProductError::NegativePrice {
+                        product,
+                        price: *price,
+                    });
+                }
+                check_text(product, "the packaging", packaging)?;
+                if warranty.months == 0 {
+                    return Err(ProductError::EmptyWarranty { product });
+                }
+                let start_ordered = match warranty.starts {
+                    WarrantyStart::OnSale => true,
+                    WarrantyStart::OnDelivery => services.delivery.is_some(),
+                    WarrantyStart::OnInstallation => services.installation,
+                };
+                if !start_ordered {
+                    return Err(ProductError::WarrantyWouldNeverStart {
+                        product,
+                        starts: warranty.starts,
+                    });
+                }
+                if let Some(received_at) = state.received_at {
+                    not_before(product, "the sale", *at, received_at)?;
+                }
+                let sold = ProductEvent::UnitSold {
+                    customer: *customer,
+                    price: *price,
+                    packaging: packaging.trim().to_owned(),
+                    warranty: *warranty,
+                    services: *services,
+                    at: *at,
+                };
+                with_warranty_start(product, sold, warranty, WarrantyStart::OnSale, *at)
+            }
+            ProductCommand::Deliver { at, .. } => {
+                let sale = sold(state, product)?;
+                let ordered = sale.services.delivery.is_some();
+                pending(
+                    product,
+                    AfterSaleService::Delivery,
+                    ordered,
+                    state.delivered_at,
+                )?;
+                not_before(product, "the delivery", *at, sale.at)?;
+                let delivered = ProductEvent::UnitDelivered { at: *at };
+                with_warranty_start(
+                    product,
+                    delivered,
+                    &sale.warranty,
+                    WarrantyStart::OnDelivery,
+                    *at,
+                )
+            }
+            ProductCommand::Install { at, .. } => {
+                let sale = sold(state, product)?;
+                let ordered = sale.services.installation;
+                pending(
+                    product,
+                    AfterSaleService::Installation,
+                    ordered,
+                    state.installed_at,
+                )?;
+                let earliest = after_prerequisite(
+                    product,
+                    AfterSaleService::Installation,
+                    (
+                        AfterSaleService::Delivery,
+                        sale.services.delivery.is_some(),
+                        state.delivered_at,
+                    ),
+                    sale.at,
+                )?;
+                not_before(product, "the installation", *at, earliest)?;
+                let installed = ProductEvent::UnitInstalled { at: *at };
+                let starts = WarrantyStart::OnInstallation;
+                with_warranty_start(product, installed, &sale.warranty, starts, *at)
+            }
+            ProductCommand::TrainUsers { at, .. } => {
+                let sale = sold(state, product)?;
+                let ordered = sale.services.training;
+                pending(
+                    product,
+                    AfterSaleService::Training,
+                    ordered,
+                    state.trained_at,
+                )?;
+                let earliest = after_prerequisite(
+                    product,
+                    AfterSaleService::Training,
+                    (
+                        AfterSaleService::Installation,
+                        sale.services.installation,
+                        state.installed_at,
+                    ),
+                    state.delivered_at.unwrap_or(sale.at),
+                )?;
+                not_before(product, "the training", *at, earliest)?;
+                Ok(vec![ProductEvent::UsersTrained { at: *at }])
+            }
+            ProductCommand::Modernize {
+                requested_by,
+                description,
+                at,
+                ..
+            } => {
+                let sale = sold(state, product)?;
+                if *requested_by != sale.customer {
+                    return Err(ProductError::NotRequestedByOwner {
+                        product,
+                        owner: sale.customer,
+                        requested_by: *requested_by,
+                    });
+                }
+                check_text(product, "a modernization description", description)?;
+                not_before(product, "the modernization", *at, sale.at)?;
+                Ok(vec![ProductEvent::UnitModernized {
+                    description: description.trim().to_owned(),
+                    at: *at,
+                }])
+            }
+            ProductCommand::Return { reason, at, .. } => {
+                check_text(product, "a reason", reason)?;
+                Ok(vec![ProductEvent::UnitReturned {
+                    reason: reason.trim().to_owned(),
+                    at: *at,
+                }])
+            }
+            ProductCommand::Scrap { reason, at, .. } => {
+                check_text(product, "a reason", reason)?;
+                Ok(vec![ProductEvent::UnitScrapped {
+                    reason: reason.trim().to_owned(),
+                    at: *at,
+                }])
+            }
+        }
+    }
+}
+
+/// P5: `service` was ordered with the sale and has not happened yet.
+fn pending(
+    product: ProductId,
+    service: AfterSaleService,
+    ordered: bool,
+    done_at: Option<DateTime<Utc>>,
+) -> Result<(), ProductError> {
+    if !ordered {
+        return Err(ProductError::ServiceNotOrdered { product, service });
+    }
+    if done_at.is_some() {
+        return Err(ProductError::ServiceAlreadyDone { product, service });
+    }
+    Ok(())
+}
+
+/// P5: the earliest date of `service`: when its prerequisite happened, if that was ordered (and it
+/// must have happened), else `otherwise`. The prerequisite is (service, ordered, done at).
+fn after_prerequisite(
+    product: ProductId,
+    service: AfterSaleService,
+    (needs, ordered, done_at): (AfterSaleService, bool, Option<DateTime<Utc>>),
+    otherwise: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ProductError> {
+    match (ordered, done_at) {
+        (true, None) => Err(ProductError::ServiceOutOfOrder {
+            product,
+            service,
+            needs,
+        }),
+        (true, Some(done_at)) => Ok(done_at),
+        (false, _) => Ok(otherwise),
+    }
+}
+
+fn sold(state: &ProductState, product: ProductId) -> Result<&Sale, ProductError> {
+    state.sale.as_ref().ok_or(ProductError::NotSold { product })
+}
+
+/// P5: `event`, followed by `WarrantyStarted` when the warranty's terms start it at `this` event.
+fn with_warranty_start(
+    product: ProductId,
+    event: ProductEvent,
+    terms: &WarrantyTerms,
+    this: WarrantyStart,
+    at: DateTime<Utc>,
+) -> Result<Vec<ProductEvent>, ProductError> {
+    if terms.starts != this {
+        return Ok(vec![event]);
+    }
+    let from = at.date_naive();
+    let until = terms
+        .until(from)
+        .ok_or(ProductError::WarrantyEndOutOfRange { product })?;
+    Ok(vec![event, ProductEvent::WarrantyStarted { from, until }])
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,457 @@
+//! Values shared by the aggregates: identifiers, business keys, money, warranty terms.
+//!
+//! Identifiers are UUID newtypes, so a `CustomerId` can never be passed where a `ProductId` is
+//! expected. Business keys (serial numbers, part numbers) are validated strings. Money is an integer
+//! of minor units with an ISO 4217 currency code, never a float.
+
+use std::fmt;
+
+use chrono::{Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::kernel::derived_uuid;
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// A fresh, time-ordered id (UUIDv7).
+            #[allow(clippy::new_without_default)] // a fresh id is not a "default" value
+            pub fn new() -> Self {
+                Self(crate::kernel::CommandId::new().as_uuid())
+            }
+
+            /// Wraps an existing UUID.
+            pub const fn from_uuid(uuid: Uuid) -> Self {
+                Self(uuid)
+            }
+
+            /// The underlying UUID.
+            pub const fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.0)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// A product model (a washing machine model, a tractor model).
+    ModelId
+);
+uuid_id!(
+    /// A customer.
+    CustomerId
+);
+uuid_id!(
+    /// A technician (a member of the service staff).
+    TechnicianId
+);
+uuid_id!(
+    /// The seller's employee who owns a partnership account.
+    AccountOwnerId
+);
+uuid_id!(
+    /// A service call.
+    CallId
+);
+uuid_id!(
+    /// A service contract.
+    ContractId
+);
+
+/// The id of one unit: derived from its model and serial number, so the same physical unit always
+/// has the same id and its stream (P1: a serial number is unique per model).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProductId(Uuid);
+
+impl ProductId {
+    /// The id of the unit `serial` of `model`. Deterministic and stable across versions of this
+    /// library: a UUIDv8 whose bits mix the model id and the serial number.
+    pub fn of(model: ModelId, serial: &SerialNumber) -> Self {
+        Self(derived_uuid(model.as_uuid(), serial.as_str().as_bytes()))
+    }
+
+    /// Wraps an existing UUID.
+    pub const fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+
+    /// The underlying UUID.
+    pub const fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for ProductId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for ProductId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProductId({})", self.0)
+    }
+}
+
+/// The longest serial or part number accepted, in bytes.
+pub const MAX_KEY_LEN: usize = 64;
+
+/// Why a string is not a valid business key (serial number, part number).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "rule_broken", rename_all = "snake_case")]
+pub enum InvalidKey {
+    /// The key is empty (or only spaces).
+    #[error("a {kind} must not be empty")]
+    Empty {
+        /// "serial number" or "part number".
+        kind: &'static str,
+    },
+    /// The key is longer than [`MAX_KEY_LEN`].
+    #[error("a {kind} of {len} bytes is longer than the {MAX_KEY_LEN} allowed")]
+    TooLong {
+        /// "serial number" or "part number".
+        kind: &'static str,
+        /// Its length.
+        len: usize,
+    },
+    /// The key holds a character other than letters, digits, `-`, `_`, `.` and `/`.
+    #[error("{kind} {key:?} holds a character other than letters, digits, '-', '_', '.' and '/'")]
+    BadCharacter {
+        /// "serial number" or "part number".
+        kind: &'static str,
+        /// The offending key.
+        key: String,
+    },
+}
+
+fn validate_key(kind: &'static str, key: String) -> Result<String, InvalidKey> {
+    let key = key.trim().to_owned();
+    if key.is_empty() {
+        return Err(InvalidKey::Empty { kind });
+    }
+    if key.len() > MAX_KEY_LEN {
+        return Err(InvalidKey::TooLong {
+            kind,
+            len: key.len(),
+        });
+    }
+    if !key
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    {
+        return Err(InvalidKey::BadCharacter { kind, key });
+    }
+    Ok(key)
+}
+
+macro_rules! business_key {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates and trims `key`: 1 to 64 characters of ASCII letters, digits, `-`, `_`,
+            /// `.` and `/`.
+            pub fn new(key: impl Into<String>) -> Result<Self, InvalidKey> {
+                validate_key($kind, key.into()).map(Self)
+            }
+
+            /// The key as a string slice.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidKey;
+            fn try_from(key: String) -> Result<Self, Self::Error> {
+                Self::new(key)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(key: $name) -> Self {
+                key.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({:?})"), self.0)
+            }
+        }
+    };
+}
+
+business_key!(
+    /// A unit's serial number, unique per model.
+    SerialNumber,
+    "serial number"
+);
+business_key!(
+    /// A spare part's number.
+    PartNumber,
+    "part number"
+);
+
+/// An ISO 4217 currency code: three upper-case ASCII letters.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency([u8; 3]);
+
+/// Why a string is not an ISO 4217 currency code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{0:?} is not an ISO 4217 currency code (three upper-case letters, such as EUR)")]
+pub struct InvalidCurrency(pub String);
+
+impl Currency {
+    /// Validates a code such as `"EUR"` or `"RUB"`.
+    pub fn new(code: &str) -> Result<Self, InvalidCurrency> {
+        match code.as_bytes() {
+            &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_uppercase) => Ok(Self([a, b, c])),
+            _ => Err(InvalidCurrency(code.to_owned())),
+        }
+    }
+
+    /// The code.
+    pub fn code(&self) -> &str {
+        // Only ASCII upper-case letters are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or("???")
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = InvalidCurrency;
+    fn try_from(code: String) -> Result<Self, Self::Error> {
+        Self::new(&code)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(currency: Currency) -> Self {
+        currency.code().to_owned()
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Currency({})", self.code())
+    }
+}
+
+/// An amount of money: integer minor units (cents, kopecks) of one currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    /// The amount in minor units.
+    pub minor_units: i64,
+    /// The currency.
+    pub currency: Currency,
+}
+
+impl Money {
+    /// `minor_units` of `currency`.
+    pub const fn new(minor_units: i64, currency: Currency) -> Self {
+        Self {
+            minor_units,
+            currency,
+        }
+    }
+
+    /// Zero of `currency`.
+    pub const fn zero(currency: Currency) -> Self {
+        Self::new(0, currency)
+    }
+
+    /// The sum, when both are in the same currency and it does not overflow.
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        (self.currency == other.currency)
+            .then(|| self.minor_units.checked_add(other.minor_units))
+            .flatten()
+            .map(|minor_units| Money::new(minor_units, self.currency))
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.minor_units < 0 { "-" } else { "" };
+        let units = self.minor_units.unsigned_abs();
+        write!(
+            f,
+            "{sign}{}.{:02} {}",
+            units / 100,
+            units % 100,
+            self.currency
+        )
+    }
+}
+
+/// When a unit's warranty starts (P4, P5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarrantyStart {
+    /// On the day of the sale.
+    OnSale,
+    /// On the day of delivery.
+    OnDelivery,
+    /// On the day of installation.
+    OnInstallation,
+}
+
+/// A sale's warranty: its length and when it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WarrantyTerms {
+    /// Length in whole months (at least 1).
+    pub months: u32,
+    /// The event that starts it.
+    pub starts: WarrantyStart,
+}
+
+impl WarrantyTerms {
+    /// The last day (inclusive) of a warranty of these terms starting on `from`: `from` plus the
+    /// months, calendar-correct (31 January + 1 month is 28 or 29 February), minus one day.
+    /// `None` when the date would be out of range.
+    pub fn until(&self, from: NaiveDate) -> Option<NaiveDate> {
+        from.checked_add_months(Months::new(self.months))?
+            .pred_opt()
+    }
+}
+
+/// Serializes a map whose keys are not strings (an enum with data, say) as a list of pairs, since
+/// JSON objects only have string keys. Use with `#[serde(with = "map_as_pairs")]`.
+pub mod map_as_pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Writes the map as `[[key, value], ...]`.
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(map.iter())
+    }
+
+    /// Reads the map back from `[[key, value], ...]`.
+    pub fn deserialize<'de, K, V, D>(deserializer: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_numbers_are_trimmed_and_validated() {
+        assert_eq!(SerialNumber::new(" WM-1001 ").unwrap().as_str(), "WM-1001");
+        assert_eq!(
+            SerialNumber::new("  "),
+            Err(InvalidKey::Empty {
+                kind: "serial number"
+            })
+        );
+        assert!(matches!(
+            SerialNumber::new("a b"),
+            Err(InvalidKey::BadCharacter { .. })
+        ));
+        assert!(matches!(
+            PartNumber::new("x".repeat(65)),
+            Err(InvalidKey::TooLong { len: 65, .. })
+        ));
+        assert!(serde_json::from_str::<PartNumber>("\"\"").is_err());
+    }
+
+    #[test]
+    fn a_unit_id_is_the_same_for_the_same_model_and_serial_and_differs_otherwise() {
+        let model = ModelId::new();
+        let serial = SerialNumber::new("SN-1").unwrap();
+        let id = ProductId::of(model, &serial);
+        assert_eq!(id, ProductId::of(model, &serial));
+        assert_ne!(
+            id,
+            ProductId::of(model, &SerialNumber::new("SN-2").unwrap())
+        );
+        assert_ne!(id, ProductId::of(ModelId::new(), &serial));
+        assert_eq!(id.as_uuid().get_version_num(), 8);
+    }
+
+    #[test]
+    fn currencies_are_three_upper_case_letters() {
+        assert_eq!(Currency::new("EUR").unwrap().code(), "EUR");
+        for bad in ["eur", "EU", "EURO", "E1R", ""] {
+            assert!(Currency::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn money_adds_only_within_one_currency() {
+        let eur = Currency::new("EUR").unwrap();
+        let rub = Currency::new("RUB").unwrap();
+        assert_eq!(
+            Money::new(150, eur).checked_add(Money::new(50, eur)),
+            Some(Money::new(200, eur))
+        );
+        assert_eq!(Money::new(150, eur).checked_add(Money::new(50, rub)), None);
+        assert_eq!(
+            Money::new(i64::MAX, eur).checked_add(Money::new(1, eur)),
+            None
+        );
+        assert_eq!(Money::new(-1999, eur).to_string(), "-19.99 EUR");
+    }
+
+    #[test]
+    fn warranty_ends_are_inclusive_and_calendar_correct() {
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let year = WarrantyTerms {
+            months: 12,
+            starts: WarrantyStart::OnSale,
+        };
+        assert_eq!(year.until(date(2026, 3, 15)), Some(date(2027, 3, 14)));
+        let month = WarrantyTerms {
+            months: 1,
+            starts: WarrantyStart::OnSale,
+        };
+        assert_eq!(month.until(date(2026, 1, 31)), Some(date(2026, 2, 27)));
+        assert_eq!(month.until(date(2028, 1, 31)), Some(date(2028, 2, 28)));
+    }
+}

@@ -1,0 +1,13 @@
+//! For implementers of [`Event`](crate::Event): the payload codec an enum of events shares with
+//! every store, and the rules for event type names.
+//!
+//! An event's payload is JSON whose outer object is tagged by the event's stable type name. An
+//! enum of events implements [`Event::write_payload`](crate::Event::write_payload) and
+//! [`Event::from_payload_bytes`](crate::Event::from_payload_bytes) with [`write_tagged_payload`]
+//! and [`tagged_from_payload_bytes`]; type names are checked once with
+//! [`validate_static_event_type`] and stores check names they read with [`validate_event_type`].
+
+pub use crate::event::{
+    tagged_from_payload_bytes, validate_event_type, validate_static_event_type,
+    write_tagged_payload, MAX_EVENT_TYPE_LEN,
+};
