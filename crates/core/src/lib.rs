@@ -36,6 +36,7 @@
 pub use service_lifecycle_kernel as kernel;
 
 mod calendar;
+mod checks;
 mod contract;
 mod customer;
 mod customer_export;

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::values::{
     CustomerId, ModelId, Money, ProductId, SerialNumber, WarrantyStart, WarrantyTerms,
 };
+use crate::checks::{self, BadLength, TooEarly};
 use crate::kernel::{Decider, Event, EventSchema, InvalidStreamId, StreamId};
 
 /// The longest free text (descriptions, notes, reasons) accepted, in characters.
@@ -792,31 +793,6 @@ impl Product {
     }
 }
 
-fn check_text(product: ProductId, field: &'static str, text: &str) -> Result<(), ProductError> {
-    let length = text.trim().chars().count();
-    if length == 0 || length > MAX_TEXT_LEN {
-        return Err(ProductError::BadText { product, field });
-    }
-    Ok(())
-}
-
-fn not_before(
-    product: ProductId,
-    what: &'static str,
-    at: DateTime<Utc>,
-    earliest: DateTime<Utc>,
-) -> Result<(), ProductError> {
-    if at < earliest {
-        return Err(ProductError::DateOutOfOrder {
-            product,
-            what,
-            at,
-            earliest,
-        });
-    }
-    Ok(())
-}
-
 impl ProductCommand {
     /// The unit the command is for.
     pub fn product(&self) -> ProductId {
@@ -853,19 +829,7 @@ impl Decider for Product {
     ) -> Result<Vec<ProductEvent>, ProductError> {
         let product = command.product();
         if let ProductCommand::ReceiveUnit { model, serial, at } = command {
-            return match state.product {
-                Some(_) => Err(ProductError::AlreadyReceived {
-                    product,
-                    model: *model,
-                    serial: serial.clone(),
-                }),
-                None => Ok(vec![ProductEvent::UnitReceived {
-                    product,
-                    model: *model,
-                    serial: serial.clone(),
-                    at: *at,
-                }]),
-            };
+            return receive_unit(state, product, model, serial, at);
         }
         let Some(stream_product) = state.product else {
             return Err(ProductError::NotReceived { product });
@@ -879,73 +843,22 @@ impl Decider for Product {
         if let Some((status, _)) = state.closed {
             return Err(ProductError::Closed { product, status });
         }
-        let before_sale = |rule| match state.sale {
-            Some(_) => Err(ProductError::AlreadySold { rule, product }),
-            None => Ok(()),
-        };
         match command {
+            // Decided above, before the checks that need a received unit.
             ProductCommand::ReceiveUnit { .. } => Ok(Vec::new()),
             ProductCommand::RecordTransportDamage {
                 description,
                 severity,
                 at,
                 ..
-            } => {
-                before_sale("P2")?;
-                check_text(product, "a damage description", description)?;
-                let damage = state.damages.keys().next_back().map_or(1, |last| last + 1);
-                Ok(vec![ProductEvent::TransportDamageRecorded {
-                    damage,
-                    description: description.trim().to_owned(),
-                    severity: *severity,
-                    at: *at,
-                }])
-            }
+            } => record_transport_damage(state, product, description, severity, at),
             ProductCommand::RepairTransportDamage { damage, at, .. } => {
-                before_sale("P2")?;
-                match state.damages.get(damage) {
-                    None => Err(ProductError::UnknownDamage {
-                        product,
-                        damage: *damage,
-                    }),
-                    Some(found) if found.repaired => Err(ProductError::DamageAlreadyRepaired {
-                        product,
-                        damage: *damage,
-                    }),
-                    Some(_) => Ok(vec![ProductEvent::TransportDamageRepaired {
-                        damage: *damage,
-                        at: *at,
-                    }]),
-                }
+                repair_transport_damage(state, product, damage, at)
             }
-            ProductCommand::Commission { at, .. } => {
-                before_sale("P3")?;
-                // Bringing a working unit into working condition again changes nothing.
-                Ok(if state.commissioned {
-                    Vec::new()
-                } else {
-                    vec![ProductEvent::UnitCommissioned { at: *at }]
-                })
-            }
+            ProductCommand::Commission { at, .. } => commission(state, product, at),
             ProductCommand::RecordTestRun {
                 passed, notes, at, ..
-            } => {
-                before_sale("P3")?;
-                if !state.commissioned {
-                    return Err(ProductError::NotCommissioned { product });
-                }
-                if notes.chars().count() > MAX_TEXT_LEN {
-                    return Err(ProductError::BadText {
-                        product,
-                        field: "test run notes",
-                    });
-                }
-                Ok(vec![ProductEvent::TestRunRecorded {
-                    passed: *passed,
-                    notes: notes.trim().to_owned(),
-                    at: *at,
-                }])
-            }
+            } => record_test_run(state, product, passed, notes, at),
             ProductCommand::Sell {
                 customer,
                 price,
@@ -954,152 +867,331 @@ impl Decider for Product {
                 services,
                 at,
                 ..
-            } => {
-                if state.sale.is_some() {
-                    return Err(ProductError::AlreadySold {
-                        rule: "P4",
-                        product,
-                    });
-                }
-                let missing = state.missing_for_sale();
-                if !missing.is_empty() {
-                    return Err(ProductError::NotReadyForSale { product, missing });
-                }
-                if price.minor_units < 0 {
-                    return Err(ProductError::NegativePrice {
-                        product,
-                        price: *price,
-                    });
-                }
-                check_text(product, "the packaging", packaging)?;
-                if warranty.months == 0 {
-                    return Err(ProductError::EmptyWarranty { product });
-                }
-                let start_ordered = match warranty.starts {
-                    WarrantyStart::OnSale => true,
-                    WarrantyStart::OnDelivery => services.delivery.is_some(),
-                    WarrantyStart::OnInstallation => services.installation,
-                };
-                if !start_ordered {
-                    return Err(ProductError::WarrantyWouldNeverStart {
-                        product,
-                        starts: warranty.starts,
-                    });
-                }
-                if let Some(received_at) = state.received_at {
-                    not_before(product, "the sale", *at, received_at)?;
-                }
-                let sold = ProductEvent::UnitSold {
-                    customer: *customer,
-                    price: *price,
-                    packaging: packaging.trim().to_owned(),
-                    warranty: *warranty,
-                    services: *services,
-                    at: *at,
-                };
-                with_warranty_start(product, sold, warranty, WarrantyStart::OnSale, *at)
-            }
-            ProductCommand::Deliver { at, .. } => {
-                let sale = sold(state, product)?;
-                let ordered = sale.services.delivery.is_some();
-                pending(
-                    product,
-                    AfterSaleService::Delivery,
-                    ordered,
-                    state.delivered_at,
-                )?;
-                not_before(product, "the delivery", *at, sale.at)?;
-                let delivered = ProductEvent::UnitDelivered { at: *at };
-                with_warranty_start(
-                    product,
-                    delivered,
-                    &sale.warranty,
-                    WarrantyStart::OnDelivery,
-                    *at,
-                )
-            }
-            ProductCommand::Install { at, .. } => {
-                let sale = sold(state, product)?;
-                let ordered = sale.services.installation;
-                pending(
-                    product,
-                    AfterSaleService::Installation,
-                    ordered,
-                    state.installed_at,
-                )?;
-                let earliest = after_prerequisite(
-                    product,
-                    AfterSaleService::Installation,
-                    (
-                        AfterSaleService::Delivery,
-                        sale.services.delivery.is_some(),
-                        state.delivered_at,
-                    ),
-                    sale.at,
-                )?;
-                not_before(product, "the installation", *at, earliest)?;
-                let installed = ProductEvent::UnitInstalled { at: *at };
-                let starts = WarrantyStart::OnInstallation;
-                with_warranty_start(product, installed, &sale.warranty, starts, *at)
-            }
-            ProductCommand::TrainUsers { at, .. } => {
-                let sale = sold(state, product)?;
-                let ordered = sale.services.training;
-                pending(
-                    product,
-                    AfterSaleService::Training,
-                    ordered,
-                    state.trained_at,
-                )?;
-                let earliest = after_prerequisite(
-                    product,
-                    AfterSaleService::Training,
-                    (
-                        AfterSaleService::Installation,
-                        sale.services.installation,
-                        state.installed_at,
-                    ),
-                    state.delivered_at.unwrap_or(sale.at),
-                )?;
-                not_before(product, "the training", *at, earliest)?;
-                Ok(vec![ProductEvent::UsersTrained { at: *at }])
-            }
+            } => sell(
+                state, product, customer, price, packaging, warranty, services, at,
+            ),
+            ProductCommand::Deliver { at, .. } => deliver(state, product, at),
+            ProductCommand::Install { at, .. } => install(state, product, at),
+            ProductCommand::TrainUsers { at, .. } => train_users(state, product, at),
             ProductCommand::Modernize {
                 requested_by,
                 description,
                 at,
                 ..
-            } => {
-                let sale = sold(state, product)?;
-                if *requested_by != sale.customer {
-                    return Err(ProductError::NotRequestedByOwner {
-                        product,
-                        owner: sale.customer,
-                        requested_by: *requested_by,
-                    });
-                }
-                check_text(product, "a modernization description", description)?;
-                not_before(product, "the modernization", *at, sale.at)?;
-                Ok(vec![ProductEvent::UnitModernized {
-                    description: description.trim().to_owned(),
-                    at: *at,
-                }])
-            }
-            ProductCommand::Return { reason, at, .. } => {
-                check_text(product, "a reason", reason)?;
-                Ok(vec![ProductEvent::UnitReturned {
-                    reason: reason.trim().to_owned(),
-                    at: *at,
-                }])
-            }
-            ProductCommand::Scrap { reason, at, .. } => {
-                check_text(product, "a reason", reason)?;
-                Ok(vec![ProductEvent::UnitScrapped {
-                    reason: reason.trim().to_owned(),
-                    at: *at,
-                }])
-            }
+            } => modernize(state, product, requested_by, description, at),
+            ProductCommand::Return { reason, at, .. } => return_unit(product, reason, at),
+            ProductCommand::Scrap { reason, at, .. } => scrap(product, reason, at),
         }
+    }
+}
+
+/// P1: receives a unit; a model and serial number are received once only.
+fn receive_unit(
+    state: &ProductState,
+    product: ProductId,
+    model: &ModelId,
+    serial: &SerialNumber,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ProductEvent>, ProductError> {
+    match state.product {
+        Some(_) => Err(ProductError::AlreadyReceived {
+            product,
+            model: *model,
+            serial: serial.clone(),
+        }),
+        None => Ok(vec![ProductEvent::UnitReceived {
+            product,
+            model: *model,
+            serial: serial.clone(),
+            at: *at,
+        }]),
+    }
+}
+
+/// P2: records a transport damage, numbered after the last one; only before the sale, with a
+/// description.
+fn record_transport_damage(
+    state: &ProductState,
+    product: ProductId,
+    description: &str,
+    severity: &DamageSeverity,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ProductEvent>, ProductError> {
+    before_sale(state, product, "P2")?;
+    check_text(product, "a damage description", description)?;
+    let damage = state.damages.keys().next_back().map_or(1, |last| last + 1);
+    Ok(vec![ProductEvent::TransportDamageRecorded {
+        damage,
+        description: description.trim().to_owned(),
+        severity: *severity,
+        at: *at,
+    }])
+}
+
+/// P2: repairs a recorded transport damage, once; only before the sale.
+fn repair_transport_damage(
+    state: &ProductState,
+    product: ProductId,
+    damage: &u32,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ProductEvent>, ProductError> {
+    before_sale(state, product, "P2")?;
+    match state.damages.get(damage) {
+        None => Err(ProductError::UnknownDamage {
+            product,
+            damage: *damage,
+        }),
+        Some(found) if found.repaired => Err(ProductError::DamageAlreadyRepaired {
+            product,
+            damage: *damage,
+        }),
+        Some(_) => Ok(vec![ProductEvent::TransportDamageRepaired {
+            damage: *damage,
+            at: *at,
+        }]),
+    }
+}
+
+/// P3: brings the unit into working condition; only before the sale, and again changes nothing.
+fn commission(
+    state: &ProductState,
+    product: ProductId,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ProductEvent>, ProductError> {
+    before_sale(state, product, "P3")?;
+    // Bringing a working unit into working condition again changes nothing.
+    Ok(if state.commissioned {
+        Vec::new()
+    } else {
+        vec![ProductEvent::UnitCommissioned { at: *at }]
+    })
+}
+
+/// P3: records a test run; only before the sale and after commissioning, notes not too long.
+fn record_test_run(
+    state: &ProductState,
+    product: ProductId,
+    passed: &bool,
+    notes: &str,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ProductEvent>, ProductError> {
+    before_sale(state, product, "P3")?;
+    if !state.commissioned {
+        return Err(ProductError::NotCommissioned { product });
+    }
+    if notes.chars().count() > MAX_TEXT_LEN {
+        return Err(ProductError::BadText {
+            product,
+            field: "test run notes",
+        });
+    }
+    Ok(vec![ProductEvent::TestRunRecorded {
+        passed: *passed,
+        notes: notes.trim().to_owned(),
+        at: *at,
+    }])
+}
+
+/// P4: sells a unit that is ready for sale, once, at a price not below zero, with packaging and a
+/// warranty of at least a month that starts at a service ordered, not before its receipt; starts
+/// the warranty when its terms start it at the sale (P5).
+#[allow(clippy::too_many_arguments)] // one argument per field of the command
+fn sell(
+    state: &ProductState,
+    product: ProductId,
+    customer: &CustomerId,
+    price: &Money,
+    packaging: &str,
+    warranty: &WarrantyTerms,
+    services: &AfterSaleServices,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ProductEvent>, ProductError> {
+    before_sale(state, product, "P4")?;
+    let missing = state.missing_for_sale();
+    if !missing.is_empty() {
+        return Err(ProductError::NotReadyForSale { product, missing });
+    }
+    if price.minor_units < 0 {
+        return Err(ProductError::NegativePrice {
+            product,
+            price: *price,
+        });
+    }
+    check_text(product, "the packaging", packaging)?;
+    if warranty.months == 0 {
+        return Err(ProductError::EmptyWarranty { product });
+    }
+    let start_ordered = match warranty.starts {
+        WarrantyStart::OnSale => true,
+        WarrantyStart::OnDelivery => services.delivery.is_some(),
+        WarrantyStart::OnInstallation => services.installation,
+    };
+    if !start_ordered {
+        return Err(ProductError::WarrantyWouldNeverStart {
+            product,
+            starts: warranty.starts,
+        });
+    }
+    if let Some(received_at) = state.received_at {
+        not_before(product, "the sale", *at, received_at)?;
+    }
+    let sold = ProductEvent::UnitSold {
+        customer: *customer,
+        price: *price,
+        packaging: packaging.trim().to_owned(),
+        warranty: *warranty,
+        services: *services,
+        at: *at,
+    };
+    with_warranty_start(product, sold, warranty, WarrantyStart::OnSale, *at)
+}
+
+/// P5: delivers a sold unit, when delivery was ordered and is not done yet, not before the sale;
+/// starts the warranty when its terms start it at delivery.
+fn deliver(
+    state: &ProductState,
+    product: ProductId,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ProductEvent>, ProductError> {
+    let sale = sold(state, product)?;
+    let ordered = sale.services.delivery.is_some();
+    pending(
+        product,
+        AfterSaleService::Delivery,
+        ordered,
+        state.delivered_at,
+    )?;
+    not_before(product, "the delivery", *at, sale.at)?;
+    let delivered = ProductEvent::UnitDelivered { at: *at };
+    with_warranty_start(
+        product,
+        delivered,
+        &sale.warranty,
+        WarrantyStart::OnDelivery,
+        *at,
+    )
+}
+
+/// P5: installs a sold unit, when installation was ordered and is not done yet, after the
+/// delivery when that was ordered; starts the warranty when its terms start it at installation.
+fn install(
+    state: &ProductState,
+    product: ProductId,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ProductEvent>, ProductError> {
+    let sale = sold(state, product)?;
+    let ordered = sale.services.installation;
+    pending(
+        product,
+        AfterSaleService::Installation,
+        ordered,
+        state.installed_at,
+    )?;
+    let earliest = after_prerequisite(
+        product,
+        AfterSaleService::Installation,
+        (
+            AfterSaleService::Delivery,
+            sale.services.delivery.is_some(),
+            state.delivered_at,
+        ),
+        sale.at,
+    )?;
+    not_before(product, "the installation", *at, earliest)?;
+    let installed = ProductEvent::UnitInstalled { at: *at };
+    let starts = WarrantyStart::OnInstallation;
+    with_warranty_start(product, installed, &sale.warranty, starts, *at)
+}
+
+/// P5: trains the users of a sold unit, when training was ordered and is not done yet, after the
+/// installation when that was ordered (else not before the delivery or the sale).
+fn train_users(
+    state: &ProductState,
+    product: ProductId,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ProductEvent>, ProductError> {
+    let sale = sold(state, product)?;
+    let ordered = sale.services.training;
+    pending(
+        product,
+        AfterSaleService::Training,
+        ordered,
+        state.trained_at,
+    )?;
+    let earliest = after_prerequisite(
+        product,
+        AfterSaleService::Training,
+        (
+            AfterSaleService::Installation,
+            sale.services.installation,
+            state.installed_at,
+        ),
+        state.delivered_at.unwrap_or(sale.at),
+    )?;
+    not_before(product, "the training", *at, earliest)?;
+    Ok(vec![ProductEvent::UsersTrained { at: *at }])
+}
+
+/// P6: modernizes a sold unit at its owner's request, with a description, not before the sale.
+fn modernize(
+    state: &ProductState,
+    product: ProductId,
+    requested_by: &CustomerId,
+    description: &str,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ProductEvent>, ProductError> {
+    let sale = sold(state, product)?;
+    if *requested_by != sale.customer {
+        return Err(ProductError::NotRequestedByOwner {
+            product,
+            owner: sale.customer,
+            requested_by: *requested_by,
+        });
+    }
+    check_text(product, "a modernization description", description)?;
+    not_before(product, "the modernization", *at, sale.at)?;
+    Ok(vec![ProductEvent::UnitModernized {
+        description: description.trim().to_owned(),
+        at: *at,
+    }])
+}
+
+/// P7: the unit was returned, for a reason; closes it.
+fn return_unit(
+    product: ProductId,
+    reason: &str,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ProductEvent>, ProductError> {
+    check_text(product, "a reason", reason)?;
+    Ok(vec![ProductEvent::UnitReturned {
+        reason: reason.trim().to_owned(),
+        at: *at,
+    }])
+}
+
+/// P7: the unit was scrapped, for a reason; closes it.
+fn scrap(
+    product: ProductId,
+    reason: &str,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ProductEvent>, ProductError> {
+    check_text(product, "a reason", reason)?;
+    Ok(vec![ProductEvent::UnitScrapped {
+        reason: reason.trim().to_owned(),
+        at: *at,
+    }])
+}
+
+/// P2, P3, P4: preparation happens only before the sale, and the sale only once (`rule` says
+/// which).
+fn before_sale(
+    state: &ProductState,
+    product: ProductId,
+    rule: &'static str,
+) -> Result<(), ProductError> {
+    match state.sale {
+        Some(_) => Err(ProductError::AlreadySold { rule, product }),
+        None => Ok(()),
     }
 }
 
@@ -1138,6 +1230,7 @@ fn after_prerequisite(
     }
 }
 
+/// P5, P6: the sale, for what needs the unit sold.
 fn sold(state: &ProductState, product: ProductId) -> Result<&Sale, ProductError> {
     state.sale.as_ref().ok_or(ProductError::NotSold { product })
 }
@@ -1158,6 +1251,30 @@ fn with_warranty_start(
         .until(from)
         .ok_or(ProductError::WarrantyEndOutOfRange { product })?;
     Ok(vec![event, ProductEvent::WarrantyStarted { from, until }])
+}
+
+/// A description, note, reason or packaging of 1 to [`MAX_TEXT_LEN`] characters, trimmed.
+fn check_text(product: ProductId, field: &'static str, text: &str) -> Result<(), ProductError> {
+    checks::trimmed(text, 1, MAX_TEXT_LEN)
+        .map(|_| ())
+        .map_err(|BadLength| ProductError::BadText { product, field })
+}
+
+/// `what` at `at` may not be dated before `earliest`, when the step it follows happened.
+fn not_before(
+    product: ProductId,
+    what: &'static str,
+    at: DateTime<Utc>,
+    earliest: DateTime<Utc>,
+) -> Result<(), ProductError> {
+    checks::not_before(at, earliest).map_err(|TooEarly { at, earliest }| {
+        ProductError::DateOutOfOrder {
+            product,
+            what,
+            at,
+            earliest,
+        }
+    })
 }
 
 #[cfg(test)]
