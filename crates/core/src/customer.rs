@@ -25,6 +25,7 @@ use chrono::{DateTime, Days, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::values::{AccountOwnerId, CustomerId, ModelId, ProductId};
+use crate::checks::{self, BadLength};
 use crate::kernel::{Decider, Event, EventSchema, InvalidStreamId, StreamId};
 
 /// The longest free text (topics, impressions, reasons) accepted, in characters.
@@ -905,22 +906,20 @@ pub enum Margin {
     Low,
 }
 
+/// `text` trimmed, if it then holds `min` to [`MAX_TEXT_LEN`] characters.
 fn check_text(
     customer: CustomerId,
     field: &'static str,
     text: &str,
     min: usize,
 ) -> Result<String, CustomerError> {
-    let text = text.trim();
-    let length = text.chars().count();
-    if length < min || length > MAX_TEXT_LEN {
-        return Err(CustomerError::BadText {
+    checks::trimmed(text, min, MAX_TEXT_LEN)
+        .map(str::to_owned)
+        .map_err(|BadLength| CustomerError::BadText {
             customer,
             field,
             min,
-        });
-    }
-    Ok(text.to_owned())
+        })
 }
 
 /// Collects a decision's events, numbering the obligations and inquiries it opens.
@@ -1054,138 +1053,50 @@ impl Decider for Customer {
         command: &CustomerCommand,
     ) -> Result<Vec<CustomerEvent>, CustomerError> {
         let customer = command.customer();
-        let mut decision = Decision::new(state);
-        if let CustomerCommand::Register {
-            target_group,
-            level,
-            account_owner,
-            terms,
-            at,
-            ..
-        } = command
-        {
-            if state.customer.is_some() {
-                return Err(CustomerError::AlreadyRegistered { customer });
-            }
-            if terms.accountable_window_days == 0
-                || terms.proactive_period_days == 0
-                || terms.partnership_period_months == 0
-            {
-                return Err(CustomerError::EmptyWindow { customer });
-            }
-            if let TargetGroup::Named(name) = target_group {
-                check_text(customer, "a target group's name", name, 1)?;
-            }
-            check_level(customer, *level, *account_owner)?;
-            decision.push(CustomerEvent::Registered {
-                customer,
-                target_group: target_group.clone(),
-                level: *level,
-                terms: *terms,
-                at: *at,
-            });
-            if *level > RelationshipLevel::Basic {
-                decision.push(CustomerEvent::LevelChanged {
-                    from: RelationshipLevel::Basic,
-                    to: *level,
-                    reason: "promised at registration".into(),
-                    account_owner: *account_owner,
-                    at: *at,
-                });
-            }
-            decision.align_periodic_duties(*level, terms, *at);
-            return Ok(decision.events);
+        if !matches!(command, CustomerCommand::Register { .. }) {
+            registered(state, customer)?;
         }
-        match state.customer {
-            None => return Err(CustomerError::NotRegistered { customer }),
-            Some(stream) if stream != customer => {
-                return Err(CustomerError::WrongCustomer {
-                    command: customer,
-                    stream,
-                })
-            }
-            Some(_) => {}
-        }
-        let level = state.level;
         match command {
-            CustomerCommand::Register { .. } => {}
+            CustomerCommand::Register {
+                target_group,
+                level,
+                account_owner,
+                terms,
+                at,
+                ..
+            } => register(
+                state,
+                customer,
+                target_group,
+                level,
+                account_owner,
+                terms,
+                at,
+            ),
             CustomerCommand::ChangeLevel {
-                level: to,
+                level,
                 reason,
                 account_owner,
                 at,
                 ..
-            } => {
-                let account_owner = check_level(customer, *to, *account_owner)?;
-                if *to == level && account_owner == state.account_owner {
-                    return Ok(Vec::new());
-                }
-                let reason = check_text(customer, "a reason", reason, 1)?;
-                decision.push(CustomerEvent::LevelChanged {
-                    from: level,
-                    to: *to,
-                    reason,
-                    account_owner,
-                    at: *at,
-                });
-                decision.align_periodic_duties(*to, &state.terms, *at);
-            }
+            } => change_level(state, customer, level, reason, account_owner, at),
             CustomerCommand::RecordPurchase { product, at, .. } => {
-                if state.purchases.contains(product) {
-                    return Ok(Vec::new());
-                }
-                decision.push(CustomerEvent::PurchaseRecorded {
-                    product: *product,
-                    at: *at,
-                });
-                if level >= RelationshipLevel::Accountable {
-                    let kind = ObligationKind::PurchaseFollowUp { product: *product };
-                    decision.open(kind, next_due(kind, &state.terms, *at), *at);
-                }
+                record_purchase(state, product, at)
             }
             CustomerCommand::LogInquiry { topic, at, .. } => {
-                let topic = check_text(customer, "an inquiry's topic", topic, 1)?;
-                decision.log_inquiry(level, InquiryKind::Question, topic, *at);
+                log_inquiry(state, customer, topic, at)
             }
             CustomerCommand::LogComplaint { topic, at, .. } => {
-                let topic = check_text(customer, "a complaint's topic", topic, 1)?;
-                decision.log_inquiry(level, InquiryKind::Complaint, topic, *at);
+                log_complaint(state, customer, topic, at)
             }
             CustomerCommand::AnswerInquiry { inquiry, at, .. } => {
-                match state.inquiries.get(inquiry) {
-                    None => {
-                        return Err(CustomerError::UnknownInquiry {
-                            customer,
-                            inquiry: *inquiry,
-                        })
-                    }
-                    Some(found) if found.answered => {
-                        return Err(CustomerError::InquiryAlreadyAnswered {
-                            customer,
-                            inquiry: *inquiry,
-                        })
-                    }
-                    Some(_) => {}
-                }
-                decision.push(CustomerEvent::InquiryAnswered {
-                    inquiry: *inquiry,
-                    at: *at,
-                });
-                if let Some(obligation) =
-                    state.open_obligation(ObligationKind::AnswerInquiry { inquiry: *inquiry })
-                {
-                    decision.fulfil(obligation, *at);
-                }
+                answer_inquiry(state, customer, inquiry, at)
             }
             CustomerCommand::RecordConsultation { topic, at, .. } => {
-                let topic = check_text(customer, "a consultation's topic", topic, 1)?;
-                decision.push(CustomerEvent::ConsultationRecorded { topic, at: *at });
+                record_consultation(customer, topic, at)
             }
             CustomerCommand::RecordDemonstration { model, at, .. } => {
-                decision.push(CustomerEvent::DemonstrationRecorded {
-                    model: *model,
-                    at: *at,
-                });
+                record_demonstration(model, at)
             }
             CustomerCommand::OfferSubstitute {
                 requested,
@@ -1193,32 +1104,13 @@ impl Decider for Customer {
                 accepted,
                 at,
                 ..
-            } => {
-                if *offered == Substitute::Model(*requested) {
-                    return Err(CustomerError::SubstituteIsTheRequestedModel {
-                        customer,
-                        model: *requested,
-                    });
-                }
-                decision.push(CustomerEvent::SubstituteOffered {
-                    requested: *requested,
-                    offered: *offered,
-                    accepted: *accepted,
-                    at: *at,
-                });
-            }
+            } => offer_substitute(customer, requested, offered, accepted, at),
             CustomerCommand::OfferRelatedProduct {
                 model,
                 accepted,
                 at,
                 ..
-            } => {
-                decision.push(CustomerEvent::RelatedProductOffered {
-                    model: *model,
-                    accepted: *accepted,
-                    at: *at,
-                });
-            }
+            } => offer_related_product(model, accepted, at),
             CustomerCommand::CompleteFollowUp {
                 obligation,
                 impressions,
@@ -1226,88 +1118,384 @@ impl Decider for Customer {
                 suggestions,
                 at,
                 ..
-            } => {
-                let found =
-                    state
-                        .obligations
-                        .get(obligation)
-                        .ok_or(CustomerError::UnknownObligation {
-                            customer,
-                            obligation: *obligation,
-                        })?;
-                if !found.is_open() {
-                    return Err(CustomerError::ObligationClosed {
-                        customer,
-                        obligation: *obligation,
-                    });
-                }
-                if !matches!(
-                    found.kind,
-                    ObligationKind::PurchaseFollowUp { .. }
-                        | ObligationKind::PostWarrantyOffer { .. }
-                ) {
-                    return Err(CustomerError::NotAFollowUp {
-                        customer,
-                        obligation: *obligation,
-                        kind: found.kind,
-                    });
-                }
-                let impressions = check_text(customer, "the impressions", impressions, 0)?;
-                let complaints = check_text(customer, "the complaints", complaints, 0)?;
-                let suggestions = check_text(customer, "the suggestions", suggestions, 0)?;
-                decision.push(CustomerEvent::FollowUpCompleted {
-                    obligation: *obligation,
-                    impressions,
-                    complaints: complaints.clone(),
-                    suggestions,
-                    at: *at,
-                });
-                decision.fulfil(*obligation, *at);
-                if !complaints.is_empty() {
-                    decision.log_inquiry(level, InquiryKind::Complaint, complaints, *at);
-                }
-            }
+            } => complete_follow_up(
+                state,
+                customer,
+                obligation,
+                impressions,
+                complaints,
+                suggestions,
+                at,
+            ),
             CustomerCommand::MakeOutreach { topic, at, .. } => {
-                let topic = check_text(customer, "an outreach's topic", topic, 1)?;
-                decision.push(CustomerEvent::OutreachMade { topic, at: *at });
-                if let Some(open) = state.open_obligation(ObligationKind::Outreach) {
-                    decision.fulfil(open, *at);
-                }
-                if level >= RelationshipLevel::Proactive {
-                    let kind = ObligationKind::Outreach;
-                    decision.open(kind, next_due(kind, &state.terms, *at), *at);
-                }
+                make_outreach(state, customer, topic, at)
             }
-            CustomerCommand::HoldJointReview { at, .. } => {
-                if level != RelationshipLevel::Partnership {
-                    return Err(CustomerError::NotAPartner { customer, level });
-                }
-                decision.push(CustomerEvent::JointReviewHeld { at: *at });
-                if let Some(open) = state.open_obligation(ObligationKind::JointReview) {
-                    decision.fulfil(open, *at);
-                }
-                let kind = ObligationKind::JointReview;
-                decision.open(kind, next_due(kind, &state.terms, *at), *at);
-            }
+            CustomerCommand::HoldJointReview { at, .. } => hold_joint_review(state, customer, at),
             CustomerCommand::ScheduleWarrantyOutreach {
                 product, due, at, ..
-            } => {
-                let kind = ObligationKind::PostWarrantyOffer { product: *product };
-                let scheduled = state
-                    .obligations
-                    .values()
-                    .any(|obligation| obligation.kind == kind);
-                if level >= RelationshipLevel::Proactive && !scheduled {
-                    decision.open(kind, Some(*due), *at);
-                }
-            }
-            CustomerCommand::EraseData { at, .. } => {
-                if !state.personal_data_erased {
-                    decision.push(CustomerEvent::PersonalDataErased { at: *at });
-                }
-            }
+            } => schedule_warranty_outreach(state, product, due, at),
+            CustomerCommand::EraseData { at, .. } => erase_data(state, at),
         }
-        Ok(decision.events)
+    }
+}
+
+/// C1: registers a customer once, with duty windows none of which is empty, a target group's
+/// name if it has one, and an account owner for a partnership; a level above Basic is recorded as
+/// a level change, with the periodic duties it implies (C2).
+fn register(
+    state: &CustomerState,
+    customer: CustomerId,
+    target_group: &TargetGroup,
+    level: &RelationshipLevel,
+    account_owner: &Option<AccountOwnerId>,
+    terms: &OutreachTerms,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    let mut decision = Decision::new(state);
+    if state.customer.is_some() {
+        return Err(CustomerError::AlreadyRegistered { customer });
+    }
+    if terms.accountable_window_days == 0
+        || terms.proactive_period_days == 0
+        || terms.partnership_period_months == 0
+    {
+        return Err(CustomerError::EmptyWindow { customer });
+    }
+    if let TargetGroup::Named(name) = target_group {
+        check_text(customer, "a target group's name", name, 1)?;
+    }
+    check_level(customer, *level, *account_owner)?;
+    decision.push(CustomerEvent::Registered {
+        customer,
+        target_group: target_group.clone(),
+        level: *level,
+        terms: *terms,
+        at: *at,
+    });
+    if *level > RelationshipLevel::Basic {
+        decision.push(CustomerEvent::LevelChanged {
+            from: RelationshipLevel::Basic,
+            to: *level,
+            reason: "promised at registration".into(),
+            account_owner: *account_owner,
+            at: *at,
+        });
+    }
+    decision.align_periodic_duties(*level, terms, *at);
+    Ok(decision.events)
+}
+
+/// C2: changes the relationship level, for a reason, with an account owner for a partnership
+/// (the same level and owner again records nothing); opens the periodic duties the new level
+/// needs and withdraws those it does not.
+fn change_level(
+    state: &CustomerState,
+    customer: CustomerId,
+    to: &RelationshipLevel,
+    reason: &str,
+    account_owner: &Option<AccountOwnerId>,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    let mut decision = Decision::new(state);
+    let level = state.level;
+    let account_owner = check_level(customer, *to, *account_owner)?;
+    if *to == level && account_owner == state.account_owner {
+        return Ok(Vec::new());
+    }
+    let reason = check_text(customer, "a reason", reason, 1)?;
+    decision.push(CustomerEvent::LevelChanged {
+        from: level,
+        to: *to,
+        reason,
+        account_owner,
+        at: *at,
+    });
+    decision.align_periodic_duties(*to, &state.terms, *at);
+    Ok(decision.events)
+}
+
+/// C3: records a purchase once per unit; at Accountable and up it opens a follow-up obligation,
+/// due within the accountable window.
+fn record_purchase(
+    state: &CustomerState,
+    product: &ProductId,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    let mut decision = Decision::new(state);
+    let level = state.level;
+    if state.purchases.contains(product) {
+        return Ok(Vec::new());
+    }
+    decision.push(CustomerEvent::PurchaseRecorded {
+        product: *product,
+        at: *at,
+    });
+    if level >= RelationshipLevel::Accountable {
+        let kind = ObligationKind::PurchaseFollowUp { product: *product };
+        decision.open(kind, next_due(kind, &state.terms, *at), *at);
+    }
+    Ok(decision.events)
+}
+
+/// C4: logs an inquiry with a topic; at Reactive and up it is an obligation until answered (C2).
+fn log_inquiry(
+    state: &CustomerState,
+    customer: CustomerId,
+    topic: &str,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    let mut decision = Decision::new(state);
+    let topic = check_text(customer, "an inquiry's topic", topic, 1)?;
+    decision.log_inquiry(state.level, InquiryKind::Question, topic, *at);
+    Ok(decision.events)
+}
+
+/// C4: logs a complaint with a topic; at Reactive and up it is an obligation until answered (C2).
+fn log_complaint(
+    state: &CustomerState,
+    customer: CustomerId,
+    topic: &str,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    let mut decision = Decision::new(state);
+    let topic = check_text(customer, "a complaint's topic", topic, 1)?;
+    decision.log_inquiry(state.level, InquiryKind::Complaint, topic, *at);
+    Ok(decision.events)
+}
+
+/// C4: answers a logged inquiry or complaint, once; fulfils the obligation to answer it, if any.
+fn answer_inquiry(
+    state: &CustomerState,
+    customer: CustomerId,
+    inquiry: &u32,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    let mut decision = Decision::new(state);
+    match state.inquiries.get(inquiry) {
+        None => {
+            return Err(CustomerError::UnknownInquiry {
+                customer,
+                inquiry: *inquiry,
+            })
+        }
+        Some(found) if found.answered => {
+            return Err(CustomerError::InquiryAlreadyAnswered {
+                customer,
+                inquiry: *inquiry,
+            })
+        }
+        Some(_) => {}
+    }
+    decision.push(CustomerEvent::InquiryAnswered {
+        inquiry: *inquiry,
+        at: *at,
+    });
+    if let Some(obligation) =
+        state.open_obligation(ObligationKind::AnswerInquiry { inquiry: *inquiry })
+    {
+        decision.fulfil(obligation, *at);
+    }
+    Ok(decision.events)
+}
+
+/// C4: records a consultation, with a topic.
+fn record_consultation(
+    customer: CustomerId,
+    topic: &str,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    let topic = check_text(customer, "a consultation's topic", topic, 1)?;
+    Ok(vec![CustomerEvent::ConsultationRecorded { topic, at: *at }])
+}
+
+/// C4: records a demonstration of a model.
+fn record_demonstration(
+    model: &ModelId,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    Ok(vec![CustomerEvent::DemonstrationRecorded {
+        model: *model,
+        at: *at,
+    }])
+}
+
+/// C5: records a substitute offered for a requested model, never the requested model itself,
+/// and whether the customer accepted it (the application checked that the model has no unit
+/// ready for sale).
+fn offer_substitute(
+    customer: CustomerId,
+    requested: &ModelId,
+    offered: &Substitute,
+    accepted: &bool,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    if *offered == Substitute::Model(*requested) {
+        return Err(CustomerError::SubstituteIsTheRequestedModel {
+            customer,
+            model: *requested,
+        });
+    }
+    Ok(vec![CustomerEvent::SubstituteOffered {
+        requested: *requested,
+        offered: *offered,
+        accepted: *accepted,
+        at: *at,
+    }])
+}
+
+/// C5: records a related product offered, and whether the customer accepted it.
+fn offer_related_product(
+    model: &ModelId,
+    accepted: &bool,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    Ok(vec![CustomerEvent::RelatedProductOffered {
+        model: *model,
+        accepted: *accepted,
+        at: *at,
+    }])
+}
+
+/// C6: completes an open follow-up obligation (after a purchase, or a post-warranty offer) with
+/// the customer's impressions, complaints and suggestions, and fulfils it; a complaint raised
+/// becomes a logged complaint (C4).
+fn complete_follow_up(
+    state: &CustomerState,
+    customer: CustomerId,
+    obligation: &u32,
+    impressions: &str,
+    complaints: &str,
+    suggestions: &str,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    let mut decision = Decision::new(state);
+    let level = state.level;
+    let found = state
+        .obligations
+        .get(obligation)
+        .ok_or(CustomerError::UnknownObligation {
+            customer,
+            obligation: *obligation,
+        })?;
+    if !found.is_open() {
+        return Err(CustomerError::ObligationClosed {
+            customer,
+            obligation: *obligation,
+        });
+    }
+    if !matches!(
+        found.kind,
+        ObligationKind::PurchaseFollowUp { .. } | ObligationKind::PostWarrantyOffer { .. }
+    ) {
+        return Err(CustomerError::NotAFollowUp {
+            customer,
+            obligation: *obligation,
+            kind: found.kind,
+        });
+    }
+    let impressions = check_text(customer, "the impressions", impressions, 0)?;
+    let complaints = check_text(customer, "the complaints", complaints, 0)?;
+    let suggestions = check_text(customer, "the suggestions", suggestions, 0)?;
+    decision.push(CustomerEvent::FollowUpCompleted {
+        obligation: *obligation,
+        impressions,
+        complaints: complaints.clone(),
+        suggestions,
+        at: *at,
+    });
+    decision.fulfil(*obligation, *at);
+    if !complaints.is_empty() {
+        decision.log_inquiry(level, InquiryKind::Complaint, complaints, *at);
+    }
+    Ok(decision.events)
+}
+
+/// C2: makes proactive outreach, with a topic; fulfils the open outreach obligation, and at
+/// Proactive and up opens the next one, due a proactive period later.
+fn make_outreach(
+    state: &CustomerState,
+    customer: CustomerId,
+    topic: &str,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    let mut decision = Decision::new(state);
+    let level = state.level;
+    let topic = check_text(customer, "an outreach's topic", topic, 1)?;
+    decision.push(CustomerEvent::OutreachMade { topic, at: *at });
+    if let Some(open) = state.open_obligation(ObligationKind::Outreach) {
+        decision.fulfil(open, *at);
+    }
+    if level >= RelationshipLevel::Proactive {
+        let kind = ObligationKind::Outreach;
+        decision.open(kind, next_due(kind, &state.terms, *at), *at);
+    }
+    Ok(decision.events)
+}
+
+/// C2: holds the joint review, with partners only; fulfils the open one and opens the next, due
+/// a partnership period later.
+fn hold_joint_review(
+    state: &CustomerState,
+    customer: CustomerId,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    let mut decision = Decision::new(state);
+    let level = state.level;
+    if level != RelationshipLevel::Partnership {
+        return Err(CustomerError::NotAPartner { customer, level });
+    }
+    decision.push(CustomerEvent::JointReviewHeld { at: *at });
+    if let Some(open) = state.open_obligation(ObligationKind::JointReview) {
+        decision.fulfil(open, *at);
+    }
+    let kind = ObligationKind::JointReview;
+    decision.open(kind, next_due(kind, &state.terms, *at), *at);
+    Ok(decision.events)
+}
+
+/// Policy §7: at Proactive and up, opens the obligation to offer a post-warranty contract for a
+/// unit whose warranty ends soon, due on `due`, once per unit; nothing for lower levels.
+fn schedule_warranty_outreach(
+    state: &CustomerState,
+    product: &ProductId,
+    due: &NaiveDate,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    let mut decision = Decision::new(state);
+    let level = state.level;
+    let kind = ObligationKind::PostWarrantyOffer { product: *product };
+    let scheduled = state
+        .obligations
+        .values()
+        .any(|obligation| obligation.kind == kind);
+    if level >= RelationshipLevel::Proactive && !scheduled {
+        decision.open(kind, Some(*due), *at);
+    }
+    Ok(decision.events)
+}
+
+/// C7: records the erasure of the customer's personal data, once.
+fn erase_data(
+    state: &CustomerState,
+    at: &DateTime<Utc>,
+) -> Result<Vec<CustomerEvent>, CustomerError> {
+    Ok(if state.personal_data_erased {
+        Vec::new()
+    } else {
+        vec![CustomerEvent::PersonalDataErased { at: *at }]
+    })
+}
+
+/// The checks of every command but the first (C1): the customer was registered, and is the
+/// customer the command names.
+fn registered(state: &CustomerState, customer: CustomerId) -> Result<(), CustomerError> {
+    match state.customer {
+        None => Err(CustomerError::NotRegistered { customer }),
+        Some(stream) if stream != customer => Err(CustomerError::WrongCustomer {
+            command: customer,
+            stream,
+        }),
+        Some(_) => Ok(()),
     }
 }
 

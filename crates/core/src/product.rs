@@ -828,24 +828,13 @@ impl Decider for Product {
         command: &ProductCommand,
     ) -> Result<Vec<ProductEvent>, ProductError> {
         let product = command.product();
-        if let ProductCommand::ReceiveUnit { model, serial, at } = command {
-            return receive_unit(state, product, model, serial, at);
-        }
-        let Some(stream_product) = state.product else {
-            return Err(ProductError::NotReceived { product });
-        };
-        if stream_product != product {
-            return Err(ProductError::WrongUnit {
-                command: product,
-                stream: stream_product,
-            });
-        }
-        if let Some((status, _)) = state.closed {
-            return Err(ProductError::Closed { product, status });
+        if !matches!(command, ProductCommand::ReceiveUnit { .. }) {
+            received_and_open(state, product)?;
         }
         match command {
-            // Decided above, before the checks that need a received unit.
-            ProductCommand::ReceiveUnit { .. } => Ok(Vec::new()),
+            ProductCommand::ReceiveUnit { model, serial, at } => {
+                receive_unit(state, product, model, serial, at)
+            }
             ProductCommand::RecordTransportDamage {
                 description,
                 severity,
@@ -1180,6 +1169,24 @@ fn scrap(
         reason: reason.trim().to_owned(),
         at: *at,
     }])
+}
+
+/// The checks of every command but the first (P1): the unit was received, it is the unit the
+/// command names, and it is not closed (P7).
+fn received_and_open(state: &ProductState, product: ProductId) -> Result<(), ProductError> {
+    let Some(stream_product) = state.product else {
+        return Err(ProductError::NotReceived { product });
+    };
+    if stream_product != product {
+        return Err(ProductError::WrongUnit {
+            command: product,
+            stream: stream_product,
+        });
+    }
+    if let Some((status, _)) = state.closed {
+        return Err(ProductError::Closed { product, status });
+    }
+    Ok(())
 }
 
 /// P2, P3, P4: preparation happens only before the sale, and the sale only once (`rule` says
