@@ -19,6 +19,15 @@ pub(crate) fn trimmed(text: &str, min: usize, max: usize) -> Result<&str, BadLen
     Ok(text)
 }
 
+/// `text` without its surrounding whitespace, if anything is left (no upper bound).
+pub(crate) fn non_empty(text: &str) -> Result<&str, BadLength> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(BadLength);
+    }
+    Ok(text)
+}
+
 /// A step dated before the step it must follow: the date given and the earliest acceptable one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TooEarly {

@@ -23,6 +23,7 @@ use super::calendar::BusinessCalendar;
 use super::values::{
     CallId, ContractId, Currency, CustomerId, Money, PartNumber, ProductId, TechnicianId,
 };
+use crate::checks::{self, BadLength, TooEarly};
 use crate::kernel::{Decider, Event, EventSchema, InvalidStreamId, StreamId};
 
 // ---------------------------------------------------------------------------------------------
@@ -1052,16 +1053,15 @@ fn not_before(
     at: DateTime<Utc>,
     earliest: DateTime<Utc>,
 ) -> Result<(), ContractError> {
-    if at < earliest {
-        return Err(ContractError::DateOutOfOrder {
+    checks::not_before(at, earliest).map_err(|TooEarly { at, earliest }| {
+        ContractError::DateOutOfOrder {
             contract,
             call,
             action,
             at,
             earliest,
-        });
-    }
-    Ok(())
+        }
+    })
 }
 
 fn find_call(
@@ -1180,140 +1180,22 @@ impl Decider for ServiceContract {
             at,
         } = command
         {
-            let Terms {
-                kind,
-                units,
-                start,
-                end,
-                plan,
-                entitlements,
-                ..
-            } = terms;
-            if state.terms.is_some() {
-                return Err(ContractError::AlreadyProposed { contract });
-            }
-            if units.is_empty() || end < start {
-                return Err(ContractError::BadTerm {
-                    contract,
-                    start: *start,
-                    end: *end,
-                });
-            }
-            if plan.targets.is_empty()
-                || plan
-                    .targets
-                    .values()
-                    .any(|targets| targets.response_minutes > targets.resolution_minutes)
-            {
-                return Err(ContractError::BadTargets { contract });
-            }
-            if *kind == ContractKind::OnDemand && *entitlements != Entitlements::default() {
-                return Err(ContractError::OnDemandWithEntitlements { contract });
-            }
-            if *kind == ContractKind::PostWarranty {
-                for unit in units {
-                    let warranty_end = warranty_ends.get(unit).copied();
-                    if warranty_end.is_none_or(|warranty_end| *start <= warranty_end) {
-                        return Err(ContractError::OverlapsWarranty {
-                            contract,
-                            start: *start,
-                            unit: *unit,
-                            warranty_end,
-                        });
-                    }
-                }
-            }
-            return Ok(vec![ContractEvent::Proposed {
-                terms: terms.clone(),
-                at: *at,
-            }]);
+            return propose(state, contract, terms, warranty_ends, at);
         }
         let (Some(terms), Some(status)) = (&state.terms, state.status) else {
             return Err(ContractError::NotProposed { contract });
         };
-        let wrong = |action| ContractError::WrongStatus {
-            contract,
-            status,
-            action,
-        };
-        let closed = matches!(status, ContractStatus::Cancelled | ContractStatus::Expired);
         match command {
+            // Decided above: every other command needs the terms and status a proposal made.
             ContractCommand::Propose { .. } => Ok(Vec::new()),
-            ContractCommand::Activate { at, .. } => {
-                if status != ContractStatus::Proposed {
-                    return Err(wrong("activated"));
-                }
-                let mut events = vec![ContractEvent::Activated { at: *at }];
-                events.extend(schedule_visits(state, terms, terms.end));
-                Ok(events)
-            }
-            ContractCommand::Suspend { reason, at, .. } => {
-                if status != ContractStatus::Active {
-                    return Err(wrong("suspended"));
-                }
-                if reason.trim().is_empty() {
-                    return Err(ContractError::EmptyText {
-                        contract,
-                        field: "a reason",
-                    });
-                }
-                Ok(vec![ContractEvent::Suspended {
-                    reason: reason.trim().to_owned(),
-                    at: *at,
-                }])
-            }
-            ContractCommand::Resume { at, .. } => {
-                if status != ContractStatus::Suspended {
-                    return Err(wrong("resumed"));
-                }
-                Ok(vec![ContractEvent::Resumed { at: *at }])
-            }
+            ContractCommand::Activate { at, .. } => activate(state, contract, terms, status, at),
+            ContractCommand::Suspend { reason, at, .. } => suspend(contract, status, reason, at),
+            ContractCommand::Resume { at, .. } => resume(contract, status, at),
             ContractCommand::Renew { until, at, .. } => {
-                if !matches!(status, ContractStatus::Active | ContractStatus::Suspended) {
-                    return Err(wrong("renewed"));
-                }
-                if *until <= terms.end {
-                    return Err(ContractError::RenewalNotLater {
-                        contract,
-                        end: terms.end,
-                        until: *until,
-                    });
-                }
-                let mut events = vec![ContractEvent::Renewed {
-                    until: *until,
-                    at: *at,
-                }];
-                events.extend(schedule_visits(state, terms, *until));
-                Ok(events)
+                renew(state, contract, terms, status, until, at)
             }
-            ContractCommand::Cancel { reason, at, .. } => {
-                if closed {
-                    return Err(wrong("cancelled"));
-                }
-                if reason.trim().is_empty() {
-                    return Err(ContractError::EmptyText {
-                        contract,
-                        field: "a reason",
-                    });
-                }
-                Ok(vec![ContractEvent::Cancelled {
-                    reason: reason.trim().to_owned(),
-                    at: *at,
-                }])
-            }
-            ContractCommand::Expire { at, .. } => {
-                if closed {
-                    return Err(wrong("expired"));
-                }
-                if at.date_naive() <= terms.end {
-                    return Err(ContractError::NotYetEnded {
-                        contract,
-                        end: terms.end,
-                        date: at.date_naive(),
-                    });
-                }
-                Ok(vec![ContractEvent::Expired { at: *at }])
-            }
+            ContractCommand::Cancel { reason, at, .. } => cancel(contract, status, reason, at),
+            ContractCommand::Expire { at, .. } => expire(contract, terms, status, at),
             ContractCommand::OpenCall {
                 call,
                 unit,
@@ -1321,137 +1203,22 @@ impl Decider for ServiceContract {
                 kind,
                 at,
                 ..
-            } => {
-                if !state.active_on(at.date_naive()) {
-                    return Err(ContractError::NotActiveOn {
-                        contract,
-                        date: at.date_naive(),
-                    });
-                }
-                if !terms.units.contains(unit) {
-                    return Err(ContractError::UnitNotCovered {
-                        contract,
-                        unit: *unit,
-                    });
-                }
-                if state.calls.contains_key(call) {
-                    return Err(ContractError::CallExists {
-                        contract,
-                        call: *call,
-                    });
-                }
-                if let Some(cap) = terms.entitlements.incident_cap {
-                    if state.calls.len() >= cap as usize {
-                        return Err(ContractError::IncidentCapReached { contract, cap });
-                    }
-                }
-                let deadlines = deadlines(contract, &terms.plan, *priority, *at)?;
-                Ok(vec![ContractEvent::CallOpened {
-                    call: *call,
-                    unit: *unit,
-                    priority: *priority,
-                    kind: *kind,
-                    deadlines,
-                    at: *at,
-                }])
-            }
+            } => open_call(state, contract, terms, call, unit, priority, kind, at),
             ContractCommand::ChangePriority {
                 call,
                 priority,
                 reason,
                 at,
                 ..
-            } => {
-                let found = find_call(state, contract, *call)?;
-                if found.resolved.is_some() {
-                    return Err(out_of_order(
-                        contract,
-                        *call,
-                        "reprioritized",
-                        "it is resolved",
-                    ));
-                }
-                if reason.trim().is_empty() {
-                    return Err(ContractError::EmptyText {
-                        contract,
-                        field: "a reason",
-                    });
-                }
-                if found.priority == *priority {
-                    return Ok(Vec::new());
-                }
-                // Recomputed from the call's original start, not from now.
-                let deadlines = deadlines(contract, &terms.plan, *priority, found.opened_at)?;
-                Ok(vec![ContractEvent::CallPriorityChanged {
-                    call: *call,
-                    priority: *priority,
-                    reason: reason.trim().to_owned(),
-                    deadlines,
-                    at: *at,
-                }])
-            }
+            } => change_priority(state, contract, terms, call, priority, reason, at),
             ContractCommand::Dispatch {
                 call,
                 technician,
                 parts,
                 at,
                 ..
-            } => {
-                let found = find_call(state, contract, *call)?;
-                if found.dispatched.is_some() {
-                    return Err(out_of_order(
-                        contract,
-                        *call,
-                        "dispatched",
-                        "a technician is dispatched already",
-                    ));
-                }
-                not_before(contract, *call, "the dispatch", *at, found.opened_at)?;
-                let mut events = vec![ContractEvent::TechnicianDispatched {
-                    call: *call,
-                    technician: *technician,
-                    parts: parts.clone(),
-                    at: *at,
-                }];
-                events.extend(breach(
-                    *call,
-                    SlaTarget::Response,
-                    *at,
-                    found.deadlines.response,
-                ));
-                Ok(events)
-            }
-            ContractCommand::Arrive { call, at, .. } => {
-                let found = find_call(state, contract, *call)?;
-                let Some((_, dispatched_at)) = found.dispatched else {
-                    return Err(out_of_order(
-                        contract,
-                        *call,
-                        "marked arrived",
-                        "no technician is dispatched",
-                    ));
-                };
-                if found.arrived_at.is_some() {
-                    return Err(out_of_order(
-                        contract,
-                        *call,
-                        "marked arrived",
-                        "the technician arrived already",
-                    ));
-                }
-                not_before(contract, *call, "the arrival", *at, dispatched_at)?;
-                let mut events = vec![ContractEvent::TechnicianArrived {
-                    call: *call,
-                    at: *at,
-                }];
-                events.extend(breach(
-                    *call,
-                    SlaTarget::Arrival,
-                    *at,
-                    found.deadlines.arrival,
-                ));
-                Ok(events)
-            }
+            } => dispatch(state, contract, call, technician, parts, at),
+            ContractCommand::Arrive { call, at, .. } => arrive(state, contract, call, at),
             ContractCommand::Resolve {
                 call,
                 work,
@@ -1461,88 +1228,475 @@ impl Decider for ServiceContract {
                 customer_accepts_charge,
                 at,
                 ..
-            } => {
-                let found = find_call(state, contract, *call)?;
-                let Some(arrived_at) = found.arrived_at else {
-                    return Err(out_of_order(
-                        contract,
-                        *call,
-                        "resolved",
-                        "the technician has not arrived",
-                    ));
-                };
-                if found.resolved.is_some() {
-                    return Err(out_of_order(
-                        contract,
-                        *call,
-                        "resolved",
-                        "it is resolved already",
-                    ));
-                }
-                not_before(contract, *call, "the resolution", *at, arrived_at)?;
-                if cost.currency != terms.currency || cost.minor_units < 0 {
-                    return Err(ContractError::BadCost {
-                        contract,
-                        currency: terms.currency,
-                        cost: *cost,
-                    });
-                }
-                if work.trim().is_empty() {
-                    return Err(ContractError::EmptyText {
-                        contract,
-                        field: "the work done",
-                    });
-                }
-                let payer = payer(state, terms, found.kind, *training_hours, at.date_naive());
-                let customer_charge = match payer {
-                    Payer::Seller => Money::zero(terms.currency),
-                    Payer::Customer => *cost,
-                };
-                if customer_charge.minor_units > 0 && !customer_accepts_charge {
-                    return Err(ContractError::ChargeNotAccepted {
-                        contract,
-                        call: *call,
-                        cost: *cost,
-                    });
-                }
-                let mut events = vec![ContractEvent::CallResolved {
-                    call: *call,
-                    work: work.trim().to_owned(),
-                    parts: parts.clone(),
-                    training_hours: *training_hours,
-                    cost: *cost,
-                    payer,
-                    customer_charge,
-                    at: *at,
-                }];
-                events.extend(breach(
-                    *call,
-                    SlaTarget::Resolution,
-                    *at,
-                    found.deadlines.resolution,
-                ));
-                Ok(events)
-            }
+            } => resolve(
+                state,
+                contract,
+                terms,
+                call,
+                work,
+                parts,
+                training_hours,
+                cost,
+                customer_accepts_charge,
+                at,
+            ),
             ContractCommand::PerformVisit { visit, at, .. } => {
-                match state.visits.get(visit) {
-                    Some(found) if found.performed_on.is_none() => {}
-                    _ => {
-                        return Err(ContractError::UnknownVisit {
-                            contract,
-                            visit: *visit,
-                        })
-                    }
-                }
-                if closed {
-                    return Err(wrong("visited"));
-                }
-                Ok(vec![ContractEvent::VisitPerformed {
-                    visit: *visit,
-                    at: *at,
-                }])
+                perform_visit(state, contract, status, visit, at)
             }
         }
     }
+}
+
+/// S1, S2, S6: proposes a contract, once: at least one unit, an end not before the start, a plan
+/// naming a priority whose response never exceeds its resolution, no entitlements on demand, and
+/// a post-warranty contract starting after every unit's warranty end.
+fn propose(
+    state: &ContractState,
+    contract: ContractId,
+    terms: &Terms,
+    warranty_ends: &BTreeMap<ProductId, NaiveDate>,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ContractEvent>, ContractError> {
+    let Terms {
+        kind,
+        units,
+        start,
+        end,
+        plan,
+        entitlements,
+        ..
+    } = terms;
+    if state.terms.is_some() {
+        return Err(ContractError::AlreadyProposed { contract });
+    }
+    if units.is_empty() || end < start {
+        return Err(ContractError::BadTerm {
+            contract,
+            start: *start,
+            end: *end,
+        });
+    }
+    if plan.targets.is_empty()
+        || plan
+            .targets
+            .values()
+            .any(|targets| targets.response_minutes > targets.resolution_minutes)
+    {
+        return Err(ContractError::BadTargets { contract });
+    }
+    if *kind == ContractKind::OnDemand && *entitlements != Entitlements::default() {
+        return Err(ContractError::OnDemandWithEntitlements { contract });
+    }
+    if *kind == ContractKind::PostWarranty {
+        for unit in units {
+            let warranty_end = warranty_ends.get(unit).copied();
+            if warranty_end.is_none_or(|warranty_end| *start <= warranty_end) {
+                return Err(ContractError::OverlapsWarranty {
+                    contract,
+                    start: *start,
+                    unit: *unit,
+                    warranty_end,
+                });
+            }
+        }
+    }
+    Ok(vec![ContractEvent::Proposed {
+        terms: terms.clone(),
+        at: *at,
+    }])
+}
+
+/// S1, S5: activates a proposed contract and schedules its preventive visits up to its end.
+fn activate(
+    state: &ContractState,
+    contract: ContractId,
+    terms: &Terms,
+    status: ContractStatus,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ContractEvent>, ContractError> {
+    if status != ContractStatus::Proposed {
+        return Err(wrong_status(contract, status, "activated"));
+    }
+    let mut events = vec![ContractEvent::Activated { at: *at }];
+    events.extend(schedule_visits(state, terms, terms.end));
+    Ok(events)
+}
+
+/// S1: suspends an active contract, for a reason.
+fn suspend(
+    contract: ContractId,
+    status: ContractStatus,
+    reason: &str,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ContractEvent>, ContractError> {
+    if status != ContractStatus::Active {
+        return Err(wrong_status(contract, status, "suspended"));
+    }
+    let reason = required_text(contract, "a reason", reason)?;
+    Ok(vec![ContractEvent::Suspended {
+        reason: reason.to_owned(),
+        at: *at,
+    }])
+}
+
+/// S1: resumes a suspended contract.
+fn resume(
+    contract: ContractId,
+    status: ContractStatus,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ContractEvent>, ContractError> {
+    if status != ContractStatus::Suspended {
+        return Err(wrong_status(contract, status, "resumed"));
+    }
+    Ok(vec![ContractEvent::Resumed { at: *at }])
+}
+
+/// S1, S5: renews an active or suspended contract to a later end and schedules the preventive
+/// visits up to it.
+fn renew(
+    state: &ContractState,
+    contract: ContractId,
+    terms: &Terms,
+    status: ContractStatus,
+    until: &NaiveDate,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ContractEvent>, ContractError> {
+    if !matches!(status, ContractStatus::Active | ContractStatus::Suspended) {
+        return Err(wrong_status(contract, status, "renewed"));
+    }
+    if *until <= terms.end {
+        return Err(ContractError::RenewalNotLater {
+            contract,
+            end: terms.end,
+            until: *until,
+        });
+    }
+    let mut events = vec![ContractEvent::Renewed {
+        until: *until,
+        at: *at,
+    }];
+    events.extend(schedule_visits(state, terms, *until));
+    Ok(events)
+}
+
+/// S1: cancels a contract that is not closed, for a reason; closes it.
+fn cancel(
+    contract: ContractId,
+    status: ContractStatus,
+    reason: &str,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ContractEvent>, ContractError> {
+    if is_closed(status) {
+        return Err(wrong_status(contract, status, "cancelled"));
+    }
+    let reason = required_text(contract, "a reason", reason)?;
+    Ok(vec![ContractEvent::Cancelled {
+        reason: reason.to_owned(),
+        at: *at,
+    }])
+}
+
+/// S1: expires a contract that is not closed, only after its end day; closes it.
+fn expire(
+    contract: ContractId,
+    terms: &Terms,
+    status: ContractStatus,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ContractEvent>, ContractError> {
+    if is_closed(status) {
+        return Err(wrong_status(contract, status, "expired"));
+    }
+    if at.date_naive() <= terms.end {
+        return Err(ContractError::NotYetEnded {
+            contract,
+            end: terms.end,
+            date: at.date_naive(),
+        });
+    }
+    Ok(vec![ContractEvent::Expired { at: *at }])
+}
+
+/// S1, S2: opens a call while the contract is active on its day, for a covered unit, with a new
+/// call id, within the incident cap; its deadlines count in the plan's business time.
+#[allow(clippy::too_many_arguments)] // one argument per field of the command
+fn open_call(
+    state: &ContractState,
+    contract: ContractId,
+    terms: &Terms,
+    call: &CallId,
+    unit: &ProductId,
+    priority: &Priority,
+    kind: &CallKind,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ContractEvent>, ContractError> {
+    if !state.active_on(at.date_naive()) {
+        return Err(ContractError::NotActiveOn {
+            contract,
+            date: at.date_naive(),
+        });
+    }
+    if !terms.units.contains(unit) {
+        return Err(ContractError::UnitNotCovered {
+            contract,
+            unit: *unit,
+        });
+    }
+    if state.calls.contains_key(call) {
+        return Err(ContractError::CallExists {
+            contract,
+            call: *call,
+        });
+    }
+    if let Some(cap) = terms.entitlements.incident_cap {
+        if state.calls.len() >= cap as usize {
+            return Err(ContractError::IncidentCapReached { contract, cap });
+        }
+    }
+    let deadlines = deadlines(contract, &terms.plan, *priority, *at)?;
+    Ok(vec![ContractEvent::CallOpened {
+        call: *call,
+        unit: *unit,
+        priority: *priority,
+        kind: *kind,
+        deadlines,
+        at: *at,
+    }])
+}
+
+/// S3: changes the priority of a call not yet resolved, for a reason (the same priority again
+/// records nothing); the deadlines are recomputed from the call's original start.
+fn change_priority(
+    state: &ContractState,
+    contract: ContractId,
+    terms: &Terms,
+    call: &CallId,
+    priority: &Priority,
+    reason: &str,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ContractEvent>, ContractError> {
+    let found = find_call(state, contract, *call)?;
+    if found.resolved.is_some() {
+        return Err(out_of_order(
+            contract,
+            *call,
+            "reprioritized",
+            "it is resolved",
+        ));
+    }
+    let reason = required_text(contract, "a reason", reason)?;
+    if found.priority == *priority {
+        return Ok(Vec::new());
+    }
+    // Recomputed from the call's original start, not from now.
+    let deadlines = deadlines(contract, &terms.plan, *priority, found.opened_at)?;
+    Ok(vec![ContractEvent::CallPriorityChanged {
+        call: *call,
+        priority: *priority,
+        reason: reason.to_owned(),
+        deadlines,
+        at: *at,
+    }])
+}
+
+/// S3: dispatches a technician to a call, once, not before it was opened; records a breach of
+/// the response target when later than its deadline.
+fn dispatch(
+    state: &ContractState,
+    contract: ContractId,
+    call: &CallId,
+    technician: &TechnicianId,
+    parts: &[(PartNumber, u32)],
+    at: &DateTime<Utc>,
+) -> Result<Vec<ContractEvent>, ContractError> {
+    let found = find_call(state, contract, *call)?;
+    if found.dispatched.is_some() {
+        return Err(out_of_order(
+            contract,
+            *call,
+            "dispatched",
+            "a technician is dispatched already",
+        ));
+    }
+    not_before(contract, *call, "the dispatch", *at, found.opened_at)?;
+    let mut events = vec![ContractEvent::TechnicianDispatched {
+        call: *call,
+        technician: *technician,
+        parts: parts.to_vec(),
+        at: *at,
+    }];
+    events.extend(breach(
+        *call,
+        SlaTarget::Response,
+        *at,
+        found.deadlines.response,
+    ));
+    Ok(events)
+}
+
+/// S3: the technician dispatched arrived, once, not before the dispatch; records a breach of the
+/// arrival target when later than its deadline.
+fn arrive(
+    state: &ContractState,
+    contract: ContractId,
+    call: &CallId,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ContractEvent>, ContractError> {
+    let found = find_call(state, contract, *call)?;
+    let Some((_, dispatched_at)) = found.dispatched else {
+        return Err(out_of_order(
+            contract,
+            *call,
+            "marked arrived",
+            "no technician is dispatched",
+        ));
+    };
+    if found.arrived_at.is_some() {
+        return Err(out_of_order(
+            contract,
+            *call,
+            "marked arrived",
+            "the technician arrived already",
+        ));
+    }
+    not_before(contract, *call, "the arrival", *at, dispatched_at)?;
+    let mut events = vec![ContractEvent::TechnicianArrived {
+        call: *call,
+        at: *at,
+    }];
+    events.extend(breach(
+        *call,
+        SlaTarget::Arrival,
+        *at,
+        found.deadlines.arrival,
+    ));
+    Ok(events)
+}
+
+/// S3, S4, S6: resolves a call after the arrival, once, with the work done and a cost in the
+/// contract's currency, not negative; the seller pays what the contract covers, and a charge to
+/// the customer needs their acceptance; records a breach of the resolution target when later than
+/// its deadline.
+#[allow(clippy::too_many_arguments)] // one argument per field of the command
+fn resolve(
+    state: &ContractState,
+    contract: ContractId,
+    terms: &Terms,
+    call: &CallId,
+    work: &str,
+    parts: &[(PartNumber, u32)],
+    training_hours: &u32,
+    cost: &Money,
+    customer_accepts_charge: &bool,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ContractEvent>, ContractError> {
+    let found = find_call(state, contract, *call)?;
+    let Some(arrived_at) = found.arrived_at else {
+        return Err(out_of_order(
+            contract,
+            *call,
+            "resolved",
+            "the technician has not arrived",
+        ));
+    };
+    if found.resolved.is_some() {
+        return Err(out_of_order(
+            contract,
+            *call,
+            "resolved",
+            "it is resolved already",
+        ));
+    }
+    not_before(contract, *call, "the resolution", *at, arrived_at)?;
+    if cost.currency != terms.currency || cost.minor_units < 0 {
+        return Err(ContractError::BadCost {
+            contract,
+            currency: terms.currency,
+            cost: *cost,
+        });
+    }
+    let work = required_text(contract, "the work done", work)?;
+    let payer = payer(state, terms, found.kind, *training_hours, at.date_naive());
+    let customer_charge = match payer {
+        Payer::Seller => Money::zero(terms.currency),
+        Payer::Customer => *cost,
+    };
+    if customer_charge.minor_units > 0 && !customer_accepts_charge {
+        return Err(ContractError::ChargeNotAccepted {
+            contract,
+            call: *call,
+            cost: *cost,
+        });
+    }
+    let mut events = vec![ContractEvent::CallResolved {
+        call: *call,
+        work: work.to_owned(),
+        parts: parts.to_vec(),
+        training_hours: *training_hours,
+        cost: *cost,
+        payer,
+        customer_charge,
+        at: *at,
+    }];
+    events.extend(breach(
+        *call,
+        SlaTarget::Resolution,
+        *at,
+        found.deadlines.resolution,
+    ));
+    Ok(events)
+}
+
+/// S5: performs a scheduled preventive visit, once, on a contract that is not closed.
+fn perform_visit(
+    state: &ContractState,
+    contract: ContractId,
+    status: ContractStatus,
+    visit: &u32,
+    at: &DateTime<Utc>,
+) -> Result<Vec<ContractEvent>, ContractError> {
+    match state.visits.get(visit) {
+        Some(found) if found.performed_on.is_none() => {}
+        _ => {
+            return Err(ContractError::UnknownVisit {
+                contract,
+                visit: *visit,
+            })
+        }
+    }
+    if is_closed(status) {
+        return Err(wrong_status(contract, status, "visited"));
+    }
+    Ok(vec![ContractEvent::VisitPerformed {
+        visit: *visit,
+        at: *at,
+    }])
+}
+
+/// S1: the command does not fit the contract's `status`; `action` says what was asked.
+fn wrong_status(
+    contract: ContractId,
+    status: ContractStatus,
+    action: &'static str,
+) -> ContractError {
+    ContractError::WrongStatus {
+        contract,
+        status,
+        action,
+    }
+}
+
+/// S1: a cancelled or expired contract is closed.
+fn is_closed(status: ContractStatus) -> bool {
+    matches!(status, ContractStatus::Cancelled | ContractStatus::Expired)
+}
+
+/// A reason or a description of work: `text` trimmed, which must not be empty.
+fn required_text<'a>(
+    contract: ContractId,
+    field: &'static str,
+    text: &'a str,
+) -> Result<&'a str, ContractError> {
+    checks::non_empty(text).map_err(|BadLength| ContractError::EmptyText { contract, field })
 }
 
 #[cfg(test)]
