@@ -811,240 +811,343 @@ impl Decider for PartsSupply {
 
     fn decide(state: &PartState, command: &PartCommand) -> Result<Vec<PartEvent>, PartError> {
         let part = command.part().clone();
-        if let PartCommand::RegisterPart {
-            models,
-            reorder_point,
-            at,
-            ..
-        } = command
-        {
-            if state.part.is_some() {
-                return Err(PartError::AlreadyRegistered { part });
-            }
-            if models.is_empty() || models.values().any(|&per_unit| per_unit == 0) {
-                return Err(PartError::NoModels { part });
-            }
-            return Ok(vec![PartEvent::PartRegistered {
-                part,
-                models: models.clone(),
-                reorder_point: *reorder_point,
-                at: *at,
-            }]);
+        if !matches!(command, PartCommand::RegisterPart { .. }) {
+            registered_not_retired(state, &part)?;
         }
-        match &state.part {
-            None => return Err(PartError::NotRegistered { part }),
-            Some(stream) if *stream != part => {
-                return Err(PartError::WrongPart {
-                    command: part,
-                    stream: stream.clone(),
-                })
+        match command {
+            PartCommand::RegisterPart {
+                models,
+                reorder_point,
+                at,
+                ..
+            } => register_part(state, part, models, reorder_point, at),
+            PartCommand::ReceiveStock {
+                location,
+                quantity,
+                at,
+                ..
+            } => receive_stock(state, part, location, quantity, at),
+            PartCommand::Reserve {
+                call,
+                location,
+                quantity,
+                at,
+                ..
+            } => reserve(state, part, call, location, quantity, at),
+            PartCommand::Issue {
+                reservation,
+                quantity,
+                at,
+                ..
+            } => issue(state, part, reservation, quantity, at),
+            PartCommand::Release {
+                reservation, at, ..
+            } => release(state, part, reservation, at),
+            PartCommand::Transfer {
+                from,
+                to,
+                quantity,
+                at,
+                ..
+            } => transfer(state, part, from, to, quantity, at),
+            PartCommand::DiscontinueModel {
+                model,
+                guarantee_years,
+                last_order_date,
+                at,
+                ..
+            } => discontinue_model(state, part, model, guarantee_years, last_order_date, at),
+            PartCommand::PlaceLastTimeBuy { quantity, at, .. } => {
+                place_last_time_buy(state, part, quantity, at)
             }
-            Some(_) => {}
+            PartCommand::Retire { at, .. } => retire(state, part, at),
         }
-        if state.retired {
-            return Err(PartError::Retired { part });
+    }
+}
+
+/// R1: registers the part once, with at least one model using it, each at least one per unit,
+/// and its reorder point (R5).
+fn register_part(
+    state: &PartState,
+    part: PartNumber,
+    models: &BTreeMap<ModelId, u32>,
+    reorder_point: &u32,
+    at: &DateTime<Utc>,
+) -> Result<Vec<PartEvent>, PartError> {
+    if state.part.is_some() {
+        return Err(PartError::AlreadyRegistered { part });
+    }
+    if models.is_empty() || models.values().any(|&per_unit| per_unit == 0) {
+        return Err(PartError::NoModels { part });
+    }
+    Ok(vec![PartEvent::PartRegistered {
+        part,
+        models: models.clone(),
+        reorder_point: *reorder_point,
+        at: *at,
+    }])
+}
+
+/// R4: receives stock at a location, not zero, and fills the backorders waiting there, oldest
+/// first.
+fn receive_stock(
+    state: &PartState,
+    part: PartNumber,
+    location: &Location,
+    quantity: &u32,
+    at: &DateTime<Utc>,
+) -> Result<Vec<PartEvent>, PartError> {
+    let mut decision = Decision::new(state);
+    let quantity = quantity_of(&part, *quantity)?;
+    decision.push(PartEvent::StockReceived {
+        location: location.clone(),
+        quantity,
+        at: *at,
+    });
+    decision.fill_backorders(location, *at);
+    Ok(decision.finish(*at))
+}
+
+/// R2, R4: reserves units, not zero, for a call from the free stock at a location; without
+/// enough, backorders them all while the supply obligation runs, and refuses after it.
+fn reserve(
+    state: &PartState,
+    part: PartNumber,
+    call: &CallId,
+    location: &Location,
+    quantity: &u32,
+    at: &DateTime<Utc>,
+) -> Result<Vec<PartEvent>, PartError> {
+    let mut decision = Decision::new(state);
+    let quantity = quantity_of(&part, *quantity)?;
+    let available = state.stock_at(location).available();
+    if available >= u64::from(quantity) {
+        let reservation = state.last_reservation + 1;
+        decision.push(PartEvent::Reserved {
+            reservation,
+            call: *call,
+            location: location.clone(),
+            quantity,
+            at: *at,
+        });
+    } else if state.obligation_runs(at.date_naive()) {
+        decision.push(PartEvent::Backordered {
+            backorder: state.last_backorder + 1,
+            call: *call,
+            location: location.clone(),
+            quantity,
+            at: *at,
+        });
+    } else {
+        return Err(PartError::ObligationEnded {
+            part,
+            ended: state.obligation_until().unwrap_or(NaiveDate::MIN),
+            location: location.clone(),
+            requested: quantity,
+        });
+    }
+    Ok(decision.finish(*at))
+}
+
+/// R2: issues reserved units, not zero and no more than the open reservation holds.
+fn issue(
+    state: &PartState,
+    part: PartNumber,
+    reservation: &u32,
+    quantity: &u32,
+    at: &DateTime<Utc>,
+) -> Result<Vec<PartEvent>, PartError> {
+    let mut decision = Decision::new(state);
+    let quantity = quantity_of(&part, *quantity)?;
+    let held = state
+        .reservations
+        .get(reservation)
+        .ok_or(PartError::UnknownReservation {
+            part: part.clone(),
+            reservation: *reservation,
+        })?;
+    if quantity > held.quantity {
+        return Err(PartError::IssueBeyondReservation {
+            part,
+            reservation: *reservation,
+            reserved: held.quantity,
+            requested: quantity,
+        });
+    }
+    decision.push(PartEvent::Issued {
+        reservation: *reservation,
+        quantity,
+        at: *at,
+    });
+    Ok(decision.finish(*at))
+}
+
+/// R2, R4: releases what an open reservation still holds, and fills the backorders waiting at its
+/// location, oldest first.
+fn release(
+    state: &PartState,
+    part: PartNumber,
+    reservation: &u32,
+    at: &DateTime<Utc>,
+) -> Result<Vec<PartEvent>, PartError> {
+    let mut decision = Decision::new(state);
+    let held = state
+        .reservations
+        .get(reservation)
+        .ok_or(PartError::UnknownReservation {
+            part: part.clone(),
+            reservation: *reservation,
+        })?;
+    let location = held.location.clone();
+    decision.push(PartEvent::Released {
+        reservation: *reservation,
+        quantity: held.quantity,
+        at: *at,
+    });
+    decision.fill_backorders(&location, *at);
+    Ok(decision.finish(*at))
+}
+
+/// R2, R4: moves free stock, not zero and no more than is free, between two different locations,
+/// and fills the backorders waiting where it arrives, oldest first.
+fn transfer(
+    state: &PartState,
+    part: PartNumber,
+    from: &Location,
+    to: &Location,
+    quantity: &u32,
+    at: &DateTime<Utc>,
+) -> Result<Vec<PartEvent>, PartError> {
+    let mut decision = Decision::new(state);
+    let quantity = quantity_of(&part, *quantity)?;
+    if from == to {
+        return Err(PartError::TransferToItself { part });
+    }
+    let available = state.stock_at(from).available();
+    if available < u64::from(quantity) {
+        return Err(PartError::InsufficientStock {
+            part,
+            location: from.clone(),
+            available,
+            requested: quantity,
+        });
+    }
+    decision.push(PartEvent::Transferred {
+        from: from.clone(),
+        to: to.clone(),
+        quantity,
+        at: *at,
+    });
+    decision.fill_backorders(to, *at);
+    Ok(decision.finish(*at))
+}
+
+/// R3: discontinues a model that uses the part (again records nothing), guaranteeing the part for
+/// at least a year, with a last order date within the guarantee.
+fn discontinue_model(
+    state: &PartState,
+    part: PartNumber,
+    model: &ModelId,
+    guarantee_years: &u32,
+    last_order_date: &NaiveDate,
+    at: &DateTime<Utc>,
+) -> Result<Vec<PartEvent>, PartError> {
+    let mut decision = Decision::new(state);
+    if !state.models.contains_key(model) {
+        return Err(PartError::ModelDoesNotUsePart {
+            part,
+            model: *model,
+        });
+    }
+    if state.discontinued.contains_key(model) {
+        // Discontinued already: the policy may deliver the same fact twice.
+        return Ok(Vec::new());
+    }
+    let guaranteed_until = guarantee_years
+        .checked_mul(12)
+        .filter(|&months| months > 0)
+        .and_then(|months| at.date_naive().checked_add_months(Months::new(months)));
+    let Some(guaranteed_until) = guaranteed_until.filter(|until| last_order_date <= until) else {
+        return Err(PartError::BadGuarantee {
+            part,
+            model: *model,
+        });
+    };
+    decision.push(PartEvent::ModelDiscontinued {
+        model: *model,
+        guaranteed_until,
+        last_order_date: *last_order_date,
+        at: *at,
+    });
+    Ok(decision.finish(*at))
+}
+
+/// R3: places a last-time buy, not zero, up to the latest last order date of a discontinued
+/// model.
+fn place_last_time_buy(
+    state: &PartState,
+    part: PartNumber,
+    quantity: &u32,
+    at: &DateTime<Utc>,
+) -> Result<Vec<PartEvent>, PartError> {
+    let mut decision = Decision::new(state);
+    let quantity = quantity_of(&part, *quantity)?;
+    let last_order_date = state
+        .discontinued
+        .values()
+        .map(|discontinued| discontinued.last_order_date)
+        .max();
+    if last_order_date.is_none_or(|last| at.date_naive() > last) {
+        return Err(PartError::PastLastOrderDate {
+            part,
+            date: at.date_naive(),
+            last_order_date,
+        });
+    }
+    decision.push(PartEvent::LastTimeBuyPlaced { quantity, at: *at });
+    Ok(decision.finish(*at))
+}
+
+/// R4: retires the part, only after its supply obligation ended.
+fn retire(
+    state: &PartState,
+    part: PartNumber,
+    at: &DateTime<Utc>,
+) -> Result<Vec<PartEvent>, PartError> {
+    let mut decision = Decision::new(state);
+    let until = state.obligation_until();
+    if until.is_none_or(|until| at.date_naive() <= until) {
+        return Err(PartError::ObligationRuns { part, until });
+    }
+    decision.push(PartEvent::PartRetired { at: *at });
+    Ok(decision.finish(*at))
+}
+
+/// The checks of every command but the first (R1): the part was registered, is the part the
+/// command names, and is not retired.
+fn registered_not_retired(state: &PartState, part: &PartNumber) -> Result<(), PartError> {
+    match &state.part {
+        None => return Err(PartError::NotRegistered { part: part.clone() }),
+        Some(stream) if stream != part => {
+            return Err(PartError::WrongPart {
+                command: part.clone(),
+                stream: stream.clone(),
+            })
         }
-        let quantity_of = |quantity: u32| {
-            if quantity == 0 {
-                Err(PartError::ZeroQuantity { part: part.clone() })
-            } else {
-                Ok(quantity)
-            }
-        };
-        let mut decision = Decision::new(state);
-        let at =
-            match command {
-                PartCommand::RegisterPart { at, .. } => *at,
-                PartCommand::ReceiveStock {
-                    location,
-                    quantity,
-                    at,
-                    ..
-                } => {
-                    let quantity = quantity_of(*quantity)?;
-                    decision.push(PartEvent::StockReceived {
-                        location: location.clone(),
-                        quantity,
-                        at: *at,
-                    });
-                    decision.fill_backorders(location, *at);
-                    *at
-                }
-                PartCommand::Reserve {
-                    call,
-                    location,
-                    quantity,
-                    at,
-                    ..
-                } => {
-                    let quantity = quantity_of(*quantity)?;
-                    let available = state.stock_at(location).available();
-                    if available >= u64::from(quantity) {
-                        let reservation = state.last_reservation + 1;
-                        decision.push(PartEvent::Reserved {
-                            reservation,
-                            call: *call,
-                            location: location.clone(),
-                            quantity,
-                            at: *at,
-                        });
-                    } else if state.obligation_runs(at.date_naive()) {
-                        decision.push(PartEvent::Backordered {
-                            backorder: state.last_backorder + 1,
-                            call: *call,
-                            location: location.clone(),
-                            quantity,
-                            at: *at,
-                        });
-                    } else {
-                        return Err(PartError::ObligationEnded {
-                            part,
-                            ended: state.obligation_until().unwrap_or(NaiveDate::MIN),
-                            location: location.clone(),
-                            requested: quantity,
-                        });
-                    }
-                    *at
-                }
-                PartCommand::Issue {
-                    reservation,
-                    quantity,
-                    at,
-                    ..
-                } => {
-                    let quantity = quantity_of(*quantity)?;
-                    let held = state.reservations.get(reservation).ok_or(
-                        PartError::UnknownReservation {
-                            part: part.clone(),
-                            reservation: *reservation,
-                        },
-                    )?;
-                    if quantity > held.quantity {
-                        return Err(PartError::IssueBeyondReservation {
-                            part,
-                            reservation: *reservation,
-                            reserved: held.quantity,
-                            requested: quantity,
-                        });
-                    }
-                    decision.push(PartEvent::Issued {
-                        reservation: *reservation,
-                        quantity,
-                        at: *at,
-                    });
-                    *at
-                }
-                PartCommand::Release {
-                    reservation, at, ..
-                } => {
-                    let held = state.reservations.get(reservation).ok_or(
-                        PartError::UnknownReservation {
-                            part: part.clone(),
-                            reservation: *reservation,
-                        },
-                    )?;
-                    let location = held.location.clone();
-                    decision.push(PartEvent::Released {
-                        reservation: *reservation,
-                        quantity: held.quantity,
-                        at: *at,
-                    });
-                    decision.fill_backorders(&location, *at);
-                    *at
-                }
-                PartCommand::Transfer {
-                    from,
-                    to,
-                    quantity,
-                    at,
-                    ..
-                } => {
-                    let quantity = quantity_of(*quantity)?;
-                    if from == to {
-                        return Err(PartError::TransferToItself { part });
-                    }
-                    let available = state.stock_at(from).available();
-                    if available < u64::from(quantity) {
-                        return Err(PartError::InsufficientStock {
-                            part,
-                            location: from.clone(),
-                            available,
-                            requested: quantity,
-                        });
-                    }
-                    decision.push(PartEvent::Transferred {
-                        from: from.clone(),
-                        to: to.clone(),
-                        quantity,
-                        at: *at,
-                    });
-                    decision.fill_backorders(to, *at);
-                    *at
-                }
-                PartCommand::DiscontinueModel {
-                    model,
-                    guarantee_years,
-                    last_order_date,
-                    at,
-                    ..
-                } => {
-                    if !state.models.contains_key(model) {
-                        return Err(PartError::ModelDoesNotUsePart {
-                            part,
-                            model: *model,
-                        });
-                    }
-                    if state.discontinued.contains_key(model) {
-                        // Discontinued already: the policy may deliver the same fact twice.
-                        return Ok(Vec::new());
-                    }
-                    let guaranteed_until = guarantee_years
-                        .checked_mul(12)
-                        .filter(|&months| months > 0)
-                        .and_then(|months| at.date_naive().checked_add_months(Months::new(months)));
-                    let Some(guaranteed_until) =
-                        guaranteed_until.filter(|until| last_order_date <= until)
-                    else {
-                        return Err(PartError::BadGuarantee {
-                            part,
-                            model: *model,
-                        });
-                    };
-                    decision.push(PartEvent::ModelDiscontinued {
-                        model: *model,
-                        guaranteed_until,
-                        last_order_date: *last_order_date,
-                        at: *at,
-                    });
-                    *at
-                }
-                PartCommand::PlaceLastTimeBuy { quantity, at, .. } => {
-                    let quantity = quantity_of(*quantity)?;
-                    let last_order_date = state
-                        .discontinued
-                        .values()
-                        .map(|discontinued| discontinued.last_order_date)
-                        .max();
-                    if last_order_date.is_none_or(|last| at.date_naive() > last) {
-                        return Err(PartError::PastLastOrderDate {
-                            part,
-                            date: at.date_naive(),
-                            last_order_date,
-                        });
-                    }
-                    decision.push(PartEvent::LastTimeBuyPlaced { quantity, at: *at });
-                    *at
-                }
-                PartCommand::Retire { at, .. } => {
-                    let until = state.obligation_until();
-                    if until.is_none_or(|until| at.date_naive() <= until) {
-                        return Err(PartError::ObligationRuns { part, until });
-                    }
-                    decision.push(PartEvent::PartRetired { at: *at });
-                    *at
-                }
-            };
-        Ok(decision.finish(at))
+        Some(_) => {}
+    }
+    if state.retired {
+        return Err(PartError::Retired { part: part.clone() });
+    }
+    Ok(())
+}
+
+/// A quantity of units, which must not be zero.
+fn quantity_of(part: &PartNumber, quantity: u32) -> Result<u32, PartError> {
+    if quantity == 0 {
+        Err(PartError::ZeroQuantity { part: part.clone() })
+    } else {
+        Ok(quantity)
     }
 }
 
