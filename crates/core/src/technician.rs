@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::values::{ModelId, TechnicianId};
+use crate::checks::{self, BadLength};
 use crate::kernel::{Decider, Event, EventSchema, InvalidStreamId, StreamId};
 
 // ---------------------------------------------------------------------------------------------
@@ -319,84 +320,133 @@ impl Decider for Technician {
         command: &TechnicianCommand,
     ) -> Result<Vec<TechnicianEvent>, TechnicianError> {
         let technician = command.technician();
-        if let TechnicianCommand::Hire { at, .. } = command {
-            return match state.technician {
-                Some(_) => Err(TechnicianError::AlreadyHired { technician }),
-                None => Ok(vec![TechnicianEvent::Hired {
-                    technician,
-                    at: *at,
-                }]),
-            };
-        }
-        match state.technician {
-            None => return Err(TechnicianError::NotHired { technician }),
-            Some(stream) if stream != technician => {
-                return Err(TechnicianError::WrongTechnician {
-                    command: technician,
-                    stream,
-                })
-            }
-            Some(_) => {}
-        }
-        if state.left_on.is_some() {
-            return Err(TechnicianError::HasLeft { technician });
+        if !matches!(command, TechnicianCommand::Hire { .. }) {
+            hired_not_left(state, technician)?;
         }
         match command {
-            TechnicianCommand::Hire { .. } => Ok(Vec::new()),
+            TechnicianCommand::Hire { at, .. } => hire(state, technician, at),
             TechnicianCommand::CompleteStandardsTraining { at, .. } => {
-                Ok(if state.trained_in_standards {
-                    Vec::new()
-                } else {
-                    vec![TechnicianEvent::StandardsTrainingCompleted { at: *at }]
-                })
+                complete_standards_training(state, at)
             }
             TechnicianCommand::Certify {
                 model, until, at, ..
-            } => {
-                if !state.trained_in_standards {
-                    return Err(TechnicianError::NotTrainedInStandards {
-                        technician,
-                        model: *model,
-                    });
-                }
-                if *until < at.date_naive() {
-                    return Err(TechnicianError::EndsBeforeItStarts {
-                        technician,
-                        model: *model,
-                        until: *until,
-                    });
-                }
-                Ok(vec![TechnicianEvent::Certified {
-                    model: *model,
-                    until: *until,
-                    at: *at,
-                }])
-            }
+            } => certify(state, technician, model, until, at),
             TechnicianCommand::Revoke {
                 model, reason, at, ..
-            } => {
-                let current = state
-                    .certifications
-                    .get(model)
-                    .is_some_and(|certification| certification.revoked_on.is_none());
-                if !current {
-                    return Err(TechnicianError::NotCertified {
-                        technician,
-                        model: *model,
-                    });
-                }
-                if reason.trim().is_empty() {
-                    return Err(TechnicianError::NoReason { technician });
-                }
-                Ok(vec![TechnicianEvent::CertificationRevoked {
-                    model: *model,
-                    reason: reason.trim().to_owned(),
-                    at: *at,
-                }])
-            }
-            TechnicianCommand::Leave { at, .. } => Ok(vec![TechnicianEvent::Left { at: *at }]),
+            } => revoke(state, technician, model, reason, at),
+            TechnicianCommand::Leave { at, .. } => leave(at),
         }
     }
+}
+
+/// T1: hires the technician, once.
+fn hire(
+    state: &TechnicianState,
+    technician: TechnicianId,
+    at: &DateTime<Utc>,
+) -> Result<Vec<TechnicianEvent>, TechnicianError> {
+    match state.technician {
+        Some(_) => Err(TechnicianError::AlreadyHired { technician }),
+        None => Ok(vec![TechnicianEvent::Hired {
+            technician,
+            at: *at,
+        }]),
+    }
+}
+
+/// T1: records the service-standards training (again records nothing).
+fn complete_standards_training(
+    state: &TechnicianState,
+    at: &DateTime<Utc>,
+) -> Result<Vec<TechnicianEvent>, TechnicianError> {
+    Ok(if state.trained_in_standards {
+        Vec::new()
+    } else {
+        vec![TechnicianEvent::StandardsTrainingCompleted { at: *at }]
+    })
+}
+
+/// T1: certifies the technician for a model until an inclusive day not before the certification,
+/// only after the service-standards training.
+fn certify(
+    state: &TechnicianState,
+    technician: TechnicianId,
+    model: &ModelId,
+    until: &NaiveDate,
+    at: &DateTime<Utc>,
+) -> Result<Vec<TechnicianEvent>, TechnicianError> {
+    if !state.trained_in_standards {
+        return Err(TechnicianError::NotTrainedInStandards {
+            technician,
+            model: *model,
+        });
+    }
+    if *until < at.date_naive() {
+        return Err(TechnicianError::EndsBeforeItStarts {
+            technician,
+            model: *model,
+            until: *until,
+        });
+    }
+    Ok(vec![TechnicianEvent::Certified {
+        model: *model,
+        until: *until,
+        at: *at,
+    }])
+}
+
+/// T1: revokes a current certification for a model, for a reason.
+fn revoke(
+    state: &TechnicianState,
+    technician: TechnicianId,
+    model: &ModelId,
+    reason: &str,
+    at: &DateTime<Utc>,
+) -> Result<Vec<TechnicianEvent>, TechnicianError> {
+    let current = state
+        .certifications
+        .get(model)
+        .is_some_and(|certification| certification.revoked_on.is_none());
+    if !current {
+        return Err(TechnicianError::NotCertified {
+            technician,
+            model: *model,
+        });
+    }
+    let reason =
+        checks::non_empty(reason).map_err(|BadLength| TechnicianError::NoReason { technician })?;
+    Ok(vec![TechnicianEvent::CertificationRevoked {
+        model: *model,
+        reason: reason.to_owned(),
+        at: *at,
+    }])
+}
+
+/// T1: the technician leaves; nothing is accepted after that.
+fn leave(at: &DateTime<Utc>) -> Result<Vec<TechnicianEvent>, TechnicianError> {
+    Ok(vec![TechnicianEvent::Left { at: *at }])
+}
+
+/// The checks of every command but the first (T1): the technician was hired, is the technician
+/// the command names, and has not left.
+fn hired_not_left(
+    state: &TechnicianState,
+    technician: TechnicianId,
+) -> Result<(), TechnicianError> {
+    match state.technician {
+        None => return Err(TechnicianError::NotHired { technician }),
+        Some(stream) if stream != technician => {
+            return Err(TechnicianError::WrongTechnician {
+                command: technician,
+                stream,
+            })
+        }
+        Some(_) => {}
+    }
+    if state.left_on.is_some() {
+        return Err(TechnicianError::HasLeft { technician });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
