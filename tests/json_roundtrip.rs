@@ -3,6 +3,7 @@
 //! before and after erasure.
 
 use service_lifecycle::testing::histories as common;
+use service_lifecycle::testing::time;
 
 use std::io::Cursor;
 
@@ -177,7 +178,7 @@ fn a_customers_data_export_holds_their_events_and_data_until_erasure() {
     service
         .erase_customer(
             common::customer_id(1),
-            common::day(100),
+            time::hour(100),
             &service_lifecycle::kernel::CommandContext::new(),
         )
         .unwrap();

@@ -3,18 +3,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::kernel::testing::{given, laws};
-
-/// Monday 2026-03-02 at `hour`:`minute` UTC, plus `days`.
-fn at(days: i64, hour: u32, minute: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 2, hour, minute, 0)
-        .single()
-        .unwrap_or_default()
-        + Duration::days(days)
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
-}
+use crate::testing::time::{at, date, eur};
 
 fn contract() -> ContractId {
     ContractId::from_uuid(uuid::Uuid::from_u128(1))
@@ -34,10 +23,6 @@ fn technician() -> TechnicianId {
 
 fn call(n: u128) -> CallId {
     CallId::from_uuid(uuid::Uuid::from_u128(100 + n))
-}
-
-fn eur() -> Currency {
-    Currency::new("EUR").unwrap()
 }
 
 fn plan() -> ServicePlan {

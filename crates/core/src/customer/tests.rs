@@ -1,19 +1,9 @@
-use chrono::{Duration, TimeZone};
+use chrono::Duration;
 use proptest::prelude::*;
 
 use super::*;
 use crate::kernel::testing::{given, laws};
-
-fn day(n: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0)
-        .single()
-        .unwrap_or_default()
-        + Duration::days(n)
-}
-
-fn date(n: i64) -> NaiveDate {
-    day(n).date_naive()
-}
+use crate::testing::time::{date_of_day, day};
 
 fn customer() -> CustomerId {
     CustomerId::from_uuid(uuid::Uuid::from_u128(1))
@@ -65,7 +55,7 @@ fn raised_to_proactive_on(n: i64) -> Vec<CustomerEvent> {
     history.push(CustomerEvent::ObligationOpened {
         obligation: 1,
         kind: ObligationKind::Outreach,
-        due: Some(date(n + 90)),
+        due: Some(date_of_day(n + 90)),
         at: day(n),
     });
     history
@@ -118,7 +108,7 @@ fn registering_at_proactive_opens_the_first_outreach() {
             CustomerEvent::ObligationOpened {
                 obligation: 1,
                 kind: ObligationKind::Outreach,
-                due: Some(date(90)),
+                due: Some(date_of_day(90)),
                 at: day(0),
             },
         ]);
@@ -206,7 +196,7 @@ fn a_partnership_needs_an_account_owner_and_opens_outreach_and_joint_review() {
             CustomerEvent::ObligationOpened {
                 obligation: 1,
                 kind: ObligationKind::Outreach,
-                due: Some(date(91)),
+                due: Some(date_of_day(91)),
                 at: day(1),
             },
             CustomerEvent::ObligationOpened {
@@ -242,7 +232,7 @@ fn lowering_the_level_withdraws_periodic_duties_but_keeps_history() {
             },
         ]);
     assert_eq!(
-        state.obligation_status(1, date(200)),
+        state.obligation_status(1, date_of_day(200)),
         Some(ObligationStatus::Withdrawn)
     );
 }
@@ -296,17 +286,17 @@ fn an_accountable_customers_purchase_opens_one_follow_up_due_within_the_window()
                 kind: ObligationKind::PurchaseFollowUp {
                     product: product(1),
                 },
-                due: Some(date(10)),
+                due: Some(date_of_day(10)),
                 at: day(3),
             },
         ]);
     assert_eq!(
-        state.obligation_status(1, date(10)),
+        state.obligation_status(1, date_of_day(10)),
         Some(ObligationStatus::Open),
         "due day inclusive"
     );
     assert_eq!(
-        state.obligation_status(1, date(11)),
+        state.obligation_status(1, date_of_day(11)),
         Some(ObligationStatus::Missed),
         "derived from the date"
     );
@@ -385,7 +375,7 @@ fn at_reactive_an_inquiry_is_an_obligation_until_answered() {
             },
         ]);
     assert_eq!(
-        state.obligation_status(1, date(300)),
+        state.obligation_status(1, date_of_day(300)),
         Some(ObligationStatus::Done)
     );
 }
@@ -535,7 +525,7 @@ fn with_follow_up() -> Vec<CustomerEvent> {
         kind: ObligationKind::PurchaseFollowUp {
             product: product(1),
         },
-        due: Some(date(10)),
+        due: Some(date_of_day(10)),
         at: day(3),
     });
     history
@@ -578,11 +568,11 @@ fn completing_a_follow_up_closes_it_and_a_complaint_raised_becomes_an_open_inqui
             },
         ]);
     assert_eq!(
-        state.obligation_status(1, date(30)),
+        state.obligation_status(1, date_of_day(30)),
         Some(ObligationStatus::Done)
     );
     assert_eq!(
-        state.obligation_status(2, date(30)),
+        state.obligation_status(2, date_of_day(30)),
         Some(ObligationStatus::Open)
     );
 }
@@ -658,12 +648,12 @@ fn outreach_fulfils_the_open_one_and_schedules_the_next() {
             CustomerEvent::ObligationOpened {
                 obligation: 2,
                 kind: ObligationKind::Outreach,
-                due: Some(date(150)),
+                due: Some(date_of_day(150)),
                 at: day(60),
             },
         ]);
     assert_eq!(
-        state.obligation_status(2, date(151)),
+        state.obligation_status(2, date_of_day(151)),
         Some(ObligationStatus::Missed)
     );
 }
@@ -686,7 +676,7 @@ fn a_warranty_outreach_is_scheduled_once_per_unit_and_only_for_proactive_custome
     let schedule = CustomerCommand::ScheduleWarrantyOutreach {
         customer: customer(),
         product: product(1),
-        due: date(300),
+        due: date_of_day(300),
         at: day(270),
     };
     given::<Customer>(at_level(RelationshipLevel::Accountable))
@@ -697,7 +687,7 @@ fn a_warranty_outreach_is_scheduled_once_per_unit_and_only_for_proactive_custome
         kind: ObligationKind::PostWarrantyOffer {
             product: product(1),
         },
-        due: Some(date(300)),
+        due: Some(date_of_day(300)),
         at: day(270),
     };
     let mut proactive = at_level(RelationshipLevel::Proactive);
@@ -749,7 +739,7 @@ fn every_customer_event_round_trips_through_its_stable_name() {
         CustomerEvent::ObligationOpened {
             obligation: 1,
             kind: ObligationKind::JointReview,
-            due: Some(date(3)),
+            due: Some(date_of_day(3)),
             at: day(1),
         },
         CustomerEvent::ObligationFulfilled {

@@ -1,15 +1,9 @@
-use chrono::{Duration, TimeZone};
+use chrono::Duration;
 use proptest::prelude::*;
 
 use super::*;
 use crate::kernel::testing::{given, laws};
-
-fn day(n: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0)
-        .single()
-        .unwrap_or_default()
-        + Duration::days(n)
-}
+use crate::testing::time::day;
 
 fn part() -> PartNumber {
     PartNumber::new("PUMP-220").unwrap()

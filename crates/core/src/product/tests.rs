@@ -1,20 +1,8 @@
-use chrono::{Duration, TimeZone};
 use proptest::prelude::*;
 
 use super::*;
 use crate::kernel::testing::{given, laws};
-use crate::values::Currency;
-
-fn day(n: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0)
-        .single()
-        .unwrap_or_default()
-        + Duration::days(n)
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
-}
+use crate::testing::time::{date, day, eur_cents};
 
 struct Unit {
     model: ModelId,
@@ -33,10 +21,6 @@ fn unit() -> Unit {
         product,
         customer: CustomerId::from_uuid(uuid::Uuid::from_u128(42)),
     }
-}
-
-fn eur(minor_units: i64) -> Money {
-    Money::new(minor_units, Currency::new("EUR").unwrap())
 }
 
 fn received(u: &Unit) -> ProductEvent {
@@ -74,7 +58,7 @@ fn sell(u: &Unit, warranty: WarrantyTerms, services: AfterSaleServices) -> Produ
     ProductCommand::Sell {
         product: u.product,
         customer: u.customer,
-        price: eur(49_900),
+        price: eur_cents(49_900),
         packaging: "original box".into(),
         warranty,
         services,
@@ -85,7 +69,7 @@ fn sell(u: &Unit, warranty: WarrantyTerms, services: AfterSaleServices) -> Produ
 fn sold_event(u: &Unit, warranty: WarrantyTerms, services: AfterSaleServices) -> ProductEvent {
     ProductEvent::UnitSold {
         customer: u.customer,
-        price: eur(49_900),
+        price: eur_cents(49_900),
         packaging: "original box".into(),
         warranty,
         services,
@@ -424,13 +408,13 @@ fn a_negative_price_an_empty_warranty_or_empty_packaging_is_rejected() {
     let u = unit();
     let mut negative = sell(&u, ONE_YEAR_ON_SALE, AfterSaleServices::default());
     if let ProductCommand::Sell { price, .. } = &mut negative {
-        *price = eur(-1);
+        *price = eur_cents(-1);
     }
     given::<Product>(ready(&u))
         .when(negative)
         .then_error(ProductError::NegativePrice {
             product: u.product,
-            price: eur(-1),
+            price: eur_cents(-1),
         });
     given::<Product>(ready(&u))
         .when(sell(
@@ -876,7 +860,7 @@ fn arbitrary_product_command() -> impl Strategy<Value = ProductCommand> {
             move |(at, services, starts, months, price)| ProductCommand::Sell {
                 product,
                 customer: owner,
-                price: eur(price),
+                price: eur_cents(price),
                 packaging: "box".into(),
                 warranty: WarrantyTerms { months, starts },
                 services,

@@ -1,13 +1,14 @@
 //! The seven reports after the domain's scenario, and the law of every projection: maintained
 //! incrementally from checkpoints, they equal the same reports rebuilt from zero.
 
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use proptest::prelude::*;
 
 use super::*;
 use crate::kernel::{EventStore, MemoryStore, Projector};
 use crate::testing::histories::{arbitrary_ops, run};
-use crate::testing::scenario::{day, receipt_to_post_warranty_repair};
+use crate::testing::scenario::receipt_to_post_warranty_repair;
+use crate::testing::time::{scenario_date, scenario_day};
 
 fn scenario_reports() -> Reports {
     let store = MemoryStore::new();
@@ -16,10 +17,6 @@ fn scenario_reports() -> Reports {
     projector.catch_up(&store, &store).unwrap();
     assert_eq!(projector.position(), store.head_position().unwrap());
     projector.into_projection()
-}
-
-fn date(n: i64) -> NaiveDate {
-    day(n).date_naive()
 }
 
 #[test]
@@ -41,31 +38,36 @@ fn the_pre_sale_board_counts_units_by_model_and_status() {
 #[test]
 fn the_backlog_is_empty_once_units_are_delivered_and_installed() {
     let reports = scenario_reports();
-    let backlog = reports.backlog(date(20));
+    let backlog = reports.backlog(scenario_date(20));
     assert!(backlog.awaiting_delivery.is_empty() && backlog.awaiting_installation.is_empty());
 }
 
 #[test]
 fn the_warranty_report_lists_expiring_units_and_the_sellers_cost_per_model_and_month() {
     let reports = scenario_reports();
-    let in_warranty = reports.warranty(date(30), 400);
+    let in_warranty = reports.warranty(scenario_date(30), 400);
     assert_eq!(in_warranty.units_under_warranty, 1);
     assert_eq!(in_warranty.expiring.len(), 1);
     assert!(
-        reports.warranty(date(30), 30).expiring.is_empty(),
+        reports.warranty(scenario_date(30), 30).expiring.is_empty(),
         "a year away"
     );
     // The warranty repair (18,000) was the seller's; the post-warranty one the customer's.
     assert_eq!(in_warranty.seller_cost.len(), 1);
     let cost = &in_warranty.seller_cost[0];
     assert_eq!((cost.minor_units, cost.month.as_str()), (18_000, "2026-04"));
-    assert_eq!(reports.warranty(date(800), 30).units_under_warranty, 0);
+    assert_eq!(
+        reports
+            .warranty(scenario_date(800), 30)
+            .units_under_warranty,
+        0
+    );
 }
 
 #[test]
 fn the_parts_horizon_shows_the_obligation_stock_and_consumption() {
     let reports = scenario_reports();
-    let as_of = date(900);
+    let as_of = scenario_date(900);
     let horizon = reports.parts_horizon(as_of);
     assert_eq!(horizon.parts.len(), 1);
     let pump = &horizon.parts[0];
@@ -94,14 +96,14 @@ fn stock_that_outlasts_the_calendar_does_not_run_out_before_the_obligation_ends(
                 part: w.pump.clone(),
                 location: crate::Location::CentralWarehouse,
                 quantity: u32::MAX,
-                at: day(850),
+                at: scenario_day(850),
             },
             &crate::testing::scenario::no_context(),
         )
         .unwrap();
     let mut projector = Projector::new("reports", Reports::default());
     projector.catch_up(&store, &store).unwrap();
-    let horizon = projector.projection().parts_horizon(date(900));
+    let horizon = projector.projection().parts_horizon(scenario_date(900));
     let pump = &horizon.parts[0];
     assert!(
         pump.months_of_cover.is_some_and(|months| months > 1e9),
@@ -142,11 +144,11 @@ fn the_service_due_list_shows_visits_in_their_window_and_missed_ones_as_of_a_day
     send(ContractCommand::Propose {
         terms,
         warranty_ends: std::collections::BTreeMap::new(),
-        at: day(300),
+        at: scenario_day(300),
     });
     send(ContractCommand::Activate {
         contract,
-        at: day(300),
+        at: scenario_day(300),
     });
     let mut projector = Projector::new("reports", Reports::default());
     projector.catch_up(&store, &store).unwrap();
@@ -206,7 +208,7 @@ fn the_service_due_list_shows_visits_in_their_window_and_missed_ones_as_of_a_day
 #[test]
 fn sla_compliance_measures_every_call_and_names_the_calls_at_risk() {
     let reports = scenario_reports();
-    let sla = reports.sla(day(2_000));
+    let sla = reports.sla(scenario_day(2_000));
     assert_eq!((sla.overall.calls, sla.overall.resolved), (2, 2));
     assert_eq!(sla.overall.resolution_minutes.count, 2);
     assert!(sla.at_risk.is_empty(), "both calls are resolved");
@@ -214,14 +216,14 @@ fn sla_compliance_measures_every_call_and_names_the_calls_at_risk() {
     assert_eq!(sla.by_technician.len(), 1);
     assert_eq!(sla.by_target_group[0].target_group, "household");
     // Before the second call was dispatched... the first call, as of its opening, is not late.
-    let early = reports.sla(day(30));
+    let early = reports.sla(scenario_day(30));
     assert_eq!(early.overall.calls, 1);
 }
 
 #[test]
 fn outreach_counts_obligations_per_level_as_of_a_day() {
     let reports = scenario_reports();
-    let outreach = reports.outreach(date(20));
+    let outreach = reports.outreach(scenario_date(20));
     let accountable = outreach
         .obligations_by_level
         .iter()
@@ -263,12 +265,12 @@ fn every_report_serializes_to_json() {
     let reports = scenario_reports();
     for json in [
         serde_json::to_string(&reports.pre_sale_board()),
-        serde_json::to_string(&reports.backlog(date(20))),
-        serde_json::to_string(&reports.service_due(date(20))),
-        serde_json::to_string(&reports.sla(day(2_000))),
-        serde_json::to_string(&reports.warranty(date(30), 30)),
-        serde_json::to_string(&reports.parts_horizon(date(900))),
-        serde_json::to_string(&reports.outreach(date(20))),
+        serde_json::to_string(&reports.backlog(scenario_date(20))),
+        serde_json::to_string(&reports.service_due(scenario_date(20))),
+        serde_json::to_string(&reports.sla(scenario_day(2_000))),
+        serde_json::to_string(&reports.warranty(scenario_date(30), 30)),
+        serde_json::to_string(&reports.parts_horizon(scenario_date(900))),
+        serde_json::to_string(&reports.outreach(scenario_date(20))),
         serde_json::to_string(&reports),
     ] {
         json.expect("a report serializes");
@@ -323,13 +325,13 @@ fn open_damage_the_backlog_and_calls_at_risk_show_while_they_last() {
     product(ProductCommand::ReceiveUnit {
         model: w.model,
         serial: SerialNumber::new("WM-1001").unwrap(),
-        at: day(1),
+        at: scenario_day(1),
     });
     product(ProductCommand::RecordTransportDamage {
         product: unit,
         description: "dented door".into(),
         severity: DamageSeverity::Functional,
-        at: day(1),
+        at: scenario_day(1),
     });
     let reports = |store: &MemoryStore<_>| {
         let mut projector = Projector::new("reports", Reports::default());
@@ -344,17 +346,17 @@ fn open_damage_the_backlog_and_calls_at_risk_show_while_they_last() {
     product(ProductCommand::RepairTransportDamage {
         product: unit,
         damage: 1,
-        at: day(2),
+        at: scenario_day(2),
     });
     product(ProductCommand::Commission {
         product: unit,
-        at: day(2),
+        at: scenario_day(2),
     });
     product(ProductCommand::RecordTestRun {
         product: unit,
         passed: true,
         notes: "ok".into(),
-        at: day(2),
+        at: scenario_day(2),
     });
     let ready = reports(&store);
     assert_eq!(ready.pre_sale_board().ready_for_sale.len(), 1);
@@ -378,18 +380,18 @@ fn open_damage_the_backlog_and_calls_at_risk_show_while_they_last() {
             installation: true,
             training: false,
         },
-        at: day(4),
+        at: scenario_day(4),
     });
-    let backlog = reports(&store).backlog(date(10));
+    let backlog = reports(&store).backlog(scenario_date(10));
     assert_eq!(backlog.awaiting_delivery.len(), 1);
     assert_eq!(backlog.awaiting_delivery[0].age_days, 6);
     product(ProductCommand::Deliver {
         product: unit,
-        at: day(5),
+        at: scenario_day(5),
     });
-    let backlog = reports(&store).backlog(date(10));
+    let backlog = reports(&store).backlog(scenario_date(10));
     assert!(backlog.awaiting_delivery.is_empty());
-    assert_eq!(backlog.awaiting_installation[0].since, date(5));
+    assert_eq!(backlog.awaiting_installation[0].since, scenario_date(5));
 
     let contract = w.warranty_contract();
     let call = crate::CallId::from_uuid(uuid::Uuid::from_u128(77));
@@ -401,20 +403,20 @@ fn open_damage_the_backlog_and_calls_at_risk_show_while_they_last() {
                 unit,
                 priority: Priority::Critical,
                 kind: CallKind::Breakdown,
-                at: day(7),
+                at: scenario_day(7),
             },
             &no_context(),
         )
         .unwrap();
     // Day 7 is a Monday, 10:00: a critical call must be answered within an hour of office time.
-    let sla = reports(&store).sla(day(7) + Duration::hours(2));
+    let sla = reports(&store).sla(scenario_day(7) + Duration::hours(2));
     assert_eq!(sla.at_risk.len(), 1);
     assert!(
         sla.at_risk[0].overdue.contains(&SlaTarget::Response),
         "{:?}",
         sla.at_risk[0]
     );
-    let now = reports(&store).sla(day(7));
+    let now = reports(&store).sla(scenario_day(7));
     assert_eq!(
         now.at_risk.len(),
         1,

@@ -16,9 +16,9 @@
 //! });
 //! ```
 
+use super::time::hour;
 use crate::kernel::{CommandContext, EventStore};
 use crate::*;
-use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 
 /// One operation of a generated history; units, customers and calls are small numbers.
@@ -101,14 +101,6 @@ pub fn arbitrary_ops(max: usize) -> impl Strategy<Value = Vec<Op>> {
     proptest::collection::vec(op, 1..max)
 }
 
-/// The instant of operation `n`: one hour apart from 2 March 2026, 10:00 UTC.
-pub fn day(n: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0)
-        .single()
-        .unwrap_or_default()
-        + Duration::hours(n)
-}
-
 /// The id of customer number `n`.
 pub fn customer_id(n: u8) -> CustomerId {
     CustomerId::from_uuid(uuid::Uuid::from_u128(1_000 + u128::from(n)))
@@ -147,12 +139,12 @@ pub fn run<S: EventStore<ServiceEvent> + Clone>(store: S, ops: &[Op]) -> Service
         part: pump(),
         models: std::collections::BTreeMap::from([(model(), 1)]),
         reorder_point: 1,
-        at: day(0),
+        at: hour(0),
     });
     skip_rejection(register_part);
     let levels = RelationshipLevel::ALL;
     for (n, op) in ops.iter().enumerate() {
-        let at = day(n as i64 + 1);
+        let at = hour(n as i64 + 1);
         let outcome = match *op {
             Op::Register { customer, level } => service
                 .register_customer(

@@ -3,6 +3,8 @@
 //!
 //! - [`scenario`]: the domain's end-to-end scenario, for any store.
 //! - [`histories`]: generated histories of the real domain, for property tests of readers.
+//! - [`time`]: the instants, dates and currency of the domain's tests, one copy of each.
 
 pub mod histories;
 pub mod scenario;
+pub mod time;

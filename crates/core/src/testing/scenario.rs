@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{Duration, NaiveDate};
 
 use crate::contract::{CallKind, Payer};
 use crate::customer::RelationshipLevel;
@@ -21,13 +21,9 @@ use crate::product::{AfterSaleServices, DamageSeverity, DeliveryTo, ProductStatu
 use crate::values::{Money, SerialNumber, WarrantyStart, WarrantyTerms};
 use crate::*;
 
-/// Day `n` of the scenario, at 10:00 UTC (day 0 is 2 March 2026).
-pub fn day(n: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0)
-        .single()
-        .unwrap_or_default()
-        + Duration::days(n)
-}
+/// Day `n` of the scenario, at 10:00 UTC (day 0 is Monday 2 March 2026): the test kit's
+/// [`scenario_day`](super::time::scenario_day), under the name the scenario's users know.
+pub use super::time::scenario_day as day;
 
 /// A command context with a fresh command id and no metadata.
 pub fn no_context() -> CommandContext {
