@@ -1,4 +1,4 @@
-//! Hostile and broken input to the importer (quality.md §2.7): each gives an error naming the line
+//! Hostile and broken input to the importer (docs/testing.md §2.7): each gives an error naming the line
 //! and the problem, never a panic, and leaves the target store untouched. Property tests feed
 //! arbitrary bytes and arbitrary mutations of valid files.
 

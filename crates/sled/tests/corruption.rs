@@ -1,5 +1,5 @@
 //! Every single-bit flip and every truncation of a stored record is detected: a typed error naming
-//! the record, never different data, never a panic (quality.md §2.5). The damage is written
+//! the record, never different data, never a panic (docs/testing.md §2.5). The damage is written
 //! through the storage underneath, as a failing disk would leave it.
 
 use service_lifecycle_kernel::testing::fixture::{fixture_time, ProbeEvent};

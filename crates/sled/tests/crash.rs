@@ -1,4 +1,4 @@
-//! The crash test of quality.md §2.4: a child process appends from two threads and prints each
+//! The crash test of docs/testing.md §2.4: a child process appends from two threads and prints each
 //! acknowledged append; the parent kills it with SIGKILL at a seeded random moment, reopens the
 //! store and checks that no acknowledged event is lost (Flush durability), no append is partial,
 //! and the store verifies clean (contiguous versions and positions, checksums, indexes).

@@ -1,4 +1,4 @@
-//! Fault injection (quality.md §2.6): the storage fails its Nth operation, for every N of a
+//! Fault injection (docs/testing.md §2.6): the storage fails its Nth operation, for every N of a
 //! script. Afterwards, and after a reopen, the store holds every acknowledged append whole and the
 //! failed one either whole or not at all; it verifies clean.
 

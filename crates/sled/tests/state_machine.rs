@@ -1,5 +1,5 @@
 //! A state-machine test (proptest-state-machine) of the sled store against a plain reference
-//! model (quality.md §2.3): appends with right and stale expectations, exact retries, retries with
+//! model (docs/testing.md §2.3): appends with right and stale expectations, exact retries, retries with
 //! other content, reads from arbitrary versions and positions, and `Reopen`, which closes the
 //! database and opens it again. After every transition the store and the model agree.
 

@@ -34,7 +34,7 @@ pub struct SequenceReport {
 }
 
 /// Runs `commands` through a repository (with a state cache) on a fresh memory store and checks
-/// the domain laws of quality.md §2.1 after every step; see the [module docs](self).
+/// the decider laws of docs/testing.md §2.1 after every step; see the [module docs](self).
 pub fn check_command_sequence<D>(
     commands: &[D::Command],
     invariant: impl Fn(&D::State) -> Result<(), String>,
