@@ -24,7 +24,8 @@ use super::values::{
     CallId, ContractId, Currency, CustomerId, Money, PartNumber, ProductId, TechnicianId,
 };
 use crate::checks::{self, BadLength, TooEarly};
-use crate::kernel::{Decider, Event, EventSchema, InvalidStreamId, StreamId};
+use crate::event_enum::event_enum;
+use crate::kernel::{Decider, InvalidStreamId, StreamId};
 
 // ---------------------------------------------------------------------------------------------
 // Terms
@@ -151,204 +152,145 @@ pub enum Payer {
 // Events
 // ---------------------------------------------------------------------------------------------
 
-/// What happened to a contract.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
-pub enum ContractEvent {
-    /// S1: proposed.
-    #[serde(rename = "contract.proposed")]
-    Proposed {
-        /// The terms.
-        terms: Terms,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// S1: activated.
-    #[serde(rename = "contract.activated")]
-    Activated {
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// S5: a preventive visit was scheduled.
-    #[serde(rename = "contract.visit_scheduled")]
-    VisitScheduled {
-        /// The visit's number.
-        visit: u32,
-        /// Its due day.
-        due: NaiveDate,
-        /// Days allowed either side.
-        window_days: u32,
-    },
-    /// S5: a preventive visit was performed.
-    #[serde(rename = "contract.visit_performed")]
-    VisitPerformed {
-        /// The visit.
-        visit: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// S1: suspended.
-    #[serde(rename = "contract.suspended")]
-    Suspended {
-        /// Why.
-        reason: String,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// S1: resumed.
-    #[serde(rename = "contract.resumed")]
-    Resumed {
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// S1: renewed to a later end.
-    #[serde(rename = "contract.renewed")]
-    Renewed {
-        /// The new last day.
-        until: NaiveDate,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// S1: cancelled.
-    #[serde(rename = "contract.cancelled")]
-    Cancelled {
-        /// Why.
-        reason: String,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// S1: expired at its end.
-    #[serde(rename = "contract.expired")]
-    Expired {
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// S2: a service call was opened, with its deadlines.
-    #[serde(rename = "contract.call_opened")]
-    CallOpened {
-        /// The call.
-        call: CallId,
-        /// The unit.
-        unit: ProductId,
-        /// Its priority.
-        priority: Priority,
-        /// What for.
-        kind: CallKind,
-        /// Its deadlines.
-        deadlines: Deadlines,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// S3: a call's priority changed; deadlines recomputed from its start.
-    #[serde(rename = "contract.call_priority_changed")]
-    CallPriorityChanged {
-        /// The call.
-        call: CallId,
-        /// The new priority.
-        priority: Priority,
-        /// Why.
-        reason: String,
-        /// The new deadlines.
-        deadlines: Deadlines,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// S3: a technician was dispatched (the response), with the parts the call needs (the
-    /// parts policy reserves them).
-    #[serde(rename = "contract.technician_dispatched")]
-    TechnicianDispatched {
-        /// The call.
-        call: CallId,
-        /// The technician.
-        technician: TechnicianId,
-        /// Parts the call needs.
-        parts: Vec<(PartNumber, u32)>,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// S3: the technician arrived on site.
-    #[serde(rename = "contract.technician_arrived")]
-    TechnicianArrived {
-        /// The call.
-        call: CallId,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// S3, S4: the call was resolved; money and payer recorded.
-    #[serde(rename = "contract.call_resolved")]
-    CallResolved {
-        /// The call.
-        call: CallId,
-        /// What was done.
-        work: String,
-        /// Parts used.
-        parts: Vec<(PartNumber, u32)>,
-        /// Training hours given (training calls).
-        training_hours: u32,
-        /// What the work cost.
-        cost: Money,
-        /// Who pays.
-        payer: Payer,
-        /// What the customer is charged (zero when the seller pays).
-        customer_charge: Money,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// S3: a target was missed; recorded once, never undone.
-    #[serde(rename = "contract.sla_breached")]
-    SlaBreached {
-        /// The call.
-        call: CallId,
-        /// Which target.
-        target: SlaTarget,
-        /// By how many seconds.
-        by_seconds: i64,
-    },
-}
-
-const CONTRACT_EVENTS: [&str; 15] = [
-    "contract.proposed",
-    "contract.activated",
-    "contract.visit_scheduled",
-    "contract.visit_performed",
-    "contract.suspended",
-    "contract.resumed",
-    "contract.renewed",
-    "contract.cancelled",
-    "contract.expired",
-    "contract.call_opened",
-    "contract.call_priority_changed",
-    "contract.technician_dispatched",
-    "contract.technician_arrived",
-    "contract.call_resolved",
-    "contract.sla_breached",
-];
-
-impl Event for ContractEvent {
-    crate::kernel::tagged_payload_codec!();
-
-    fn event_type(&self) -> &'static str {
-        CONTRACT_EVENTS[match self {
-            Self::Proposed { .. } => 0,
-            Self::Activated { .. } => 1,
-            Self::VisitScheduled { .. } => 2,
-            Self::VisitPerformed { .. } => 3,
-            Self::Suspended { .. } => 4,
-            Self::Resumed { .. } => 5,
-            Self::Renewed { .. } => 6,
-            Self::Cancelled { .. } => 7,
-            Self::Expired { .. } => 8,
-            Self::CallOpened { .. } => 9,
-            Self::CallPriorityChanged { .. } => 10,
-            Self::TechnicianDispatched { .. } => 11,
-            Self::TechnicianArrived { .. } => 12,
-            Self::CallResolved { .. } => 13,
-            Self::SlaBreached { .. } => 14,
-        }]
-    }
-
-    fn catalogue() -> Vec<EventSchema> {
-        EventSchema::all_at_version_one(&CONTRACT_EVENTS)
+event_enum! {
+    /// What happened to a contract.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(tag = "type", content = "data")]
+    pub enum ContractEvent {
+        /// S1: proposed.
+        "contract.proposed" => Proposed {
+            /// The terms.
+            terms: Terms,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// S1: activated.
+        "contract.activated" => Activated {
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// S5: a preventive visit was scheduled.
+        "contract.visit_scheduled" => VisitScheduled {
+            /// The visit's number.
+            visit: u32,
+            /// Its due day.
+            due: NaiveDate,
+            /// Days allowed either side.
+            window_days: u32,
+        },
+        /// S5: a preventive visit was performed.
+        "contract.visit_performed" => VisitPerformed {
+            /// The visit.
+            visit: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// S1: suspended.
+        "contract.suspended" => Suspended {
+            /// Why.
+            reason: String,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// S1: resumed.
+        "contract.resumed" => Resumed {
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// S1: renewed to a later end.
+        "contract.renewed" => Renewed {
+            /// The new last day.
+            until: NaiveDate,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// S1: cancelled.
+        "contract.cancelled" => Cancelled {
+            /// Why.
+            reason: String,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// S1: expired at its end.
+        "contract.expired" => Expired {
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// S2: a service call was opened, with its deadlines.
+        "contract.call_opened" => CallOpened {
+            /// The call.
+            call: CallId,
+            /// The unit.
+            unit: ProductId,
+            /// Its priority.
+            priority: Priority,
+            /// What for.
+            kind: CallKind,
+            /// Its deadlines.
+            deadlines: Deadlines,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// S3: a call's priority changed; deadlines recomputed from its start.
+        "contract.call_priority_changed" => CallPriorityChanged {
+            /// The call.
+            call: CallId,
+            /// The new priority.
+            priority: Priority,
+            /// Why.
+            reason: String,
+            /// The new deadlines.
+            deadlines: Deadlines,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// S3: a technician was dispatched (the response), with the parts the call needs (the
+        /// parts policy reserves them).
+        "contract.technician_dispatched" => TechnicianDispatched {
+            /// The call.
+            call: CallId,
+            /// The technician.
+            technician: TechnicianId,
+            /// Parts the call needs.
+            parts: Vec<(PartNumber, u32)>,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// S3: the technician arrived on site.
+        "contract.technician_arrived" => TechnicianArrived {
+            /// The call.
+            call: CallId,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// S3, S4: the call was resolved; money and payer recorded.
+        "contract.call_resolved" => CallResolved {
+            /// The call.
+            call: CallId,
+            /// What was done.
+            work: String,
+            /// Parts used.
+            parts: Vec<(PartNumber, u32)>,
+            /// Training hours given (training calls).
+            training_hours: u32,
+            /// What the work cost.
+            cost: Money,
+            /// Who pays.
+            payer: Payer,
+            /// What the customer is charged (zero when the seller pays).
+            customer_charge: Money,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// S3: a target was missed; recorded once, never undone.
+        "contract.sla_breached" => SlaBreached {
+            /// The call.
+            call: CallId,
+            /// Which target.
+            target: SlaTarget,
+            /// By how many seconds.
+            by_seconds: i64,
+        },
     }
 }
 

@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 
 use super::values::{AccountOwnerId, CustomerId, ModelId, ProductId};
 use crate::checks::{self, BadLength};
-use crate::kernel::{Decider, Event, EventSchema, InvalidStreamId, StreamId};
+use crate::event_enum::event_enum;
+use crate::kernel::{Decider, InvalidStreamId, StreamId};
 
 /// The longest free text (topics, impressions, reasons) accepted, in characters.
 pub const MAX_TEXT_LEN: usize = 2_000;
@@ -148,213 +149,151 @@ pub enum Substitute {
     Unit(ProductId),
 }
 
-/// What happened to a customer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
-pub enum CustomerEvent {
-    /// C1: registered (name and contact are kept outside the events).
-    #[serde(rename = "customer.registered")]
-    Registered {
-        /// The customer.
-        customer: CustomerId,
-        /// The segment.
-        target_group: TargetGroup,
-        /// The relationship level.
-        level: RelationshipLevel,
-        /// The duty windows.
-        terms: OutreachTerms,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// C2: the relationship level changed.
-    #[serde(rename = "customer.level_changed")]
-    LevelChanged {
-        /// The previous level.
-        from: RelationshipLevel,
-        /// The new level.
-        to: RelationshipLevel,
-        /// Why.
-        reason: String,
-        /// The account owner (Partnership).
-        account_owner: Option<AccountOwnerId>,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// C3: a purchase was recorded.
-    #[serde(rename = "customer.purchase_recorded")]
-    PurchaseRecorded {
-        /// The unit bought.
-        product: ProductId,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// A duty fell to the seller: an obligation with its due date (inclusive), if it has one.
-    #[serde(rename = "customer.obligation_opened")]
-    ObligationOpened {
-        /// The obligation's number.
-        obligation: u32,
-        /// What for.
-        kind: ObligationKind,
-        /// The last day to fulfil it; `None` when it is open until done.
-        due: Option<NaiveDate>,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// An obligation was fulfilled.
-    #[serde(rename = "customer.obligation_fulfilled")]
-    ObligationFulfilled {
-        /// The obligation's number.
-        obligation: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// A periodic obligation the new level no longer requires was withdrawn.
-    #[serde(rename = "customer.obligation_withdrawn")]
-    ObligationWithdrawn {
-        /// The obligation's number.
-        obligation: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// C4: an inquiry or complaint was logged.
-    #[serde(rename = "customer.inquiry_logged")]
-    InquiryLogged {
-        /// The inquiry's number.
-        inquiry: u32,
-        /// Question or complaint.
-        kind: InquiryKind,
-        /// What it is about (never names or contact details).
-        topic: String,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// C4: an inquiry was answered.
-    #[serde(rename = "customer.inquiry_answered")]
-    InquiryAnswered {
-        /// The inquiry's number.
-        inquiry: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// C4: a consultation was given.
-    #[serde(rename = "customer.consultation_recorded")]
-    ConsultationRecorded {
-        /// Its topic.
-        topic: String,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// C4: a model was demonstrated.
-    #[serde(rename = "customer.demonstration_recorded")]
-    DemonstrationRecorded {
-        /// The model.
-        model: ModelId,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// C5: a substitute was offered for a model that had no unit ready for sale.
-    #[serde(rename = "customer.substitute_offered")]
-    SubstituteOffered {
-        /// The model asked for.
-        requested: ModelId,
-        /// What was offered.
-        offered: Substitute,
-        /// Whether the customer accepted.
-        accepted: bool,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// C5: a related product was offered.
-    #[serde(rename = "customer.related_product_offered")]
-    RelatedProductOffered {
-        /// The model offered.
-        model: ModelId,
-        /// Whether the customer accepted.
-        accepted: bool,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// C6: a follow-up call was made.
-    #[serde(rename = "customer.follow_up_completed")]
-    FollowUpCompleted {
-        /// The obligation it fulfils.
-        obligation: u32,
-        /// The customer's impressions.
-        impressions: String,
-        /// Complaints raised (each becomes an inquiry).
-        complaints: String,
-        /// Suggestions.
-        suggestions: String,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// Proactive outreach was made.
-    #[serde(rename = "customer.outreach_made")]
-    OutreachMade {
-        /// What was offered or suggested.
-        topic: String,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// The partnership's joint review was held.
-    #[serde(rename = "customer.joint_review_held")]
-    JointReviewHeld {
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// C7: the customer's personal data was erased (the data itself was never in an event).
-    #[serde(rename = "customer.personal_data_erased")]
-    PersonalDataErased {
-        /// When.
-        at: DateTime<Utc>,
-    },
-}
-
-const CUSTOMER_EVENTS: [&str; 16] = [
-    "customer.registered",
-    "customer.level_changed",
-    "customer.purchase_recorded",
-    "customer.obligation_opened",
-    "customer.obligation_fulfilled",
-    "customer.obligation_withdrawn",
-    "customer.inquiry_logged",
-    "customer.inquiry_answered",
-    "customer.consultation_recorded",
-    "customer.demonstration_recorded",
-    "customer.substitute_offered",
-    "customer.related_product_offered",
-    "customer.follow_up_completed",
-    "customer.outreach_made",
-    "customer.joint_review_held",
-    "customer.personal_data_erased",
-];
-
-impl Event for CustomerEvent {
-    crate::kernel::tagged_payload_codec!();
-
-    fn event_type(&self) -> &'static str {
-        CUSTOMER_EVENTS[match self {
-            Self::Registered { .. } => 0,
-            Self::LevelChanged { .. } => 1,
-            Self::PurchaseRecorded { .. } => 2,
-            Self::ObligationOpened { .. } => 3,
-            Self::ObligationFulfilled { .. } => 4,
-            Self::ObligationWithdrawn { .. } => 5,
-            Self::InquiryLogged { .. } => 6,
-            Self::InquiryAnswered { .. } => 7,
-            Self::ConsultationRecorded { .. } => 8,
-            Self::DemonstrationRecorded { .. } => 9,
-            Self::SubstituteOffered { .. } => 10,
-            Self::RelatedProductOffered { .. } => 11,
-            Self::FollowUpCompleted { .. } => 12,
-            Self::OutreachMade { .. } => 13,
-            Self::JointReviewHeld { .. } => 14,
-            Self::PersonalDataErased { .. } => 15,
-        }]
-    }
-
-    fn catalogue() -> Vec<EventSchema> {
-        EventSchema::all_at_version_one(&CUSTOMER_EVENTS)
+event_enum! {
+    /// What happened to a customer.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(tag = "type", content = "data")]
+    pub enum CustomerEvent {
+        /// C1: registered (name and contact are kept outside the events).
+        "customer.registered" => Registered {
+            /// The customer.
+            customer: CustomerId,
+            /// The segment.
+            target_group: TargetGroup,
+            /// The relationship level.
+            level: RelationshipLevel,
+            /// The duty windows.
+            terms: OutreachTerms,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// C2: the relationship level changed.
+        "customer.level_changed" => LevelChanged {
+            /// The previous level.
+            from: RelationshipLevel,
+            /// The new level.
+            to: RelationshipLevel,
+            /// Why.
+            reason: String,
+            /// The account owner (Partnership).
+            account_owner: Option<AccountOwnerId>,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// C3: a purchase was recorded.
+        "customer.purchase_recorded" => PurchaseRecorded {
+            /// The unit bought.
+            product: ProductId,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// A duty fell to the seller: an obligation with its due date (inclusive), if it has one.
+        "customer.obligation_opened" => ObligationOpened {
+            /// The obligation's number.
+            obligation: u32,
+            /// What for.
+            kind: ObligationKind,
+            /// The last day to fulfil it; `None` when it is open until done.
+            due: Option<NaiveDate>,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// An obligation was fulfilled.
+        "customer.obligation_fulfilled" => ObligationFulfilled {
+            /// The obligation's number.
+            obligation: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// A periodic obligation the new level no longer requires was withdrawn.
+        "customer.obligation_withdrawn" => ObligationWithdrawn {
+            /// The obligation's number.
+            obligation: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// C4: an inquiry or complaint was logged.
+        "customer.inquiry_logged" => InquiryLogged {
+            /// The inquiry's number.
+            inquiry: u32,
+            /// Question or complaint.
+            kind: InquiryKind,
+            /// What it is about (never names or contact details).
+            topic: String,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// C4: an inquiry was answered.
+        "customer.inquiry_answered" => InquiryAnswered {
+            /// The inquiry's number.
+            inquiry: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// C4: a consultation was given.
+        "customer.consultation_recorded" => ConsultationRecorded {
+            /// Its topic.
+            topic: String,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// C4: a model was demonstrated.
+        "customer.demonstration_recorded" => DemonstrationRecorded {
+            /// The model.
+            model: ModelId,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// C5: a substitute was offered for a model that had no unit ready for sale.
+        "customer.substitute_offered" => SubstituteOffered {
+            /// The model asked for.
+            requested: ModelId,
+            /// What was offered.
+            offered: Substitute,
+            /// Whether the customer accepted.
+            accepted: bool,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// C5: a related product was offered.
+        "customer.related_product_offered" => RelatedProductOffered {
+            /// The model offered.
+            model: ModelId,
+            /// Whether the customer accepted.
+            accepted: bool,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// C6: a follow-up call was made.
+        "customer.follow_up_completed" => FollowUpCompleted {
+            /// The obligation it fulfils.
+            obligation: u32,
+            /// The customer's impressions.
+            impressions: String,
+            /// Complaints raised (each becomes an inquiry).
+            complaints: String,
+            /// Suggestions.
+            suggestions: String,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// Proactive outreach was made.
+        "customer.outreach_made" => OutreachMade {
+            /// What was offered or suggested.
+            topic: String,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// The partnership's joint review was held.
+        "customer.joint_review_held" => JointReviewHeld {
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// C7: the customer's personal data was erased (the data itself was never in an event).
+        "customer.personal_data_erased" => PersonalDataErased {
+            /// When.
+            at: DateTime<Utc>,
+        },
     }
 }
 

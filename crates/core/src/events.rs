@@ -166,6 +166,82 @@ mod tests {
         }
     }
 
+    /// Every stored event type name, as the stores of every release hold them. Adding an event
+    /// adds a name here; renaming or removing one would orphan stored events, so this list only
+    /// ever grows.
+    const STORED_EVENT_TYPES: [&str; 61] = [
+        "product.unit_received",
+        "product.transport_damage_recorded",
+        "product.transport_damage_repaired",
+        "product.unit_commissioned",
+        "product.test_run_recorded",
+        "product.unit_sold",
+        "product.warranty_started",
+        "product.unit_delivered",
+        "product.unit_installed",
+        "product.users_trained",
+        "product.unit_modernized",
+        "product.unit_returned",
+        "product.unit_scrapped",
+        "customer.registered",
+        "customer.level_changed",
+        "customer.purchase_recorded",
+        "customer.obligation_opened",
+        "customer.obligation_fulfilled",
+        "customer.obligation_withdrawn",
+        "customer.inquiry_logged",
+        "customer.inquiry_answered",
+        "customer.consultation_recorded",
+        "customer.demonstration_recorded",
+        "customer.substitute_offered",
+        "customer.related_product_offered",
+        "customer.follow_up_completed",
+        "customer.outreach_made",
+        "customer.joint_review_held",
+        "customer.personal_data_erased",
+        "contract.proposed",
+        "contract.activated",
+        "contract.visit_scheduled",
+        "contract.visit_performed",
+        "contract.suspended",
+        "contract.resumed",
+        "contract.renewed",
+        "contract.cancelled",
+        "contract.expired",
+        "contract.call_opened",
+        "contract.call_priority_changed",
+        "contract.technician_dispatched",
+        "contract.technician_arrived",
+        "contract.call_resolved",
+        "contract.sla_breached",
+        "parts.part_registered",
+        "parts.stock_received",
+        "parts.reserved",
+        "parts.backordered",
+        "parts.backorder_filled",
+        "parts.issued",
+        "parts.released",
+        "parts.transferred",
+        "parts.model_discontinued",
+        "parts.last_time_buy_placed",
+        "parts.reorder_point_reached",
+        "parts.part_retired",
+        "technician.hired",
+        "technician.standards_training_completed",
+        "technician.certified",
+        "technician.certification_revoked",
+        "technician.left",
+    ];
+
+    #[test]
+    fn stored_event_type_names_never_change() {
+        let code: Vec<&str> = ServiceEvent::catalogue()
+            .iter()
+            .map(|schema| schema.event_type)
+            .collect();
+        assert_eq!(code, STORED_EVENT_TYPES);
+    }
+
     /// docs/domain.md's event catalogue and the code's agree in both directions.
     #[test]
     fn docs_catalogue_matches_the_code() {

@@ -42,6 +42,7 @@ mod customer;
 mod customer_export;
 mod directory;
 mod error;
+mod event_enum;
 mod events;
 mod lifecycle;
 mod parts;

@@ -14,7 +14,8 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::values::{CallId, ModelId, PartNumber, TechnicianId};
-use crate::kernel::{Decider, Event, EventSchema, InvalidStreamId, StreamId};
+use crate::event_enum::event_enum;
+use crate::kernel::{Decider, InvalidStreamId, StreamId};
 
 /// Years a part is guaranteed after its model is discontinued, unless the command says otherwise.
 pub const DEFAULT_GUARANTEE_YEARS: u32 = 10;
@@ -35,177 +36,127 @@ pub enum Location {
     Store(String),
 }
 
-/// What happened to a part's supply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
-pub enum PartEvent {
-    /// R1: the part was registered with the models that use it.
-    #[serde(rename = "parts.part_registered")]
-    PartRegistered {
-        /// The part.
-        part: PartNumber,
-        /// Models using it, with the quantity per unit.
-        models: BTreeMap<ModelId, u32>,
-        /// Available stock below which a reorder is due (R5).
-        reorder_point: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// Stock arrived at a location.
-    #[serde(rename = "parts.stock_received")]
-    StockReceived {
-        /// Where.
-        location: Location,
-        /// How many.
-        quantity: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// R2: stock was reserved for a service call.
-    #[serde(rename = "parts.reserved")]
-    Reserved {
-        /// The reservation's number.
-        reservation: u32,
-        /// The call.
-        call: CallId,
-        /// Where.
-        location: Location,
-        /// How many.
-        quantity: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// R4: a request that stock could not serve became a backorder.
-    #[serde(rename = "parts.backordered")]
-    Backordered {
-        /// The backorder's number (lower is older).
-        backorder: u32,
-        /// The call.
-        call: CallId,
-        /// Where it is wanted.
-        location: Location,
-        /// How many.
-        quantity: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// R4: arriving stock filled a backorder (it becomes a reservation).
-    #[serde(rename = "parts.backorder_filled")]
-    BackorderFilled {
-        /// The backorder.
-        backorder: u32,
-        /// The reservation it became.
-        reservation: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// R2: reserved stock was issued (it leaves the stock).
-    #[serde(rename = "parts.issued")]
-    Issued {
-        /// The reservation.
-        reservation: u32,
-        /// How many.
-        quantity: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// R2: a reservation was released (the stock is free again).
-    #[serde(rename = "parts.released")]
-    Released {
-        /// The reservation.
-        reservation: u32,
-        /// How many were still reserved.
-        quantity: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// R2: free stock moved between locations.
-    #[serde(rename = "parts.transferred")]
-    Transferred {
-        /// From.
-        from: Location,
-        /// To.
-        to: Location,
-        /// How many.
-        quantity: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// R3: a model using the part was discontinued; the part is guaranteed until a date.
-    #[serde(rename = "parts.model_discontinued")]
-    ModelDiscontinued {
-        /// The model.
-        model: ModelId,
-        /// The last day the part is guaranteed for it (inclusive).
-        guaranteed_until: NaiveDate,
-        /// The last day of last-time buys.
-        last_order_date: NaiveDate,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// R3: a last-time buy was placed (it cannot be cancelled).
-    #[serde(rename = "parts.last_time_buy_placed")]
-    LastTimeBuyPlaced {
-        /// How many.
-        quantity: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// R5: available stock fell below the reorder point.
-    #[serde(rename = "parts.reorder_point_reached")]
-    ReorderPointReached {
-        /// Available stock (on hand less reserved, all locations).
-        available: u64,
-        /// The reorder point.
-        reorder_point: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// R4: the part was retired after its obligation ended; closed.
-    #[serde(rename = "parts.part_retired")]
-    PartRetired {
-        /// When.
-        at: DateTime<Utc>,
-    },
-}
-
-const PART_EVENTS: [&str; 12] = [
-    "parts.part_registered",
-    "parts.stock_received",
-    "parts.reserved",
-    "parts.backordered",
-    "parts.backorder_filled",
-    "parts.issued",
-    "parts.released",
-    "parts.transferred",
-    "parts.model_discontinued",
-    "parts.last_time_buy_placed",
-    "parts.reorder_point_reached",
-    "parts.part_retired",
-];
-
-impl Event for PartEvent {
-    crate::kernel::tagged_payload_codec!();
-
-    fn event_type(&self) -> &'static str {
-        PART_EVENTS[match self {
-            Self::PartRegistered { .. } => 0,
-            Self::StockReceived { .. } => 1,
-            Self::Reserved { .. } => 2,
-            Self::Backordered { .. } => 3,
-            Self::BackorderFilled { .. } => 4,
-            Self::Issued { .. } => 5,
-            Self::Released { .. } => 6,
-            Self::Transferred { .. } => 7,
-            Self::ModelDiscontinued { .. } => 8,
-            Self::LastTimeBuyPlaced { .. } => 9,
-            Self::ReorderPointReached { .. } => 10,
-            Self::PartRetired { .. } => 11,
-        }]
-    }
-
-    fn catalogue() -> Vec<EventSchema> {
-        EventSchema::all_at_version_one(&PART_EVENTS)
+event_enum! {
+    /// What happened to a part's supply.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(tag = "type", content = "data")]
+    pub enum PartEvent {
+        /// R1: the part was registered with the models that use it.
+        "parts.part_registered" => PartRegistered {
+            /// The part.
+            part: PartNumber,
+            /// Models using it, with the quantity per unit.
+            models: BTreeMap<ModelId, u32>,
+            /// Available stock below which a reorder is due (R5).
+            reorder_point: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// Stock arrived at a location.
+        "parts.stock_received" => StockReceived {
+            /// Where.
+            location: Location,
+            /// How many.
+            quantity: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// R2: stock was reserved for a service call.
+        "parts.reserved" => Reserved {
+            /// The reservation's number.
+            reservation: u32,
+            /// The call.
+            call: CallId,
+            /// Where.
+            location: Location,
+            /// How many.
+            quantity: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// R4: a request that stock could not serve became a backorder.
+        "parts.backordered" => Backordered {
+            /// The backorder's number (lower is older).
+            backorder: u32,
+            /// The call.
+            call: CallId,
+            /// Where it is wanted.
+            location: Location,
+            /// How many.
+            quantity: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// R4: arriving stock filled a backorder (it becomes a reservation).
+        "parts.backorder_filled" => BackorderFilled {
+            /// The backorder.
+            backorder: u32,
+            /// The reservation it became.
+            reservation: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// R2: reserved stock was issued (it leaves the stock).
+        "parts.issued" => Issued {
+            /// The reservation.
+            reservation: u32,
+            /// How many.
+            quantity: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// R2: a reservation was released (the stock is free again).
+        "parts.released" => Released {
+            /// The reservation.
+            reservation: u32,
+            /// How many were still reserved.
+            quantity: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// R2: free stock moved between locations.
+        "parts.transferred" => Transferred {
+            /// From.
+            from: Location,
+            /// To.
+            to: Location,
+            /// How many.
+            quantity: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// R3: a model using the part was discontinued; the part is guaranteed until a date.
+        "parts.model_discontinued" => ModelDiscontinued {
+            /// The model.
+            model: ModelId,
+            /// The last day the part is guaranteed for it (inclusive).
+            guaranteed_until: NaiveDate,
+            /// The last day of last-time buys.
+            last_order_date: NaiveDate,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// R3: a last-time buy was placed (it cannot be cancelled).
+        "parts.last_time_buy_placed" => LastTimeBuyPlaced {
+            /// How many.
+            quantity: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// R5: available stock fell below the reorder point.
+        "parts.reorder_point_reached" => ReorderPointReached {
+            /// Available stock (on hand less reserved, all locations).
+            available: u64,
+            /// The reorder point.
+            reorder_point: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// R4: the part was retired after its obligation ended; closed.
+        "parts.part_retired" => PartRetired {
+            /// When.
+            at: DateTime<Utc>,
+        },
     }
 }
 

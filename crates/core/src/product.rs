@@ -19,7 +19,8 @@ use super::values::{
     CustomerId, ModelId, Money, ProductId, SerialNumber, WarrantyStart, WarrantyTerms,
 };
 use crate::checks::{self, BadLength, TooEarly};
-use crate::kernel::{Decider, Event, EventSchema, InvalidStreamId, StreamId};
+use crate::event_enum::event_enum;
+use crate::kernel::{Decider, InvalidStreamId, StreamId};
 
 /// The longest free text (descriptions, notes, reasons) accepted, in characters.
 pub const MAX_TEXT_LEN: usize = 2_000;
@@ -73,166 +74,112 @@ pub enum AfterSaleService {
     Training,
 }
 
-/// What happened to a unit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
-pub enum ProductEvent {
-    /// P1: the unit arrived.
-    #[serde(rename = "product.unit_received")]
-    UnitReceived {
-        /// The unit.
-        product: ProductId,
-        /// Its model.
-        model: ModelId,
-        /// Its serial number.
-        serial: SerialNumber,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// P2: transport damage was found.
-    #[serde(rename = "product.transport_damage_recorded")]
-    TransportDamageRecorded {
-        /// The damage's number on this unit (1, 2, ...).
-        damage: u32,
-        /// What is damaged.
-        description: String,
-        /// How badly.
-        severity: DamageSeverity,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// P2: a transport damage was repaired.
-    #[serde(rename = "product.transport_damage_repaired")]
-    TransportDamageRepaired {
-        /// The damage's number.
-        damage: u32,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// P3: the unit was brought into working condition.
-    #[serde(rename = "product.unit_commissioned")]
-    UnitCommissioned {
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// P3: the unit was test-run.
-    #[serde(rename = "product.test_run_recorded")]
-    TestRunRecorded {
-        /// Whether it passed.
-        passed: bool,
-        /// What was observed.
-        notes: String,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// P4: the unit was sold.
-    #[serde(rename = "product.unit_sold")]
-    UnitSold {
-        /// The buyer.
-        customer: CustomerId,
-        /// The price.
-        price: Money,
-        /// How it was packed.
-        packaging: String,
-        /// Its warranty.
-        warranty: WarrantyTerms,
-        /// The after-sale services ordered.
-        services: AfterSaleServices,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// P5: the warranty started, at the event its terms name. Both dates are inclusive.
-    #[serde(rename = "product.warranty_started")]
-    WarrantyStarted {
-        /// The first covered day.
-        from: NaiveDate,
-        /// The last covered day.
-        until: NaiveDate,
-    },
-    /// P5: the unit was delivered.
-    #[serde(rename = "product.unit_delivered")]
-    UnitDelivered {
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// P5: the unit was installed.
-    #[serde(rename = "product.unit_installed")]
-    UnitInstalled {
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// P5: the users were trained.
-    #[serde(rename = "product.users_trained")]
-    UsersTrained {
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// P6: the unit was modernized at its owner's request.
-    #[serde(rename = "product.unit_modernized")]
-    UnitModernized {
-        /// What was done.
-        description: String,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// P7: the unit was returned; it is closed.
-    #[serde(rename = "product.unit_returned")]
-    UnitReturned {
-        /// Why.
-        reason: String,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// P7: the unit was scrapped; it is closed.
-    #[serde(rename = "product.unit_scrapped")]
-    UnitScrapped {
-        /// Why.
-        reason: String,
-        /// When.
-        at: DateTime<Utc>,
-    },
-}
-
-const PRODUCT_EVENTS: [&str; 13] = [
-    "product.unit_received",
-    "product.transport_damage_recorded",
-    "product.transport_damage_repaired",
-    "product.unit_commissioned",
-    "product.test_run_recorded",
-    "product.unit_sold",
-    "product.warranty_started",
-    "product.unit_delivered",
-    "product.unit_installed",
-    "product.users_trained",
-    "product.unit_modernized",
-    "product.unit_returned",
-    "product.unit_scrapped",
-];
-
-impl Event for ProductEvent {
-    crate::kernel::tagged_payload_codec!();
-
-    fn event_type(&self) -> &'static str {
-        let index = match self {
-            Self::UnitReceived { .. } => 0,
-            Self::TransportDamageRecorded { .. } => 1,
-            Self::TransportDamageRepaired { .. } => 2,
-            Self::UnitCommissioned { .. } => 3,
-            Self::TestRunRecorded { .. } => 4,
-            Self::UnitSold { .. } => 5,
-            Self::WarrantyStarted { .. } => 6,
-            Self::UnitDelivered { .. } => 7,
-            Self::UnitInstalled { .. } => 8,
-            Self::UsersTrained { .. } => 9,
-            Self::UnitModernized { .. } => 10,
-            Self::UnitReturned { .. } => 11,
-            Self::UnitScrapped { .. } => 12,
-        };
-        PRODUCT_EVENTS[index]
-    }
-
-    fn catalogue() -> Vec<EventSchema> {
-        EventSchema::all_at_version_one(&PRODUCT_EVENTS)
+event_enum! {
+    /// What happened to a unit.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(tag = "type", content = "data")]
+    pub enum ProductEvent {
+        /// P1: the unit arrived.
+        "product.unit_received" => UnitReceived {
+            /// The unit.
+            product: ProductId,
+            /// Its model.
+            model: ModelId,
+            /// Its serial number.
+            serial: SerialNumber,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// P2: transport damage was found.
+        "product.transport_damage_recorded" => TransportDamageRecorded {
+            /// The damage's number on this unit (1, 2, ...).
+            damage: u32,
+            /// What is damaged.
+            description: String,
+            /// How badly.
+            severity: DamageSeverity,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// P2: a transport damage was repaired.
+        "product.transport_damage_repaired" => TransportDamageRepaired {
+            /// The damage's number.
+            damage: u32,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// P3: the unit was brought into working condition.
+        "product.unit_commissioned" => UnitCommissioned {
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// P3: the unit was test-run.
+        "product.test_run_recorded" => TestRunRecorded {
+            /// Whether it passed.
+            passed: bool,
+            /// What was observed.
+            notes: String,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// P4: the unit was sold.
+        "product.unit_sold" => UnitSold {
+            /// The buyer.
+            customer: CustomerId,
+            /// The price.
+            price: Money,
+            /// How it was packed.
+            packaging: String,
+            /// Its warranty.
+            warranty: WarrantyTerms,
+            /// The after-sale services ordered.
+            services: AfterSaleServices,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// P5: the warranty started, at the event its terms name. Both dates are inclusive.
+        "product.warranty_started" => WarrantyStarted {
+            /// The first covered day.
+            from: NaiveDate,
+            /// The last covered day.
+            until: NaiveDate,
+        },
+        /// P5: the unit was delivered.
+        "product.unit_delivered" => UnitDelivered {
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// P5: the unit was installed.
+        "product.unit_installed" => UnitInstalled {
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// P5: the users were trained.
+        "product.users_trained" => UsersTrained {
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// P6: the unit was modernized at its owner's request.
+        "product.unit_modernized" => UnitModernized {
+            /// What was done.
+            description: String,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// P7: the unit was returned; it is closed.
+        "product.unit_returned" => UnitReturned {
+            /// Why.
+            reason: String,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// P7: the unit was scrapped; it is closed.
+        "product.unit_scrapped" => UnitScrapped {
+            /// Why.
+            reason: String,
+            /// When.
+            at: DateTime<Utc>,
+        },
     }
 }
 

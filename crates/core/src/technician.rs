@@ -15,81 +15,53 @@ use serde::{Deserialize, Serialize};
 
 use super::values::{ModelId, TechnicianId};
 use crate::checks::{self, BadLength};
-use crate::kernel::{Decider, Event, EventSchema, InvalidStreamId, StreamId};
+use crate::event_enum::event_enum;
+use crate::kernel::{Decider, InvalidStreamId, StreamId};
 
 // ---------------------------------------------------------------------------------------------
 // Events
 // ---------------------------------------------------------------------------------------------
 
-/// What happened to a technician.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
-pub enum TechnicianEvent {
-    /// T1: hired.
-    #[serde(rename = "technician.hired")]
-    Hired {
-        /// The technician.
-        technician: TechnicianId,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// T1: trained in the service standards.
-    #[serde(rename = "technician.standards_training_completed")]
-    StandardsTrainingCompleted {
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// T1: certified to serve a model until a date (inclusive).
-    #[serde(rename = "technician.certified")]
-    Certified {
-        /// The model.
-        model: ModelId,
-        /// The last valid day.
-        until: NaiveDate,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// T1: a certification was revoked.
-    #[serde(rename = "technician.certification_revoked")]
-    CertificationRevoked {
-        /// The model.
-        model: ModelId,
-        /// Why.
-        reason: String,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// T1: the technician left; closed.
-    #[serde(rename = "technician.left")]
-    Left {
-        /// When.
-        at: DateTime<Utc>,
-    },
-}
-
-const TECHNICIAN_EVENTS: [&str; 5] = [
-    "technician.hired",
-    "technician.standards_training_completed",
-    "technician.certified",
-    "technician.certification_revoked",
-    "technician.left",
-];
-
-impl Event for TechnicianEvent {
-    crate::kernel::tagged_payload_codec!();
-
-    fn event_type(&self) -> &'static str {
-        TECHNICIAN_EVENTS[match self {
-            Self::Hired { .. } => 0,
-            Self::StandardsTrainingCompleted { .. } => 1,
-            Self::Certified { .. } => 2,
-            Self::CertificationRevoked { .. } => 3,
-            Self::Left { .. } => 4,
-        }]
-    }
-
-    fn catalogue() -> Vec<EventSchema> {
-        EventSchema::all_at_version_one(&TECHNICIAN_EVENTS)
+event_enum! {
+    /// What happened to a technician.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(tag = "type", content = "data")]
+    pub enum TechnicianEvent {
+        /// T1: hired.
+        "technician.hired" => Hired {
+            /// The technician.
+            technician: TechnicianId,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// T1: trained in the service standards.
+        "technician.standards_training_completed" => StandardsTrainingCompleted {
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// T1: certified to serve a model until a date (inclusive).
+        "technician.certified" => Certified {
+            /// The model.
+            model: ModelId,
+            /// The last valid day.
+            until: NaiveDate,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// T1: a certification was revoked.
+        "technician.certification_revoked" => CertificationRevoked {
+            /// The model.
+            model: ModelId,
+            /// Why.
+            reason: String,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// T1: the technician left; closed.
+        "technician.left" => Left {
+            /// When.
+            at: DateTime<Utc>,
+        },
     }
 }
 

@@ -3,6 +3,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::kernel::testing::{given, laws};
+use crate::kernel::Event;
 use crate::testing::time::{at, date, eur};
 
 fn contract() -> ContractId {

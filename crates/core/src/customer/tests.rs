@@ -3,6 +3,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::kernel::testing::{given, laws};
+use crate::kernel::Event;
 use crate::testing::time::{date_of_day, day};
 
 fn customer() -> CustomerId {

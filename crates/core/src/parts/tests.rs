@@ -3,6 +3,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::kernel::testing::{given, laws};
+use crate::kernel::Event;
 use crate::testing::time::day;
 
 fn part() -> PartNumber {

@@ -2,6 +2,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::kernel::testing::{given, laws};
+use crate::kernel::Event;
 use crate::testing::time::{date, day, eur_cents};
 
 struct Unit {
