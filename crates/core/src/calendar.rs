@@ -18,6 +18,7 @@ const SEARCH_DAYS: u32 = 3_660;
 /// Why a calendar is not usable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "rule_broken", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CalendarError {
     /// No working day.
     #[error("a business calendar needs at least one working day")]

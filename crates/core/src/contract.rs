@@ -744,6 +744,7 @@ impl ContractCommand {
 /// Why a contract refuses a command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "rule_broken", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ContractError {
     /// Proposed already.
     #[error("S1: contract {contract} exists already")]

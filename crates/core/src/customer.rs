@@ -692,6 +692,7 @@ impl CustomerCommand {
 /// Why a customer refuses a command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "rule_broken", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CustomerError {
     /// C1: registered already.
     #[error("C1: customer {customer} is registered already")]

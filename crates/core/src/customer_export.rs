@@ -22,6 +22,7 @@ pub const CUSTOMER_FORMAT_NAME: &str = "service-lifecycle-customer-data";
 
 /// Why a customer data export failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CustomerExportError {
     /// Reading the store or writing the document failed.
     #[error(transparent)]

@@ -14,6 +14,7 @@ use crate::kernel::{EventId, ExecuteError, InvalidStreamId, ReadError};
 
 /// Why the facade refused or failed a command.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServiceError {
     /// The unit refused or the store failed.
     #[error(transparent)]

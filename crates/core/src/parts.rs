@@ -550,6 +550,7 @@ impl PartCommand {
 /// Why a part's supply refuses a command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "rule_broken", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PartError {
     /// R1: registered already.
     #[error("R1: part {part} is registered already")]

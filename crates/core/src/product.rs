@@ -562,6 +562,7 @@ pub enum ProductCommand {
 /// Why a unit refuses a command: the rule, with the ids involved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "rule_broken", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ProductError {
     /// P1: this model and serial number were received already.
     #[error("P1: unit {product} (model {model}, serial {serial}) was received already")]

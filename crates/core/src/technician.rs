@@ -205,6 +205,7 @@ impl TechnicianCommand {
 /// Why a technician refuses a command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "rule_broken", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TechnicianError {
     /// T1: hired already.
     #[error("T1: technician {technician} is hired already")]

@@ -118,6 +118,7 @@ pub const MAX_KEY_LEN: usize = 64;
 /// Why a string is not a valid business key (serial number, part number).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "rule_broken", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum InvalidKey {
     /// The key is empty (or only spaces).
     #[error("a {kind} must not be empty")]

@@ -14,6 +14,7 @@ use crate::format::{
 /// Why an export failed. What was written before the error is not a valid export (it has no
 /// trailer), and the importer refuses it.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExportError {
     /// Reading the store failed.
     #[error("reading the store failed: {0}")]

@@ -62,6 +62,7 @@ impl ImportOptions {
 
 /// What is wrong with a file, or what failed while importing it.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ImportProblem {
     /// Reading the file failed.
     #[error("reading failed: {0}")]

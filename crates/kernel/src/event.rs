@@ -304,6 +304,7 @@ pub fn tagged_from_payload_bytes<E: DeserializeOwned>(
 
 /// An event could not be turned into JSON or back.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CodecError {
     /// serde_json failed to serialize the event.
     #[error("event {event_type} could not be encoded: {source}")]
@@ -339,6 +340,7 @@ pub enum CodecError {
 
 /// Why an event type name is not acceptable to a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InvalidEventType {
     /// The name is empty.
     #[error("is empty")]

@@ -139,6 +139,7 @@ pub struct EventLocation {
 
 /// Why an append was refused. Whatever the variant, nothing of the append was written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AppendError {
     /// The stream is not at the expected version (optimistic concurrency).
     #[error(
@@ -236,6 +237,7 @@ pub enum AppendError {
 
 /// Why a read failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReadError {
     /// A stored record is damaged (checksum, truncation, impossible value).
     #[error("stored record {record} is corrupt: {problem}")]

@@ -24,6 +24,7 @@ pub const MAX_STREAM_ID_LEN: usize = 256;
 
 /// Why a string is not a valid [`StreamId`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InvalidStreamId {
     /// The stream id is the empty string.
     #[error("a stream id must not be empty")]

@@ -28,6 +28,7 @@ pub trait Projection<E>: Send {
 
 /// Why a projection could not catch up.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProjectionError {
     /// Reading the log failed.
     #[error("projection {name:?} could not read the log: {source}")]

@@ -133,6 +133,7 @@ pub struct Loaded<S> {
 
 /// Why an aggregate could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadError {
     /// The store failed to read.
     #[error(transparent)]
@@ -161,6 +162,7 @@ pub enum LoadError {
 
 /// Why a command was not executed. Whatever the variant, nothing was written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExecuteError<R: std::error::Error + 'static> {
     /// The aggregate rejected the command: the domain rule it breaks.
     #[error("command rejected: {0}")]

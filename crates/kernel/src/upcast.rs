@@ -116,6 +116,7 @@ impl EncodedEvent {
 
 /// Why a stored event could not be turned into a current event.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// No event type of that name exists in the code.
     #[error("unknown event type {event_type:?}")]

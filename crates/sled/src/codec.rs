@@ -41,6 +41,7 @@ const CHECKSUM_LEN: usize = 4;
 
 /// What is wrong with a stored value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Damage {
     /// The value is shorter than its fixed part or its checksum.
     #[error("the value is truncated")]

@@ -11,6 +11,7 @@ use crate::store::SledStore;
 
 /// Why a persisted read model could not be loaded, caught up or saved.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReadModelError {
     /// Reading the log failed.
     #[error("read model {name:?} could not read the log: {source}")]

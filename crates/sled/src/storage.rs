@@ -68,6 +68,7 @@ impl WriteBatch {
 /// A failure of the storage underneath: I/O, a full disk, a lock held by another process, a bug
 /// the engine reports.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StorageError {
     /// The operating system reported an I/O error.
     #[error("I/O error: {0}")]

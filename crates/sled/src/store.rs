@@ -118,6 +118,7 @@ impl SledOptions {
 
 /// Why a store could not be opened.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum OpenError {
     /// The path holds something other than a store.
     #[error("{path} is not a service-lifecycle store: {reason}")]
