@@ -28,7 +28,7 @@ pub enum ReportName {
 }
 
 impl ReportName {
-    /// The seven, in the spec's order.
+    /// The seven, in the order of §9 of docs/domain.md.
     pub const ALL: [Self; 7] = [
         Self::PreSale,
         Self::Backlog,

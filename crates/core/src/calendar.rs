@@ -1,4 +1,4 @@
-//! Business time: service-level targets count working hours only (spec S2).
+//! Business time: service-level targets count working hours only (rule S2 of docs/domain.md).
 //!
 //! A [`BusinessCalendar`] has working days, opening hours (the same every working day, in a fixed
 //! offset from UTC) and holidays. [`BusinessCalendar::add`] moves an instant forward by an amount

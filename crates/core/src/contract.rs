@@ -1,18 +1,5 @@
-//! ServiceContract: the promise of service for a customer's units, its plan, its calls and who
-//! pays (spec §5, S1-S6).
-//!
-//! Kinds: `Warranty` (opened by the policy when a unit's warranty starts; the seller pays),
-//! `PostWarranty` (sold; starts after the units' warranties end; the seller pays what it entitles),
-//! `OnDemand` (pay per call). A contract is proposed, activated, may be suspended and resumed,
-//! renewed, cancelled, or expire at its end. Calls are taken only while it is active at the
-//! call's time. Each call's deadlines are its start plus the plan's targets for its priority,
-//! counted in the plan's business time; a target's breach is recorded exactly when the measured
-//! instant is later than its deadline, and never undone. Preventive visits are scheduled for the
-//! whole term when the contract is activated.
-//!
-//! Application-level rules (checked by the service facade with read models, before commands are
-//! issued): a unit never has two contracts at once; the dispatched technician holds a valid
-//! certification (T2).
+//! The ServiceContract aggregate (§5 of `docs/domain.md`): events, state, fold (`apply`), and decide as
+//! a table of one function per command. What it models is documented on [`ServiceContract`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -747,7 +734,7 @@ impl ContractCommand {
 #[non_exhaustive]
 pub enum ContractError {
     /// Proposed already.
-    #[error("S1: contract {contract} exists already")]
+    #[error("contract {contract} exists already: a contract is proposed once (S1)")]
     AlreadyProposed {
         /// The contract.
         contract: ContractId,
@@ -759,7 +746,7 @@ pub enum ContractError {
         contract: ContractId,
     },
     /// S1: the term ends before it starts, or covers no unit.
-    #[error("S1: contract {contract} must cover a unit, from {start} to an end not before it (got {end})")]
+    #[error("contract {contract} from {start} to {end} is not a term: a contract covers at least one unit and its start is not after its end (S1)")]
     BadTerm {
         /// The contract.
         contract: ContractId,
@@ -769,19 +756,19 @@ pub enum ContractError {
         end: NaiveDate,
     },
     /// A target where response exceeds resolution, or a plan with no priority.
-    #[error("S2: contract {contract}: every priority's response must not exceed its resolution, and the plan must name a priority")]
+    #[error("the plan of contract {contract} is not valid: it names at least one priority, and each priority's response target is not longer than its resolution target (S2)")]
     BadTargets {
         /// The contract.
         contract: ContractId,
     },
     /// An on-demand contract has no entitlements.
-    #[error("S6: on-demand contract {contract} cannot carry entitlements")]
+    #[error("on-demand contract {contract} carries entitlements: an on-demand contract is paid per call and entitles to nothing (S6)")]
     OnDemandWithEntitlements {
         /// The contract.
         contract: ContractId,
     },
     /// A post-warranty contract would overlap a unit's warranty.
-    #[error("S1: post-warranty contract {contract} starts on {start}, inside the warranty of unit {unit} (until {warranty_end:?})")]
+    #[error("post-warranty contract {contract} starts on {start}, inside the warranty of unit {unit} (until {warranty_end:?}): a post-warranty contract starts after the warranty ends, never overlapping it (S1)")]
     OverlapsWarranty {
         /// The contract.
         contract: ContractId,
@@ -793,7 +780,7 @@ pub enum ContractError {
         warranty_end: Option<NaiveDate>,
     },
     /// The command does not fit the contract's status.
-    #[error("S1: contract {contract} is {status:?}; it cannot be {action}")]
+    #[error("contract {contract} is {status:?}, so it cannot be {action}: a contract goes proposed, active, suspended and resumed, then renewed, cancelled or expired (S1)")]
     WrongStatus {
         /// The contract.
         contract: ContractId,
@@ -803,7 +790,7 @@ pub enum ContractError {
         action: &'static str,
     },
     /// S1: renewal must move the end later.
-    #[error("S1: contract {contract} ends on {end}; a renewal must end later than {until}")]
+    #[error("contract {contract} ends on {end}, so a renewal to {until} would not extend it: a renewal ends later than the current end (S1)")]
     RenewalNotLater {
         /// The contract.
         contract: ContractId,
@@ -813,7 +800,7 @@ pub enum ContractError {
         until: NaiveDate,
     },
     /// S1: expiry only after the end.
-    #[error("S1: contract {contract} runs until {end}; it cannot expire on {date}")]
+    #[error("contract {contract} runs until {end}, so it cannot expire on {date}: a contract expires only after its end (S1)")]
     NotYetEnded {
         /// The contract.
         contract: ContractId,
@@ -823,7 +810,7 @@ pub enum ContractError {
         date: NaiveDate,
     },
     /// S1: a call only while active at the call's time.
-    #[error("S1: contract {contract} is not active on {date}")]
+    #[error("contract {contract} is not active on {date}: a call is taken only while its contract is active (S1)")]
     NotActiveOn {
         /// The contract.
         contract: ContractId,
@@ -831,7 +818,7 @@ pub enum ContractError {
         date: NaiveDate,
     },
     /// The unit is not covered.
-    #[error("S2: unit {unit} is not covered by contract {contract}")]
+    #[error("unit {unit} is not covered by contract {contract}: a call is opened for a covered unit (S2)")]
     UnitNotCovered {
         /// The contract.
         contract: ContractId,
@@ -839,7 +826,7 @@ pub enum ContractError {
         unit: ProductId,
     },
     /// The plan has no targets for the priority.
-    #[error("S2: the plan of contract {contract} has no targets for priority {priority:?}")]
+    #[error("the plan of contract {contract} has no targets for priority {priority:?}: a call's deadlines come from its priority's targets (S2)")]
     NoTargets {
         /// The contract.
         contract: ContractId,
@@ -847,13 +834,13 @@ pub enum ContractError {
         priority: Priority,
     },
     /// The calendar finds no working time for the deadlines.
-    #[error("S2: the calendar of contract {contract} has no working time for the deadlines")]
+    #[error("the calendar of contract {contract} has no working time for the deadlines: deadlines are counted in working hours (S2)")]
     NoBusinessTime {
         /// The contract.
         contract: ContractId,
     },
     /// The incident cap is reached.
-    #[error("S5: contract {contract} allows {cap} calls, all taken")]
+    #[error("contract {contract} allows {cap} calls, all taken: a contract with a cap of incidents takes no call beyond it (S2)")]
     IncidentCapReached {
         /// The contract.
         contract: ContractId,
@@ -861,7 +848,7 @@ pub enum ContractError {
         cap: u32,
     },
     /// A call id used already.
-    #[error("S2: call {call} exists already on contract {contract}")]
+    #[error("call {call} exists already on contract {contract}: a call is opened once (S2)")]
     CallExists {
         /// The contract.
         contract: ContractId,
@@ -869,7 +856,7 @@ pub enum ContractError {
         call: CallId,
     },
     /// No such call.
-    #[error("S3: contract {contract} has no call {call}")]
+    #[error("contract {contract} has no call {call}: a call is dispatched, reached and resolved after it is opened (S3)")]
     UnknownCall {
         /// The contract.
         contract: ContractId,
@@ -877,7 +864,7 @@ pub enum ContractError {
         call: CallId,
     },
     /// S3: dispatch, arrival and resolution happen in that order, once each.
-    #[error("S3: call {call} of contract {contract} cannot be {action} now ({state})")]
+    #[error("call {call} of contract {contract} cannot be {action} now ({state}): a call is dispatched, then reached, then resolved, in that order (S3)")]
     CallOutOfOrder {
         /// The contract.
         contract: ContractId,
@@ -889,7 +876,7 @@ pub enum ContractError {
         state: &'static str,
     },
     /// A step dated before the step it follows.
-    #[error("S3: call {call} of contract {contract}: {action} at {at} is before {earliest}")]
+    #[error("call {call} of contract {contract}: {action} at {at} is before {earliest}: each step of a call is dated no earlier than the one before it (S3)")]
     DateOutOfOrder {
         /// The contract.
         contract: ContractId,
@@ -903,7 +890,7 @@ pub enum ContractError {
         earliest: DateTime<Utc>,
     },
     /// S4: the cost is in another currency or negative.
-    #[error("S4: contract {contract} charges in {currency}; a cost of {cost} is not acceptable")]
+    #[error("contract {contract} charges in {currency}, so a cost of {cost} is not acceptable: a cost is zero or more, in the contract's currency (S4)")]
     BadCost {
         /// The contract.
         contract: ContractId,
@@ -913,7 +900,7 @@ pub enum ContractError {
         cost: Money,
     },
     /// S6: work not covered needs the customer's acceptance of the charge.
-    #[error("S6: call {call} of contract {contract} is charged {cost} to the customer, who has not accepted")]
+    #[error("call {call} of contract {contract} is charged {cost} to the customer, who has not accepted: work outside the entitlements is charged only with the customer's acceptance (S6)")]
     ChargeNotAccepted {
         /// The contract.
         contract: ContractId,
@@ -931,7 +918,7 @@ pub enum ContractError {
         field: &'static str,
     },
     /// S5: no such visit, or performed already.
-    #[error("S5: contract {contract} has no open preventive visit {visit}")]
+    #[error("contract {contract} has no open preventive visit {visit}: a scheduled, open visit is performed once (S5)")]
     UnknownVisit {
         /// The contract.
         contract: ContractId,
@@ -940,7 +927,21 @@ pub enum ContractError {
     },
 }
 
-/// The ServiceContract aggregate (spec §5).
+/// ServiceContract: the promise of service for a customer's units, its plan, its calls and who pays
+/// (§5 of `docs/domain.md`, rules S1-S6).
+///
+/// Kinds: `Warranty` (opened by the policy when a unit's warranty starts; the seller pays),
+/// `PostWarranty` (sold; starts after the units' warranties end; the seller pays what it entitles),
+/// `OnDemand` (pay per call). A contract is proposed, activated, may be suspended and resumed,
+/// renewed, cancelled, or expire at its end. Calls are taken only while it is active at the
+/// call's time. Each call's deadlines are its start plus the plan's targets for its priority,
+/// counted in the plan's business time; a target's breach is recorded exactly when the measured
+/// instant is later than its deadline, and never undone. Preventive visits are scheduled for the
+/// whole term when the contract is activated.
+///
+/// Application-level rules (checked by the service facade with read models, before commands are
+/// issued): a unit never has two contracts at once; the dispatched technician holds a valid
+/// certification (T2).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ServiceContract;
 

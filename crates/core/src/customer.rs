@@ -1,23 +1,5 @@
-//! Customer: the buyer, the service plan of their target group, and the relationship level the
-//! seller promised them, with the duties each level implies (spec §4, C1-C7).
-//!
-//! Kotler's five relationship levels accumulate duties up the ladder:
-//!
-//! | level | duty |
-//! |---|---|
-//! | Basic | none: sells and does not follow up |
-//! | Reactive | every inquiry or complaint is an open obligation until answered |
-//! | Accountable | plus one follow-up call per purchase, due within the accountable window |
-//! | Proactive | plus outreach at least every proactive period |
-//! | Partnership | plus a joint review every partnership period, with a named account owner |
-//!
-//! Duties are tracked as obligations with due dates. Whether one was missed is a function of a
-//! date ([`CustomerState::obligation_status`]), never a timer. Changing the level changes the
-//! duties from then on: periodic obligations the new level does not require are withdrawn; past
-//! obligations stay in history.
-//!
-//! The customer's name and contact details are personal data: they never enter these events (see
-//! the personal-data store); [`CustomerEvent::PersonalDataErased`] records an erasure without them.
+//! The Customer aggregate (§4 of `docs/domain.md`): events, state, fold (`apply`), and decide as
+//! a table of one function per command. What it models is documented on [`Customer`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -695,7 +677,7 @@ impl CustomerCommand {
 #[non_exhaustive]
 pub enum CustomerError {
     /// C1: registered already.
-    #[error("C1: customer {customer} is registered already")]
+    #[error("customer {customer} is registered already: a customer is registered once (C1)")]
     AlreadyRegistered {
         /// The customer.
         customer: CustomerId,
@@ -725,19 +707,19 @@ pub enum CustomerError {
         min: usize,
     },
     /// C2: a partnership needs a named account owner.
-    #[error("C2: a partnership with customer {customer} needs a named account owner")]
+    #[error("a partnership with customer {customer} needs a named account owner: joint reviews are held with one (C2)")]
     PartnershipWithoutAccountOwner {
         /// The customer.
         customer: CustomerId,
     },
     /// C2: duty windows must be at least a day (a month for reviews).
-    #[error("C2: the duty windows of customer {customer} must be at least one day (one month for reviews)")]
+    #[error("the duty windows of customer {customer} are too short: follow-up and outreach windows last at least a day, review periods at least a month (C2)")]
     EmptyWindow {
         /// The customer.
         customer: CustomerId,
     },
     /// C4: no inquiry of that number.
-    #[error("C4: customer {customer} has no inquiry number {inquiry}")]
+    #[error("customer {customer} has no inquiry number {inquiry}: only a logged inquiry can be answered (C4)")]
     UnknownInquiry {
         /// The customer.
         customer: CustomerId,
@@ -745,7 +727,7 @@ pub enum CustomerError {
         inquiry: u32,
     },
     /// C4: the inquiry was answered already.
-    #[error("C4: inquiry {inquiry} of customer {customer} was answered already")]
+    #[error("inquiry {inquiry} of customer {customer} was answered already: an inquiry is answered once (C4)")]
     InquiryAlreadyAnswered {
         /// The customer.
         customer: CustomerId,
@@ -753,7 +735,7 @@ pub enum CustomerError {
         inquiry: u32,
     },
     /// C5: the substitute offered is the model asked for.
-    #[error("C5: model {model} cannot substitute for itself (customer {customer})")]
+    #[error("model {model} cannot substitute for itself (customer {customer}): a substitute is another model or unit (C5)")]
     SubstituteIsTheRequestedModel {
         /// The customer.
         customer: CustomerId,
@@ -761,7 +743,7 @@ pub enum CustomerError {
         model: ModelId,
     },
     /// C6: no obligation of that number.
-    #[error("C6: customer {customer} has no obligation number {obligation}")]
+    #[error("customer {customer} has no obligation number {obligation}: only an open obligation can be completed (C6)")]
     UnknownObligation {
         /// The customer.
         customer: CustomerId,
@@ -769,7 +751,7 @@ pub enum CustomerError {
         obligation: u32,
     },
     /// C6: the obligation is fulfilled or withdrawn already.
-    #[error("C6: obligation {obligation} of customer {customer} is closed already")]
+    #[error("obligation {obligation} of customer {customer} is closed already: only an open obligation can be completed (C6)")]
     ObligationClosed {
         /// The customer.
         customer: CustomerId,
@@ -777,7 +759,7 @@ pub enum CustomerError {
         obligation: u32,
     },
     /// C6: the obligation is not a follow-up.
-    #[error("C6: obligation {obligation} of customer {customer} is {kind:?}, not a follow-up")]
+    #[error("obligation {obligation} of customer {customer} is {kind:?}, not a follow-up: a follow-up call completes a follow-up obligation (C6)")]
     NotAFollowUp {
         /// The customer.
         customer: CustomerId,
@@ -787,7 +769,9 @@ pub enum CustomerError {
         kind: ObligationKind,
     },
     /// Joint reviews are held with partners only.
-    #[error("C2: customer {customer} is at level {level:?}; joint reviews are for partnerships")]
+    #[error(
+        "customer {customer} is at level {level:?}: joint reviews are held only with partners (C2)"
+    )]
     NotAPartner {
         /// The customer.
         customer: CustomerId,
@@ -796,7 +780,26 @@ pub enum CustomerError {
     },
 }
 
-/// The Customer aggregate (spec §4).
+/// Customer: the buyer, the service plan of their target group, and the relationship level the
+/// seller promised them, with the duties each level implies (§4 of `docs/domain.md`, rules C1-C7).
+///
+/// Kotler's five relationship levels accumulate duties up the ladder:
+///
+/// | level | duty |
+/// |---|---|
+/// | Basic | none: sells and does not follow up |
+/// | Reactive | every inquiry or complaint is an open obligation until answered |
+/// | Accountable | plus one follow-up call per purchase, due within the accountable window |
+/// | Proactive | plus outreach at least every proactive period |
+/// | Partnership | plus a joint review every partnership period, with a named account owner |
+///
+/// Duties are tracked as obligations with due dates. Whether one was missed is a function of a
+/// date ([`CustomerState::obligation_status`]), never a timer. Changing the level changes the
+/// duties from then on: periodic obligations the new level does not require are withdrawn; past
+/// obligations stay in history.
+///
+/// The customer's name and contact details are personal data: they never enter these events (they are
+/// kept in a vault, see [`PersonalData`](crate::PersonalData)); [`CustomerEvent::PersonalDataErased`] records an erasure without them.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Customer;
 

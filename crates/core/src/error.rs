@@ -32,7 +32,7 @@ pub enum ServiceError {
     #[error(transparent)]
     Technician(#[from] ExecuteError<TechnicianError>),
     /// T2: the technician holds no valid certification for the unit's model on the call's day.
-    #[error("T2: technician {technician} is not certified for model {model} on {date}")]
+    #[error("technician {technician} is not certified for model {model} on {date}: only a technician certified for the unit's model on the day is dispatched (T2)")]
     NotCertified {
         /// The technician.
         technician: TechnicianId,
@@ -42,7 +42,7 @@ pub enum ServiceError {
         date: NaiveDate,
     },
     /// C5: a substitute is offered only when the requested model has no unit ready for sale.
-    #[error("C5: model {model} has unit {unit} ready for sale; no substitute is needed")]
+    #[error("model {model} has unit {unit} ready for sale: a substitute is offered only when the requested model has no unit ready for sale (C5)")]
     RequestedModelAvailable {
         /// The model asked for.
         model: ModelId,
@@ -63,7 +63,7 @@ pub enum ServiceError {
     },
     /// S1: a unit never has two contracts at once.
     #[error(
-        "S1: unit {unit} is covered by contract {contract} from {start} to {end}, which overlaps"
+        "unit {unit} is covered by contract {contract} from {start} to {end}, which overlaps: a unit has at most one contract on any date (S1)"
     )]
     UnitHasContract {
         /// The unit.

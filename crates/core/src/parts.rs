@@ -1,12 +1,5 @@
-//! PartsSupply: one spare part across locations, with the supply obligation that outlives its
-//! models (spec §6, R1-R5).
-//!
-//! Stock is kept per location (the central warehouse, a technician's van, a site): on hand never
-//! below zero, reserved never above on hand. A request for a service call is reserved from stock or,
-//! inside the supply obligation, becomes a backorder; receiving stock fills backorders first,
-//! oldest first. Discontinuing a model that uses the part sets a guarantee (10 years by default);
-//! the part's obligation ends at the latest guarantee of its models. After that, a request without
-//! stock is refused, naming the obligation's end. Falling below the reorder point is recorded.
+//! The PartsSupply aggregate (§6 of `docs/domain.md`): events, state, fold (`apply`), and decide as
+//! a table of one function per command. What it models is documented on [`PartsSupply`].
 
 use std::collections::BTreeMap;
 
@@ -553,7 +546,7 @@ impl PartCommand {
 #[non_exhaustive]
 pub enum PartError {
     /// R1: registered already.
-    #[error("R1: part {part} is registered already")]
+    #[error("part {part} is registered already: a part number is registered once (R1)")]
     AlreadyRegistered {
         /// The part.
         part: PartNumber,
@@ -573,7 +566,7 @@ pub enum PartError {
         stream: PartNumber,
     },
     /// R1: a part needs at least one model, each with a quantity of at least one.
-    #[error("R1: part {part} needs at least one model, each using at least one unit")]
+    #[error("part {part} names no model that uses it: a part is registered with the models that use it, at least one unit each (R1)")]
     NoModels {
         /// The part.
         part: PartNumber,
@@ -585,7 +578,7 @@ pub enum PartError {
         part: PartNumber,
     },
     /// R1: not enough free stock at the location.
-    #[error("R1: part {part} has {available} free at {location:?}, fewer than the {requested} asked for")]
+    #[error("part {part} has {available} free at {location:?}, fewer than the {requested} asked for: stock on hand never goes below zero nor below what is reserved (R1)")]
     InsufficientStock {
         /// The part.
         part: PartNumber,
@@ -597,7 +590,7 @@ pub enum PartError {
         requested: u32,
     },
     /// R4: after the obligation, a request without stock is refused.
-    #[error("R4: the supply obligation for part {part} ended on {ended}; {requested} cannot be supplied from stock at {location:?}")]
+    #[error("the supply obligation for part {part} ended on {ended}, and {requested} cannot be supplied from stock at {location:?}: after the obligation a request without stock is refused (R4)")]
     ObligationEnded {
         /// The part.
         part: PartNumber,
@@ -609,7 +602,7 @@ pub enum PartError {
         requested: u32,
     },
     /// R2: no open reservation of that number.
-    #[error("R2: part {part} has no open reservation number {reservation}")]
+    #[error("part {part} has no open reservation number {reservation}: only an open reservation is issued or released (R2)")]
     UnknownReservation {
         /// The part.
         part: PartNumber,
@@ -617,7 +610,7 @@ pub enum PartError {
         reservation: u32,
     },
     /// R2: issuing more than is reserved.
-    #[error("R2: reservation {reservation} of part {part} holds {reserved}, fewer than the {requested} to issue")]
+    #[error("reservation {reservation} of part {part} holds {reserved}, fewer than the {requested} to issue: only what is reserved is issued (R2)")]
     IssueBeyondReservation {
         /// The part.
         part: PartNumber,
@@ -629,13 +622,13 @@ pub enum PartError {
         requested: u32,
     },
     /// R2: a transfer to the same location.
-    #[error("R2: part {part}: a transfer needs two different locations")]
+    #[error("part {part} cannot be transferred to where it is: a transfer moves stock between two different locations (R2)")]
     TransferToItself {
         /// The part.
         part: PartNumber,
     },
     /// R3: the model does not use the part.
-    #[error("R3: model {model} does not use part {part}")]
+    #[error("model {model} does not use part {part}: a discontinuation applies to the parts its model uses (R3)")]
     ModelDoesNotUsePart {
         /// The part.
         part: PartNumber,
@@ -643,7 +636,7 @@ pub enum PartError {
         model: ModelId,
     },
     /// R3: a guarantee of zero years, or a last order date after the guarantee ends.
-    #[error("R3: part {part}: the guarantee for model {model} must last at least a year and its last order date fall within it")]
+    #[error("the guarantee of part {part} for model {model} is not valid: it lasts at least a year and its last order date falls within it (R3)")]
     BadGuarantee {
         /// The part.
         part: PartNumber,
@@ -651,7 +644,7 @@ pub enum PartError {
         model: ModelId,
     },
     /// R3: last-time buys need a discontinued model whose last order date has not passed.
-    #[error("R3: no last-time buy of part {part} can be placed on {date}: last order date {last_order_date:?}")]
+    #[error("no last-time buy of part {part} can be placed on {date} (last order date {last_order_date:?}): a last-time buy is placed only up to the last order date (R3)")]
     PastLastOrderDate {
         /// The part.
         part: PartNumber,
@@ -662,7 +655,7 @@ pub enum PartError {
     },
     /// R4: a part cannot be retired while its obligation runs.
     #[error(
-        "R4: part {part} cannot be retired while its supply obligation runs (until {until:?})"
+        "part {part} cannot be retired while its supply obligation runs (until {until:?}): parts are supplied for the whole obligation (R4)"
     )]
     ObligationRuns {
         /// The part.
@@ -678,7 +671,15 @@ pub enum PartError {
     },
 }
 
-/// The PartsSupply aggregate (spec §6).
+/// PartsSupply: one spare part across locations, with the supply obligation that outlives its
+/// models (§6 of `docs/domain.md`, rules R1-R5).
+///
+/// Stock is kept per location (the central warehouse, a technician's van, a site): on hand never
+/// below zero, reserved never above on hand. A request for a service call is reserved from stock or,
+/// inside the supply obligation, becomes a backorder; receiving stock fills backorders first,
+/// oldest first. Discontinuing a model that uses the part sets a guarantee (10 years by default);
+/// the part's obligation ends at the latest guarantee of its models. After that, a request without
+/// stock is refused, naming the obligation's end. Falling below the reorder point is recorded.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PartsSupply;
 

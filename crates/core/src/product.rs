@@ -1,14 +1,5 @@
-//! Product: one unit, from the day it arrives until it is returned or scrapped (spec §3, P1-P7).
-//!
-//! A unit is identified by its model and serial number ([`ProductId::of`]). Before the sale it is
-//! prepared: transport damage recorded and repaired, brought into working condition
-//! (commissioning), test-run. Only a commissioned unit whose last test run passed and which has no
-//! open damage can be sold. The sale records the customer, price, packaging, warranty terms and the
-//! after-sale services ordered (delivery, installation, training), which then happen in that order.
-//! The warranty starts at the event its terms name and ends on an inclusive date; whether a unit
-//! is covered is a function of a date, never a stored flag.
-//!
-//! The module reads top to bottom as events, state, fold (`apply`), decide.
+//! The Product aggregate (§3 of `docs/domain.md`): events, state, fold (`apply`), and decide as
+//! a table of one function per command. What it models is documented on [`Product`].
 
 use std::collections::BTreeMap;
 
@@ -565,7 +556,7 @@ pub enum ProductCommand {
 #[non_exhaustive]
 pub enum ProductError {
     /// P1: this model and serial number were received already.
-    #[error("P1: unit {product} (model {model}, serial {serial}) was received already")]
+    #[error("unit {product} (model {model}, serial {serial}) was received already: a serial number is received once per model (P1)")]
     AlreadyReceived {
         /// The unit.
         product: ProductId,
@@ -589,7 +580,7 @@ pub enum ProductError {
         stream: ProductId,
     },
     /// P7: the unit is closed; nothing but reads after that.
-    #[error("P7: unit {product} is closed ({status:?}); nothing can be done to it any more")]
+    #[error("unit {product} is closed ({status:?}): a returned or scrapped unit accepts no command, only reads (P7)")]
     Closed {
         /// The unit.
         product: ProductId,
@@ -597,7 +588,7 @@ pub enum ProductError {
         status: ProductStatus,
     },
     /// P2, P3: preparation happens only before the sale.
-    #[error("{rule}: unit {product} is sold already; this happens only before the sale")]
+    #[error("unit {product} is sold already: this happens only before the sale ({rule})")]
     AlreadySold {
         /// The rule.
         rule: &'static str,
@@ -613,7 +604,7 @@ pub enum ProductError {
         field: &'static str,
     },
     /// P2: no damage of that number was recorded.
-    #[error("P2: unit {product} has no transport damage number {damage}")]
+    #[error("unit {product} has no transport damage number {damage}: a repair names a recorded damage (P2)")]
     UnknownDamage {
         /// The unit.
         product: ProductId,
@@ -621,7 +612,7 @@ pub enum ProductError {
         damage: u32,
     },
     /// P2: the damage was repaired already.
-    #[error("P2: transport damage {damage} of unit {product} was repaired already")]
+    #[error("transport damage {damage} of unit {product} was repaired already: each damage is repaired once (P2)")]
     DamageAlreadyRepaired {
         /// The unit.
         product: ProductId,
@@ -629,13 +620,13 @@ pub enum ProductError {
         damage: u32,
     },
     /// P3: a test run needs commissioning first.
-    #[error("P3: unit {product} must be commissioned before it is test-run")]
+    #[error("unit {product} is not commissioned: a unit is brought into working condition before it is test-run (P3)")]
     NotCommissioned {
         /// The unit.
         product: ProductId,
     },
     /// P4: the unit is not ready for sale; `missing` names each missing step.
-    #[error("P4: unit {product} is not ready for sale; missing: {missing:?}")]
+    #[error("unit {product} is not ready for sale, missing {missing:?}: a unit is sold only when commissioned, its last test run passed and no transport damage is open (P4)")]
     NotReadyForSale {
         /// The unit.
         product: ProductId,
@@ -643,7 +634,7 @@ pub enum ProductError {
         missing: Vec<MissingForSale>,
     },
     /// P4: a price below zero.
-    #[error("P4: unit {product} cannot be sold for a negative price ({price})")]
+    #[error("unit {product} cannot be sold for a negative price ({price}): a price is zero or more (P4)")]
     NegativePrice {
         /// The unit.
         product: ProductId,
@@ -651,20 +642,22 @@ pub enum ProductError {
         price: Money,
     },
     /// P4: a warranty of zero months.
-    #[error("P4: the warranty of unit {product} must last at least one month")]
+    #[error(
+        "the warranty of unit {product} lasts no month: a warranty lasts at least one month (P4)"
+    )]
     EmptyWarranty {
         /// The unit.
         product: ProductId,
     },
     /// P5: the warranty's end date is beyond the calendar chrono can represent.
-    #[error("P5: the warranty of unit {product} would end beyond the supported calendar")]
+    #[error("the warranty of unit {product} would end beyond the supported calendar: its end date must be a representable date (P5)")]
     WarrantyEndOutOfRange {
         /// The unit.
         product: ProductId,
     },
     /// P4: the warranty would start at a service that was not ordered.
     #[error(
-        "P4: the warranty of unit {product} starts {starts:?}, but that service was not ordered"
+        "the warranty of unit {product} starts {starts:?}, but that service was not ordered: a warranty starts at an event that will happen (P4)"
     )]
     WarrantyWouldNeverStart {
         /// The unit.
@@ -679,7 +672,7 @@ pub enum ProductError {
         product: ProductId,
     },
     /// P5: the service was not ordered with the sale.
-    #[error("P5: {service:?} of unit {product} was not ordered")]
+    #[error("{service:?} of unit {product} was not ordered: only the after-sale services ordered at the sale are done (P5)")]
     ServiceNotOrdered {
         /// The unit.
         product: ProductId,
@@ -687,7 +680,9 @@ pub enum ProductError {
         service: AfterSaleService,
     },
     /// P5: the service was done already.
-    #[error("P5: {service:?} of unit {product} was done already")]
+    #[error(
+        "{service:?} of unit {product} was done already: each after-sale service is done once (P5)"
+    )]
     ServiceAlreadyDone {
         /// The unit.
         product: ProductId,
@@ -695,7 +690,7 @@ pub enum ProductError {
         service: AfterSaleService,
     },
     /// P5: an ordered earlier service has not happened yet.
-    #[error("P5: {service:?} of unit {product} needs {needs:?} first")]
+    #[error("{service:?} of unit {product} needs {needs:?} first: delivery, installation and training happen in that order where ordered (P5)")]
     ServiceOutOfOrder {
         /// The unit.
         product: ProductId,
@@ -706,7 +701,7 @@ pub enum ProductError {
     },
     /// A date before the step it must follow.
     #[error(
-        "unit {product}: {what} at {at} is before {earliest}, when the step it follows happened"
+        "unit {product}: {what} at {at} is before {earliest}, when the step it follows happened: each step is dated no earlier than the one before it (P5)"
     )]
     DateOutOfOrder {
         /// The unit.
@@ -719,7 +714,7 @@ pub enum ProductError {
         earliest: DateTime<Utc>,
     },
     /// P6: modernization only at the owner's request.
-    #[error("P6: unit {product} belongs to customer {owner}; customer {requested_by} cannot order its modernization")]
+    #[error("unit {product} belongs to customer {owner}, so customer {requested_by} cannot order its modernization: a unit is modernized only at its owner's request (P6)")]
     NotRequestedByOwner {
         /// The unit.
         product: ProductId,
@@ -730,7 +725,16 @@ pub enum ProductError {
     },
 }
 
-/// The Product aggregate (spec §3).
+/// Product: one unit, from the day it arrives until it is returned or scrapped (§3 of
+/// `docs/domain.md`, rules P1-P7).
+///
+/// A unit is identified by its model and serial number ([`ProductId::of`]). Before the sale it is
+/// prepared: transport damage recorded and repaired, brought into working condition
+/// (commissioning), test-run. Only a commissioned unit whose last test run passed and which has no
+/// open damage can be sold. The sale records the customer, price, packaging, warranty terms and the
+/// after-sale services ordered (delivery, installation, training), which then happen in that order.
+/// The warranty starts at the event its terms name and ends on an inclusive date; whether a unit
+/// is covered is a function of a date, never a stored flag.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Product;
 

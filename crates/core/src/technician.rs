@@ -1,12 +1,5 @@
-//! Technician: the staff who serve, and the models they are certified for (spec §6a, T1-T2).
-//!
-//! The chapter's rule on training: service standards are known to every performer. A technician is
-//! hired, trained in the service standards, then certified per product model until a date; a
-//! certification can be revoked, and a technician who leaves is closed. Whether a technician may
-//! be dispatched to a unit (T2) is a function of the model and the date:
-//! [`TechnicianState::certified_for`].
-//!
-//! Names and contact details of staff are personal data and never enter these events.
+//! The Technician aggregate (§6a of `docs/domain.md`): events, state, fold (`apply`), and decide as
+//! a table of one function per command. What it models is documented on [`Technician`].
 
 use std::collections::BTreeMap;
 
@@ -208,13 +201,13 @@ impl TechnicianCommand {
 #[non_exhaustive]
 pub enum TechnicianError {
     /// T1: hired already.
-    #[error("T1: technician {technician} is hired already")]
+    #[error("technician {technician} is hired already: a technician is hired once (T1)")]
     AlreadyHired {
         /// The technician.
         technician: TechnicianId,
     },
     /// T1: never hired.
-    #[error("T1: technician {technician} was never hired")]
+    #[error("technician {technician} was never hired: only a hired technician is trained, certified or leaves (T1)")]
     NotHired {
         /// The technician.
         technician: TechnicianId,
@@ -228,13 +221,15 @@ pub enum TechnicianError {
         stream: TechnicianId,
     },
     /// T1: the technician has left.
-    #[error("T1: technician {technician} has left")]
+    #[error(
+        "technician {technician} has left: nothing more is recorded for a technician who left (T1)"
+    )]
     HasLeft {
         /// The technician.
         technician: TechnicianId,
     },
     /// T1: certification needs the service-standards training first.
-    #[error("T1: technician {technician} must be trained in the service standards before certification for model {model}")]
+    #[error("technician {technician} is not trained in the service standards: a technician is certified for model {model} only after that training (T1)")]
     NotTrainedInStandards {
         /// The technician.
         technician: TechnicianId,
@@ -242,7 +237,7 @@ pub enum TechnicianError {
         model: ModelId,
     },
     /// T1: a certification that would end before it is granted.
-    #[error("T1: certification of technician {technician} for model {model} would end on {until}, before it is granted")]
+    #[error("the certification of technician {technician} for model {model} would end on {until}, before it is granted: a certification ends after it starts (T1)")]
     EndsBeforeItStarts {
         /// The technician.
         technician: TechnicianId,
@@ -252,7 +247,7 @@ pub enum TechnicianError {
         until: NaiveDate,
     },
     /// T1: no current certification for that model.
-    #[error("T1: technician {technician} holds no certification for model {model} to revoke")]
+    #[error("technician {technician} holds no certification for model {model}: only a held certification is revoked (T1)")]
     NotCertified {
         /// The technician.
         technician: TechnicianId,
@@ -260,14 +255,23 @@ pub enum TechnicianError {
         model: ModelId,
     },
     /// A revocation without a reason.
-    #[error("T1: revoking a certification of technician {technician} needs a reason")]
+    #[error("revoking a certification of technician {technician} needs a reason: a revocation says why (T1)")]
     NoReason {
         /// The technician.
         technician: TechnicianId,
     },
 }
 
-/// The Technician aggregate (spec §6a).
+/// Technician: the staff who serve, and the models they are certified for (§6a of `docs/domain.md`,
+/// rules T1-T2).
+///
+/// The chapter's rule on training: service standards are known to every performer. A technician is
+/// hired, trained in the service standards, then certified per product model until a date; a
+/// certification can be revoked, and a technician who leaves is closed. Whether a technician may
+/// be dispatched to a unit (T2) is a function of the model and the date:
+/// [`TechnicianState::certified_for`].
+///
+/// Names and contact details of staff are personal data and never enter these events.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Technician;
 

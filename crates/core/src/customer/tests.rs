@@ -910,7 +910,7 @@ fn arbitrary_customer_command() -> impl Strategy<Value = CustomerCommand> {
     ]
 }
 
-/// The invariants of spec §4 that must hold after every accepted command.
+/// The invariants of §4 (docs/domain.md) that must hold after every accepted command.
 fn customer_invariant(state: &CustomerState) -> Result<(), String> {
     if state.level == RelationshipLevel::Partnership && state.account_owner.is_none() {
         return Err("a partnership without an account owner".into());

@@ -893,7 +893,7 @@ fn arbitrary_product_command() -> impl Strategy<Value = ProductCommand> {
     ]
 }
 
-/// The invariants of spec §3 that must hold after every accepted command.
+/// The invariants of §3 (docs/domain.md) that must hold after every accepted command.
 fn product_invariant(state: &ProductState) -> Result<(), String> {
     if let Some(sale) = &state.sale {
         if state.delivered_at.is_some_and(|at| at < sale.at) {
