@@ -59,7 +59,10 @@ fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
             if name != "target" && name != ".git" {
                 sources(&path, found);
             }
-        } else if path.extension().is_some_and(|ext| ext == "rs" || ext == "md") {
+        } else if path
+            .extension()
+            .is_some_and(|ext| ext == "rs" || ext == "md")
+        {
             found.push(path);
         }
     }
@@ -69,7 +72,10 @@ fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
 fn every_rule_id_cited_anywhere_is_defined_in_the_rule_table() {
     let guide = std::fs::read_to_string(root().join("docs/domain.md")).expect("docs/domain.md");
     let defined = table_ids(&guide);
-    assert!(defined.contains("P1") && defined.contains("T2"), "{defined:?}");
+    assert!(
+        defined.contains("P1") && defined.contains("T2"),
+        "{defined:?}"
+    );
     let mut files = Vec::new();
     for dir in ["crates", "src", "tests", "examples", "benches", "docs"] {
         sources(&root().join(dir), &mut files);

@@ -1,8 +1,4 @@
 //! Business time: service-level targets count working hours only (rule S2 of docs/domain.md).
-//!
-//! A [`BusinessCalendar`] has working days, opening hours (the same every working day, in a fixed
-//! offset from UTC) and holidays. [`BusinessCalendar::add`] moves an instant forward by an amount
-//! of business time: time outside working hours does not count.
 
 use std::collections::BTreeSet;
 
@@ -40,6 +36,10 @@ pub enum CalendarError {
 }
 
 /// Working days, hours and holidays.
+///
+/// A [`BusinessCalendar`] has working days, opening hours (the same every working day, in a fixed
+/// offset from UTC) and holidays. [`BusinessCalendar::add`] moves an instant forward by an amount
+/// of business time: time outside working hours does not count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BusinessCalendar {
     working_days: BTreeSet<u8>,

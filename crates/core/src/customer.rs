@@ -10,9 +10,7 @@ use super::values::{AccountOwnerId, CustomerId, ModelId, ProductId};
 use crate::checks::{self, BadLength};
 use crate::event_enum::event_enum;
 use crate::kernel::{Decider, InvalidStreamId, StreamId};
-
-/// The longest free text (topics, impressions, reasons) accepted, in characters.
-pub const MAX_TEXT_LEN: usize = 2_000;
+use crate::values::MAX_TEXT_LEN;
 
 // ---------------------------------------------------------------------------------------------
 // Events

@@ -28,7 +28,7 @@
 //!   customer's data export ([`export_customer_data`]).
 //! - **All events** ([`ServiceEvent`]): the one event type of a store, holding every aggregate's.
 //!
-//! The test kit of the domain (feature `testing`) is [`testing`].
+//! The test kit of the domain (feature `testing`) is the `testing` module.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -87,4 +87,5 @@ pub use technician::{
 pub use values::{
     AccountOwnerId, CallId, ContractId, Currency, CustomerId, InvalidCurrency, InvalidKey, ModelId,
     Money, PartNumber, ProductId, SerialNumber, TechnicianId, WarrantyStart, WarrantyTerms,
+    MAX_KEY_LEN, MAX_TEXT_LEN,
 };

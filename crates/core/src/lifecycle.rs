@@ -37,7 +37,32 @@ const STATE_CACHE: usize = 100_000;
 /// How many events the policies read per page while catching up.
 const FOLLOW_PAGE: usize = 1_024;
 
-/// The service-lifecycle application over a store of [`ServiceEvent`]s.
+/// The service-lifecycle application over a store of [`ServiceEvent`]s: what an application
+/// embeds. One call per aggregate command ([`product`](Self::product),
+/// [`customer`](Self::customer), [`contract`](Self::contract), [`part`](Self::part),
+/// [`technician`](Self::technician)), plus [`register_customer`](Self::register_customer) and
+/// [`erase_customer`](Self::erase_customer) for personal data and [`run_daily`](Self::run_daily)
+/// for the policies a date triggers. The rules that span aggregates are checked against the
+/// [`Directory`] read model before a command is issued; the policies run after each command, so
+/// the caller sees a consistent result.
+///
+/// # Policies
+/// Policies are process managers: they read the global log (from a checkpoint) and issue commands.
+/// Each reaction's command id is derived from the triggering event's id, so running a policy again
+/// over the same events issues nothing new (the repository recognises the command), and a policy
+/// rebuilt from position 0 converges to the same state. Every command a policy issues carries the
+/// trigger's correlation id and is caused by the trigger.
+///
+/// - **Unit sold** → the customer records the purchase (an accountable or higher customer gets a
+///   follow-up obligation, decided by the Customer aggregate).
+/// - **Warranty started** → a Warranty contract covering the unit for the warranty period is
+///   proposed and activated.
+/// - **Technician dispatched** with parts → the parts are reserved; **call resolved** → the parts
+///   reserved for it are issued.
+/// - **Model discontinued** on one part → every other part the model uses gets the discontinuation.
+/// - **Warranty ending within N days** (a date, not an event: [`ServiceLifecycle::run_daily`]) → a
+///   proactive or partnership customer gets an outreach obligation offering a post-warranty
+///   contract.
 pub struct ServiceLifecycle<S> {
     store: S,
     products: Repository<Product, ServiceEvent, S>,

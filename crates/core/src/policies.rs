@@ -1,21 +1,4 @@
 //! The policies (§7 of `docs/domain.md`): the commands that events call for.
-//!
-//! Policies are process managers: they read the global log (from a checkpoint) and issue commands.
-//! Each reaction's command id is derived from the triggering event's id, so running a policy again
-//! over the same events issues nothing new (the repository recognises the command), and a policy
-//! rebuilt from position 0 converges to the same state. Every command a policy issues carries the
-//! trigger's correlation id and is caused by the trigger.
-//!
-//! - **Unit sold** → the customer records the purchase (an accountable or higher customer gets a
-//!   follow-up obligation, decided by the Customer aggregate).
-//! - **Warranty started** → a Warranty contract covering the unit for the warranty period is
-//!   proposed and activated.
-//! - **Technician dispatched** with parts → the parts are reserved; **call resolved** → the parts
-//!   reserved for it are issued.
-//! - **Model discontinued** on one part → every other part the model uses gets the discontinuation.
-//! - **Warranty ending within N days** (a date, not an event: [`ServiceLifecycle::run_daily`]) → a
-//!   proactive or partnership customer gets an outreach obligation offering a post-warranty
-//!   contract.
 
 use std::collections::{BTreeMap, BTreeSet};
 

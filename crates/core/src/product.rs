@@ -12,9 +12,7 @@ use super::values::{
 use crate::checks::{self, BadLength, TooEarly};
 use crate::event_enum::event_enum;
 use crate::kernel::{Decider, InvalidStreamId, StreamId};
-
-/// The longest free text (descriptions, notes, reasons) accepted, in characters.
-pub const MAX_TEXT_LEN: usize = 2_000;
+use crate::values::MAX_TEXT_LEN;
 
 // ---------------------------------------------------------------------------------------------
 // Events

@@ -115,6 +115,10 @@ impl fmt::Debug for ProductId {
 /// The longest serial or part number accepted, in bytes.
 pub const MAX_KEY_LEN: usize = 64;
 
+/// The longest free text (descriptions, notes, topics, impressions, reasons) a product or
+/// customer command accepts, in characters.
+pub const MAX_TEXT_LEN: usize = 2_000;
+
 /// Why a string is not a valid business key (serial number, part number).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "rule_broken", rename_all = "snake_case")]

@@ -1,22 +1,4 @@
 //! Events and deciders: the two ideas every aggregate is made of.
-//!
-//! # What is an aggregate?
-//! An aggregate is a consistency boundary (one product unit, one customer, one contract). Its state is
-//! never stored: it is the *fold* of the events it has recorded. A [`Decider`] states the two pure
-//! functions that define one:
-//!
-//! - `decide(&state, &command)` looks at the current state and a command and answers with the events
-//!   that record what happened, or with a typed error that names the broken rule. It never mutates,
-//!   never reads a clock (business time comes inside the command) and never does I/O.
-//! - `apply(&mut state, &event)` folds one event into the state. It is total: it never fails for an
-//!   event that `decide` produced, because an event is a fact that already happened.
-//!
-//! # Event names are a contract
-//! Stored events outlive the code that wrote them. Every event therefore has a stable
-//! [`event_type`](Event::event_type) name (`"product.warranty_started"`) that is *not* the Rust
-//! identifier, and a [`schema_version`](Event::schema_version) of its payload's shape. Renaming an
-//! enum variant changes nothing stored; changing a payload's shape bumps its version and registers an
-//! upcaster (see [`Upcasters`](crate::Upcasters)).
 
 use std::fmt;
 
@@ -397,7 +379,25 @@ pub fn validate_static_event_type(event_type: &'static str) -> Result<(), Invali
     Ok(())
 }
 
-/// The pure heart of an aggregate: `decide` and `apply` (see the [module docs](self)).
+/// The pure heart of an aggregate: `decide` and `apply`.
+///
+/// # What is an aggregate?
+/// An aggregate is a consistency boundary (one product unit, one customer, one contract). Its state is
+/// never stored: it is the *fold* of the events it has recorded. A [`Decider`] states the two pure
+/// functions that define one:
+///
+/// - `decide(&state, &command)` looks at the current state and a command and answers with the events
+///   that record what happened, or with a typed error that names the broken rule. It never mutates,
+///   never reads a clock (business time comes inside the command) and never does I/O.
+/// - `apply(&mut state, &event)` folds one event into the state. It is total: it never fails for an
+///   event that `decide` produced, because an event is a fact that already happened.
+///
+/// # Event names are a contract
+/// Stored events outlive the code that wrote them. Every event therefore has a stable
+/// [`event_type`](Event::event_type) name (`"product.warranty_started"`) that is *not* the Rust
+/// identifier, and a [`schema_version`](Event::schema_version) of its payload's shape. Renaming an
+/// enum variant changes nothing stored; changing a payload's shape bumps its version and registers an
+/// upcaster (see [`Upcasters`](crate::Upcasters)).
 pub trait Decider: 'static {
     /// The folded state. `Default` is the state of a stream with no events.
     type State: Default + Clone + fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static;

@@ -1,23 +1,4 @@
 //! The event store contract: what every store (memory, sled, any future one) promises.
-//!
-//! # What is an event store?
-//! An append-only log of envelopes, organised two ways at once: per *stream* (one aggregate's
-//! history, versions 1, 2, 3, …) and globally (every event of every stream in commit order,
-//! positions 1, 2, 3, … with no gap ever). Aggregates are loaded from their stream; projections and
-//! policies follow the global log.
-//!
-//! # The rules
-//! - An append goes to one stream with an [`ExpectedVersion`]; if the stream is elsewhere the append
-//!   fails with [`AppendError::Conflict`] naming both versions, and nothing is written.
-//! - An append of many events is atomic: a reader sees all of them or none.
-//! - Appending events whose ids are already stored is a retry: with the same content it returns the
-//!   original [`AppendResult`] and writes nothing; with other content, or when only some of the ids
-//!   are stored, it is an error.
-//! - Reads are iterators: nothing loads a whole store into memory. Each read sees the store as of the
-//!   moment it started; events committed later are not seen by it.
-//!
-//! The conformance suite of the test kit (`testing::conformance`, feature `testing`) checks all of
-//! this for any store.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -264,7 +245,26 @@ pub enum ReadError {
 /// be decoded.
 pub type EventRef<'a, E> = Cow<'a, Envelope<E>>;
 
-/// A store of events of type `E` (see the [module docs](self) for the rules every store keeps).
+/// A store of events of type `E`.
+///
+/// # What is an event store?
+/// An append-only log of envelopes, organised two ways at once: per *stream* (one aggregate's
+/// history, versions 1, 2, 3, …) and globally (every event of every stream in commit order,
+/// positions 1, 2, 3, … with no gap ever). Aggregates are loaded from their stream; projections and
+/// policies follow the global log.
+///
+/// # The rules
+/// - An append goes to one stream with an [`ExpectedVersion`]; if the stream is elsewhere the append
+///   fails with [`AppendError::Conflict`] naming both versions, and nothing is written.
+/// - An append of many events is atomic: a reader sees all of them or none.
+/// - Appending events whose ids are already stored is a retry: with the same content it returns the
+///   original [`AppendResult`] and writes nothing; with other content, or when only some of the ids
+///   are stored, it is an error.
+/// - Reads are iterators: nothing loads a whole store into memory. Each read sees the store as of the
+///   moment it started; events committed later are not seen by it.
+///
+/// The conformance suite of the test kit (`testing::conformance`, feature `testing`) checks all of
+/// this for any store.
 pub trait EventStore<E: Event>: Send + Sync {
     /// The iterator [`read_stream`](Self::read_stream) returns.
     type StreamEvents<'a>: Iterator<Item = Result<EventRef<'a, E>, ReadError>>

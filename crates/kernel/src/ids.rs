@@ -1,12 +1,4 @@
 //! Identifiers of the kernel: stream ids, event ids and command ids.
-//!
-//! Event ids are UUIDv7 (RFC 9562): time-ordered, so an index on them stays append-friendly. They
-//! come from a per-thread monotonic generator seeded once from the operating system, so creating one
-//! costs a clock read and a few arithmetic steps, not a system call for randomness.
-//!
-//! An event id can also be *derived* from a [`CommandId`] and the event's index in the command's
-//! result. That is what makes a command idempotent across processes: executing the same command
-//! again produces the same event ids, and the store already knows them.
 
 use std::cell::Cell;
 use std::cmp::Ordering;
@@ -168,6 +160,14 @@ impl AsRef<str> for StreamId {
 }
 
 /// The unique id of one stored event: a UUIDv7.
+///
+/// Event ids are UUIDv7 (RFC 9562): time-ordered, so an index on them stays append-friendly. They
+/// come from a per-thread monotonic generator seeded once from the operating system, so creating one
+/// costs a clock read and a few arithmetic steps, not a system call for randomness.
+///
+/// An event id can also be *derived* from a [`CommandId`] and the event's index in the command's
+/// result. That is what makes a command idempotent across processes: executing the same command
+/// again produces the same event ids, and the store already knows them.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct EventId(Uuid);

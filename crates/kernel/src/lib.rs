@@ -23,7 +23,7 @@
 //! Two modules are for the authors of building blocks rather than their users:
 //! [`codec`] helps implement [`Event`] for an enum of events, [`store`] helps implement
 //! [`EventStore`] so that every store answers alike. The test kit (feature `testing`) is
-//! [`testing`]: given/when/then, the store conformance suite, the decider laws and a fixture
+//! `testing`: given/when/then, the store conformance suite, the decider laws and a fixture
 //! aggregate.
 //!
 //! ```

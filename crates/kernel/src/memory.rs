@@ -1,20 +1,4 @@
 //! The in-memory event store: the default store of tests and examples, and fast enough to run a
-//! business day's load in a benchmark.
-//!
-//! # How it is built
-//! Events are kept as typed envelopes, never serialized. Each stream holds its envelopes in an
-//! append-only arena whose elements never move, so a reader borrows them in place: folding a stream
-//! costs no copy, no allocation and no lock per event, and walks memory like a loop over a `Vec`.
-//! The global log is a second arena of (stream, index) pairs in commit order.
-//!
-//! Internal maps hash with foldhash (fast, seeded per process): stream names and event ids are
-//! looked up on every append.
-//!
-//! Appends are serialized by one writer lock, which is what makes versions and positions contiguous
-//! and commit order equal to position order. The writer publishes an append by storing the stream's
-//! new version and the new head position *after* writing every event of it; readers read those
-//! watermarks first and never look beyond them, so a multi-event append is seen whole or not at all.
-//! Readers take no lock except a short one to look a stream's name up.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -42,6 +26,23 @@ const _: () = assert!(Arena::<(), 3, 24>::CAPACITY <= u32::MAX as usize);
 type StreamsArena<E> = Arena<StreamRecord<E>, 6, 32>;
 
 /// An event store held in memory. Cloning it gives another handle to the same store.
+///
+/// business day's load in a benchmark.
+///
+/// # How it is built
+/// Events are kept as typed envelopes, never serialized. Each stream holds its envelopes in an
+/// append-only arena whose elements never move, so a reader borrows them in place: folding a stream
+/// costs no copy, no allocation and no lock per event, and walks memory like a loop over a `Vec`.
+/// The global log is a second arena of (stream, index) pairs in commit order.
+///
+/// Internal maps hash with foldhash (fast, seeded per process): stream names and event ids are
+/// looked up on every append.
+///
+/// Appends are serialized by one writer lock, which is what makes versions and positions contiguous
+/// and commit order equal to position order. The writer publishes an append by storing the stream's
+/// new version and the new head position *after* writing every event of it; readers read those
+/// watermarks first and never look beyond them, so a multi-event append is seen whole or not at all.
+/// Readers take no lock except a short one to look a stream's name up.
 pub struct MemoryStore<E> {
     inner: Arc<Inner<E>>,
 }

@@ -1,15 +1,4 @@
 //! Projections: read models kept up to date from the global log.
-//!
-//! # What is a projection?
-//! Aggregates answer "may this happen?"; they are bad at "which units are waiting for delivery?".
-//! A projection folds *every* event of the store, in commit order, into a read model shaped for one
-//! question. It remembers the position it has applied up to (its checkpoint), so it can stop and
-//! resume, and it can always be rebuilt from position 0: a rebuilt read model equals one maintained
-//! incrementally, because both applied the same events in the same order.
-//!
-//! [`Projector`] runs one projection: [`catch_up`](Projector::catch_up) applies what is new and saves
-//! the checkpoint; [`rebuild`](Projector::rebuild) starts over from zero. [`Subscription`] runs a
-//! projector on its own thread, waking after each commit.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -50,6 +39,17 @@ pub enum ProjectionError {
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 10_000;
 
 /// Runs one projection over a store, keeping its checkpoint.
+///
+/// # What is a projection?
+/// Aggregates answer "may this happen?"; they are bad at "which units are waiting for delivery?".
+/// A projection folds *every* event of the store, in commit order, into a read model shaped for one
+/// question. It remembers the position it has applied up to (its checkpoint), so it can stop and
+/// resume, and it can always be rebuilt from position 0: a rebuilt read model equals one maintained
+/// incrementally, because both applied the same events in the same order.
+///
+/// [`Projector`] runs one projection: [`catch_up`](Projector::catch_up) applies what is new and saves
+/// the checkpoint; [`rebuild`](Projector::rebuild) starts over from zero. [`Subscription`] runs a
+/// projector on its own thread, waking after each commit.
 #[derive(Debug)]
 pub struct Projector<P> {
     name: String,

@@ -1,22 +1,4 @@
 //! The repository: runs commands against aggregates kept in an event store.
-//!
-//! # What happens when a command is executed
-//! 1. If the command carries a [`CommandId`] that was executed before, the events it produced then
-//!    are read back and returned; nothing is decided or written again.
-//! 2. The aggregate's state is loaded: from the state cache if it holds the stream, else from the
-//!    latest usable snapshot plus the events after it, else by folding the whole stream.
-//! 3. The decider decides. A rejection is returned as [`ExecuteError::Rejected`], after checking
-//!    that the state it was decided on is current (a cached state may be behind another writer).
-//! 4. The events are appended with the version the state was loaded at. If another writer got there
-//!    first, the state catches up with the new events and the command is decided again, a bounded
-//!    number of times.
-//! 5. The new state goes back into the cache, and a snapshot is saved when the policy says so.
-//!
-//! Every command has an id (the caller's, or a fresh one) and its events' ids are
-//! [derived](EventId::derived) from it, so "was this command executed?" is a lookup of its first
-//! event id in the store: it survives restarts and works across processes sharing a store, with no
-//! separate table to keep in step. It also means [`Executed`] carries the decided events as they are
-//! and rebuilds their envelopes only when asked ([`Executed::envelopes`]).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -227,6 +209,24 @@ impl<R: std::error::Error + 'static> From<ReadError> for ExecuteError<R> {
 /// assert!(again.replayed);
 /// assert_eq!(again.version, 1);
 /// ```
+///
+/// # What happens when a command is executed
+/// 1. If the command carries a [`CommandId`] that was executed before, the events it produced then
+///    are read back and returned; nothing is decided or written again.
+/// 2. The aggregate's state is loaded: from the state cache if it holds the stream, else from the
+///    latest usable snapshot plus the events after it, else by folding the whole stream.
+/// 3. The decider decides. A rejection is returned as [`ExecuteError::Rejected`], after checking
+///    that the state it was decided on is current (a cached state may be behind another writer).
+/// 4. The events are appended with the version the state was loaded at. If another writer got there
+///    first, the state catches up with the new events and the command is decided again, a bounded
+///    number of times.
+/// 5. The new state goes back into the cache, and a snapshot is saved when the policy says so.
+///
+/// Every command has an id (the caller's, or a fresh one) and its events' ids are
+/// [derived](EventId::derived) from it, so "was this command executed?" is a lookup of its first
+/// event id in the store: it survives restarts and works across processes sharing a store, with no
+/// separate table to keep in step. It also means [`Executed`] carries the decided events as they are
+/// and rebuilds their envelopes only when asked ([`Executed::envelopes`]).
 pub struct Repository<D: Decider, E, S> {
     store: S,
     cache: Option<StateCache<D::State>>,
@@ -331,7 +331,7 @@ where
         Ok(Loaded { state, version })
     }
 
-    /// Executes `command` on the aggregate in `stream` (see the [module docs](self)).
+    /// Executes `command` on the aggregate in `stream` (see [`Repository`] for the steps).
     pub fn execute(
         &self,
         stream: &StreamId,

@@ -1,10 +1,4 @@
 //! Snapshots: a cache of folded state, never the truth.
-//!
-//! A long stream is slow to fold from its first event, so the repository may save the state it
-//! reached together with the stream version and the state's schema version. Loading then starts
-//! from the snapshot and folds only the tail. A snapshot of another state version, one that does not
-//! decode, or one ahead of its stream is ignored and the stream replayed in full: deleting every
-//! snapshot is always safe.
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
@@ -34,6 +28,12 @@ pub struct SnapshotError {
 }
 
 /// Where snapshots are kept.
+///
+/// A long stream is slow to fold from its first event, so the repository may save the state it
+/// reached together with the stream version and the state's schema version. Loading then starts
+/// from the snapshot and folds only the tail. A snapshot of another state version, one that does not
+/// decode, or one ahead of its stream is ignored and the stream replayed in full: deleting every
+/// snapshot is always safe.
 pub trait SnapshotStore: Send + Sync {
     /// The latest snapshot of `stream`, if any.
     fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, SnapshotError>;

@@ -18,7 +18,7 @@ use crate::event::{validate_static_event_type, Event};
 use crate::event_store::{AppendError, AppendResult, EventRef};
 use crate::ids::StreamId;
 
-/// Wakes readers waiting for new commits, for stores implementing [`CommitNotifier`]: the writer
+/// Wakes readers waiting for new commits, for stores implementing [`CommitNotifier`](crate::CommitNotifier): the writer
 /// calls [`notify`](Self::notify) after publishing a new head, which costs it one atomic load when
 /// nobody waits; readers call [`wait`](Self::wait).
 #[derive(Debug, Default)]

@@ -1,10 +1,4 @@
 //! Schema evolution: reading events written by older code.
-//!
-//! Stored events are never rewritten. When an event's payload changes shape, its schema version goes
-//! up and an *upcaster* is registered for the old `(event type, version)`: a function from the old
-//! JSON payload to the next version's. Upcasters chain, so a version-1 payload read by code at
-//! version 3 passes through the 1→2 and 2→3 steps. Decoding a type the code does not know, a version
-//! newer than the code's, or a version with a missing step is a typed [`DecodeError`], never a panic.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -19,6 +13,12 @@ use crate::event::{CodecError, Event};
 pub type UpcastStep = Box<dyn Fn(Value) -> Result<Value, String> + Send + Sync>;
 
 /// The registered upcasting steps, keyed by (event type, the version they upcast from).
+///
+/// Stored events are never rewritten. When an event's payload changes shape, its schema version goes
+/// up and an *upcaster* is registered for the old `(event type, version)`: a function from the old
+/// JSON payload to the next version's. Upcasters chain, so a version-1 payload read by code at
+/// version 3 passes through the 1→2 and 2→3 steps. Decoding a type the code does not know, a version
+/// newer than the code's, or a version with a missing step is a typed [`DecodeError`], never a panic.
 #[derive(Default)]
 pub struct Upcasters {
     steps: HashMap<(String, u32), UpcastStep>,

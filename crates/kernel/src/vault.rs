@@ -1,28 +1,4 @@
 //! The vault: private bytes kept beside the events, keyed by whose they are, and erasable.
-//!
-//! # Why a vault?
-//! Events are immutable, so anything that may have to be forgotten (a person's name, contact
-//! details) must never be written into one. It goes into a vault instead, under the
-//! [`SubjectId`] it belongs to; events refer to the subject by id only. Erasing the subject's
-//! record removes it from every read path, while the event history stays intact and replays.
-//!
-//! The vault stores bytes: what they mean (and how they are encoded) is the caller's business, as
-//! an event's payload is the domain's. Every store of the workspace that persists events can also
-//! be a vault ([`MemoryVault`] here, the sled store on disk), so personal data lives, and is backed
-//! up, beside the events it belongs to.
-//!
-//! ```
-//! use service_lifecycle_kernel::{MemoryVault, SubjectId, Vault};
-//!
-//! let vault = MemoryVault::new();
-//! let subject = SubjectId::from_uuid(uuid::Uuid::new_v4());
-//! vault.put(subject, b"Ada Lovelace".to_vec())?;
-//! assert_eq!(vault.get(subject)?.as_deref(), Some(&b"Ada Lovelace"[..]));
-//! assert!(vault.erase(subject)?);
-//! assert_eq!(vault.get(subject)?, None);
-//! assert!(!vault.erase(subject)?, "erasing twice finds nothing the second time");
-//! # Ok::<(), service_lifecycle_kernel::VaultError>(())
-//! ```
 
 use std::collections::HashMap;
 use std::fmt;
@@ -63,6 +39,30 @@ pub struct VaultError {
 }
 
 /// Where private records are kept, one per subject, erasable.
+///
+/// # Why a vault?
+/// Events are immutable, so anything that may have to be forgotten (a person's name, contact
+/// details) must never be written into one. It goes into a vault instead, under the
+/// [`SubjectId`] it belongs to; events refer to the subject by id only. Erasing the subject's
+/// record removes it from every read path, while the event history stays intact and replays.
+///
+/// The vault stores bytes: what they mean (and how they are encoded) is the caller's business, as
+/// an event's payload is the domain's. Every store of the workspace that persists events can also
+/// be a vault ([`MemoryVault`] here, the sled store on disk), so personal data lives, and is backed
+/// up, beside the events it belongs to.
+///
+/// ```
+/// use service_lifecycle_kernel::{MemoryVault, SubjectId, Vault};
+///
+/// let vault = MemoryVault::new();
+/// let subject = SubjectId::from_uuid(uuid::Uuid::new_v4());
+/// vault.put(subject, b"Ada Lovelace".to_vec())?;
+/// assert_eq!(vault.get(subject)?.as_deref(), Some(&b"Ada Lovelace"[..]));
+/// assert!(vault.erase(subject)?);
+/// assert_eq!(vault.get(subject)?, None);
+/// assert!(!vault.erase(subject)?, "erasing twice finds nothing the second time");
+/// # Ok::<(), service_lifecycle_kernel::VaultError>(())
+/// ```
 pub trait Vault: Send + Sync {
     /// Stores `record` as the subject's record, replacing any earlier one.
     fn put(&self, subject: SubjectId, record: Vec<u8>) -> Result<(), VaultError>;
