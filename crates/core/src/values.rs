@@ -345,12 +345,12 @@ pub struct WarrantyTerms {
 }
 
 impl WarrantyTerms {
-    /// The last day (inclusive) of a warranty of these terms starting on `from`: `from` plus the
-    /// months, calendar-correct (31 January + 1 month is 28 or 29 February), minus one day.
-    /// `None` when the date would be out of range.
+    /// The last day (inclusive) of a warranty of these terms starting on `from` (P5): the same
+    /// day of the month, the months later, or that month's last day when it has no such day
+    /// (12 months from 2026-01-31 end on 2027-01-31, 1 month from 2026-03-31 on 2026-04-30, 1
+    /// month from 2026-01-31 on 2026-02-28). `None` when the date would be out of range.
     pub fn until(&self, from: NaiveDate) -> Option<NaiveDate> {
-        from.checked_add_months(Months::new(self.months))?
-            .pred_opt()
+        from.checked_add_months(Months::new(self.months))
     }
 }
 
@@ -451,12 +451,24 @@ mod tests {
             months: 12,
             starts: WarrantyStart::OnSale,
         };
-        assert_eq!(year.until(date(2026, 3, 15)), Some(date(2027, 3, 14)));
+        // The examples of P5, and the boundaries around them.
+        assert_eq!(year.until(date(2026, 1, 31)), Some(date(2027, 1, 31)));
+        assert_eq!(year.until(date(2026, 3, 15)), Some(date(2027, 3, 15)));
+        assert_eq!(year.until(date(2028, 2, 29)), Some(date(2029, 2, 28)));
         let month = WarrantyTerms {
             months: 1,
             starts: WarrantyStart::OnSale,
         };
-        assert_eq!(month.until(date(2026, 1, 31)), Some(date(2026, 2, 27)));
-        assert_eq!(month.until(date(2028, 1, 31)), Some(date(2028, 2, 28)));
+        assert_eq!(month.until(date(2026, 3, 31)), Some(date(2026, 4, 30)));
+        assert_eq!(month.until(date(2026, 1, 31)), Some(date(2026, 2, 28)));
+        assert_eq!(month.until(date(2028, 1, 31)), Some(date(2028, 2, 29)));
+        assert_eq!(month.until(date(2026, 12, 31)), Some(date(2027, 1, 31)));
+        assert_eq!(month.until(date(2026, 4, 30)), Some(date(2026, 5, 30)));
+        let long = WarrantyTerms {
+            months: 24,
+            starts: WarrantyStart::OnSale,
+        };
+        assert_eq!(long.until(date(2026, 8, 31)), Some(date(2028, 8, 31)));
+        assert_eq!(long.until(NaiveDate::MAX), None, "out of the calendar is None, not a panic");
     }
 }

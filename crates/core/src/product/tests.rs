@@ -357,16 +357,16 @@ fn selling_a_ready_unit_records_the_sale_and_starts_a_warranty_that_starts_on_sa
             sold_event(&u, ONE_YEAR_ON_SALE, AfterSaleServices::default()),
             ProductEvent::WarrantyStarted {
                 from: date(2026, 3, 4),
-                until: date(2027, 3, 3),
+                until: date(2027, 3, 4),
             },
         ]);
     assert_eq!(state.status(), Some(ProductStatus::InService));
     assert_eq!(state.owner(), Some(u.customer));
     assert!(
-        state.under_warranty(date(2027, 3, 3)),
+        state.under_warranty(date(2027, 3, 4)),
         "the end is inclusive"
     );
-    assert!(!state.under_warranty(date(2027, 3, 4)));
+    assert!(!state.under_warranty(date(2027, 3, 5)));
     assert!(!state.under_warranty(date(2026, 3, 3)));
 }
 
@@ -501,7 +501,7 @@ fn delivery_installation_and_training_happen_in_order_and_the_warranty_starts_at
             ProductEvent::UnitInstalled { at: day(6) },
             ProductEvent::WarrantyStarted {
                 from: date(2026, 3, 7),
-                until: date(2028, 3, 6),
+                until: date(2028, 3, 7),
             },
         ]);
     assert_eq!(state.status(), Some(ProductStatus::Installed));
@@ -536,7 +536,7 @@ fn a_warranty_that_starts_on_delivery_starts_with_the_delivery() {
             ProductEvent::UnitDelivered { at: day(10) },
             ProductEvent::WarrantyStarted {
                 from: date(2026, 3, 11),
-                until: date(2026, 9, 10),
+                until: date(2026, 9, 11),
             },
         ]);
 }
