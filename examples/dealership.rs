@@ -24,8 +24,6 @@ use service_lifecycle::kernel::{
 use service_lifecycle::reports::Reports;
 use service_lifecycle::sled::{Durability, SledOptions, SledStore};
 use service_lifecycle::*;
-use service_lifecycle::{AfterSaleServices, DamageSeverity, DeliveryTo};
-use service_lifecycle::{ObligationKind, ObligationStatus, RelationshipLevel};
 use service_lifecycle_cli::tables::{write_table, ReportName};
 use service_lifecycle_cli::{interrupt, is_broken_pipe};
 

@@ -9,8 +9,9 @@
 //! aggregates' commands, events and errors, the identifiers and values, and the [`reports`]. The
 //! event-sourcing building blocks under it (stores, the repository, projections, the vault) are
 //! in [`kernel`]; what only the authors of a store need is in [`kernel::store`]. The adapters join
-//! behind features: `sled`, the durable store, as `service_lifecycle::sled`; `json`, export and import
-//! of event stores, as `service_lifecycle::json`. The test kit (feature `testing`) is `testing` for
+//! as modules: the durable store on sled as `service_lifecycle::sled` (feature `sled`), and export
+//! and import of event stores as JSON Lines as [`json`] (always there: the domain's customer data
+//! export writes its events with it). The test kit (feature `testing`) is `testing` for
 //! the domain and `kernel::testing` for the kernel.
 //!
 //! See the README and `docs/` for the tour and the design.
@@ -25,8 +26,7 @@ pub use service_lifecycle_core::*;
 #[cfg(feature = "sled")]
 pub use service_lifecycle_sled as sled;
 
-/// JSON export and import (feature `json`): see [`service_lifecycle_json`].
-#[cfg(feature = "json")]
+/// JSON export and import of event stores: see [`service_lifecycle_json`].
 pub use service_lifecycle_json as json;
 
 /// The domain guide, `docs/domain.md`, compiled and run as a doctest so its example stays true.

@@ -169,6 +169,17 @@ fn a_customers_data_export_holds_their_events_and_data_until_erasure() {
         "its warranty contract: {streams:?}"
     );
     let text = String::from_utf8(document).unwrap();
+    // Each stream's events are the export's own event lines, byte for byte.
+    for stream in &streams {
+        let mut exported = Vec::new();
+        let stream_id = service_lifecycle::kernel::StreamId::new(*stream).unwrap();
+        export_stream(&store, &stream_id, &mut exported).unwrap();
+        let exported = String::from_utf8(exported).unwrap();
+        let lines: Vec<&str> = exported.lines().collect();
+        let events = lines[1..lines.len() - 1].join(",");
+        let embedded = format!("{{\"stream_id\":\"{stream}\",\"events\":[{events}]}}");
+        assert!(text.contains(&embedded), "{stream} as exported");
+    }
     assert!(!text.contains("Customer Number 2"), "nobody else's data");
     assert!(
         !text.contains(&common::customer_id(2).as_uuid().to_string()),

@@ -1,5 +1,6 @@
 //! Every rule id (P1, C2, S3, R4, T1, ...) that the code, the docs or an error message cites is
-//! defined in the rule table of docs/domain.md, and every rule of the table is cited by the code.
+//! defined in the rule table of docs/domain.md, and every rule of the table is cited by the code
+//! (a Rust file: the docs alone do not count).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -90,7 +91,7 @@ fn every_rule_id_cited_anywhere_is_defined_in_the_rule_table() {
                 "{} cites rule {id}, which docs/domain.md's rule table does not define",
                 file.display()
             );
-            if !file.ends_with("docs/domain.md") {
+            if file.extension().is_some_and(|ext| ext == "rs") {
                 cited.insert(id);
             }
         }

@@ -60,6 +60,36 @@ fn snapshots_in_sled_give_the_same_state_as_a_full_replay_and_survive_a_reopen()
     assert_eq!(without.load(&counter).unwrap().state.value, expected);
 }
 
+/// Opens the database under a store with sled itself, waiting for the lock a just-dropped handle's
+/// background threads still hold.
+fn open_raw_sled(path: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(error) if std::time::Instant::now() < deadline => {
+                let _ = error;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(error) => panic!("sled cannot open {}: {error}", path.display()),
+        }
+    }
+}
+
+/// Opens the store again once the raw handle's lock is released.
+fn open_waiting(path: &std::path::Path) -> SledStore<ServiceEvent> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match SledStore::<ServiceEvent>::open(path) {
+            Ok(store) => return store,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(error) => panic!("the store cannot open {}: {error}", path.display()),
+        }
+    }
+}
+
 #[test]
 fn checkpoints_and_personal_data_persist_and_erasure_removes_the_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -89,7 +119,20 @@ fn checkpoints_and_personal_data_persist_and_erasure_removes_the_data() {
             )
             .unwrap();
     }
-    let store = SledStore::<ServiceEvent>::open(dir.path()).unwrap();
+    // The on-disk record is what every release wrote and reads: key b'D' and the customer's 16
+    // uuid bytes; value the JSON of the personal data and a 4-byte CRC-32 (docs/storage-format.md).
+    let raw = open_raw_sled(dir.path());
+    let mut key = vec![b'D'];
+    key.extend_from_slice(customer.as_uuid().as_bytes());
+    let value = raw
+        .get(&key)
+        .unwrap()
+        .expect("the record is stored under its key");
+    let json = br#"{"name":"Anna Petrova","contact":"+7 900 000 00 00"}"#;
+    assert_eq!(&value[..value.len() - 4], json);
+    assert_eq!(value.len(), json.len() + 4);
+    drop(raw);
+    let store = open_waiting(dir.path());
     assert_eq!(store.load_checkpoint("reports").unwrap(), 42);
     let service = service_on(&store);
     assert_eq!(service.personal_data(customer).unwrap(), Some(anna));

@@ -10,10 +10,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use service_lifecycle_core::kernel::{CommandContext, CommandId, EventStore};
-use service_lifecycle_core::CallKind;
-use service_lifecycle_core::RelationshipLevel;
 use service_lifecycle_core::*;
-use service_lifecycle_core::{AfterSaleServices, DamageSeverity, DeliveryTo};
 
 /// What to simulate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

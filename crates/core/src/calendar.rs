@@ -151,12 +151,7 @@ impl BusinessCalendar {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, h, min, 0)
-            .single()
-            .unwrap_or_default()
-    }
+    use crate::testing::time::instant as at;
 
     #[test]
     fn business_time_counts_working_hours_only() {

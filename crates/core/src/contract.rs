@@ -762,7 +762,7 @@ pub enum ContractError {
         contract: ContractId,
     },
     /// An on-demand contract has no entitlements.
-    #[error("on-demand contract {contract} carries entitlements: an on-demand contract is paid per call and entitles to nothing (S6)")]
+    #[error("on-demand contract {contract} carries entitlements: an on-demand contract is paid per call and entitles to nothing (S1)")]
     OnDemandWithEntitlements {
         /// The contract.
         contract: ContractId,
@@ -1191,7 +1191,7 @@ impl Decider for ServiceContract {
     }
 }
 
-/// S1, S2, S6: proposes a contract, once: at least one unit, an end not before the start, a plan
+/// S1, S2: proposes a contract, once: at least one unit, an end not before the start, a plan
 /// naming a priority whose response never exceeds its resolution, no entitlements on demand, and
 /// a post-warranty contract starting after every unit's warranty end.
 fn propose(

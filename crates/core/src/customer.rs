@@ -486,7 +486,7 @@ fn apply(state: &mut CustomerState, event: &CustomerEvent) {
 /// What can be asked about a customer. Every command carries its business time `at`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CustomerCommand {
-    /// C1: register a customer (their name and contact go to the personal-data store).
+    /// C1: register a customer (their name and contact go to the vault).
     Register {
         /// The customer.
         customer: CustomerId,
@@ -637,7 +637,7 @@ pub enum CustomerCommand {
         /// When.
         at: DateTime<Utc>,
     },
-    /// C7: the customer's personal data is erased (the personal-data store deletes it).
+    /// C7: the customer's personal data is erased (the vault deletes it).
     EraseData {
         /// The customer.
         customer: CustomerId,
@@ -705,13 +705,13 @@ pub enum CustomerError {
         min: usize,
     },
     /// C2: a partnership needs a named account owner.
-    #[error("a partnership with customer {customer} needs a named account owner: joint reviews are held with one (C2)")]
+    #[error("a partnership with customer {customer} needs a named account owner: a partnership is held with a named account owner (C2)")]
     PartnershipWithoutAccountOwner {
         /// The customer.
         customer: CustomerId,
     },
-    /// C2: duty windows must be at least a day (a month for reviews).
-    #[error("the duty windows of customer {customer} are too short: follow-up and outreach windows last at least a day, review periods at least a month (C2)")]
+    /// C1: duty windows must be at least a day (a month for reviews).
+    #[error("the duty windows of customer {customer} are too short: follow-up and outreach windows last at least a day, review periods at least a month (C1)")]
     EmptyWindow {
         /// The customer.
         customer: CustomerId,

@@ -33,7 +33,7 @@ pub struct UnitEntry {
 
 /// What makes a unit ready for sale, tracked from its events.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Readiness {
+struct Readiness {
     commissioned: bool,
     last_test_passed: bool,
     open_damage: u32,

@@ -75,7 +75,7 @@ pub enum ServiceError {
         /// Its end.
         end: NaiveDate,
     },
-    /// The personal-data store failed.
+    /// The personal-data vault failed.
     #[error(transparent)]
     PersonalData(#[from] PersonalDataError),
     /// Reading the log failed.
@@ -89,7 +89,7 @@ pub enum ServiceError {
 impl ServiceError {
     /// Whether the rules refused the command: an aggregate rejected it, a rule across aggregates
     /// (S1, T2, C5) did, or it names a call or unit nobody knows. Those are answers to act on
-    /// (another command, other data); the rest (the store, the personal-data store, a lost race,
+    /// (another command, other data); the rest (the store, the personal-data vault, a lost race,
     /// a reused command id, an id that makes no stream id) mean the command could not be decided
     /// or kept, and a loop sending commands should stop on them rather than count them.
     pub fn is_rejection(&self) -> bool {

@@ -37,7 +37,7 @@ macro_rules! event_enum {
         }
 
         impl $crate::kernel::Event for $name {
-            $crate::kernel::tagged_payload_codec!();
+            $crate::kernel::codec::tagged_payload_codec!();
 
             fn event_type(&self) -> &'static str {
                 match self {

@@ -127,7 +127,7 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
         Ok(service)
     }
 
-    /// Keeps personal data in `store` instead of memory.
+    /// Keeps personal data in `vault` (the sled store, say) instead of memory.
     pub fn with_personal_data(mut self, vault: impl Vault + 'static) -> Self {
         self.personal_data = Arc::new(vault);
         self
@@ -347,7 +347,7 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
         Ok(executed)
     }
 
-    /// C1: registers a customer, keeping the name and contact in the personal-data store.
+    /// C1: registers a customer, keeping the name and contact in the personal-data vault.
     #[allow(clippy::too_many_arguments)] // one argument per field of the registration
     pub fn register_customer(
         &self,

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::{SubjectId, Vault};
+use crate::kernel::{SubjectId, Vault, VaultError};
 use crate::values::CustomerId;
 
 /// A customer's personal data.
@@ -48,12 +48,21 @@ impl<'a> PersonalDataRecord<'a> {
         }
     }
 
+    /// The vault's own cause (the storage's error, a damaged record), not wrapped again: the
+    /// customer is the subject, so the vault's error would only repeat the id.
+    fn vault_failed(&self, error: VaultError) -> PersonalDataError {
+        PersonalDataError {
+            customer: self.customer,
+            source: error.source,
+        }
+    }
+
     /// Stores (or replaces) the customer's personal data.
     pub(crate) fn put(&self, data: &PersonalData) -> Result<(), PersonalDataError> {
         let record = serde_json::to_vec(data).map_err(|error| self.failed(error))?;
         self.vault
             .put(self.subject(), record)
-            .map_err(|error| self.failed(error))
+            .map_err(|error| self.vault_failed(error))
     }
 
     /// The customer's personal data, unless there is none or it was erased.
@@ -61,7 +70,7 @@ impl<'a> PersonalDataRecord<'a> {
         let Some(record) = self
             .vault
             .get(self.subject())
-            .map_err(|error| self.failed(error))?
+            .map_err(|error| self.vault_failed(error))?
         else {
             return Ok(None);
         };
@@ -74,6 +83,6 @@ impl<'a> PersonalDataRecord<'a> {
     pub(crate) fn erase(&self) -> Result<bool, PersonalDataError> {
         self.vault
             .erase(self.subject())
-            .map_err(|error| self.failed(error))
+            .map_err(|error| self.vault_failed(error))
     }
 }

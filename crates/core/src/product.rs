@@ -586,7 +586,7 @@ pub enum ProductError {
         status: ProductStatus,
     },
     /// P2, P3: preparation happens only before the sale.
-    #[error("unit {product} is sold already: this happens only before the sale ({rule})")]
+    #[error("unit {product} is sold already: a unit is prepared and sold only before its sale, once ({rule})")]
     AlreadySold {
         /// The rule.
         rule: &'static str,
@@ -664,7 +664,7 @@ pub enum ProductError {
         starts: WarrantyStart,
     },
     /// P5, P6: this needs the unit to be sold.
-    #[error("unit {product} is not sold")]
+    #[error("unit {product} is not sold: delivery, installation, training and modernization come after the sale (P5, P6)")]
     NotSold {
         /// The unit.
         product: ProductId,
@@ -699,9 +699,12 @@ pub enum ProductError {
     },
     /// A date before the step it must follow.
     #[error(
-        "unit {product}: {what} at {at} is before {earliest}, when the step it follows happened: each step is dated no earlier than the one before it (P5)"
+        "unit {product}: {what} at {at} is before {earliest}, when the step it follows happened: each step is dated no earlier than the one before it ({rule})"
     )]
     DateOutOfOrder {
+        /// The rule that orders the steps: P4 (the sale after the receipt), P5 (after-sale
+        /// services in order), P6 (a modernization after the sale).
+        rule: &'static str,
         /// The unit.
         product: ProductId,
         /// What was dated.
@@ -918,6 +921,8 @@ fn record_test_run(
     if !state.commissioned {
         return Err(ProductError::NotCommissioned { product });
     }
+    // Notes may be empty (a test run needs none), so they are not `check_text`, which asks for
+    // at least one character; their length is counted as given, before trimming.
     if notes.chars().count() > MAX_TEXT_LEN {
         return Err(ProductError::BadText {
             product,
@@ -972,7 +977,7 @@ fn sell(
         });
     }
     if let Some(received_at) = state.received_at {
-        not_before(product, "the sale", *at, received_at)?;
+        not_before("P4", product, "the sale", *at, received_at)?;
     }
     let sold = ProductEvent::UnitSold {
         customer: *customer,
@@ -1000,7 +1005,7 @@ fn deliver(
         ordered,
         state.delivered_at,
     )?;
-    not_before(product, "the delivery", *at, sale.at)?;
+    not_before("P5", product, "the delivery", *at, sale.at)?;
     let delivered = ProductEvent::UnitDelivered { at: *at };
     with_warranty_start(
         product,
@@ -1036,7 +1041,7 @@ fn install(
         ),
         sale.at,
     )?;
-    not_before(product, "the installation", *at, earliest)?;
+    not_before("P5", product, "the installation", *at, earliest)?;
     let installed = ProductEvent::UnitInstalled { at: *at };
     let starts = WarrantyStart::OnInstallation;
     with_warranty_start(product, installed, &sale.warranty, starts, *at)
@@ -1067,7 +1072,7 @@ fn train_users(
         ),
         state.delivered_at.unwrap_or(sale.at),
     )?;
-    not_before(product, "the training", *at, earliest)?;
+    not_before("P5", product, "the training", *at, earliest)?;
     Ok(vec![ProductEvent::UsersTrained { at: *at }])
 }
 
@@ -1088,7 +1093,7 @@ fn modernize(
         });
     }
     check_text(product, "a modernization description", description)?;
-    not_before(product, "the modernization", *at, sale.at)?;
+    not_before("P6", product, "the modernization", *at, sale.at)?;
     Ok(vec![ProductEvent::UnitModernized {
         description: description.trim().to_owned(),
         at: *at,
@@ -1219,6 +1224,7 @@ fn check_text(product: ProductId, field: &'static str, text: &str) -> Result<(),
 
 /// `what` at `at` may not be dated before `earliest`, when the step it follows happened.
 fn not_before(
+    rule: &'static str,
     product: ProductId,
     what: &'static str,
     at: DateTime<Utc>,
@@ -1226,6 +1232,7 @@ fn not_before(
 ) -> Result<(), ProductError> {
     checks::not_before(at, earliest).map_err(|TooEarly { at, earliest }| {
         ProductError::DateOutOfOrder {
+            rule,
             product,
             what,
             at,

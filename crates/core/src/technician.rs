@@ -237,7 +237,7 @@ pub enum TechnicianError {
         model: ModelId,
     },
     /// T1: a certification that would end before it is granted.
-    #[error("the certification of technician {technician} for model {model} would end on {until}, before it is granted: a certification ends after it starts (T1)")]
+    #[error("the certification of technician {technician} for model {model} would end on {until}, before it is granted: a certification ends no earlier than the day it is granted (T1)")]
     EndsBeforeItStarts {
         /// The technician.
         technician: TechnicianId,

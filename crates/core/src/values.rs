@@ -445,6 +445,17 @@ mod tests {
     }
 
     #[test]
+    fn a_units_id_never_changes_between_releases() {
+        // Every stored unit's stream is named by this id: a change would orphan them all.
+        let model = ModelId::from_uuid(Uuid::from_u128(7));
+        let serial = SerialNumber::new("WM-1001").unwrap();
+        assert_eq!(
+            ProductId::of(model, &serial).as_uuid().to_string(),
+            "f51c4ed0-98ba-8bd4-8a3a-9da1831ec57a"
+        );
+    }
+
+    #[test]
     fn warranty_ends_are_inclusive_and_calendar_correct() {
         let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
         let year = WarrantyTerms {
@@ -469,6 +480,10 @@ mod tests {
             starts: WarrantyStart::OnSale,
         };
         assert_eq!(long.until(date(2026, 8, 31)), Some(date(2028, 8, 31)));
-        assert_eq!(long.until(NaiveDate::MAX), None, "out of the calendar is None, not a panic");
+        assert_eq!(
+            long.until(NaiveDate::MAX),
+            None,
+            "out of the calendar is None, not a panic"
+        );
     }
 }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::envelope::{Envelope, NewEvent};
-use crate::event::{Event, InvalidEventType};
+use crate::event::Event;
 use crate::ids::{EventId, StreamId};
+use crate::payload::InvalidEventType;
 use crate::upcast::DecodeError;
 
 /// What the writer believes about a stream's version before appending to it.
@@ -192,7 +193,7 @@ pub enum AppendError {
         /// The event.
         event_id: EventId,
         /// Why.
-        source: crate::event::CodecError,
+        source: crate::payload::CodecError,
     },
     /// An encoded event is larger than the store accepts.
     #[error("event {event_id} for stream {stream} is {size} bytes, more than the {limit} allowed")]
@@ -367,7 +368,7 @@ impl EncodedEnvelope<'_> {
         envelope: &Envelope<E>,
         payload: &mut Vec<u8>,
         then: impl FnOnce(&EncodedEnvelope<'_>) -> R,
-    ) -> Result<R, crate::event::CodecError> {
+    ) -> Result<R, crate::payload::CodecError> {
         payload.clear();
         envelope.event.write_payload(payload)?;
         let metadata: Vec<(&str, &str)> = envelope
@@ -403,7 +404,7 @@ pub enum VisitError {
         /// Its position.
         position: u64,
         /// Why.
-        source: crate::event::CodecError,
+        source: crate::payload::CodecError,
     },
     /// The visitor failed (writing an export, say).
     #[error(transparent)]

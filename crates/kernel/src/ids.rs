@@ -404,7 +404,8 @@ mod tests {
 
     #[test]
     fn derived_uuids_never_change_between_releases() {
-        // Stored product ids are derived: a change of the mixing would orphan every stored unit.
+        // Ids derived from business keys are stored (as stream names, say): a change of the
+        // mixing would orphan whatever was stored under them.
         let id = derived_uuid(Uuid::from_u128(7), b"WM-1001");
         assert_eq!(id.to_string(), "f51c4ed0-98ba-8bd4-8a3a-9da1831ec57a");
     }

@@ -48,11 +48,13 @@ mod cache;
 mod checkpoint;
 mod clock;
 mod context;
+mod decider;
 mod envelope;
 mod event;
 mod event_store;
 mod ids;
 mod memory;
+mod payload;
 mod projection;
 mod repository;
 mod snapshot;
@@ -67,14 +69,16 @@ pub mod testing;
 pub use checkpoint::{CheckpointError, CheckpointStore};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use context::CommandContext;
+pub use decider::Decider;
 pub use envelope::{Causation, Envelope, Metadata, NewEvent};
-pub use event::{CodecError, Contains, Decider, Event, EventSchema, InvalidEventType};
+pub use event::{Contains, Event, EventSchema};
 pub use event_store::{
     AppendError, AppendResult, CommitNotifier, EncodedEnvelope, EventLocation, EventRef,
     EventStore, ExpectedVersion, ReadError, VisitError,
 };
 pub use ids::{derived_uuid, CommandId, EventId, InvalidStreamId, StreamId, MAX_STREAM_ID_LEN};
 pub use memory::{AllEvents, MemoryStore, StreamEvents};
+pub use payload::{CodecError, InvalidEventType};
 pub use projection::{
     Projection, ProjectionError, Projector, Subscription, DEFAULT_CHECKPOINT_EVERY,
 };

@@ -1,4 +1,5 @@
 //! The in-memory event store: the default store of tests and examples, and fast enough to run a
+//! business day's load in a benchmark.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -25,15 +26,15 @@ const _: () = assert!(Arena::<(), 3, 24>::CAPACITY <= u32::MAX as usize);
 /// Every stream: 64 in the first bucket, up to 64 × (2³² − 1).
 type StreamsArena<E> = Arena<StreamRecord<E>, 6, 32>;
 
-/// An event store held in memory. Cloning it gives another handle to the same store.
-///
-/// business day's load in a benchmark.
+/// An event store held in memory: the default store of tests and examples, and fast enough to
+/// run a business day's load in a benchmark. Cloning it gives another handle to the same store.
 ///
 /// # How it is built
 /// Events are kept as typed envelopes, never serialized. Each stream holds its envelopes in an
 /// append-only arena whose elements never move, so a reader borrows them in place: folding a stream
 /// costs no copy, no allocation and no lock per event, and walks memory like a loop over a `Vec`.
-/// The global log is a second arena of (stream, index) pairs in commit order.
+/// The global log is a vector of (stream, index) places in commit order, under a read-write lock
+/// that readers hold only to copy a page of places out.
 ///
 /// Internal maps hash with foldhash (fast, seeded per process): stream names and event ids are
 /// looked up on every append.

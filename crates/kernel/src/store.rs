@@ -14,9 +14,10 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::envelope::NewEvent;
-use crate::event::{validate_static_event_type, Event};
+use crate::event::Event;
 use crate::event_store::{AppendError, AppendResult, EventRef};
 use crate::ids::StreamId;
+use crate::payload::validate_static_event_type;
 
 /// Wakes readers waiting for new commits, for stores implementing [`CommitNotifier`](crate::CommitNotifier): the writer
 /// calls [`notify`](Self::notify) after publishing a new head, which costs it one atomic load when

@@ -7,7 +7,8 @@ use std::marker::PhantomData;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::event::{CodecError, Event};
+use crate::event::Event;
+use crate::payload::CodecError;
 
 /// One upcasting step: a version-`n` payload to a version-`n + 1` payload, or why not.
 pub type UpcastStep = Box<dyn Fn(Value) -> Result<Value, String> + Send + Sync>;

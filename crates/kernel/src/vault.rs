@@ -47,9 +47,9 @@ pub struct VaultError {
 /// record removes it from every read path, while the event history stays intact and replays.
 ///
 /// The vault stores bytes: what they mean (and how they are encoded) is the caller's business, as
-/// an event's payload is the domain's. Every store of the workspace that persists events can also
-/// be a vault ([`MemoryVault`] here, the sled store on disk), so personal data lives, and is backed
-/// up, beside the events it belongs to.
+/// an event's payload is the domain's. [`MemoryVault`] keeps records in memory; a durable store
+/// can be a vault too (the sled store is), so private records live, and are backed up, beside the
+/// events they belong to.
 ///
 /// ```
 /// use service_lifecycle_kernel::{MemoryVault, SubjectId, Vault};

@@ -9,7 +9,8 @@ use crate::contract::CallKind;
 use crate::customer::{ObligationKind, RelationshipLevel};
 use crate::kernel::{Event, MemoryStore, ReadError};
 use crate::product::AfterSaleServices;
-use crate::testing::scenario::{day, no_context, receipt_to_post_warranty_repair, world_on, World};
+use crate::testing::scenario::{no_context, receipt_to_post_warranty_repair, world_on, World};
+use crate::testing::time::scenario_day as day;
 use crate::values::{Money, WarrantyStart, WarrantyTerms};
 use crate::*;
 

@@ -466,6 +466,7 @@ fn a_sale_dated_before_the_receipt_is_rejected() {
     given::<Product>(ready(&u))
         .when(early)
         .then_error(ProductError::DateOutOfOrder {
+            rule: "P4",
             product: u.product,
             what: "the sale",
             at: day(-1),
@@ -631,6 +632,7 @@ fn services_before_the_sale_or_dated_before_the_previous_step_are_rejected() {
             at: day(2),
         })
         .then_error(ProductError::DateOutOfOrder {
+            rule: "P5",
             product: u.product,
             what: "the delivery",
             at: day(2),
@@ -644,6 +646,7 @@ fn services_before_the_sale_or_dated_before_the_previous_step_are_rejected() {
             at: day(4),
         })
         .then_error(ProductError::DateOutOfOrder {
+            rule: "P5",
             product: u.product,
             what: "the installation",
             at: day(4),

@@ -18,12 +18,9 @@ use crate::customer::RelationshipLevel;
 use crate::customer::{ObligationKind, ObligationStatus};
 use crate::kernel::{CommandContext, Decider, EventStore, MemoryStore, Repository, StreamId};
 use crate::product::{AfterSaleServices, DamageSeverity, DeliveryTo, ProductStatus};
+use crate::testing::time::scenario_day as day;
 use crate::values::{Money, SerialNumber, WarrantyStart, WarrantyTerms};
 use crate::*;
-
-/// Day `n` of the scenario, at 10:00 UTC (day 0 is Monday 2 March 2026): the test kit's
-/// [`scenario_day`](super::time::scenario_day), under the name the scenario's users know.
-pub use super::time::scenario_day as day;
 
 /// A command context with a fresh command id and no metadata.
 pub fn no_context() -> CommandContext {

@@ -60,6 +60,13 @@ pub fn hour(n: i64) -> DateTime<Utc> {
     scenario_day(0) + Duration::hours(n)
 }
 
+/// The instant `year-month-day hour:minute` UTC, for tests that name a calendar time.
+pub fn instant(year: i32, month: u32, day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(year, month, day, hour, minute, 0)
+        .single()
+        .expect("a test's instant exists")
+}
+
 /// The calendar date `year`-`month`-`day` (the default date, 1970-01-01, if there is no such
 /// date).
 pub fn date(year: i32, month: u32, day: u32) -> NaiveDate {

@@ -1,12 +1,8 @@
 use std::time::Duration;
 
 use super::*;
-use crate::testing::fixture::{noted, ProbeEvent};
+use crate::testing::fixture::{noted, stream, ProbeEvent};
 use crate::testing::{conformance, model};
-
-fn stream(name: &str) -> StreamId {
-    StreamId::new(name).unwrap()
-}
 
 #[test]
 fn memory_store_passes_the_conformance_suite() {

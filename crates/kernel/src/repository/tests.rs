@@ -3,15 +3,11 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::testing::fixture::{
-    arbitrary_counter_command, counter_invariant, Counter, CounterCommand, CounterError,
+    arbitrary_counter_command, counter_invariant, stream, Counter, CounterCommand, CounterError,
     CounterEvent, CounterState, ProbeEvent,
 };
 use crate::testing::{given, laws};
 use crate::{AppendResult, EventLocation, EventSchema, MemorySnapshotStore, MemoryStore, NewEvent};
-
-fn stream(name: &str) -> StreamId {
-    StreamId::new(name).unwrap()
-}
 
 fn counters(
     store: &MemoryStore<CounterEvent>,

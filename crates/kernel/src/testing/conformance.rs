@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::fixture::{fixture_time, noted, ProbeEvent};
+use super::fixture::{fixture_time, noted, stream, ProbeEvent};
 use crate::{
     AppendError, Causation, Envelope, Event, EventId, EventStore, ExpectedVersion, NewEvent,
     StreamId,
@@ -42,10 +42,6 @@ pub fn run_all<S: EventStore<ProbeEvent>>(make_store: impl Fn() -> S) {
     concurrent_writers_on_one_stream_either_succeed_or_conflict(make_store());
     concurrent_writers_on_distinct_streams_all_succeed_with_contiguous_positions(make_store());
     concurrent_readers_never_see_part_of_an_append(make_store());
-}
-
-fn stream(name: &str) -> StreamId {
-    StreamId::new(name).expect("fixture stream ids are valid")
 }
 
 fn batch(seqs: std::ops::Range<u64>) -> Vec<NewEvent<ProbeEvent>> {

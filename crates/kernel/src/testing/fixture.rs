@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{Decider, Event, EventSchema, NewEvent, Upcasters};
+use crate::{Decider, Event, EventSchema, NewEvent, StreamId, Upcasters};
 
 /// The instant fixtures record events at: Unix time 1,700,000,000 (2023-11-14T22:13:20Z), the
 /// same on every run, so stored bytes and exports are too.
@@ -45,7 +45,7 @@ pub enum CounterEvent {
 }
 
 impl Event for CounterEvent {
-    crate::tagged_payload_codec!();
+    crate::codec::tagged_payload_codec!();
 
     fn event_type(&self) -> &'static str {
         match self {
@@ -267,7 +267,7 @@ impl ProbeEvent {
 }
 
 impl Event for ProbeEvent {
-    crate::tagged_payload_codec!();
+    crate::codec::tagged_payload_codec!();
 
     fn event_type(&self) -> &'static str {
         match self {
@@ -284,4 +284,10 @@ impl Event for ProbeEvent {
             schema_version: 1,
         }]
     }
+}
+
+/// The stream named `name`, for tests: panics on a name a store would refuse, which a test's
+/// literal never is.
+pub fn stream(name: &str) -> StreamId {
+    StreamId::new(name).expect("a test's stream name is valid")
 }
