@@ -297,17 +297,23 @@ impl Projection<ServiceEvent> for Directory {
                 PartEvent::BackorderFilled {
                     backorder,
                     reservation,
+                    quantity,
                     ..
                 } => {
-                    if let Some((call, quantity)) =
-                        self.backorders.remove(&(part.clone(), *backorder))
-                    {
+                    let key = (part.clone(), *backorder);
+                    if let Some((call, waiting)) = self.backorders.get_mut(&key) {
+                        let call = *call;
+                        let filled = quantity.map_or(*waiting, |q| q.min(*waiting));
+                        *waiting -= filled;
+                        if *waiting == 0 {
+                            self.backorders.remove(&key);
+                        }
                         self.reservation_calls
                             .insert((part.clone(), *reservation), call);
                         self.reservations_by_call
                             .entry(call)
                             .or_default()
-                            .insert((part, *reservation), quantity);
+                            .insert((part, *reservation), filled);
                     }
                 }
                 PartEvent::Released { reservation, .. } => {

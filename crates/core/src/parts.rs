@@ -86,6 +86,10 @@ event_enum! {
             backorder: u32,
             /// The reservation it became.
             reservation: u32,
+            /// How many, when fewer than the backorder waits for (the rest keeps waiting);
+            /// absent when the whole backorder was filled.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            quantity: Option<u32>,
             /// When.
             at: DateTime<Utc>,
         },
@@ -339,20 +343,23 @@ fn apply(state: &mut PartState, event: &PartEvent) {
         PartEvent::BackorderFilled {
             backorder,
             reservation,
+            quantity,
             ..
         } => {
-            if let Some(filled) = state.backorders.remove(backorder) {
-                state
-                    .stock
-                    .entry(filled.location.clone())
-                    .or_default()
-                    .reserved += u64::from(filled.quantity);
+            if let Some(waiting) = state.backorders.get_mut(backorder) {
+                let filled = quantity.map_or(waiting.quantity, |q| q.min(waiting.quantity));
+                let (call, location) = (waiting.call, waiting.location.clone());
+                waiting.quantity -= filled;
+                if waiting.quantity == 0 {
+                    state.backorders.remove(backorder);
+                }
+                state.stock.entry(location.clone()).or_default().reserved += u64::from(filled);
                 state.reservations.insert(
                     *reservation,
                     Reservation {
-                        call: filled.call,
-                        location: filled.location,
-                        quantity: filled.quantity,
+                        call,
+                        location,
+                        quantity: filled,
                     },
                 );
                 state.last_reservation = state.last_reservation.max(*reservation);
@@ -712,8 +719,9 @@ impl Decision {
         self.events.push(event);
     }
 
-    /// R4: fills backorders wanted at `location`, oldest first, while free stock there covers
-    /// the oldest whole.
+    /// R4: gives the free stock at `location` to the backorders waiting there, oldest first: each
+    /// takes what it waits for, as far as the stock goes; one filled in part keeps waiting for
+    /// the rest, ahead of every younger one.
     fn fill_backorders(&mut self, location: &Location, at: DateTime<Utc>) {
         loop {
             let oldest = self
@@ -722,16 +730,20 @@ impl Decision {
                 .iter()
                 .find(|(_, backorder)| &backorder.location == location)
                 .map(|(&number, backorder)| (number, backorder.quantity));
-            let Some((backorder, quantity)) = oldest else {
+            let Some((backorder, wanted)) = oldest else {
                 return;
             };
-            if self.state.stock_at(location).available() < u64::from(quantity) {
+            let free = self.state.stock_at(location).available();
+            if free == 0 {
                 return;
             }
+            // At most `wanted`, so it fits the backorder's u32.
+            let filled = u32::try_from(free.min(u64::from(wanted))).unwrap_or(wanted);
             let reservation = self.state.last_reservation + 1;
             self.push(PartEvent::BackorderFilled {
                 backorder,
                 reservation,
+                quantity: (filled < wanted).then_some(filled),
                 at,
             });
         }
@@ -862,7 +874,8 @@ fn receive_stock(
 }
 
 /// R2, R4: reserves units, not zero, for a call from the free stock at a location; without
-/// enough, backorders them all while the supply obligation runs, and refuses after it.
+/// enough, while the supply obligation runs, reserves what is free and backorders the rest, and
+/// after it refuses. Stock a backorder waits for is never free to a newer request.
 fn reserve(
     state: &PartState,
     part: PartNumber,
@@ -873,8 +886,17 @@ fn reserve(
 ) -> Result<Vec<PartEvent>, PartError> {
     let mut decision = Decision::new(state);
     let quantity = quantity_of(&part, *quantity)?;
-    let available = state.stock_at(location).available();
-    if available >= u64::from(quantity) {
+    // A newer request never takes stock ahead of a backorder waiting at the same location.
+    let waiting = state
+        .backorders
+        .values()
+        .any(|backorder| &backorder.location == location);
+    let free = if waiting {
+        0
+    } else {
+        state.stock_at(location).available()
+    };
+    if free >= u64::from(quantity) {
         let reservation = state.last_reservation + 1;
         decision.push(PartEvent::Reserved {
             reservation,
@@ -884,11 +906,22 @@ fn reserve(
             at: *at,
         });
     } else if state.obligation_runs(at.date_naive()) {
+        // What is free is reserved, the rest backordered (stock 2, request 3: 2 and 1).
+        let reserved = u32::try_from(free).unwrap_or(0);
+        if reserved > 0 {
+            decision.push(PartEvent::Reserved {
+                reservation: state.last_reservation + 1,
+                call: *call,
+                location: location.clone(),
+                quantity: reserved,
+                at: *at,
+            });
+        }
         decision.push(PartEvent::Backordered {
             backorder: state.last_backorder + 1,
             call: *call,
             location: location.clone(),
-            quantity,
+            quantity: quantity - reserved,
             at: *at,
         });
     } else {

@@ -519,22 +519,110 @@ fn receiving_stock_fills_backorders_first_oldest_first() {
             PartEvent::BackorderFilled {
                 backorder: 1,
                 reservation: 1,
+                quantity: None,
+                at: day(5),
+            },
+            PartEvent::BackorderFilled {
+                backorder: 2,
+                reservation: 2,
+                quantity: Some(2),
                 at: day(5),
             },
         ]);
-    // The second (3 units) does not fit in the 2 left; the younger third waits behind it.
+    // The second (3 units) gets the 2 left and waits for 1 more; the younger third waits behind it.
     assert_eq!(
         state.backorders.keys().copied().collect::<Vec<_>>(),
         vec![2, 3]
     );
+    assert_eq!(state.backorders[&2].quantity, 1);
     assert_eq!(state.reservations[&1].call, call(1));
+    assert_eq!(state.reservations[&2].call, call(2));
+    assert_eq!(state.reservations[&2].quantity, 2);
     assert_eq!(
         state.stock_at(&CENTRAL),
         Stock {
             on_hand: 4,
-            reserved: 2
+            reserved: 4
         }
     );
+}
+
+#[test]
+fn a_request_larger_than_the_stock_reserves_what_there_is_and_backorders_the_rest() {
+    // R4's example: stock 2, request 3: 2 reserved, 1 backordered.
+    let mut history = stocked(2);
+    history.push(discontinued());
+    let state = given::<PartsSupply>(history)
+        .when(reserve(1, 3, 3_000))
+        .then_events([
+            PartEvent::Reserved {
+                reservation: 1,
+                call: call(1),
+                location: CENTRAL,
+                quantity: 2,
+                at: day(3_000),
+            },
+            PartEvent::Backordered {
+                backorder: 1,
+                call: call(1),
+                location: CENTRAL,
+                quantity: 1,
+                at: day(3_000),
+            },
+        ]);
+    assert_eq!(state.backordered(), 1);
+    assert_eq!(state.stock_at(&CENTRAL).available(), 0);
+}
+
+#[test]
+fn a_newer_request_never_takes_stock_a_backorder_waits_for() {
+    // A history whose stock arrived while a backorder waited without filling it (as a store
+    // written before backorders were filled in part holds): the stock is the backorder's.
+    let history = vec![
+        registered(0),
+        PartEvent::Backordered {
+            backorder: 1,
+            call: call(1),
+            location: CENTRAL,
+            quantity: 3,
+            at: day(2),
+        },
+        PartEvent::StockReceived {
+            location: CENTRAL,
+            quantity: 2,
+            at: day(3),
+        },
+    ];
+    given::<PartsSupply>(history.clone())
+        .when(reserve(2, 1, 4))
+        .then_events([PartEvent::Backordered {
+            backorder: 2,
+            call: call(2),
+            location: CENTRAL,
+            quantity: 1,
+            at: day(4),
+        }]);
+    // Stock that arrives goes to the waiting backorder first.
+    given::<PartsSupply>(history)
+        .when(PartCommand::ReceiveStock {
+            part: part(),
+            location: CENTRAL,
+            quantity: 2,
+            at: day(4),
+        })
+        .then_events([
+            PartEvent::StockReceived {
+                location: CENTRAL,
+                quantity: 2,
+                at: day(4),
+            },
+            PartEvent::BackorderFilled {
+                backorder: 1,
+                reservation: 1,
+                quantity: None,
+                at: day(4),
+            },
+        ]);
 }
 
 #[test]
@@ -636,6 +724,7 @@ fn every_part_event_round_trips_through_its_stable_name() {
         PartEvent::BackorderFilled {
             backorder: 1,
             reservation: 2,
+            quantity: None,
             at: day(1),
         },
         PartEvent::Issued {
@@ -718,8 +807,22 @@ fn arbitrary_part_command() -> impl Strategy<Value = PartCommand> {
 }
 
 /// R1 and R4 as invariants: stock never negative, reserved never above on hand, reservations add
-/// up to what is reserved, a retired part's obligation has ended.
+/// up to what is reserved, no stock is free where a backorder waits (arriving or released stock
+/// went to it first), a backorder waits for at least one unit, a retired part's obligation has
+/// ended.
 fn part_invariant(state: &PartState) -> Result<(), String> {
+    for (number, backorder) in &state.backorders {
+        if backorder.quantity == 0 {
+            return Err(format!("backorder {number} waits for nothing"));
+        }
+        let free = state.stock_at(&backorder.location).available();
+        if free > 0 {
+            return Err(format!(
+                "backorder {number} waits at {:?} while {free} are free there",
+                backorder.location
+            ));
+        }
+    }
     for (location, stock) in &state.stock {
         if stock.reserved > stock.on_hand {
             return Err(format!(
