@@ -745,6 +745,14 @@ pub enum ContractError {
         /// The contract.
         contract: ContractId,
     },
+    /// The command names another contract than the one this stream holds.
+    #[error("the command is for contract {command}, but this stream holds contract {stream}: a command is decided on its own contract's history")]
+    WrongContract {
+        /// The contract the command names.
+        command: ContractId,
+        /// The contract of the stream.
+        stream: ContractId,
+    },
     /// S1: the term ends before it starts, or covers no unit.
     #[error("contract {contract} from {start} to {end} is not a term: a contract covers at least one unit and its start is not after its end (S1)")]
     BadTerm {
@@ -1129,6 +1137,12 @@ impl Decider for ServiceContract {
         let (Some(terms), Some(status)) = (&state.terms, state.status) else {
             return Err(ContractError::NotProposed { contract });
         };
+        if terms.contract != contract {
+            return Err(ContractError::WrongContract {
+                command: contract,
+                stream: terms.contract,
+            });
+        }
         match command {
             // Decided above: every other command needs the terms and status a proposal made.
             ContractCommand::Propose { .. } => Ok(Vec::new()),

@@ -194,6 +194,21 @@ fn resolved(cost: i64, payer: Payer, charge: i64, when: DateTime<Utc>) -> Contra
 // --- S1 ----------------------------------------------------------------------------------------
 
 #[test]
+fn a_command_naming_another_contract_than_the_stream_is_rejected() {
+    let other = ContractId::from_uuid(uuid::Uuid::from_u128(99));
+    given::<ServiceContract>(active(ContractKind::PostWarranty, entitlements()))
+        .when(ContractCommand::Suspend {
+            contract: other,
+            reason: "unpaid".into(),
+            at: at(5, 9, 0),
+        })
+        .then_error(ContractError::WrongContract {
+            command: other,
+            stream: contract(),
+        });
+}
+
+#[test]
 fn a_post_warranty_contract_starts_after_the_warranty_and_activation_schedules_visits() {
     let mut command = propose(
         ContractKind::PostWarranty,
