@@ -33,6 +33,9 @@ use service_lifecycle_sled::{Durability, SledOptions, SledStore};
 
 type Store = SledStore<ServiceEvent>;
 
+/// The most customers a simulation takes: it keeps every one in memory.
+const MAX_CUSTOMERS: u64 = 1_000_000;
+
 #[derive(Parser)]
 #[command(
     name = "service-lifecycle",
@@ -54,11 +57,11 @@ enum Command {
         /// Simulate into the memory store instead (a load test: nothing is kept).
         #[arg(long, conflicts_with = "store")]
         memory: bool,
-        /// How many customers.
-        #[arg(long, default_value_t = 1_000)]
+        /// How many customers (1 to 1,000,000: the simulation keeps every customer in memory).
+        #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=MAX_CUSTOMERS))]
         customers: u64,
-        /// How many years.
-        #[arg(long, default_value_t = 1)]
+        /// How many years (1 to 100).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
         years: u32,
         /// The seed: the same seed gives the same history.
         #[arg(long, default_value_t = 42)]
@@ -160,9 +163,11 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
     interrupt::install(match &command {
         Command::Simulate { .. } => None,
         Command::Import { .. } => Some(
-            "the store may hold part of the file (each append is whole); remove it and import again",
+            "the store may hold part of the file (each append is whole). If it was a new \
+             directory, delete that directory and import again; if it held events before, keep \
+             it: restore it from your backup or re-import its own export into a new directory",
         ),
-        Command::Export { .. } => Some("the export file is incomplete (no trailer): do not import it"),
+        Command::Export { .. } => Some("the export was not finished: a file being written is left as NAME.partial, never under the name asked for; do not import it"),
         _ => Some("nothing was written; the store is as it was"),
     });
     match command {
@@ -206,16 +211,51 @@ fn open(path: &Path, durability: Durability) -> Result<Store, Failure> {
     Store::open_with(path, SledOptions::new().durability(durability)).map_err(Failure::from)
 }
 
-/// Opens a store that must exist already: reading commands never create one.
+/// Opens a store that must exist already: reading commands never create one, and a store whose
+/// database file is gone is damaged, not empty.
 fn open_existing(path: &Path) -> Result<Store, Failure> {
+    let create_one = "create one with `service-lifecycle simulate` or `service-lifecycle import`";
     if !path.exists() {
         return Err(Failure::new(format!(
-            "there is no store at {} (the directory does not exist); create one with \
-             `service-lifecycle simulate` or `service-lifecycle import`",
+            "there is no store at {} (the directory does not exist); {create_one}",
             path.display()
         )));
     }
-    open(path, Durability::Flush)
+    let is_empty = std::fs::read_dir(path)
+        .map_err(|error| Failure::new(format!("cannot read {}: {error}", path.display())))?
+        .next()
+        .is_none();
+    if is_empty {
+        return Err(Failure::new(format!(
+            "there is no store at {} (the directory is empty); {create_one}",
+            path.display()
+        )));
+    }
+    // sled keeps the data in `db` and its configuration in `conf`: a directory with one and not
+    // the other lost part of the store, and opening it would start an empty one in its place.
+    let (conf, db) = (path.join("conf").is_file(), path.join("db").is_file());
+    if conf != db {
+        let missing = if db { "conf" } else { "db" };
+        return Err(Failure::new(format!(
+            "the store at {} is damaged: its file {missing} is missing, so its events cannot be \
+             read; nothing was changed. Restore the directory from a backup, or import an export \
+             into a new directory",
+            path.display()
+        )));
+    }
+    if !conf {
+        return Err(Failure::new(format!(
+            "{} is not a service-lifecycle store (it holds no database files); nothing was changed",
+            path.display()
+        )));
+    }
+    Store::open_with(
+        path,
+        SledOptions::new()
+            .durability(Durability::Flush)
+            .existing_only(),
+    )
+    .map_err(Failure::from)
 }
 
 fn spinner(message: &str) -> ProgressBar {
@@ -312,7 +352,9 @@ fn report_command(
 ) -> Result<ExitCode, Failure> {
     let bar = spinner("reading the store");
     let mut projector = Projector::new("cli.reports", Reports::default());
-    projector.catch_up(store, store)?;
+    // The checkpoint stays in memory: a report reads the store and never writes to it.
+    let checkpoints = service_lifecycle_core::kernel::MemoryStore::<ServiceEvent>::new();
+    projector.catch_up(store, &checkpoints)?;
     bar.finish_and_clear();
     let reports = projector.projection();
     let day = as_of.unwrap_or_else(|| Utc::now().date_naive());
@@ -339,19 +381,44 @@ fn export_command(
     stream: Option<String>,
 ) -> Result<ExitCode, Failure> {
     let bar = spinner("exporting");
-    let writer: Box<dyn Write> =
-        match &output {
-            Some(path) => Box::new(std::fs::File::create(path).map_err(|error| {
-                Failure::new(format!("cannot create {}: {error}", path.display()))
-            })?),
-            None => Box::new(std::io::stdout().lock()),
-        };
-    let summary = match (after, stream) {
-        (_, Some(stream)) => export_stream(store, &StreamId::new(stream)?, writer)?,
-        (Some(after), None) => export_after(store, after, writer)?,
-        (None, None) => export_all(store, writer)?,
+    // A file is written under a `.partial` name and renamed when its trailer is written, so a
+    // file under the name asked for is always a complete export.
+    let partial = output
+        .as_ref()
+        .map(|path| PathBuf::from(format!("{}.partial", path.display())));
+    let writer: Box<dyn Write> = match &partial {
+        Some(partial) => Box::new(std::fs::File::create(partial).map_err(|error| {
+            Failure::new(format!("cannot create {}: {error}", partial.display()))
+        })?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let exported = match (after, stream) {
+        (_, Some(stream)) => StreamId::new(stream)
+            .map_err(Failure::from)
+            .and_then(|stream| export_stream(store, &stream, writer).map_err(Failure::from)),
+        (Some(after), None) => export_after(store, after, writer).map_err(Failure::from),
+        (None, None) => export_all(store, writer).map_err(Failure::from),
     };
     bar.finish_and_clear();
+    let summary = match (exported, &partial, &output) {
+        (Ok(summary), Some(partial), Some(path)) => {
+            std::fs::rename(partial, path).map_err(|error| {
+                Failure::new(format!(
+                    "the export is complete in {} but cannot be renamed to {}: {error}",
+                    partial.display(),
+                    path.display()
+                ))
+            })?;
+            summary
+        }
+        (Ok(summary), _, _) => summary,
+        (Err(failure), partial, _) => {
+            if let Some(partial) = partial {
+                let _ = std::fs::remove_file(partial);
+            }
+            return Err(failure);
+        }
+    };
     if let Some(path) = output {
         eprintln!(
             "exported {} events to {} (CRC-32 {})",
@@ -372,7 +439,9 @@ fn import_command(path: &Path, input: &Path) -> Result<ExitCode, Failure> {
     bar.finish_and_clear();
     let summary = outcome.map_err(|error| {
         let hint = if error.target_written {
-            " (the store was partly written: remove it and import into a new directory)"
+            " (the store was partly written. If it was a new directory, delete that directory \
+             and import into a new one; if it held events before, do not delete it: restore it \
+             from your backup, or re-import its own export into a new directory)"
         } else {
             " (nothing was written)"
         };

@@ -253,3 +253,160 @@ fn ctrl_c_stops_a_simulation_in_memory_with_the_same_exit_code() {
     ]);
     assert_ended(&output, 130, &["nothing is kept"]);
 }
+
+/// The file names and sizes in `dir`, to show a command changed nothing there.
+fn listing(dir: &Path) -> Vec<(String, u64)> {
+    let mut files: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| {
+            let size = entry.metadata().map(|meta| meta.len()).unwrap_or(0);
+            (entry.file_name().to_string_lossy().into_owned(), size)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn an_empty_directory_is_no_store_and_reading_commands_leave_it_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in [
+        vec!["verify"],
+        vec!["stats"],
+        vec!["export"],
+        vec!["report", "backlog"],
+    ] {
+        let mut args = command.clone();
+        args.extend(["--store", path(dir.path())]);
+        let output = tool(&args);
+        assert_ended(
+            &output,
+            1,
+            &["there is no store at", "the directory is empty"],
+        );
+        assert!(
+            listing(dir.path()).is_empty(),
+            "{command:?} wrote into the directory"
+        );
+    }
+}
+
+#[test]
+fn a_store_whose_database_file_is_gone_is_damaged_not_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let simulated = tool(&["simulate", "--store", path(&store), "--customers", "5"]);
+    assert!(simulated.status.success(), "{}", text(&simulated.stderr));
+    std::fs::remove_file(store.join("db")).unwrap();
+    let before = listing(&store);
+    for command in ["verify", "stats", "export"] {
+        let output = tool(&[command, "--store", path(&store)]);
+        assert_ended(
+            &output,
+            1,
+            &[
+                "is damaged",
+                "its file db is missing",
+                "nothing was changed",
+            ],
+        );
+        assert_eq!(listing(&store), before, "{command} changed the directory");
+    }
+}
+
+#[test]
+fn a_report_reads_the_store_and_writes_nothing_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let simulated = tool(&["simulate", "--store", path(&store), "--customers", "5"]);
+    assert!(simulated.status.success(), "{}", text(&simulated.stderr));
+    let report = tool(&["report", "backlog", "--store", path(&store)]);
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let opened =
+        service_lifecycle_sled::SledStore::<service_lifecycle_core::ServiceEvent>::open(&store)
+            .unwrap();
+    use service_lifecycle_core::kernel::CheckpointStore;
+    assert_eq!(
+        opened.load_checkpoint("cli.reports").unwrap(),
+        0,
+        "the report saved no checkpoint"
+    );
+}
+
+#[test]
+fn counts_beyond_sane_bounds_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    for (flag, value) in [
+        ("--customers", "18446744073709551615"),
+        ("--customers", "0"),
+        ("--years", "0"),
+        ("--years", "1000"),
+    ] {
+        let output = tool(&["simulate", "--store", path(&store), flag, value]);
+        assert_ended(&output, 2, &[flag]);
+        assert!(!store.exists(), "{flag} {value} created the store");
+    }
+}
+
+#[test]
+fn an_export_after_the_newest_event_is_refused_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let simulated = tool(&["simulate", "--store", path(&store), "--customers", "5"]);
+    assert!(simulated.status.success(), "{}", text(&simulated.stderr));
+    let file = dir.path().join("after.jsonl");
+    let output = tool(&[
+        "export",
+        "--store",
+        path(&store),
+        "--after",
+        "18446744073709551615",
+        "--output",
+        path(&file),
+    ]);
+    assert_ended(&output, 1, &["nothing after position 18446744073709551615"]);
+    assert!(!file.exists(), "a file without a trailer was left behind");
+}
+
+#[test]
+fn a_truncated_database_file_is_a_damaged_store_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let simulated = tool(&["simulate", "--store", path(&store), "--customers", "30"]);
+    assert!(simulated.status.success(), "{}", text(&simulated.stderr));
+    let db = store.join("db");
+    let size = std::fs::metadata(&db).unwrap().len();
+    let pristine = dir.path().join("pristine");
+    std::fs::create_dir(&pristine).unwrap();
+    for entry in std::fs::read_dir(&store).unwrap().flatten() {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), pristine.join(entry.file_name())).unwrap();
+        }
+    }
+    for keep in [1, 4_096, size / 2] {
+        for entry in std::fs::read_dir(&pristine).unwrap().flatten() {
+            std::fs::copy(entry.path(), store.join(entry.file_name())).unwrap();
+        }
+        let file = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+        file.set_len(keep).unwrap();
+        drop(file);
+        for command in ["verify", "stats"] {
+            let output = tool(&[command, "--store", path(&store)]);
+            let code = output.status.code();
+            assert_ne!(
+                code,
+                Some(101),
+                "{command} panicked at {keep} bytes: {}",
+                text(&output.stderr)
+            );
+            assert_ne!(
+                code,
+                Some(0),
+                "{command} called a store truncated to {keep} of {size} bytes healthy: {}",
+                text(&output.stdout)
+            );
+        }
+    }
+}

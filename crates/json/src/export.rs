@@ -27,6 +27,14 @@ pub enum ExportError {
         /// Why.
         source: service_lifecycle_kernel::CodecError,
     },
+    /// An incremental export was asked to start after a position the store does not have yet.
+    #[error("the store's newest event is at position {head}, so there is nothing after position {after}: an incremental export starts at a position the store has (0 exports everything)")]
+    AfterHead {
+        /// The position asked for.
+        after: u64,
+        /// The store's newest position.
+        head: u64,
+    },
     /// Writing the output failed.
     #[error("writing the export failed: {0}")]
     Write(#[from] std::io::Error),
@@ -84,7 +92,10 @@ fn export_positions<E: Event, S: EventStore<E>>(
     out: impl Write,
 ) -> Result<ExportSummary, ExportError> {
     let head = store.head_position()?;
-    let events = head.saturating_sub(after);
+    if after > head {
+        return Err(ExportError::AfterHead { after, head });
+    }
+    let events = head - after;
     let header = Header {
         format: FORMAT_NAME.into(),
         format_version: FORMAT_VERSION,

@@ -76,6 +76,17 @@ pub enum StorageError {
     /// The engine reported an error of its own.
     #[error("{0}")]
     Engine(String),
+    /// The engine panicked on what it read: the database files are damaged (truncated, say).
+    #[error("the database files at {path} are damaged: sled failed reading them ({detail}); restore the directory from a backup, or import an export into a new one")]
+    Damaged {
+        /// The store's directory.
+        path: String,
+        /// What the engine said.
+        detail: String,
+    },
+    /// The engine found its own files damaged (a checksum of sled's log failed, say).
+    #[error("the database files are damaged: {0}; restore the directory from a backup, or import an export into a new one")]
+    Corrupted(String),
     /// A fault injected by [`FaultyStorage`].
     #[error("injected fault at operation {operation} ({kind})")]
     Injected {
@@ -97,6 +108,7 @@ impl From<sled::Error> for StorageError {
     fn from(error: sled::Error) -> Self {
         match error {
             sled::Error::Io(io) => Self::Io(io),
+            corruption @ sled::Error::Corruption { .. } => Self::Corrupted(corruption.to_string()),
             other => Self::Engine(other.to_string()),
         }
     }
@@ -168,11 +180,13 @@ impl SledStorage {
     }
 
     fn open_once(path: &Path, cache_capacity: u64) -> Result<Self, StorageError> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_capacity)
-            .mode(sled::Mode::HighThroughput)
-            .open()?;
+        let db = guard(path, || {
+            Ok(sled::Config::new()
+                .path(path)
+                .cache_capacity(cache_capacity)
+                .mode(sled::Mode::HighThroughput)
+                .open()?)
+        })?;
         Ok(Self {
             db,
             path: path.to_path_buf(),
@@ -190,15 +204,50 @@ impl SledStorage {
     }
 }
 
-/// A sled range scan with sled's errors converted.
-pub struct SledRange(sled::Iter);
+/// A sled range scan with sled's errors (and panics on damaged files) converted.
+pub struct SledRange {
+    iter: sled::Iter,
+    path: PathBuf,
+}
 
 impl Iterator for SledRange {
     type Item = Result<(sled::IVec, sled::IVec), StorageError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|item| item.map_err(StorageError::from))
+        let iter = &mut self.iter;
+        guard(&self.path, || Ok(iter.next()))
+            .map(|item| item.map(|item| item.map_err(StorageError::from)))
+            .unwrap_or_else(|damaged| Some(Err(damaged)))
     }
+}
+
+impl SledStorage {
+    /// Runs one call into sled, turning a panic inside it (sled 0.34 panics on some damaged
+    /// files, a truncated `db` for one) into [`StorageError::Damaged`] naming the directory.
+    fn guarded<T>(
+        &self,
+        call: impl FnOnce() -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        guard(&self.path, call)
+    }
+}
+
+/// [`SledStorage::guarded`] for a directory, also before a database is open.
+fn guard<T>(
+    path: &Path,
+    call: impl FnOnce() -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).unwrap_or_else(|panic| {
+        let detail = panic
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        Err(StorageError::Damaged {
+            path: path.display().to_string(),
+            detail,
+        })
+    })
 }
 
 impl Storage for SledStorage {
@@ -206,11 +255,16 @@ impl Storage for SledStorage {
     type Range = SledRange;
 
     fn get(&self, key: &[u8]) -> Result<Option<sled::IVec>, StorageError> {
-        Ok(self.db.get(key)?)
+        self.guarded(|| Ok(self.db.get(key)?))
     }
 
     fn range(&self, start: &[u8], end: &[u8]) -> Result<SledRange, StorageError> {
-        Ok(SledRange(self.db.range(start..end)))
+        self.guarded(|| {
+            Ok(SledRange {
+                iter: self.db.range(start..end),
+                path: self.path.clone(),
+            })
+        })
     }
 
     fn apply(&self, batch: WriteBatch) -> Result<(), StorageError> {
@@ -221,16 +275,18 @@ impl Storage for SledStorage {
                 None => sled_batch.remove(key),
             }
         }
-        Ok(self.db.apply_batch(sled_batch)?)
+        self.guarded(|| Ok(self.db.apply_batch(sled_batch)?))
     }
 
     fn flush(&self) -> Result<(), StorageError> {
-        self.db.flush()?;
-        Ok(())
+        self.guarded(|| {
+            self.db.flush()?;
+            Ok(())
+        })
     }
 
     fn is_empty(&self) -> Result<bool, StorageError> {
-        Ok(self.db.first()?.is_none())
+        self.guarded(|| Ok(self.db.first()?.is_none()))
     }
 }
 

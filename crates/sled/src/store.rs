@@ -51,6 +51,7 @@ pub struct SledOptions {
     max_event_size: usize,
     lock_timeout: Duration,
     upcasters: Upcasters,
+    existing_only: bool,
 }
 
 impl fmt::Debug for SledOptions {
@@ -60,6 +61,7 @@ impl fmt::Debug for SledOptions {
             .field("cache_capacity", &self.cache_capacity)
             .field("max_event_size", &self.max_event_size)
             .field("lock_timeout", &self.lock_timeout)
+            .field("existing_only", &self.existing_only)
             .finish_non_exhaustive()
     }
 }
@@ -72,6 +74,7 @@ impl Default for SledOptions {
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             upcasters: Upcasters::new(),
+            existing_only: false,
         }
     }
 }
@@ -114,6 +117,14 @@ impl SledOptions {
         self.upcasters = upcasters;
         self
     }
+
+    /// Opens only a store that exists: a database holding no store (its `db` file truncated or
+    /// replaced, say) is [`OpenError::Damaged`] instead of becoming a new, empty store. For tools
+    /// that read a store and must never mistake a lost one for an empty one.
+    pub fn existing_only(mut self) -> Self {
+        self.existing_only = true;
+        self
+    }
 }
 
 /// Why a store could not be opened.
@@ -123,6 +134,15 @@ pub enum OpenError {
     /// The path holds something other than a store.
     #[error("{path} is not a service-lifecycle store: {reason}")]
     NotAStore {
+        /// The path.
+        path: PathBuf,
+        /// What was found.
+        reason: String,
+    },
+    /// The database holds no store although one was expected
+    /// ([`SledOptions::existing_only`]): its files were damaged, truncated or replaced.
+    #[error("the store at {path} is damaged: {reason}; nothing was changed. Restore the directory from a backup, or import an export into a new directory")]
+    Damaged {
         /// The path.
         path: PathBuf,
         /// What was found.
@@ -224,6 +244,14 @@ impl<E: Event> SledStore<E> {
     pub fn open_with(path: impl AsRef<Path>, options: SledOptions) -> Result<Self, OpenError> {
         let path = path.as_ref();
         check_directory(path)?;
+        let holds_nothing =
+            std::fs::read_dir(path).map_or(true, |mut entries| entries.next().is_none());
+        if options.existing_only && holds_nothing {
+            return Err(OpenError::NotAStore {
+                path: path.to_path_buf(),
+                reason: "there is no store there (the directory is missing or empty)".into(),
+            });
+        }
         let storage = SledStorage::open_waiting(path, options.cache_capacity, options.lock_timeout)
             .map_err(|source| {
                 let path = path.to_path_buf();
@@ -333,6 +361,12 @@ impl<E: Event, S: Storage> SledStore<E, S> {
             source,
         };
         let head = match storage.get(FORMAT_KEY).map_err(storage_error)? {
+            None if options.existing_only => {
+                return Err(OpenError::Damaged {
+                    path,
+                    reason: "its database holds no store (its data file lost its contents)".into(),
+                })
+            }
             None => {
                 if !storage.is_empty().map_err(storage_error)? {
                     return Err(OpenError::NotAStore {

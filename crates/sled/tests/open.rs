@@ -167,3 +167,49 @@ fn an_event_over_the_size_cap_is_refused_and_nothing_is_written() {
     assert_eq!(store.head_position().unwrap(), 0);
     assert_eq!(store.stream_version(&stream()).unwrap(), 0);
 }
+
+#[test]
+fn existing_only_refuses_to_create_a_store_and_calls_a_lost_database_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let existing = || SledOptions::new().existing_only();
+    // Nothing there: not a store, and nothing is created.
+    let missing = dir.path().join("missing");
+    let error = SledStore::<ProbeEvent>::open_with(&missing, existing()).unwrap_err();
+    assert!(matches!(error, OpenError::NotAStore { .. }), "{error}");
+    assert!(!missing.exists());
+    // A store whose database lost its contents is damaged, never a new empty store.
+    let path = dir.path().join("store");
+    let store = SledStore::<ProbeEvent>::open(&path).unwrap();
+    store
+        .append(&stream(), ExpectedVersion::NoStream, vec![noted(1)])
+        .unwrap();
+    drop(store);
+    let reopened = SledStore::<ProbeEvent>::open_with(
+        &path,
+        existing().lock_timeout(std::time::Duration::from_secs(10)),
+    )
+    .unwrap();
+    assert_eq!(
+        reopened.head_position().unwrap(),
+        1,
+        "an existing store opens"
+    );
+    drop(reopened);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path.join("db"))
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    let error = SledStore::<ProbeEvent>::open_with(
+        &path,
+        existing().lock_timeout(std::time::Duration::from_secs(10)),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, OpenError::Damaged { .. } | OpenError::Storage { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("damaged"), "{error}");
+}
