@@ -284,11 +284,9 @@ fn encode_event_line(event: &EncodedEnvelope<'_>, line: &mut Vec<u8>) -> Result<
         causation_id: event.causation_id,
         metadata: PairsAsMap(event.metadata),
     };
-    serde_json::to_writer(&mut *line, &fields).map_err(std::io::Error::from)?;
-    // Replace the closing brace by the payload field.
-    line.pop();
-    line.extend_from_slice(br#","data":"#);
-    line.extend_from_slice(event.payload);
-    line.extend_from_slice(b"}\n");
+    fields
+        .write(event.payload, line)
+        .map_err(std::io::Error::from)?;
+    line.push(b'\n');
     Ok(())
 }

@@ -80,6 +80,24 @@ pub(crate) struct EventLineOut<'a> {
     pub(crate) metadata: PairsAsMap<'a>,
 }
 
+impl EventLineOut<'_> {
+    /// Writes the event line of these fields and `payload` (the event's JSON) to `line`, as the
+    /// exporter writes it, without the newline.
+    pub(crate) fn write(
+        &self,
+        payload: &[u8],
+        line: &mut Vec<u8>,
+    ) -> Result<(), serde_json::Error> {
+        serde_json::to_writer(&mut *line, self)?;
+        // Replace the closing brace by the payload field.
+        line.pop();
+        line.extend_from_slice(br#","data":"#);
+        line.extend_from_slice(payload);
+        line.push(b'}');
+        Ok(())
+    }
+}
+
 /// Metadata pairs (sorted by key) written as a JSON object.
 pub(crate) struct PairsAsMap<'a>(pub(crate) &'a [(&'a str, &'a str)]);
 

@@ -9,7 +9,8 @@ use service_lifecycle_kernel::{
 };
 
 use crate::format::{
-    crc_hex, EventLineIn, Header, Scope, TrailerLine, FORMAT_NAME, FORMAT_VERSION,
+    crc_hex, EventLineIn, EventLineOut, Header, PairsAsMap, Scope, TrailerLine, FORMAT_NAME,
+    FORMAT_VERSION,
 };
 
 /// The longest line the importer reads by default: 1 MiB (an event line of the largest event the
@@ -138,6 +139,14 @@ pub enum ImportProblem {
     /// An event id appears twice in the file, or is already in the target store.
     #[error("event id {0} appears twice")]
     DuplicateEventId(EventId),
+    /// An event line that the export would not write back byte for byte: a field the event type
+    /// does not have (its data would be lost), or a value written another way (an upper-case
+    /// UUID, a time in another offset, other whitespace or field order).
+    #[error("the event line is not as an export writes it: {difference}; a field the event does not have would be lost, so the line is refused")]
+    NotCanonical {
+        /// Where the line differs from the canonical one, naming the field.
+        difference: String,
+    },
     /// An event does not decode into the application's events (unknown type, no upcast path,
     /// wrong payload).
     #[error("the event does not decode: {0}")]
@@ -507,12 +516,92 @@ fn check_event_line<E: Event, S: EventStore<E>>(
     if !ids.insert(event.event_id) || target.find_event(event_id)?.is_some() {
         return Err(ImportProblem::DuplicateEventId(event_id));
     }
-    decoder.decode_bytes(
+    let decoded = decoder.decode_bytes(
         &event.event_type,
         event.schema_version,
         event.data.get().as_bytes(),
     )?;
-    Ok(())
+    check_canonical(line, &event, &decoded)
+}
+
+/// Refuses a line the export would not write back byte for byte: what is imported is exactly
+/// what a later export gives back. An event at an older schema version is upcast on import, so
+/// its payload is kept as it is and only the envelope is compared.
+fn check_canonical<E: Event>(
+    line: &[u8],
+    event: &EventLineIn<'_>,
+    decoded: &E,
+) -> Result<(), ImportProblem> {
+    let mut payload = Vec::with_capacity(event.data.get().len());
+    if decoded.schema_version() == event.schema_version && decoded.event_type() == event.event_type
+    {
+        decoded
+            .write_payload(&mut payload)
+            .map_err(|error| ImportProblem::NotCanonical {
+                difference: format!("its data does not encode again ({error})"),
+            })?;
+    } else {
+        payload.extend_from_slice(event.data.get().as_bytes());
+    }
+    let pairs: Vec<(&str, &str)> = event
+        .metadata
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect();
+    let fields = EventLineOut {
+        position: event.position,
+        stream_id: &event.stream_id,
+        stream_version: event.stream_version,
+        event_id: event.event_id,
+        event_type: &event.event_type,
+        schema_version: event.schema_version,
+        recorded_at: event.recorded_at,
+        correlation_id: event.correlation_id,
+        causation_id: event.causation_id,
+        metadata: PairsAsMap(&pairs),
+    };
+    let mut canonical = Vec::with_capacity(line.len());
+    fields
+        .write(&payload, &mut canonical)
+        .map_err(|error| ImportProblem::NotCanonical {
+            difference: format!("its envelope does not encode again ({error})"),
+        })?;
+    if canonical == line {
+        return Ok(());
+    }
+    Err(ImportProblem::NotCanonical {
+        difference: first_difference(line, &canonical),
+    })
+}
+
+/// Names the first field in which `line` and the canonical line differ.
+fn first_difference(line: &[u8], canonical: &[u8]) -> String {
+    let parse = |bytes: &[u8]| {
+        serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(bytes).ok()
+    };
+    let (Some(given), Some(expected)) = (parse(line), parse(canonical)) else {
+        return "it is not laid out as an export line".into();
+    };
+    for (key, expected_value) in &expected {
+        let given_value = given.get(key).unwrap_or(&serde_json::Value::Null);
+        if given_value == expected_value {
+            continue;
+        }
+        if let (Some(given_data), Some(expected_data)) =
+            (given_value.as_object(), expected_value.as_object())
+        {
+            if let Some(extra) = given_data
+                .keys()
+                .find(|field| !expected_data.contains_key(*field))
+            {
+                return format!("field {key}.{extra} is not part of the event");
+            }
+        }
+        return format!(
+            "field {key} is written {given_value} where an export writes {expected_value}"
+        );
+    }
+    "its fields are the export's but spaced or ordered another way".into()
 }
 
 /// The second pass: appends runs of consecutive events of one stream.

@@ -361,3 +361,53 @@ proptest! {
         }
     }
 }
+
+/// `lines` with the first event line (line 2) changed by `change`.
+fn with_first_event(change: impl Fn(&str) -> String) -> Vec<u8> {
+    let mut lines = valid_lines();
+    lines[1] = change(&lines[1]);
+    join(&lines)
+}
+
+#[test]
+fn a_payload_field_the_event_does_not_have_is_refused_naming_it() {
+    let file = with_first_event(|line| line.replacen(r#""data":{"#, r#""data":{"zzz":1,"#, 1));
+    let error = refused(&file);
+    assert_eq!(error.line, 2, "{error}");
+    match &error.problem {
+        ImportProblem::NotCanonical { difference } => {
+            assert!(difference.contains("data.zzz"), "{difference}")
+        }
+        other => panic!("expected NotCanonical, got {other}"),
+    }
+}
+
+#[test]
+fn values_written_otherwise_than_an_export_writes_them_are_refused_naming_the_field() {
+    let event_id = |line: &str| {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        value["event_id"].as_str().unwrap().to_owned()
+    };
+    let upper_case_id =
+        with_first_event(|line| line.replacen(&event_id(line), &event_id(line).to_uppercase(), 1));
+    let offset_time = with_first_event(|line| {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        let time = value["recorded_at"].as_str().unwrap().to_owned();
+        let other = time.replace('Z', "+00:00");
+        assert_ne!(time, other, "the export writes UTC as Z");
+        line.replacen(&time, &other, 1)
+    });
+    let spaced = with_first_event(|line| line.replacen(r#""position":"#, r#""position": "#, 1));
+    for (file, field) in [
+        (upper_case_id, "event_id"),
+        (offset_time, "recorded_at"),
+        (spaced, "spaced or ordered"),
+    ] {
+        let error = refused(&file);
+        assert_eq!(error.line, 2, "{error}");
+        assert!(
+            matches!(&error.problem, ImportProblem::NotCanonical { difference } if difference.contains(field)),
+            "{field}: {error}"
+        );
+    }
+}
