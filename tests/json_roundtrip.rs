@@ -248,3 +248,48 @@ fn an_export_into_a_failing_writer_reports_the_writers_error_as_it_was() {
         "{error}"
     );
 }
+
+#[test]
+fn an_event_the_target_cannot_take_refuses_the_import_before_anything_is_written() {
+    use service_lifecycle::kernel::testing::fixture::{fixture_time, ProbeEvent};
+    use service_lifecycle::kernel::{ExpectedVersion, NewEvent, StreamId};
+    let source = MemoryStore::<ProbeEvent>::new();
+    let stream = StreamId::new("probe-1").unwrap();
+    for seq in 0..30 {
+        // The 28th event is larger than the target accepts; the ones before it are small.
+        let note = if seq == 27 {
+            "x".repeat(2_000)
+        } else {
+            String::new()
+        };
+        let event = NewEvent::new(ProbeEvent::Noted { seq, note }, fixture_time());
+        source
+            .append(&stream, ExpectedVersion::Any, vec![event])
+            .unwrap();
+    }
+    let mut file = Vec::new();
+    export_all(&source, &mut file).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = SledStore::<ProbeEvent>::open_with(
+        dir.path(),
+        SledOptions::new()
+            .durability(Durability::Buffered)
+            .max_event_size(1_000),
+    )
+    .unwrap();
+    let error = import(Cursor::new(&file), &target, ImportOptions::new()).unwrap_err();
+    assert_eq!(
+        error.line, 29,
+        "the header is line 1, so the 28th event is line 29: {error}"
+    );
+    assert!(
+        matches!(error.problem, ImportProblem::Refused(_)),
+        "{error}"
+    );
+    assert!(!error.target_written, "{error}");
+    assert_eq!(
+        target.head_position().unwrap(),
+        0,
+        "nothing of the file was written"
+    );
+}

@@ -139,6 +139,10 @@ pub enum ImportProblem {
     /// An event id appears twice in the file, or is already in the target store.
     #[error("event id {0} appears twice")]
     DuplicateEventId(EventId),
+    /// The target would refuse the event (over its size limit, say), so nothing of the file is
+    /// written.
+    #[error("the target store would refuse this event: {0}")]
+    Refused(#[source] AppendError),
     /// An event line that the export would not write back byte for byte: a field the event type
     /// does not have (its data would be lost), or a value written another way (an upper-case
     /// UUID, a time in another offset, other whitespace or field order).
@@ -521,7 +525,21 @@ fn check_event_line<E: Event, S: EventStore<E>>(
         event.schema_version,
         event.data.get().as_bytes(),
     )?;
-    check_canonical(line, &event, &decoded)
+    check_canonical(line, &event, &decoded)?;
+    // What the target would refuse in the second pass (an event over its size limit, say) is
+    // refused here, before anything is written.
+    let stream = StreamId::new(event.stream_id.clone())?;
+    let new_event = NewEvent {
+        event_id,
+        recorded_at: event.recorded_at,
+        correlation_id: event.correlation_id,
+        causation_id: event.causation_id,
+        metadata: event.metadata,
+        event: decoded,
+    };
+    target
+        .check_events(&stream, std::slice::from_ref(&new_event))
+        .map_err(ImportProblem::Refused)
 }
 
 /// Refuses a line the export would not write back byte for byte: what is imported is exactly

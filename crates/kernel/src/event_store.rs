@@ -301,6 +301,17 @@ pub trait EventStore<E: Event>: Send + Sync {
     /// The position of the newest event: 0 for an empty store.
     fn head_position(&self) -> Result<u64, ReadError>;
 
+    /// Checks, writing nothing, what an append of `events` to `stream` would be refused for
+    /// whatever the store holds: an empty append, an invalid event type name, an event id
+    /// repeated within it, an event the store cannot encode or that exceeds its size limit.
+    /// Importers call it on every event before they write any, so a file the store cannot take
+    /// is refused before its first append. The default makes the checks every store makes
+    /// ([`validate_append`](crate::store::validate_append)); a store with limits of its own adds
+    /// them.
+    fn check_events(&self, stream: &StreamId, events: &[NewEvent<E>]) -> Result<(), AppendError> {
+        crate::store::validate_append(stream, events)
+    }
+
     /// Where the event with this id is stored, if it is.
     fn find_event(&self, event_id: EventId) -> Result<Option<EventLocation>, ReadError>;
 
@@ -454,6 +465,10 @@ impl<E: Event, S: EventStore<E> + ?Sized> EventStore<E> for Arc<S> {
     }
     fn find_event(&self, event_id: EventId) -> Result<Option<EventLocation>, ReadError> {
         (**self).find_event(event_id)
+    }
+
+    fn check_events(&self, stream: &StreamId, events: &[NewEvent<E>]) -> Result<(), AppendError> {
+        (**self).check_events(stream, events)
     }
     fn visit_encoded(
         &self,

@@ -875,6 +875,11 @@ impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
         Ok(())
     }
 
+    fn check_events(&self, stream: &StreamId, events: &[NewEvent<E>]) -> Result<(), AppendError> {
+        validate_append(stream, events)?;
+        self.encode_events(stream, events).map(drop)
+    }
+
     fn find_event(&self, event_id: EventId) -> Result<Option<EventLocation>, ReadError> {
         Ok(self
             .stored_event(event_id)?

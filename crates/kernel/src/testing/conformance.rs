@@ -27,6 +27,7 @@ pub fn run_all<S: EventStore<ProbeEvent>>(make_store: impl Fn() -> S) {
     stale_expected_version_returns_conflict_naming_both_versions_and_writes_nothing(make_store());
     multi_event_append_is_contiguous_and_atomic(make_store());
     empty_append_is_refused(make_store());
+    checking_events_refuses_what_an_append_refuses_and_writes_nothing(make_store());
     invalid_event_type_names_are_refused_and_nothing_is_written(make_store());
     repeated_event_id_within_one_append_is_refused(make_store());
     retry_with_same_ids_and_content_returns_original_result_and_writes_nothing(make_store());
@@ -199,6 +200,36 @@ pub fn empty_append_is_refused<S: EventStore<ProbeEvent>>(store: S) {
         .unwrap_err();
     assert!(matches!(error, AppendError::Empty { .. }), "{error:?}");
     assert_unchanged(&store, 0, "an empty append");
+    assert_eq!(store.stream_version(&a).unwrap(), 0);
+}
+
+/// `check_events` refuses what every append is refused for (empty, a bad type name, an id twice),
+/// accepts what an append would take, and writes nothing either way.
+pub fn checking_events_refuses_what_an_append_refuses_and_writes_nothing<
+    S: EventStore<ProbeEvent>,
+>(
+    store: S,
+) {
+    let a = stream("conformance-a");
+    let empty = store.check_events(&a, &[]).unwrap_err();
+    assert!(matches!(empty, AppendError::Empty { .. }), "{empty:?}");
+    let misnamed = [NewEvent::new(ProbeEvent::Misnamed, fixture_time())];
+    let error = store.check_events(&a, &misnamed).unwrap_err();
+    assert!(
+        matches!(error, AppendError::InvalidEventType { .. }),
+        "{error:?}"
+    );
+    let once = noted(1);
+    let twice = [once.clone(), once];
+    let error = store.check_events(&a, &twice).unwrap_err();
+    assert!(
+        matches!(error, AppendError::DuplicateEventId { .. }),
+        "{error:?}"
+    );
+    store
+        .check_events(&a, &[noted(2)])
+        .expect("an event any store takes passes the check");
+    assert_unchanged(&store, 0, "checking events");
     assert_eq!(store.stream_version(&a).unwrap(), 0);
 }
 
