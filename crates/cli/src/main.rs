@@ -460,9 +460,25 @@ fn import_command(path: &Path, input: &Path) -> Result<ExitCode, Failure> {
 fn verify_command(store: &Store) -> Result<ExitCode, Failure> {
     let bar = spinner("verifying");
     let report = store.verify()?;
+    // Across records: every registered customer has a personal record or an erasure.
+    let missing = service_lifecycle_core::customers_missing_personal_data(store, store)?;
     bar.finish_and_clear();
     println!("{report}");
-    Ok(if report.is_clean() {
+    if !missing.is_empty() {
+        let shown: Vec<String> = missing.iter().take(10).map(ToString::to_string).collect();
+        println!(
+            "{} registered customers have no personal record and no erasure (their names and \
+             contacts are lost; restore them from a backup): {}{}",
+            missing.len(),
+            shown.join(", "),
+            if missing.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(if report.is_clean() && missing.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(3)

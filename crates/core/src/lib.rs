@@ -75,7 +75,7 @@ pub use parts::{
     Backorder, Discontinuation, Location, PartCommand, PartError, PartEvent, PartState,
     PartsSupply, Reservation, Stock, DEFAULT_GUARANTEE_YEARS,
 };
-pub use personal_data::{PersonalData, PersonalDataError};
+pub use personal_data::{customers_missing_personal_data, PersonalData, PersonalDataError};
 pub use product::{
     AfterSaleService, AfterSaleServices, Damage, DamageSeverity, DeliveryTo, MissingForSale,
     Product, ProductCommand, ProductError, ProductEvent, ProductState, ProductStatus, Sale,

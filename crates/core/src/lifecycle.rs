@@ -367,11 +367,15 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
             terms: super::customer::OutreachTerms::default(),
             at,
         };
-        let executed = self.customer(command, context)?;
-        if !executed.replayed {
+        // The personal record goes first: a crash or a failing vault between the two leaves a
+        // record without a registration (the same command again completes it, an erasure
+        // removes it), never a registered customer whose name and contact are lost. A customer
+        // registered already keeps the record it has.
+        let stream = Customer::stream_id(customer)?;
+        if self.store.stream_version(&stream)? == 0 {
             PersonalDataRecord::of(&*self.personal_data, customer).put(&personal)?;
         }
-        Ok(executed)
+        self.customer(command, context)
     }
 
     /// C7: erases a customer's personal data: the event is recorded, the data removed from every

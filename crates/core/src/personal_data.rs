@@ -2,9 +2,16 @@
 //! event. They are kept in a [vault](crate::kernel::Vault) keyed by the customer's id, as JSON;
 //! erasing removes them from every read path while the event history stays intact and replays.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::{SubjectId, Vault, VaultError};
+use crate::customer::CustomerEvent;
+use crate::error::ServiceError;
+use crate::events::ServiceEvent;
+use crate::kernel::{
+    EventDecoder, EventStore, ReadError, SubjectId, Vault, VaultError, VisitError,
+};
 use crate::values::CustomerId;
 
 /// A customer's personal data.
@@ -85,4 +92,62 @@ impl<'a> PersonalDataRecord<'a> {
             .erase(self.subject())
             .map_err(|error| self.vault_failed(error))
     }
+}
+
+/// The registered customers whose personal record is missing from `vault`: registered, never
+/// erased, and no record. A store written by this library never has one (the record is kept
+/// before the registration); one restored from a partial backup, or written by a version that
+/// kept the record second and crashed between the two, may. Reads the whole log once, decoding
+/// only registrations.
+///
+/// ```
+/// use service_lifecycle_core::kernel::{MemoryStore, MemoryVault};
+/// use service_lifecycle_core::{customers_missing_personal_data, ServiceEvent};
+///
+/// let store = MemoryStore::<ServiceEvent>::new();
+/// assert!(customers_missing_personal_data(&store, &MemoryVault::new())?.is_empty());
+/// # Ok::<(), service_lifecycle_core::ServiceError>(())
+/// ```
+pub fn customers_missing_personal_data<S: EventStore<ServiceEvent>>(
+    store: &S,
+    vault: &dyn Vault,
+) -> Result<Vec<CustomerId>, ServiceError> {
+    let decoder = EventDecoder::<ServiceEvent>::default();
+    let mut registered: BTreeMap<String, CustomerId> = BTreeMap::new();
+    let mut erased: BTreeSet<String> = BTreeSet::new();
+    let head = store.head_position()?;
+    let scanned = store.visit_encoded(1, head, &mut |encoded| {
+        match encoded.event_type {
+            "customer.registered" => {
+                let event = decoder
+                    .decode_bytes(encoded.event_type, encoded.schema_version, encoded.payload)
+                    .map_err(|source| ReadError::Decode {
+                        position: encoded.position,
+                        source,
+                    })?;
+                if let ServiceEvent::Customer(CustomerEvent::Registered { customer, .. }) = event {
+                    registered.insert(encoded.stream_id.to_owned(), customer);
+                }
+            }
+            "customer.personal_data_erased" => {
+                erased.insert(encoded.stream_id.to_owned());
+            }
+            _ => {}
+        }
+        Ok(())
+    });
+    scanned.map_err(|error| match error {
+        VisitError::Read(error) => ServiceError::Read(error),
+        other => ServiceError::Read(ReadError::Corrupt {
+            record: "the global log".into(),
+            problem: other.to_string(),
+        }),
+    })?;
+    let mut missing = Vec::new();
+    for (stream, customer) in registered {
+        if !erased.contains(&stream) && PersonalDataRecord::of(vault, customer).get()?.is_none() {
+            missing.push(customer);
+        }
+    }
+    Ok(missing)
 }

@@ -414,3 +414,98 @@ fn refusals_by_the_rules_are_told_apart_from_failures_to_decide_or_keep_a_comman
     });
     assert!(!unreadable.is_rejection());
 }
+
+/// A vault that refuses every write, as a full disk would.
+struct FullVault;
+
+impl crate::kernel::Vault for FullVault {
+    fn put(
+        &self,
+        subject: crate::kernel::SubjectId,
+        _: Vec<u8>,
+    ) -> Result<(), crate::kernel::VaultError> {
+        Err(crate::kernel::VaultError {
+            subject,
+            source: "no space left on the device".into(),
+        })
+    }
+
+    fn get(
+        &self,
+        _: crate::kernel::SubjectId,
+    ) -> Result<Option<Vec<u8>>, crate::kernel::VaultError> {
+        Ok(None)
+    }
+
+    fn erase(&self, _: crate::kernel::SubjectId) -> Result<bool, crate::kernel::VaultError> {
+        Ok(false)
+    }
+}
+
+#[test]
+fn a_registration_whose_personal_record_cannot_be_kept_records_nothing() {
+    // Personal data first, then the event: a failure between them never leaves a registered
+    // customer without a name.
+    let store = MemoryStore::<ServiceEvent>::new();
+    let service = ServiceLifecycle::new(store.clone())
+        .unwrap()
+        .with_personal_data(FullVault);
+    let customer = CustomerId::from_uuid(uuid::Uuid::from_u128(5));
+    let error = service
+        .register_customer(
+            customer,
+            PersonalData {
+                name: "Anna Petrova".into(),
+                contact: "+7 900 000 00 00".into(),
+            },
+            TargetGroup::Household,
+            RelationshipLevel::Basic,
+            None,
+            day(0),
+            &no_context(),
+        )
+        .unwrap_err();
+    assert!(matches!(error, ServiceError::PersonalData(_)), "{error}");
+    assert!(!error.is_rejection(), "a failure of the vault, not a rule");
+    assert!(error.to_string().contains("no space left"), "{error}");
+    let stream = Customer::stream_id(customer).unwrap();
+    assert_eq!(store.stream_version(&stream).unwrap(), 0, "no registration");
+}
+
+#[test]
+fn a_registered_customer_without_a_personal_record_is_found_until_erased() {
+    let store = MemoryStore::<ServiceEvent>::new();
+    let vault = std::sync::Arc::new(crate::kernel::MemoryVault::new());
+    let service = ServiceLifecycle::new(store.clone())
+        .unwrap()
+        .with_personal_data(vault.clone());
+    let customer = CustomerId::from_uuid(uuid::Uuid::from_u128(6));
+    let anna = PersonalData {
+        name: "Anna Petrova".into(),
+        contact: "+7 900 000 00 00".into(),
+    };
+    service
+        .register_customer(
+            customer,
+            anna,
+            TargetGroup::Household,
+            RelationshipLevel::Basic,
+            None,
+            day(0),
+            &no_context(),
+        )
+        .unwrap();
+    let missing = || crate::customers_missing_personal_data(&store, &*vault).unwrap();
+    assert!(missing().is_empty());
+    // The record lost (a partial restore, say): found.
+    use crate::kernel::Vault;
+    assert!(vault
+        .erase(crate::kernel::SubjectId::from_uuid(customer.as_uuid()))
+        .unwrap());
+    assert_eq!(missing(), vec![customer]);
+    // An erasure is not a loss.
+    service
+        .erase_customer(customer, day(1), &no_context())
+        .unwrap();
+    assert!(missing().is_empty());
+}
