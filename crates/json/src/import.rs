@@ -143,6 +143,10 @@ pub enum ImportProblem {
     /// written.
     #[error("the target store would refuse this event: {0}")]
     Refused(#[source] AppendError),
+    /// The file changed between the first pass, which verified it, and the second, which
+    /// writes it: nothing from this line on is written.
+    #[error("the file changed while it was imported: this line is not the one verified; nothing from it on was written (write the file once, then import it)")]
+    ChangedDuringImport,
     /// An event line that the export would not write back byte for byte: a field the event type
     /// does not have (its data would be lost), or a value written another way (an upper-case
     /// UUID, a time in another offset, other whitespace or field order).
@@ -305,11 +309,18 @@ pub fn import<E: Event, S: EventStore<E>, R: BufRead + Seek>(
     let start = reader
         .stream_position()
         .map_err(|error| file_error(0, error.into()))?;
-    let header = verify(&mut reader, target, &decoder, options.max_line)?;
+    let (header, verified) = verify(&mut reader, target, &decoder, options.max_line)?;
     reader
         .seek(SeekFrom::Start(start))
         .map_err(|error| file_error(0, error.into()))?;
-    write(reader, target, &decoder, &header, options.max_line)
+    write(
+        reader,
+        target,
+        &decoder,
+        &header,
+        &verified,
+        options.max_line,
+    )
 }
 
 /// The first pass: reads the whole file, checks everything, writes nothing.
@@ -318,7 +329,7 @@ fn verify<E: Event, S: EventStore<E>, R: BufRead>(
     target: &S,
     decoder: &EventDecoder<E>,
     max_line: usize,
-) -> Result<Header, ImportError> {
+) -> Result<(Header, Vec<u64>), ImportError> {
     let mut lines = Lines::new(reader, max_line);
     let at = |lines: &Lines<R>, problem| ImportError {
         line: lines.line,
@@ -349,6 +360,9 @@ fn verify<E: Event, S: EventStore<E>, R: BufRead>(
         .min(1 << 20);
     let mut ids: HashSet<uuid::Uuid> = HashSet::with_capacity(expected_ids);
     let mut crc = crc32fast::Hasher::new();
+    // A hash of every event line verified, so the second pass writes only lines that are the
+    // ones verified (8 bytes an event, beside the ids the first pass keeps anyway).
+    let mut verified: Vec<u64> = Vec::with_capacity(expected_ids);
     for read in 0..header.events {
         let expected_position = head + 1 + read;
         match lines.advance() {
@@ -367,6 +381,7 @@ fn verify<E: Event, S: EventStore<E>, R: BufRead>(
         let line = lines.current();
         crc.update(line);
         crc.update(b"\n");
+        verified.push(line_hash(line));
         let checked = check_event_line(
             line,
             target,
@@ -416,7 +431,7 @@ fn verify<E: Event, S: EventStore<E>, R: BufRead>(
         ));
     }
     match lines.advance() {
-        Ok(false) => Ok(header),
+        Ok(false) => Ok((header, verified)),
         Ok(true) => Err(at(&lines, ImportProblem::AfterTrailer)),
         Err(problem) => Err(at(&lines, problem)),
     }
@@ -622,12 +637,21 @@ fn first_difference(line: &[u8], canonical: &[u8]) -> String {
     "its fields are the export's but spaced or ordered another way".into()
 }
 
+/// A hash of one line's bytes, the same in both passes of one import.
+fn line_hash(line: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    line.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// The second pass: appends runs of consecutive events of one stream.
 fn write<E: Event, S: EventStore<E>, R: BufRead>(
     reader: R,
     target: &S,
     decoder: &EventDecoder<E>,
     header: &Header,
+    verified: &[u64],
     max_line: usize,
 ) -> Result<ImportSummary, ImportError> {
     let mut lines = Lines::new(reader, max_line);
@@ -654,6 +678,17 @@ fn write<E: Event, S: EventStore<E>, R: BufRead>(
             Err(problem) => return Err(fail(lines.line, problem, appends)),
         }
         let line_number = lines.line;
+        if verified.get(read as usize).copied() != Some(line_hash(lines.current())) {
+            // Written so far: exactly the verified lines before this one.
+            appends += run
+                .append(target)
+                .map_err(|problem| fail(line_number, problem, appends))?;
+            return Err(fail(
+                line_number,
+                ImportProblem::ChangedDuringImport,
+                appends,
+            ));
+        }
         let event = parse_event_line(lines.current())
             .map_err(|problem| fail(line_number, problem, appends))?;
         let decoded = decoder

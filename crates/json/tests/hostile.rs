@@ -411,3 +411,69 @@ fn values_written_otherwise_than_an_export_writes_them_are_refused_naming_the_fi
         );
     }
 }
+
+/// A file that another program rewrites while it is imported: the second pass reads `second`.
+struct RewrittenWhileRead {
+    reading: std::io::Cursor<Vec<u8>>,
+    second: Option<Vec<u8>>,
+}
+
+impl std::io::Read for RewrittenWhileRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.reading.read(buf)
+    }
+}
+
+impl std::io::BufRead for RewrittenWhileRead {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.reading.fill_buf()
+    }
+    fn consume(&mut self, amount: usize) {
+        self.reading.consume(amount)
+    }
+}
+
+impl std::io::Seek for RewrittenWhileRead {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        if to == std::io::SeekFrom::Start(0) && self.reading.position() > 0 {
+            if let Some(second) = self.second.take() {
+                self.reading = std::io::Cursor::new(second);
+            }
+        }
+        self.reading.seek(to)
+    }
+}
+
+#[test]
+fn a_file_changed_between_the_passes_writes_only_the_verified_lines_before_the_change() {
+    let lines = valid_lines();
+    let mut changed = lines.clone();
+    // Line 5 is the fourth event: its number changes, as an editor saving the file would.
+    changed[4] = changed[4].replacen(r#""seq":4"#, r#""seq":7"#, 1);
+    assert_ne!(changed[4], lines[4], "the edit changed the line");
+    let file = RewrittenWhileRead {
+        reading: std::io::Cursor::new(join(&lines)),
+        second: Some(join(&changed)),
+    };
+    let target = MemoryStore::<ProbeEvent>::new();
+    let error = import(file, &target, ImportOptions::new()).unwrap_err();
+    assert_eq!(error.line, 5, "{error}");
+    assert!(
+        matches!(error.problem, ImportProblem::ChangedDuringImport),
+        "{error}"
+    );
+    assert_eq!(
+        target.head_position().unwrap(),
+        3,
+        "the three verified events before it"
+    );
+    let stored: Vec<u64> = target
+        .read_all(1)
+        .unwrap()
+        .map(|envelope| match &envelope.unwrap().event {
+            ProbeEvent::Noted { seq, .. } => *seq,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(stored, vec![1, 2, 3], "exactly what was verified");
+}
