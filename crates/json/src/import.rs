@@ -147,6 +147,13 @@ pub enum ImportProblem {
     /// writes it: nothing from this line on is written.
     #[error("the file changed while it was imported: this line is not the one verified; nothing from it on was written (write the file once, then import it)")]
     ChangedDuringImport,
+    /// The file starts with a UTF-8 byte-order mark, which an export never writes (an editor
+    /// added it).
+    #[error("the file starts with a byte-order mark (an editor saved it as \"UTF-8 with BOM\"); an export has none: save it as plain UTF-8, or use the original export")]
+    ByteOrderMark,
+    /// The line ends with a carriage return: the file has Windows (CRLF) line endings.
+    #[error("the line ends with a carriage return: the file has Windows (CRLF) line endings, an export has LF only; convert it back (dos2unix), or use the original export")]
+    CarriageReturn,
     /// An event line that the export would not write back byte for byte: a field the event type
     /// does not have (its data would be lost), or a value written another way (an upper-case
     /// UUID, a time in another offset, other whitespace or field order).
@@ -268,6 +275,12 @@ impl<R: BufRead> Lines<R> {
         self.line += 1;
         if self.buffer.last() == Some(&b'\n') {
             self.buffer.pop();
+        }
+        if self.line == 1 && self.buffer.starts_with(b"\xEF\xBB\xBF") {
+            return Err(ImportProblem::ByteOrderMark);
+        }
+        if self.buffer.last() == Some(&b'\r') {
+            return Err(ImportProblem::CarriageReturn);
         }
         if self.buffer.len() > self.limit {
             return Err(ImportProblem::LineTooLong { limit: self.limit });

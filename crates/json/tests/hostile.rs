@@ -477,3 +477,28 @@ fn a_file_changed_between_the_passes_writes_only_the_verified_lines_before_the_c
         .collect();
     assert_eq!(stored, vec![1, 2, 3], "exactly what was verified");
 }
+
+#[test]
+fn a_byte_order_mark_or_windows_line_endings_are_named_as_such() {
+    let mut with_bom = b"\xEF\xBB\xBF".to_vec();
+    with_bom.extend(join(&valid_lines()));
+    let error = refused(&with_bom);
+    assert_eq!(error.line, 1, "{error}");
+    assert!(
+        matches!(error.problem, ImportProblem::ByteOrderMark),
+        "{error}"
+    );
+
+    let crlf = join(&valid_lines())
+        .split(|&byte| byte == b'\n')
+        .filter(|line| !line.is_empty())
+        .flat_map(|line| [line, b"\r\n"].concat())
+        .collect::<Vec<u8>>();
+    let error = refused(&crlf);
+    assert_eq!(error.line, 1, "{error}");
+    assert!(
+        matches!(error.problem, ImportProblem::CarriageReturn),
+        "{error}"
+    );
+    assert!(error.to_string().contains("CRLF"), "{error}");
+}
