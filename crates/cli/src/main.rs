@@ -29,7 +29,7 @@ use service_lifecycle_core::kernel::{EventStore, Projector, StreamId};
 use service_lifecycle_core::reports::Reports;
 use service_lifecycle_core::{ServiceEvent, ServiceLifecycle};
 use service_lifecycle_json::{export_after, export_all, export_stream, import};
-use service_lifecycle_sled::{Durability, SledOptions, SledStore};
+use service_lifecycle_sled::{Durability, OpenError, SledOptions, SledStore, StorageError};
 
 type Store = SledStore<ServiceEvent>;
 
@@ -127,6 +127,8 @@ struct Failure {
     message: String,
     /// Only the reader of our output went away (`| head`): not an error.
     broken_pipe: bool,
+    /// The store is damaged: for `verify`, a problem found (exit 3), not a failure to look.
+    damaged: bool,
 }
 
 impl Failure {
@@ -134,6 +136,14 @@ impl Failure {
         Self {
             message,
             broken_pipe: false,
+            damaged: false,
+        }
+    }
+
+    fn damaged(message: String) -> Self {
+        Self {
+            damaged: true,
+            ..Self::new(message)
         }
     }
 }
@@ -143,6 +153,7 @@ impl<E: std::error::Error + 'static> From<E> for Failure {
         Self {
             message: error.to_string(),
             broken_pipe: is_broken_pipe(&error),
+            damaged: false,
         }
     }
 }
@@ -202,7 +213,15 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
             stream,
         } => export_command(&open_existing(&store)?, output, after, stream),
         Command::Import { store, input } => import_command(&store, &input),
-        Command::Verify { store } => verify_command(&open_existing(&store)?),
+        Command::Verify { store } => match open_existing(&store) {
+            Ok(store) => verify_command(&store),
+            // A store too damaged to open is a problem verify found, exit 3 as documented.
+            Err(failure) if failure.damaged => {
+                println!("{}", failure.message);
+                Ok(ExitCode::from(3))
+            }
+            Err(failure) => Err(failure),
+        },
         Command::Stats { store } => stats_command(&open_existing(&store)?),
     }
 }
@@ -236,7 +255,7 @@ fn open_existing(path: &Path) -> Result<Store, Failure> {
     let (conf, db) = (path.join("conf").is_file(), path.join("db").is_file());
     if conf != db {
         let missing = if db { "conf" } else { "db" };
-        return Err(Failure::new(format!(
+        return Err(Failure::damaged(format!(
             "the store at {} is damaged: its file {missing} is missing, so its events cannot be \
              read; nothing was changed. Restore the directory from a backup, or import an export \
              into a new directory",
@@ -255,7 +274,21 @@ fn open_existing(path: &Path) -> Result<Store, Failure> {
             .durability(Durability::Flush)
             .existing_only(),
     )
-    .map_err(Failure::from)
+    .map_err(|error| {
+        let damaged = matches!(
+            &error,
+            OpenError::Damaged { .. } | OpenError::Corrupt { .. }
+        ) || matches!(
+            &error,
+            OpenError::Storage { source, .. }
+                if matches!(source, StorageError::Damaged { .. } | StorageError::Corrupted(_))
+        );
+        if damaged {
+            Failure::damaged(error.to_string())
+        } else {
+            Failure::from(error)
+        }
+    })
 }
 
 fn spinner(message: &str) -> ProgressBar {

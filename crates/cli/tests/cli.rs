@@ -300,7 +300,7 @@ fn a_store_whose_database_file_is_gone_is_damaged_not_empty() {
     assert!(simulated.status.success(), "{}", text(&simulated.stderr));
     std::fs::remove_file(store.join("db")).unwrap();
     let before = listing(&store);
-    for command in ["verify", "stats", "export"] {
+    for command in ["stats", "export"] {
         let output = tool(&[command, "--store", path(&store)]);
         assert_ended(
             &output,
@@ -313,6 +313,16 @@ fn a_store_whose_database_file_is_gone_is_damaged_not_empty() {
         );
         assert_eq!(listing(&store), before, "{command} changed the directory");
     }
+    // For verify, a damaged store is a problem found: exit 3, as documented.
+    let verified = tool(&["verify", "--store", path(&store)]);
+    assert_eq!(
+        verified.status.code(),
+        Some(3),
+        "{}",
+        text(&verified.stderr)
+    );
+    assert!(text(&verified.stdout).contains("its file db is missing"));
+    assert_eq!(listing(&store), before, "verify changed the directory");
 }
 
 #[test]
