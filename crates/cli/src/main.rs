@@ -158,7 +158,23 @@ impl<E: std::error::Error + 'static> From<E> for Failure {
     }
 }
 
+/// Panics inside sled are caught where the store calls it and reported as a damaged store, so
+/// their default "thread panicked at" line would only confuse the reader; it is not printed. Any
+/// other panic is a bug of this tool and is reported as usual.
+fn quiet_storage_engine_panics() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_sled = info
+            .location()
+            .is_some_and(|location| location.file().contains("/sled-0.34"));
+        if !in_sled {
+            report(info);
+        }
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_storage_engine_panics();
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(code) => code,

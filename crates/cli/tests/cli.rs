@@ -411,6 +411,11 @@ fn a_truncated_database_file_is_a_damaged_store_never_a_panic() {
                 "{command} panicked at {keep} bytes: {}",
                 text(&output.stderr)
             );
+            assert!(
+                !text(&output.stderr).contains("panicked at"),
+                "{command} printed a panic at {keep} bytes: {}",
+                text(&output.stderr)
+            );
             assert_ne!(
                 code,
                 Some(0),
