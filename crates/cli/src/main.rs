@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use service_lifecycle_cli::simulation::{simulate, SimulationConfig, SimulationSummary};
+use service_lifecycle_cli::simulation::{simulate_until, SimulationConfig, SimulationSummary};
 use service_lifecycle_cli::tables::{write_json, write_table, ReportName};
 use service_lifecycle_cli::{interrupt, is_broken_pipe};
 use service_lifecycle_core::kernel::{EventStore, Projector, StreamId};
@@ -353,10 +353,16 @@ fn run_simulation<S: EventStore<ServiceEvent> + Clone>(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let summary = simulate(service, config, |day, _| {
-        bar.set_position(day);
-        !interrupt::requested()
-    })?;
+    // Ctrl-C is asked before every command, so it is honoured within a command's time.
+    let summary = simulate_until(
+        service,
+        config,
+        |day, _| {
+            bar.set_position(day);
+            true
+        },
+        interrupt::requested,
+    )?;
     bar.finish_and_clear();
     Ok((summary, started.elapsed()))
 }

@@ -82,6 +82,22 @@ struct Simulation<S> {
     in_service: Vec<u64>,
     next_unit: u64,
     next_call: u64,
+    /// Asked before every command: `true` stops the simulation there.
+    stop: Box<dyn Fn() -> bool>,
+}
+
+/// Why the simulation stopped before its last day.
+enum Halt {
+    /// The caller asked it to stop: every command sent before is whole.
+    Asked,
+    /// A command failed for a reason other than the rules.
+    Failed(ServiceError),
+}
+
+impl From<ServiceError> for Halt {
+    fn from(error: ServiceError) -> Self {
+        Self::Failed(error)
+    }
 }
 
 impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
@@ -93,12 +109,15 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
     fn send<T>(
         &mut self,
         command: impl FnOnce(&ServiceLifecycle<S>, &CommandContext) -> Result<T, ServiceError>,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), Halt> {
+        if (self.stop)() {
+            return Err(Halt::Asked);
+        }
         self.summary.commands += 1;
         let id = self.id(0xff, self.summary.commands);
         let context = CommandContext::with_command_id(CommandId::from_uuid(id));
         let outcome = command(&self.service, &context);
-        self.tally(outcome)
+        Ok(self.tally(outcome)?)
     }
 
     /// A refusal by the rules is counted: part of a dealer's life. Any other failure (of the
@@ -141,7 +160,7 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
         (self.customers / 500).max(1)
     }
 
-    fn open_shop(&mut self) -> Result<(), ServiceError> {
+    fn open_shop(&mut self) -> Result<(), Halt> {
         for model in 0..MODELS {
             let register = PartCommand::RegisterPart {
                 part: Self::part(model),
@@ -204,15 +223,15 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
         Ok(())
     }
 
-    fn product(&mut self, command: ProductCommand) -> Result<(), ServiceError> {
+    fn product(&mut self, command: ProductCommand) -> Result<(), Halt> {
         self.send(|service, context| service.product(command, context))
     }
 
-    fn contract(&mut self, command: ContractCommand) -> Result<(), ServiceError> {
+    fn contract(&mut self, command: ContractCommand) -> Result<(), Halt> {
         self.send(|service, context| service.contract(command, context))
     }
 
-    fn day(&mut self, day: u64) -> Result<(), ServiceError> {
+    fn day(&mut self, day: u64) -> Result<(), Halt> {
         let eur = Currency::new("EUR").expect("valid currency");
         // Stock for the day's calls.
         if day % 7 == 0 {
@@ -332,7 +351,7 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
         Ok(())
     }
 
-    fn breakdown(&mut self, day: u64, eur: Currency) -> Result<(), ServiceError> {
+    fn breakdown(&mut self, day: u64, eur: Currency) -> Result<(), Halt> {
         let unit = self.in_service[self.rng.below(self.in_service.len() as u64) as usize];
         let product = self.unit(unit);
         let contract = self.service.directory(|directory| {
@@ -411,7 +430,19 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
 pub fn simulate<S: EventStore<ServiceEvent> + Clone>(
     service: ServiceLifecycle<S>,
     config: SimulationConfig,
+    progress: impl FnMut(u64, u64) -> bool,
+) -> Result<SimulationSummary, ServiceError> {
+    simulate_until(service, config, progress, || false)
+}
+
+/// [`simulate`], also asking `stop` before every command: when it answers `true` the simulation
+/// ends there, between two whole commands, within a command's time of the request (Ctrl-C, for
+/// the command-line tool). The summary counts the days completed.
+pub fn simulate_until<S: EventStore<ServiceEvent> + Clone>(
+    service: ServiceLifecycle<S>,
+    config: SimulationConfig,
     mut progress: impl FnMut(u64, u64) -> bool,
+    stop: impl Fn() -> bool + 'static,
 ) -> Result<SimulationSummary, ServiceError> {
     let mut simulation = Simulation {
         service,
@@ -425,11 +456,22 @@ pub fn simulate<S: EventStore<ServiceEvent> + Clone>(
         in_service: Vec::new(),
         next_unit: 0,
         next_call: 0,
+        stop: Box::new(stop),
     };
-    simulation.open_shop()?;
+    // Ok(true) when the caller asked to stop.
+    let asked = |step: Result<(), Halt>| match step {
+        Ok(()) => Ok(false),
+        Err(Halt::Asked) => Ok(true),
+        Err(Halt::Failed(error)) => Err(error),
+    };
+    if asked(simulation.open_shop())? {
+        return Ok(simulation.summary);
+    }
     let days = u64::from(config.years) * 365;
     for day in 0..days {
-        simulation.day(day)?;
+        if asked(simulation.day(day))? {
+            break;
+        }
         simulation.summary.days = day + 1;
         if !progress(day + 1, days) {
             break;

@@ -47,3 +47,30 @@ fn a_store_that_fails_ends_the_simulation_with_its_error_instead_of_counting_ref
         "it failed part way, after some appends"
     );
 }
+
+#[test]
+fn a_stop_request_is_honoured_before_the_next_command_not_the_next_day() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    // A million customers: opening the shop alone is a million commands; the request after the
+    // 50th is honoured before the 51st.
+    let asked = Arc::new(AtomicU64::new(0));
+    let counter = asked.clone();
+    let stop = move || counter.fetch_add(1, Ordering::SeqCst) >= 50;
+    let store = service_lifecycle_core::kernel::MemoryStore::<ServiceEvent>::new();
+    let config = SimulationConfig {
+        customers: 1_000_000,
+        years: 1,
+        seed: 7,
+    };
+    let summary = service_lifecycle_cli::simulation::simulate_until(
+        ServiceLifecycle::new(store.clone()).unwrap(),
+        config,
+        |_, _| true,
+        stop,
+    )
+    .unwrap();
+    assert_eq!(summary.commands, 50);
+    assert_eq!(summary.days, 0, "no day was completed");
+    assert!(store.head_position().unwrap() >= 1, "what was sent is kept");
+}
