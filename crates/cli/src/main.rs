@@ -29,7 +29,7 @@ use service_lifecycle_core::kernel::{EventStore, Projector, StreamId};
 use service_lifecycle_core::reports::Reports;
 use service_lifecycle_core::{ServiceEvent, ServiceLifecycle};
 use service_lifecycle_json::{export_after, export_all, export_stream, import};
-use service_lifecycle_sled::{Durability, OpenError, SledOptions, SledStore, StorageError};
+use service_lifecycle_sled::{Durability, SledOptions, SledStore};
 
 type Store = SledStore<ServiceEvent>;
 
@@ -246,8 +246,9 @@ fn open(path: &Path, durability: Durability) -> Result<Store, Failure> {
     Store::open_with(path, SledOptions::new().durability(durability)).map_err(Failure::from)
 }
 
-/// Opens a store that must exist already: reading commands never create one, and a store whose
-/// database file is gone is damaged, not empty.
+/// Opens a store that must exist already (`SledOptions::existing_only`): reading commands never
+/// create one, and a store whose database file is gone is damaged, not empty. A missing or empty
+/// directory is said in the shell user's words first.
 fn open_existing(path: &Path) -> Result<Store, Failure> {
     let create_one = "create one with `service-lifecycle simulate` or `service-lifecycle import`";
     if !path.exists() {
@@ -266,24 +267,6 @@ fn open_existing(path: &Path) -> Result<Store, Failure> {
             path.display()
         )));
     }
-    // sled keeps the data in `db` and its configuration in `conf`: a directory with one and not
-    // the other lost part of the store, and opening it would start an empty one in its place.
-    let (conf, db) = (path.join("conf").is_file(), path.join("db").is_file());
-    if conf != db {
-        let missing = if db { "conf" } else { "db" };
-        return Err(Failure::damaged(format!(
-            "the store at {} is damaged: its file {missing} is missing, so its events cannot be \
-             read; nothing was changed. Restore the directory from a backup, or import an export \
-             into a new directory",
-            path.display()
-        )));
-    }
-    if !conf {
-        return Err(Failure::new(format!(
-            "{} is not a service-lifecycle store (it holds no database files); nothing was changed",
-            path.display()
-        )));
-    }
     Store::open_with(
         path,
         SledOptions::new()
@@ -291,15 +274,7 @@ fn open_existing(path: &Path) -> Result<Store, Failure> {
             .existing_only(),
     )
     .map_err(|error| {
-        let damaged = matches!(
-            &error,
-            OpenError::Damaged { .. } | OpenError::Corrupt { .. }
-        ) || matches!(
-            &error,
-            OpenError::Storage { source, .. }
-                if matches!(source, StorageError::Damaged { .. } | StorageError::Corrupted(_))
-        );
-        if damaged {
+        if error.is_damaged() {
             Failure::damaged(error.to_string())
         } else {
             Failure::from(error)

@@ -252,6 +252,16 @@ impl<E: Event> SledStore<E> {
                 reason: "there is no store there (the directory is missing or empty)".into(),
             });
         }
+        // sled keeps the data in `db` and its configuration in `conf`: with one and not the
+        // other the store lost part of itself, and opening would start an empty one in its place.
+        let (conf, db) = (path.join("conf").is_file(), path.join("db").is_file());
+        if options.existing_only && conf != db {
+            let missing = if db { "conf" } else { "db" };
+            return Err(OpenError::Damaged {
+                path: path.to_path_buf(),
+                reason: format!("its file {missing} is missing, so its events cannot be read"),
+            });
+        }
         let storage = SledStorage::open_waiting(path, options.cache_capacity, options.lock_timeout)
             .map_err(|source| {
                 let path = path.to_path_buf();
@@ -262,6 +272,21 @@ impl<E: Event> SledStore<E> {
                 }
             })?;
         Self::with_storage(storage, path, options)
+    }
+}
+
+impl OpenError {
+    /// Whether the store exists but is damaged (a lost or truncated data file, a corrupt record,
+    /// sled failing on its files), as opposed to absent, locked or of another version.
+    pub fn is_damaged(&self) -> bool {
+        match self {
+            Self::Damaged { .. } | Self::Corrupt { .. } => true,
+            Self::Storage { source, .. } => matches!(
+                source,
+                StorageError::Damaged { .. } | StorageError::Corrupted(_)
+            ),
+            _ => false,
+        }
     }
 }
 
