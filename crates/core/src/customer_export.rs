@@ -8,9 +8,10 @@ use service_lifecycle_json::{write_stream_events, ExportError};
 use crate::contract::ContractEvent;
 use crate::customer::Customer;
 use crate::events::ServiceEvent;
-use crate::kernel::{EventDecoder, EventStore, InvalidStreamId, ReadError, StreamId, Vault};
+use crate::kernel::{EventStore, InvalidStreamId, ReadError, StreamId, Vault};
 use crate::personal_data::{PersonalDataError, PersonalDataRecord};
 use crate::product::ProductEvent;
+use crate::scan::visit_events_of_types;
 use crate::values::CustomerId;
 
 /// The type names of the events that name a customer's units and contracts.
@@ -53,41 +54,31 @@ pub fn export_customer_data<S: EventStore<ServiceEvent>>(
     let mut streams = vec![Customer::stream_id(customer)?];
     // Only sales and contract proposals name the customer: the scan decodes those two types and
     // passes over every other event encoded, as the store keeps it.
-    let decoder = EventDecoder::<ServiceEvent>::default();
-    let head = store.head_position().map_err(ExportError::from)?;
-    let scanned = store.visit_encoded(1, head, &mut |encoded| {
-        if encoded.event_type != UNIT_SOLD && encoded.event_type != CONTRACT_PROPOSED {
-            return Ok(());
-        }
-        let event = decoder
-            .decode_bytes(encoded.event_type, encoded.schema_version, encoded.payload)
-            .map_err(|source| ReadError::Decode {
-                position: encoded.position,
-                source,
-            })?;
-        let belongs = match &event {
-            ServiceEvent::Product(ProductEvent::UnitSold {
-                customer: buyer, ..
-            }) => *buyer == customer,
-            ServiceEvent::Contract(ContractEvent::Proposed { terms, .. }) => {
-                terms.customer == customer
+    let scanned =
+        visit_events_of_types(store, &[UNIT_SOLD, CONTRACT_PROPOSED], |encoded, event| {
+            let belongs = match &event {
+                ServiceEvent::Product(ProductEvent::UnitSold {
+                    customer: buyer, ..
+                }) => *buyer == customer,
+                ServiceEvent::Contract(ContractEvent::Proposed { terms, .. }) => {
+                    terms.customer == customer
+                }
+                _ => false,
+            };
+            if belongs
+                && !streams
+                    .iter()
+                    .any(|known| known.as_str() == encoded.stream_id)
+            {
+                let stream =
+                    StreamId::new(encoded.stream_id).map_err(|problem| ReadError::Corrupt {
+                        record: format!("log position {}", encoded.position),
+                        problem: format!("its stream id is invalid: {problem}"),
+                    })?;
+                streams.push(stream);
             }
-            _ => false,
-        };
-        if belongs
-            && !streams
-                .iter()
-                .any(|known| known.as_str() == encoded.stream_id)
-        {
-            let stream =
-                StreamId::new(encoded.stream_id).map_err(|problem| ReadError::Corrupt {
-                    record: format!("log position {}", encoded.position),
-                    problem: format!("its stream id is invalid: {problem}"),
-                })?;
-            streams.push(stream);
-        }
-        Ok(())
-    });
+            Ok(())
+        });
     scanned.map_err(ExportError::from)?;
     let mut out = std::io::BufWriter::new(out);
     let personal = PersonalDataRecord::of(personal_data, customer).get()?;

@@ -50,6 +50,7 @@ mod personal_data;
 mod policies;
 mod product;
 pub mod reports;
+mod scan;
 mod technician;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

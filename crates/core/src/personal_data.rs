@@ -9,9 +9,12 @@ use serde::{Deserialize, Serialize};
 use crate::customer::CustomerEvent;
 use crate::error::ServiceError;
 use crate::events::ServiceEvent;
-use crate::kernel::{
-    EventDecoder, EventStore, ReadError, SubjectId, Vault, VaultError, VisitError,
-};
+use crate::kernel::{EventStore, ReadError, SubjectId, Vault, VaultError, VisitError};
+use crate::scan::visit_events_of_types;
+
+/// The type names of the events that say a customer has, or no longer has, personal data.
+const REGISTERED: &str = "customer.registered";
+const PERSONAL_DATA_ERASED: &str = "customer.personal_data_erased";
 use crate::values::CustomerId;
 
 /// A customer's personal data.
@@ -112,30 +115,24 @@ pub fn customers_missing_personal_data<S: EventStore<ServiceEvent>>(
     store: &S,
     vault: &dyn Vault,
 ) -> Result<Vec<CustomerId>, ServiceError> {
-    let decoder = EventDecoder::<ServiceEvent>::default();
     let mut registered: BTreeMap<String, CustomerId> = BTreeMap::new();
     let mut erased: BTreeSet<String> = BTreeSet::new();
-    let head = store.head_position()?;
-    let scanned = store.visit_encoded(1, head, &mut |encoded| {
-        match encoded.event_type {
-            "customer.registered" => {
-                let event = decoder
-                    .decode_bytes(encoded.event_type, encoded.schema_version, encoded.payload)
-                    .map_err(|source| ReadError::Decode {
-                        position: encoded.position,
-                        source,
-                    })?;
-                if let ServiceEvent::Customer(CustomerEvent::Registered { customer, .. }) = event {
+    let scanned = visit_events_of_types(
+        store,
+        &[REGISTERED, PERSONAL_DATA_ERASED],
+        |encoded, event| {
+            match event {
+                ServiceEvent::Customer(CustomerEvent::Registered { customer, .. }) => {
                     registered.insert(encoded.stream_id.to_owned(), customer);
                 }
+                ServiceEvent::Customer(CustomerEvent::PersonalDataErased { .. }) => {
+                    erased.insert(encoded.stream_id.to_owned());
+                }
+                _ => {}
             }
-            "customer.personal_data_erased" => {
-                erased.insert(encoded.stream_id.to_owned());
-            }
-            _ => {}
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
     scanned.map_err(|error| match error {
         VisitError::Read(error) => ServiceError::Read(error),
         other => ServiceError::Read(ReadError::Corrupt {
