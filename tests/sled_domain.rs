@@ -60,34 +60,28 @@ fn snapshots_in_sled_give_the_same_state_as_a_full_replay_and_survive_a_reopen()
     assert_eq!(without.load(&counter).unwrap().state.value, expected);
 }
 
-/// Opens the database under a store with sled itself, waiting for the lock a just-dropped handle's
-/// background threads still hold.
-fn open_raw_sled(path: &std::path::Path) -> sled::Db {
+/// `open` once the lock a just-dropped handle's background threads still hold is released.
+fn waiting_for_the_lock<T, E: std::fmt::Display>(open: impl Fn() -> Result<T, E>) -> T {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        match sled::open(path) {
-            Ok(db) => return db,
-            Err(error) if std::time::Instant::now() < deadline => {
-                let _ = error;
+        match open() {
+            Ok(opened) => return opened,
+            Err(_) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            Err(error) => panic!("sled cannot open {}: {error}", path.display()),
+            Err(error) => panic!("the database does not open: {error}"),
         }
     }
 }
 
+/// Opens the database under a store with sled itself.
+fn open_raw_sled(path: &std::path::Path) -> sled::Db {
+    waiting_for_the_lock(|| sled::open(path))
+}
+
 /// Opens the store again once the raw handle's lock is released.
 fn open_waiting(path: &std::path::Path) -> SledStore<ServiceEvent> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match SledStore::<ServiceEvent>::open(path) {
-            Ok(store) => return store,
-            Err(_) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(error) => panic!("the store cannot open {}: {error}", path.display()),
-        }
-    }
+    waiting_for_the_lock(|| SledStore::<ServiceEvent>::open(path))
 }
 
 #[test]

@@ -303,7 +303,7 @@ impl Projection<ServiceEvent> for Directory {
                     let key = (part.clone(), *backorder);
                     if let Some((call, waiting)) = self.backorders.get_mut(&key) {
                         let call = *call;
-                        let filled = quantity.map_or(*waiting, |q| q.min(*waiting));
+                        let filled = crate::parts::units_filled(*quantity, *waiting);
                         *waiting -= filled;
                         if *waiting == 0 {
                             self.backorders.remove(&key);

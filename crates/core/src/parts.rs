@@ -287,6 +287,13 @@ impl PartState {
     }
 }
 
+/// How many units a `parts.backorder_filled` gives a backorder waiting for `waiting`: its
+/// `quantity`, or the whole backorder when the event has none (every such event written before
+/// backorders were filled in part). The aggregate and the directory both read it so.
+pub(crate) fn units_filled(quantity: Option<u32>, waiting: u32) -> u32 {
+    quantity.map_or(waiting, |quantity| quantity.min(waiting))
+}
+
 fn apply(state: &mut PartState, event: &PartEvent) {
     match event {
         PartEvent::PartRegistered {
@@ -347,7 +354,7 @@ fn apply(state: &mut PartState, event: &PartEvent) {
             ..
         } => {
             if let Some(waiting) = state.backorders.get_mut(backorder) {
-                let filled = quantity.map_or(waiting.quantity, |q| q.min(waiting.quantity));
+                let filled = units_filled(*quantity, waiting.quantity);
                 let (call, location) = (waiting.call, waiting.location.clone());
                 waiting.quantity -= filled;
                 if waiting.quantity == 0 {
