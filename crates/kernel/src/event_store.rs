@@ -207,6 +207,13 @@ pub enum AppendError {
         /// The store's limit.
         limit: usize,
     },
+    /// An import is running on the store (see [`AtomicImport`](crate::AtomicImport)); the
+    /// append was not applied and can be retried once the import ends.
+    #[error("append to stream {stream} refused: an import is in progress on this store; nothing was written (try again once it ends)")]
+    ImportInProgress {
+        /// The stream.
+        stream: StreamId,
+    },
     /// The storage underneath failed (I/O, a full disk, …). The append was not applied.
     #[error("storage failed during append to stream {stream}: {source}")]
     Storage {

@@ -44,6 +44,7 @@
 #![deny(missing_docs)]
 
 mod arena;
+mod atomic_import;
 mod cache;
 mod checkpoint;
 mod clock;
@@ -66,6 +67,7 @@ pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use atomic_import::{AtomicImport, AtomicImportError, ImportSink};
 pub use checkpoint::{CheckpointError, CheckpointStore};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use context::CommandContext;

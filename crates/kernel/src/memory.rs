@@ -109,6 +109,8 @@ struct Writer {
     streams: FastMap<StreamId, u32>,
     /// Every stored event id: where it is and its place in the append that wrote it.
     event_ids: FastMap<EventId, IdEntry>,
+    /// Whether an import is running (other appends are refused meanwhile).
+    importing: bool,
 }
 
 /// Where an event id is stored: 16 bytes, since there is one per event.
@@ -133,6 +135,7 @@ impl<E> MemoryStore<E> {
                 writer: Mutex::new(Writer {
                     streams: FastMap::new(),
                     event_ids: FastMap::new(),
+                    importing: false,
                 }),
                 checkpoints: Mutex::new(HashMap::new()),
                 commits: CommitSignal::new(),
@@ -169,22 +172,25 @@ fn capacity_exceeded(stream: &StreamId, what: &str) -> AppendError {
     }
 }
 
-impl<E: Event> EventStore<E> for MemoryStore<E> {
-    type StreamEvents<'a> = StreamEvents<'a, E>;
-    type AllEvents<'a> = AllEvents<'a, E>;
+impl<E: Event> MemoryStore<E> {
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Writer> {
+        // A panic while holding the lock cannot leave a half-published append (the watermarks
+        // are stored last), so a poisoned lock is safe to keep using.
+        self.inner
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
 
-    fn append(
+    /// An append, under the writer lock.
+    fn append_locked(
         &self,
+        writer: &mut Writer,
         stream: &StreamId,
         expected: ExpectedVersion,
         events: Vec<NewEvent<E>>,
     ) -> Result<AppendResult, AppendError> {
-        validate_append(stream, &events)?;
         let inner = &*self.inner;
-        // A panic while holding the lock cannot leave a half-published append (the watermarks
-        // are stored last), so a poisoned lock is safe to keep using.
-        let mut writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
-
         let retry = classify_retry(stream, &events, |index| {
             Ok(writer
                 .event_ids
@@ -278,9 +284,29 @@ impl<E: Event> EventStore<E> for MemoryStore<E> {
         // also sees its stream's version.
         record.version.store(batch.last_version, Ordering::Release);
         inner.head.store(batch.last_position, Ordering::Release);
-        drop(writer);
         inner.commits.notify();
         Ok(batch)
+    }
+}
+
+impl<E: Event> EventStore<E> for MemoryStore<E> {
+    type StreamEvents<'a> = StreamEvents<'a, E>;
+    type AllEvents<'a> = AllEvents<'a, E>;
+
+    fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent<E>>,
+    ) -> Result<AppendResult, AppendError> {
+        validate_append(stream, &events)?;
+        let mut writer = self.lock_writer();
+        if writer.importing {
+            return Err(AppendError::ImportInProgress {
+                stream: stream.clone(),
+            });
+        }
+        self.append_locked(&mut writer, stream, expected, events)
     }
 
     fn read_stream(
@@ -444,5 +470,6 @@ impl<E: Send + Sync> CheckpointStore for MemoryStore<E> {
     }
 }
 
+mod import;
 #[cfg(test)]
 mod tests;

@@ -91,3 +91,8 @@ fn an_append_of_ten_thousand_events_is_one_atomic_append() {
         result
     );
 }
+
+#[test]
+fn memory_store_passes_the_import_conformance_suite() {
+    crate::testing::import_conformance::run_all(MemoryStore::new);
+}
