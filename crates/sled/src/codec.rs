@@ -13,6 +13,9 @@ use uuid::Uuid;
 pub(crate) const FORMAT_KEY: &[u8] = b"Mformat";
 /// The global head: newest position and how many streams exist.
 pub(crate) const HEAD_KEY: &[u8] = b"H";
+/// Present while an import is in progress: the global head before it, which opening the store
+/// rolls back to.
+pub(crate) const IMPORT_KEY: &[u8] = b"Mimport";
 /// Stream heads, by stream name.
 pub(crate) const STREAM_PREFIX: u8 = b'S';
 /// Stream rows, by (stream number, version): the event's position.
@@ -194,7 +197,12 @@ pub(crate) fn event_id_key(event_id: EventId) -> [u8; 17] {
 
 /// The key of a stream's head.
 pub(crate) fn stream_key(stream: &StreamId) -> Vec<u8> {
-    prefixed(STREAM_PREFIX, stream.as_str().as_bytes())
+    stream_key_of(stream.as_str())
+}
+
+/// The key of a stream's head, by the stream's name as a record holds it.
+pub(crate) fn stream_key_of(stream: &str) -> Vec<u8> {
+    prefixed(STREAM_PREFIX, stream.as_bytes())
 }
 
 /// The key of a stream's snapshot.
@@ -252,14 +260,23 @@ pub(crate) struct GlobalHead {
 
 impl GlobalHead {
     pub(crate) fn encode(self) -> Vec<u8> {
-        let mut body = Vec::with_capacity(20);
-        body.extend_from_slice(&self.position.to_be_bytes());
-        body.extend_from_slice(&self.streams.to_be_bytes());
-        seal(HEAD_KEY, body)
+        self.encode_under(HEAD_KEY)
     }
 
     pub(crate) fn decode(value: &[u8]) -> Result<Self, Damage> {
-        let mut reader = Reader::new(open(HEAD_KEY, value)?);
+        Self::decode_under(HEAD_KEY, value)
+    }
+
+    /// The head sealed under another key (the import marker keeps one).
+    pub(crate) fn encode_under(self, key: &[u8]) -> Vec<u8> {
+        let mut body = Vec::with_capacity(20);
+        body.extend_from_slice(&self.position.to_be_bytes());
+        body.extend_from_slice(&self.streams.to_be_bytes());
+        seal(key, body)
+    }
+
+    pub(crate) fn decode_under(key: &[u8], value: &[u8]) -> Result<Self, Damage> {
+        let mut reader = Reader::new(open(key, value)?);
         let head = Self {
             position: reader.u64()?,
             streams: reader.u64()?,

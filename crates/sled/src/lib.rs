@@ -47,6 +47,14 @@
 //! version, or log position), never a panic and never different data. [`SledStore::verify`]
 //! checks every invariant of a whole store.
 //!
+//! # Imports, all or nothing
+//! [`SledStore`] implements the kernel's
+//! [`AtomicImport`](service_lifecycle_kernel::AtomicImport): the runs of an import are appended
+//! like appends but published only when the import commits. Before the first run the head is
+//! saved in the database; a failed feed, a panic or a crash (kill -9 at any moment) undoes the
+//! import, at once or on the next open, which removes every record above the saved head.
+//! [`SledStore::rolled_back_import`] says what an open rolled back.
+//!
 //! # Also in the database
 //! Snapshots ([`SnapshotStore`](service_lifecycle_kernel::SnapshotStore)), projection checkpoints
 //! ([`CheckpointStore`](service_lifecycle_kernel::CheckpointStore)), read models committed together
@@ -66,6 +74,7 @@
 
 mod checkpoints;
 mod codec;
+mod import;
 mod read_model;
 mod snapshots;
 mod storage;
@@ -74,6 +83,7 @@ mod vault;
 mod verify;
 
 pub use codec::{Damage, FORMAT_VERSION};
+pub use import::RolledBackImport;
 pub use read_model::{DurableProjector, ReadModelError};
 pub use storage::DEFAULT_LOCK_TIMEOUT;
 pub use storage::{

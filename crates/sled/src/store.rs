@@ -22,6 +22,7 @@ use crate::codec::{
     log_key, place_event_body, row_key, stream_key, Damage, EventFields, EventRecord, GlobalHead,
     IdEntry, StreamHead, FORMAT_KEY, FORMAT_VERSION, HEAD_KEY,
 };
+use crate::import::{import_marker, roll_back, RolledBackImport};
 use crate::storage::{SledStorage, Storage, StorageError, WriteBatch, DEFAULT_LOCK_TIMEOUT};
 
 /// The largest encoded event the store accepts by default: 64 KiB. sled writes larger values to
@@ -211,25 +212,29 @@ impl<E, S: Storage> fmt::Debug for SledStore<E, S> {
 }
 
 pub(crate) struct Inner<E, S: Storage> {
+    /// What opening found of an import a crash had stopped, and rolled back.
+    rolled_back_import: Option<RolledBackImport>,
     pub(crate) storage: S,
     pub(crate) path: PathBuf,
     pub(crate) durability: Durability,
     max_event_size: usize,
     pub(crate) decoder: EventDecoder<E>,
     /// The newest committed position, published after the append's batch is applied.
-    head: AtomicU64,
+    pub(crate) head: AtomicU64,
     writer: Mutex<Writer>,
     pub(crate) flushes: GroupCommit,
-    commits: CommitSignal,
+    pub(crate) commits: CommitSignal,
 }
 
 /// What only the writer touches, under its lock.
-struct Writer {
-    head: GlobalHead,
+pub(crate) struct Writer {
+    pub(crate) head: GlobalHead,
     /// Stream heads read or written so far (filled lazily: opening reads no stream).
     streams: FastMap<StreamId, StreamHead>,
     /// Set when a batch failed: the caches may disagree with the storage and are reloaded.
     stale: bool,
+    /// While an import runs: the global head before it, to roll back to.
+    pub(crate) importing: Option<GlobalHead>,
 }
 
 impl<E: Event> SledStore<E> {
@@ -443,8 +448,21 @@ impl<E: Event, S: Storage> SledStore<E, S> {
                 })?
             }
         };
+        // An import that a crash stopped never committed: its events go before anyone reads.
+        let (head, rolled_back_import) = match import_marker(&storage).map_err(storage_error)? {
+            None => (head, None),
+            Some(saved) => {
+                let removed_events = roll_back(&storage, saved).map_err(storage_error)?;
+                let rolled_back = RolledBackImport {
+                    head: saved.position,
+                    removed_events,
+                };
+                (saved, Some(rolled_back))
+            }
+        };
         Ok(Self {
             inner: Arc::new(Inner {
+                rolled_back_import,
                 storage,
                 path,
                 durability: options.durability,
@@ -455,11 +473,18 @@ impl<E: Event, S: Storage> SledStore<E, S> {
                     head,
                     streams: FastMap::new(),
                     stale: false,
+                    importing: None,
                 }),
                 flushes: GroupCommit::default(),
                 commits: CommitSignal::new(),
             }),
         })
+    }
+
+    /// The import that opening the store found unfinished (a crash stopped it) and rolled back,
+    /// if there was one: the store then holds exactly what it held before that import began.
+    pub fn rolled_back_import(&self) -> Option<RolledBackImport> {
+        self.inner.rolled_back_import
     }
 
     /// The directory (or name) of the store.
@@ -487,7 +512,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
         self.inner.flushes.flush_all(&self.inner.storage)
     }
 
-    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+    pub(crate) fn lock_writer(&self) -> MutexGuard<'_, Writer> {
         // The writer's caches are marked stale before anything can fail half-way, so a poisoned
         // lock holds nothing worse than a stale cache.
         self.inner
@@ -613,7 +638,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
     }
 
     /// Encodes the events of an append, outside the writer lock.
-    fn encode_events(
+    pub(crate) fn encode_events(
         &self,
         stream: &StreamId,
         events: &[NewEvent<E>],
@@ -658,63 +683,69 @@ impl<E: Event, S: Storage> SledStore<E, S> {
     }
 }
 
-impl Writer {
-    /// Reloads the global head and forgets cached stream heads after a failed batch.
-    fn refresh<S: Storage>(&mut self, storage: &S) -> Result<(), ReadError> {
-        if self.stale {
-            let value = storage
-                .get(HEAD_KEY)
-                .map_err(read_storage)?
-                .ok_or_else(|| corrupt("global head", "it is missing"))?;
-            self.head = GlobalHead::decode(value.as_ref())
-                .map_err(|damage| corrupt("global head", damage))?;
-            self.streams.clear();
-            self.stale = false;
-        }
-        Ok(())
-    }
+/// Whether an append commits on its own or is one run of an import.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AppendMode {
+    /// A plain append: published to readers once applied; a retry of a stored append returns
+    /// its first result.
+    Commit,
+    /// A run of an import: not published until the import commits; an event id already stored
+    /// is refused.
+    ImportRun,
 }
 
-impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
-    type StreamEvents<'a>
-        = StreamEvents<'a, E, S>
-    where
-        Self: 'a;
-    type AllEvents<'a>
-        = AllEvents<'a, E, S>
-    where
-        Self: 'a;
-
-    fn append(
+impl<E: Event, S: Storage> SledStore<E, S> {
+    /// The body of an append, under the writer lock: checks, one atomic batch, the writer's
+    /// caches. Returns the result and the group-commit ticket of the write, or no ticket when
+    /// nothing was written (a retry). The caller publishes, notifies and flushes.
+    pub(crate) fn append_locked(
         &self,
+        writer: &mut Writer,
         stream: &StreamId,
         expected: ExpectedVersion,
-        events: Vec<NewEvent<E>>,
-    ) -> Result<AppendResult, AppendError> {
-        validate_append(stream, &events)?;
-        let bodies = self.encode_events(stream, &events)?;
+        events: &[NewEvent<E>],
+        bodies: Vec<Vec<u8>>,
+        mode: AppendMode,
+    ) -> Result<(AppendResult, Option<u64>), AppendError> {
         let inner = &*self.inner;
-        let mut writer = self.lock_writer();
         writer
             .refresh(&inner.storage)
             .map_err(|error| append_storage(stream, error))?;
 
-        let retry = classify_retry(stream, &events, |index| {
-            let stored = self
-                .stored_event(events[index].event_id)
-                .map_err(|error| append_storage(stream, error))?;
-            Ok(stored.map(|(entry, envelope)| StoredAppend {
-                batch: AppendResult::containing(
-                    envelope.stream_version,
-                    entry.position,
-                    entry.offset,
-                    entry.len,
-                ),
-                envelope: Cow::Owned(envelope),
-            }))
-        })?;
-        if let Some(original) = retry {
-            return Ok(original);
+        if mode == AppendMode::ImportRun {
+            // An import never repeats what the store holds, so an id already stored is refused
+            // outright rather than read as a retry.
+            for new_event in events {
+                let key = event_id_key(new_event.event_id);
+                let stored = inner
+                    .storage
+                    .get(&key)
+                    .map_err(|error| append_storage(stream, error))?;
+                if stored.is_some() {
+                    return Err(AppendError::DuplicateEventId {
+                        stream: stream.clone(),
+                        event_id: new_event.event_id,
+                    });
+                }
+            }
+        } else {
+            let retry = classify_retry(stream, events, |index| {
+                let stored = self
+                    .stored_event(events[index].event_id)
+                    .map_err(|error| append_storage(stream, error))?;
+                Ok(stored.map(|(entry, envelope)| StoredAppend {
+                    batch: AppendResult::containing(
+                        envelope.stream_version,
+                        entry.position,
+                        entry.offset,
+                        entry.len,
+                    ),
+                    envelope: Cow::Owned(envelope),
+                }))
+            })?;
+            if let Some(original) = retry {
+                return Ok((original, None));
+            }
         }
 
         let cached = writer.streams.get(stream).copied();
@@ -746,7 +777,7 @@ impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
             )
         })?;
         let mut batch = WriteBatch::with_capacity(3 * events.len() + 2);
-        for ((offset, new_event), body) in (0u32..).zip(&events).zip(bodies) {
+        for ((offset, new_event), body) in (0u32..).zip(events).zip(bodies) {
             let version = result.first_version + u64::from(offset);
             let position = result.first_position + u64::from(offset);
             let row = row_key(number, version);
@@ -785,8 +816,73 @@ impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
         writer.stale = false;
         writer.head = new_global;
         writer.streams.insert(stream.clone(), new_stream_head);
-        inner.head.store(result.last_position, Ordering::Release);
+        if mode == AppendMode::Commit {
+            inner.head.store(result.last_position, Ordering::Release);
+        }
+        Ok((result, Some(ticket)))
+    }
+}
+
+impl Writer {
+    /// Marks the caches stale: they are reloaded before the next append.
+    pub(crate) fn mark_stale(&mut self) {
+        self.stale = true;
+    }
+
+    /// Reloads the global head and forgets cached stream heads after a failed batch.
+    pub(crate) fn refresh<S: Storage>(&mut self, storage: &S) -> Result<(), ReadError> {
+        if self.stale {
+            let value = storage
+                .get(HEAD_KEY)
+                .map_err(read_storage)?
+                .ok_or_else(|| corrupt("global head", "it is missing"))?;
+            self.head = GlobalHead::decode(value.as_ref())
+                .map_err(|damage| corrupt("global head", damage))?;
+            self.streams.clear();
+            self.stale = false;
+        }
+        Ok(())
+    }
+}
+
+impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
+    type StreamEvents<'a>
+        = StreamEvents<'a, E, S>
+    where
+        Self: 'a;
+    type AllEvents<'a>
+        = AllEvents<'a, E, S>
+    where
+        Self: 'a;
+
+    fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent<E>>,
+    ) -> Result<AppendResult, AppendError> {
+        validate_append(stream, &events)?;
+        let bodies = self.encode_events(stream, &events)?;
+        let inner = &*self.inner;
+        let mut writer = self.lock_writer();
+        if writer.importing.is_some() {
+            return Err(AppendError::ImportInProgress {
+                stream: stream.clone(),
+            });
+        }
+        let (result, ticket) = self.append_locked(
+            &mut writer,
+            stream,
+            expected,
+            &events,
+            bodies,
+            AppendMode::Commit,
+        )?;
         drop(writer);
+        let Some(ticket) = ticket else {
+            // A retry of a stored append: nothing was written.
+            return Ok(result);
+        };
         inner.commits.notify();
         if inner.durability == Durability::Flush {
             inner

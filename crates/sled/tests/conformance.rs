@@ -4,9 +4,9 @@
 use std::cell::RefCell;
 
 use proptest::prelude::*;
-use service_lifecycle_kernel::testing::conformance;
 use service_lifecycle_kernel::testing::fixture::ProbeEvent;
 use service_lifecycle_kernel::testing::model::{arbitrary_store_ops, check_against_model};
+use service_lifecycle_kernel::testing::{conformance, import_conformance};
 use service_lifecycle_sled::{Durability, SledOptions, SledStore};
 use tempfile::TempDir;
 
@@ -52,4 +52,16 @@ proptest! {
         let report = reopened.verify().expect("verify reads the store");
         prop_assert!(report.is_clean(), "{report}");
     }
+}
+
+#[test]
+fn the_import_conformance_suite_passes_with_a_flush_per_append() {
+    let dirs = Dirs::default();
+    import_conformance::run_all(|| new_store(&dirs, Durability::Flush));
+}
+
+#[test]
+fn the_import_conformance_suite_passes_buffered() {
+    let dirs = Dirs::default();
+    import_conformance::run_all(|| new_store(&dirs, Durability::Buffered));
 }
