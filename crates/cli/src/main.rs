@@ -28,7 +28,9 @@ use service_lifecycle_cli::{interrupt, is_broken_pipe};
 use service_lifecycle_core::kernel::{EventStore, Projector, StreamId};
 use service_lifecycle_core::reports::Reports;
 use service_lifecycle_core::{ServiceEvent, ServiceLifecycle};
-use service_lifecycle_json::{export_after, export_all, export_stream, import};
+use service_lifecycle_json::{
+    export_after, export_all, export_stream, import, ImportOptions, ImportProblem,
+};
 use service_lifecycle_sled::{Durability, SledOptions, SledStore};
 
 type Store = SledStore<ServiceEvent>;
@@ -188,12 +190,8 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<ExitCode, Failure> {
     interrupt::install(match &command {
-        Command::Simulate { .. } => None,
-        Command::Import { .. } => Some(
-            "the store may hold part of the file (each append is whole). If it was a new \
-             directory, delete that directory and import again; if it held events before, keep \
-             it: restore it from your backup or re-import its own export into a new directory",
-        ),
+        // Both stop at a clean point: the simulation after a command, the import undoing itself.
+        Command::Simulate { .. } | Command::Import { .. } => None,
         Command::Export { .. } => Some("the export was not finished: a file being written is left as NAME.partial, never under the name asked for; do not import it"),
         _ => Some("nothing was written; the store is as it was"),
     });
@@ -243,7 +241,17 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
 }
 
 fn open(path: &Path, durability: Durability) -> Result<Store, Failure> {
-    Store::open_with(path, SledOptions::new().durability(durability)).map_err(Failure::from)
+    let store =
+        Store::open_with(path, SledOptions::new().durability(durability)).map_err(Failure::from)?;
+    say_rolled_back_import(&store);
+    Ok(store)
+}
+
+/// Tells the user when opening the store rolled back an import that a crash or a kill stopped.
+fn say_rolled_back_import(store: &Store) {
+    if let Some(rolled_back) = store.rolled_back_import() {
+        eprintln!("note: {}: {rolled_back}", store.path().display());
+    }
 }
 
 /// Opens a store that must exist already (`SledOptions::existing_only`): reading commands never
@@ -267,7 +275,7 @@ fn open_existing(path: &Path) -> Result<Store, Failure> {
             path.display()
         )));
     }
-    Store::open_with(
+    let store = Store::open_with(
         path,
         SledOptions::new()
             .durability(Durability::Flush)
@@ -279,7 +287,9 @@ fn open_existing(path: &Path) -> Result<Store, Failure> {
         } else {
             Failure::from(error)
         }
-    })
+    })?;
+    say_rolled_back_import(&store);
+    Ok(store)
 }
 
 fn spinner(message: &str) -> ProgressBar {
@@ -465,18 +475,25 @@ fn import_command(path: &Path, input: &Path) -> Result<ExitCode, Failure> {
         .map_err(|error| Failure::new(format!("cannot read {}: {error}", input.display())))?;
     let store = open(path, Durability::Buffered)?;
     let bar = spinner("verifying, then importing");
-    let outcome = import(BufReader::new(file), &store, Default::default());
+    let options = ImportOptions::new().stop_when(interrupt::requested);
+    let outcome = import(BufReader::new(file), &store, options);
     bar.finish_and_clear();
-    let summary = outcome.map_err(|error| {
-        let hint = if error.target_written {
-            " (the store was partly written. If it was a new directory, delete that directory \
-             and import into a new one; if it held events before, do not delete it: restore it \
-             from your backup, or re-import its own export into a new directory)"
-        } else {
-            " (nothing was written)"
-        };
-        Failure::new(format!("{}: {error}{hint}", input.display()))
-    })?;
+    let summary = match outcome {
+        Ok(summary) => summary,
+        Err(error) if matches!(error.problem, ImportProblem::Stopped) => {
+            eprintln!("\ninterrupted: {}", error.problem);
+            return Ok(ExitCode::from(interrupt::EXIT_CODE));
+        }
+        Err(error) => {
+            let state = if error.target_written {
+                " (run `service-lifecycle verify` on the store: opening it rolls back whatever \
+                 part of the import reached the disk)"
+            } else {
+                " (nothing of the file was written: the store holds what it held before)"
+            };
+            return Err(Failure::new(format!("{}: {error}{state}", input.display())));
+        }
+    };
     store.flush()?;
     println!(
         "imported {} events in {} appends into {}",

@@ -113,7 +113,7 @@ fn simulate_verify_stats_report_export_and_import_round_trip() {
 
     // Importing the same file again does not continue the copy: refused, nothing written.
     let refused = tool(&["import", "--store", path(&copy), "--input", path(&file)]);
-    assert_ended(&refused, 1, &["nothing was written"]);
+    assert_ended(&refused, 1, &["nothing of the file was written"]);
     // Simulating into a store that holds events is refused too.
     let twice = tool(&["simulate", "--store", path(&store), "--customers", "5"]);
     assert_ended(&twice, 1, &["already holds"]);
@@ -166,7 +166,7 @@ fn a_broken_import_file_names_its_line_and_writes_nothing() {
     std::fs::write(&file, "{\"format\":\"service-lifecycle-events\"\n").unwrap();
     let store = dir.path().join("store");
     let output = tool(&["import", "--store", path(&store), "--input", path(&file)]);
-    assert_ended(&output, 1, &["line 1", "nothing was written"]);
+    assert_ended(&output, 1, &["line 1", "nothing of the file was written"]);
 }
 
 /// Runs the tool with `args`, presses Ctrl-C once the tool handles it and has worked a moment,

@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Seek, SeekFrom};
 
 use service_lifecycle_kernel::{
-    AppendError, Event, EventDecoder, EventId, EventStore, ExpectedVersion, NewEvent, ReadError,
-    StreamId, Upcasters,
+    AppendError, AtomicImport, AtomicImportError, Event, EventDecoder, EventId, EventStore,
+    ExpectedVersion, ImportSink, NewEvent, ReadError, StreamId, Upcasters,
 };
 
 use crate::format::{
@@ -23,6 +23,7 @@ const APPEND_BATCH: usize = 1_000;
 pub struct ImportOptions {
     max_line: usize,
     upcasters: Upcasters,
+    stop: fn() -> bool,
 }
 
 impl Default for ImportOptions {
@@ -30,6 +31,7 @@ impl Default for ImportOptions {
         Self {
             max_line: DEFAULT_MAX_LINE,
             upcasters: Upcasters::new(),
+            stop: || false,
         }
     }
 }
@@ -57,6 +59,13 @@ impl ImportOptions {
     /// Upcasts events exported at older schema versions on the way in.
     pub fn upcasters(mut self, upcasters: Upcasters) -> Self {
         self.upcasters = upcasters;
+        self
+    }
+
+    /// Asks `stop` before every line (a Ctrl-C flag, say): once it says yes, the import stops
+    /// with [`ImportProblem::Stopped`] and writes nothing.
+    pub fn stop_when(mut self, stop: fn() -> bool) -> Self {
+        self.stop = stop;
         self
     }
 }
@@ -144,8 +153,8 @@ pub enum ImportProblem {
     #[error("the target store would refuse this event: {0}")]
     Refused(#[source] AppendError),
     /// The file changed between the first pass, which verified it, and the second, which
-    /// writes it: nothing from this line on is written.
-    #[error("the file changed while it was imported: this line is not the one verified; nothing from it on was written (write the file once, then import it)")]
+    /// writes it: the import is undone.
+    #[error("the file changed while it was imported: this line is not the one verified, so nothing of the file was written (write the file once, then import it)")]
     ChangedDuringImport,
     /// The file starts with a UTF-8 byte-order mark, which an export never writes (an editor
     /// added it).
@@ -189,12 +198,28 @@ pub enum ImportProblem {
     /// Something follows the trailer.
     #[error("the file goes on after its trailer")]
     AfterTrailer,
+    /// The import was asked to stop (see [`ImportOptions::stop_when`]); nothing of the file was
+    /// written.
+    #[error("the import was stopped before it finished, so nothing of the file was written: the store holds what it held before")]
+    Stopped,
     /// Reading the target store failed.
     #[error("reading the target store failed: {0}")]
     Read(#[from] ReadError),
     /// Appending to the target store failed.
     #[error("appending to the target store failed: {0}")]
     Append(#[from] AppendError),
+    /// The target store could not take the import: another import runs on it, or the store
+    /// failed while it began or committed it.
+    #[error("{0}")]
+    NotCommitted(AtomicImportError<std::convert::Infallible>),
+    /// Writing failed, and undoing what was written failed too.
+    #[error("{problem}; undoing the import failed too ({source}): the store is refused to appends until it is reopened, and it then holds all of the import or none of it, never a part")]
+    NotUndone {
+        /// Why writing failed.
+        problem: Box<ImportProblem>,
+        /// Why undoing failed.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Why an import failed, with the line (from 1) where it did; line 0 names the file as a whole.
@@ -205,9 +230,9 @@ pub struct ImportError {
     pub line: u64,
     /// What is wrong.
     pub problem: ImportProblem,
-    /// Whether the target store was written to. Always false for a problem of the file (the file
-    /// is verified completely before anything is written); true only if writing itself failed
-    /// (the store's I/O, or the file changing between the two passes).
+    /// Whether the target store may hold part of the import. The import is all or nothing, so
+    /// this is false for every problem of the file and for every failure the store could undo;
+    /// true only when the store could say neither (see [`ImportProblem::NotUndone`]).
     pub target_written: bool,
 }
 
@@ -304,11 +329,14 @@ fn utf8(line: &[u8]) -> Result<&str, ImportProblem> {
 /// hold exactly the events before the file's first position).
 ///
 /// The file is read twice. The first pass verifies all of it — header and trailer, the
-/// checksum, contiguous positions, each stream's contiguous versions, unique event ids, and that
-/// every event decodes (upcasting older schema versions) — and writes nothing. The second pass
-/// appends. Any problem of the file is therefore reported before the store is touched, with the
-/// line it is on; memory grows with the number of streams and event ids, never with the payloads.
-pub fn import<E: Event, S: EventStore<E>, R: BufRead + Seek>(
+/// checksum, contiguous positions, each stream's contiguous versions, unique event ids, that
+/// every event decodes (upcasting older schema versions) and is written as an export writes it,
+/// and that the target would take it — and writes nothing. The second pass appends, through
+/// [`AtomicImport::import_atomically`]: the store takes the whole file or, if anything stops it
+/// (the file changing under it, the disk, Ctrl-C, a crash), none of it, and keeps the events it
+/// held before. Any problem is reported with the line it is on; memory grows with the number of
+/// streams and event ids, never with the payloads.
+pub fn import<E: Event, S: AtomicImport<E>, R: BufRead + Seek>(
     mut reader: R,
     target: &S,
     options: ImportOptions,
@@ -322,18 +350,65 @@ pub fn import<E: Event, S: EventStore<E>, R: BufRead + Seek>(
     let start = reader
         .stream_position()
         .map_err(|error| file_error(0, error.into()))?;
-    let (header, verified) = verify(&mut reader, target, &decoder, options.max_line)?;
+    let (header, verified) = verify(
+        &mut reader,
+        target,
+        &decoder,
+        options.max_line,
+        options.stop,
+    )?;
     reader
         .seek(SeekFrom::Start(start))
         .map_err(|error| file_error(0, error.into()))?;
-    write(
-        reader,
-        target,
-        &decoder,
-        &header,
-        &verified,
-        options.max_line,
-    )
+    let written = target.import_atomically(|sink| {
+        write(
+            reader,
+            sink,
+            &decoder,
+            &header,
+            &verified,
+            options.max_line,
+            options.stop,
+        )
+    });
+    written.map_err(|error| match error {
+        AtomicImportError::Feed(error) => error,
+        AtomicImportError::FeedNotUndone { feed, source } => ImportError {
+            line: feed.line,
+            problem: ImportProblem::NotUndone {
+                problem: Box::new(feed.problem),
+                source,
+            },
+            target_written: true,
+        },
+        AtomicImportError::InProgress => file_error(
+            0,
+            ImportProblem::NotCommitted(AtomicImportError::InProgress),
+        ),
+        AtomicImportError::Store {
+            during,
+            source,
+            undone,
+        } => ImportError {
+            line: 0,
+            problem: ImportProblem::NotCommitted(AtomicImportError::Store {
+                during,
+                source,
+                undone,
+            }),
+            target_written: !undone,
+        },
+        // The kernel's error may grow variants; each is a store failure of unknown extent.
+        other => ImportError {
+            line: 0,
+            target_written: !other.store_unchanged(),
+            problem: ImportProblem::NotCommitted(AtomicImportError::Store {
+                during: "committed",
+                source: other.to_string().into(),
+                undone: false,
+            }),
+        },
+    })
 }
 
 /// The first pass: reads the whole file, checks everything, writes nothing.
@@ -342,6 +417,7 @@ fn verify<E: Event, S: EventStore<E>, R: BufRead>(
     target: &S,
     decoder: &EventDecoder<E>,
     max_line: usize,
+    stop: fn() -> bool,
 ) -> Result<(Header, Vec<u64>), ImportError> {
     let mut lines = Lines::new(reader, max_line);
     let at = |lines: &Lines<R>, problem| ImportError {
@@ -378,6 +454,9 @@ fn verify<E: Event, S: EventStore<E>, R: BufRead>(
     let mut verified: Vec<u64> = Vec::with_capacity(expected_ids);
     for read in 0..header.events {
         let expected_position = head + 1 + read;
+        if stop() {
+            return Err(at(&lines, ImportProblem::Stopped));
+        }
         match lines.advance() {
             Ok(true) => {}
             Ok(false) => {
@@ -659,26 +738,31 @@ fn line_hash(line: &[u8]) -> u64 {
 }
 
 /// The second pass: appends runs of consecutive events of one stream.
-fn write<E: Event, S: EventStore<E>, R: BufRead>(
+fn write<E: Event, R: BufRead>(
     reader: R,
-    target: &S,
+    target: &mut dyn ImportSink<E>,
     decoder: &EventDecoder<E>,
     header: &Header,
     verified: &[u64],
     max_line: usize,
+    stop: fn() -> bool,
 ) -> Result<ImportSummary, ImportError> {
     let mut lines = Lines::new(reader, max_line);
     let mut run = Run::default();
     let mut appends = 0u64;
-    let fail = |line, problem, appends: u64| ImportError {
+    // Whatever fails here, the import is undone: nothing is left written.
+    let fail = |line, problem| ImportError {
         line,
         problem,
-        target_written: appends > 0,
+        target_written: false,
     };
     lines
         .advance()
-        .map_err(|problem| fail(lines.line, problem, appends))?;
+        .map_err(|problem| fail(lines.line, problem))?;
     for read in 0..header.events {
+        if stop() {
+            return Err(fail(lines.line, ImportProblem::Stopped));
+        }
         match lines.advance() {
             Ok(true) => {}
             Ok(false) => {
@@ -686,31 +770,23 @@ fn write<E: Event, S: EventStore<E>, R: BufRead>(
                     events: read,
                     expected: header.events,
                 };
-                return Err(fail(lines.line, truncated, appends));
+                return Err(fail(lines.line, truncated));
             }
-            Err(problem) => return Err(fail(lines.line, problem, appends)),
+            Err(problem) => return Err(fail(lines.line, problem)),
         }
         let line_number = lines.line;
         if verified.get(read as usize).copied() != Some(line_hash(lines.current())) {
-            // Written so far: exactly the verified lines before this one.
-            appends += run
-                .append(target)
-                .map_err(|problem| fail(line_number, problem, appends))?;
-            return Err(fail(
-                line_number,
-                ImportProblem::ChangedDuringImport,
-                appends,
-            ));
+            return Err(fail(line_number, ImportProblem::ChangedDuringImport));
         }
-        let event = parse_event_line(lines.current())
-            .map_err(|problem| fail(line_number, problem, appends))?;
+        let event =
+            parse_event_line(lines.current()).map_err(|problem| fail(line_number, problem))?;
         let decoded = decoder
             .decode_bytes(
                 &event.event_type,
                 event.schema_version,
                 event.data.get().as_bytes(),
             )
-            .map_err(|error| fail(line_number, error.into(), appends))?;
+            .map_err(|error| fail(line_number, error.into()))?;
         let continues = run
             .stream
             .as_ref()
@@ -718,9 +794,9 @@ fn write<E: Event, S: EventStore<E>, R: BufRead>(
         if !continues || run.events.len() >= APPEND_BATCH {
             appends += run
                 .append(target)
-                .map_err(|problem| fail(line_number, problem, appends))?;
-            let stream = StreamId::new(event.stream_id)
-                .map_err(|error| fail(line_number, error.into(), appends))?;
+                .map_err(|problem| fail(line_number, problem))?;
+            let stream =
+                StreamId::new(event.stream_id).map_err(|error| fail(line_number, error.into()))?;
             run.start(stream, event.stream_version);
         }
         run.events.push(NewEvent {
@@ -734,7 +810,7 @@ fn write<E: Event, S: EventStore<E>, R: BufRead>(
     }
     appends += run
         .append(target)
-        .map_err(|problem| fail(lines.line, problem, appends))?;
+        .map_err(|problem| fail(lines.line, problem))?;
     Ok(ImportSummary {
         header: header.clone(),
         events: header.events,
@@ -766,7 +842,7 @@ impl<E: Event> Run<E> {
     }
 
     /// Appends the run, expecting the stream just before its first version; 1 if it appended.
-    fn append<S: EventStore<E>>(&mut self, target: &S) -> Result<u64, ImportProblem> {
+    fn append(&mut self, target: &mut dyn ImportSink<E>) -> Result<u64, ImportProblem> {
         let Some(stream) = &self.stream else {
             return Ok(0);
         };
@@ -774,7 +850,7 @@ impl<E: Event> Run<E> {
             return Ok(0);
         }
         let expected = ExpectedVersion::at(self.first_version - 1);
-        target.append(stream, expected, std::mem::take(&mut self.events))?;
+        target.append_run(stream, expected, std::mem::take(&mut self.events))?;
         Ok(1)
     }
 }

@@ -6,7 +6,9 @@
 //!   the event lines. Exports stream: memory does not grow with the store.
 //! - [`import`] reads such a file into an empty store (or a store holding exactly the events
 //!   before an incremental file), verifying all of it before it writes anything: a problem is an
-//!   [`ImportError`] naming the line, and the target holds nothing of the file.
+//!   [`ImportError`] naming the line, and the target holds nothing of the file. The write pass
+//!   is one [`AtomicImport`](service_lifecycle_kernel::AtomicImport): a failure in it, a stop
+//!   asked for with [`ImportOptions::stop_when`] or a crash also leave the target as it was.
 //! - [`write_stream_events`] writes one stream's events as a JSON array of the same event
 //!   objects, for documents that embed events (a customer's data export, say).
 //!
