@@ -75,6 +75,36 @@ fn waiting_for_the_lock<T, E: std::fmt::Display>(open: impl Fn() -> Result<T, E>
 }
 
 /// Opens the database under a store with sled itself.
+/// The files under `dir` (recursively) whose bytes contain `needle`.
+fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_holding(&path, needle));
+        } else if std::fs::read(&path)
+            .unwrap()
+            .windows(needle.len())
+            .any(|window| window == needle)
+        {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 fn open_raw_sled(path: &std::path::Path) -> sled::Db {
     waiting_for_the_lock(|| sled::open(path))
 }
@@ -113,19 +143,13 @@ fn checkpoints_and_personal_data_persist_and_erasure_removes_the_data() {
             )
             .unwrap();
     }
-    // The on-disk record is what every release wrote and reads: key b'D' and the customer's 16
-    // uuid bytes; value the JSON of the personal data and a 4-byte CRC-32 (docs/storage-format.md).
-    let raw = open_raw_sled(dir.path());
-    let mut key = vec![b'D'];
-    key.extend_from_slice(customer.as_uuid().as_bytes());
-    let value = raw
-        .get(&key)
-        .unwrap()
-        .expect("the record is stored under its key");
-    let json = br#"{"name":"Anna Petrova","contact":"+7 900 000 00 00"}"#;
-    assert_eq!(&value[..value.len() - 4], json);
-    assert_eq!(value.len(), json.len() + 4);
-    drop(raw);
+    // The record is encrypted: no file of the store holds the name or the contact in plain form.
+    for value in [&anna.name, &anna.contact] {
+        assert_eq!(
+            files_holding(dir.path(), value.as_bytes()),
+            Vec::<String>::new()
+        );
+    }
     let store = open_waiting(dir.path());
     assert_eq!(store.load_checkpoint("reports").unwrap(), 42);
     let service = service_on(&store);
@@ -226,4 +250,140 @@ mod reports_on_sled {
             prop_assert_eq!(durable.projection(), rebuilt.projection());
         }
     }
+}
+
+#[test]
+fn after_erasure_no_file_of_the_store_holds_the_persons_data_in_a_readable_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("store");
+    let erased = CustomerId::from_uuid(uuid::Uuid::from_u128(7));
+    let data = PersonalData {
+        name: "Erasmus Forgetful".into(),
+        contact: "+7 912 345 67 89, erasmus.forgetful@example.org".into(),
+    };
+    let kept = |n: u128| CustomerId::from_uuid(uuid::Uuid::from_u128(1_000 + n));
+    let kept_data = |n: u128| PersonalData {
+        name: format!("Kept Customer {n}"),
+        contact: format!("kept{n}@example.org"),
+    };
+    let service_on = |store: &SledStore<ServiceEvent>| {
+        ServiceLifecycle::new(store.clone())
+            .unwrap()
+            .with_personal_data(store.clone())
+    };
+    let register =
+        |service: &ServiceLifecycle<SledStore<ServiceEvent>>, id, data: &PersonalData| {
+            service
+                .register_customer(
+                    id,
+                    data.clone(),
+                    TargetGroup::Household,
+                    RelationshipLevel::Basic,
+                    None,
+                    fixture_time(),
+                    &CommandContext::new(),
+                )
+                .unwrap();
+        };
+    let before_erasure = dir.path().join("before-erasure");
+    {
+        let store = SledStore::<ServiceEvent>::open(&store_dir).unwrap();
+        let service = service_on(&store);
+        register(&service, erased, &data);
+        for n in 0..50 {
+            register(&service, kept(n), &kept_data(n));
+        }
+        store.flush().unwrap();
+        drop((service, store));
+        // What a thief of the disk before the erasure would have: the data, readable.
+        copy_dir(&store_dir, &before_erasure);
+        let store = open_waiting(&store_dir);
+        let service = service_on(&store);
+        assert_eq!(service.personal_data(erased).unwrap(), Some(data.clone()));
+        service
+            .erase_customer(erased, fixture_time(), &CommandContext::new())
+            .unwrap();
+        store.flush().unwrap();
+    }
+    // No file holds a value in plain form...
+    let phone = "+7 912 345 67 89";
+    let email = "erasmus.forgetful@example.org";
+    for value in [data.name.as_str(), phone, email] {
+        assert_eq!(
+            files_holding(&store_dir, value.as_bytes()),
+            Vec::<String>::new(),
+            "{value}"
+        );
+    }
+    // ...and what is left of the encrypted record cannot be read: even the whole database as it
+    // was before the erasure, with the key file as it is now, gives nothing.
+    let mixed = dir.path().join("old-database-new-keys");
+    copy_dir(&before_erasure, &mixed);
+    std::fs::copy(store_dir.join("vault-keys"), mixed.join("vault-keys")).unwrap();
+    let store = open_waiting(&mixed);
+    let subject = SubjectId::from_uuid(erased.as_uuid());
+    assert_eq!(store.get(subject).unwrap(), None, "the erased key is gone");
+    assert_eq!(
+        service_on(&store).personal_data(kept(3)).unwrap(),
+        Some(kept_data(3)),
+        "everyone else's data reads as before"
+    );
+    drop(store);
+    let store = open_waiting(&before_erasure);
+    assert!(
+        store.get(subject).unwrap().is_some(),
+        "before the erasure the same record was readable"
+    );
+    drop(store);
+    let store = open_waiting(&store_dir);
+    let service = service_on(&store);
+    assert_eq!(service.personal_data(erased).unwrap(), None);
+    for n in 0..50 {
+        assert_eq!(service.personal_data(kept(n)).unwrap(), Some(kept_data(n)));
+    }
+    assert!(store.verify().unwrap().is_clean());
+}
+
+#[test]
+fn a_record_written_before_records_were_encrypted_is_read_then_replaced_or_erased() {
+    let dir = tempfile::tempdir().unwrap();
+    let subject = SubjectId::from_uuid(uuid::Uuid::from_u128(9));
+    drop(SledStore::<ProbeEvent>::open(dir.path()).unwrap());
+    // The earlier layout: key b'D' and the subject's 16 bytes; value the record and a CRC-32 of
+    // key and record (docs/storage-format.md).
+    let raw = open_raw_sled(dir.path());
+    let mut key = vec![b'D'];
+    key.extend_from_slice(subject.as_uuid().as_bytes());
+    let record = br#"{"name":"Old Record","contact":"old@example.org"}"#.to_vec();
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&key);
+    hasher.update(&record);
+    let mut value = record.clone();
+    value.extend_from_slice(&hasher.finalize().to_le_bytes());
+    raw.insert(&key, value).unwrap();
+    raw.flush().unwrap();
+    drop(raw);
+    let store = waiting_for_the_lock(|| SledStore::<ProbeEvent>::open(dir.path()));
+    assert_eq!(store.get(subject).unwrap(), Some(record.clone()));
+    assert!(store.verify().unwrap().is_clean());
+    store.put(subject, b"new".to_vec()).unwrap();
+    assert_eq!(store.get(subject).unwrap().as_deref(), Some(&b"new"[..]));
+    assert!(store.erase(subject).unwrap());
+    assert_eq!(store.get(subject).unwrap(), None);
+    let other = SubjectId::from_uuid(uuid::Uuid::from_u128(10));
+    drop(store);
+    let raw = open_raw_sled(dir.path());
+    let mut other_key = vec![b'D'];
+    other_key.extend_from_slice(other.as_uuid().as_bytes());
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&other_key);
+    hasher.update(&record);
+    let mut value = record.clone();
+    value.extend_from_slice(&hasher.finalize().to_le_bytes());
+    raw.insert(&other_key, value).unwrap();
+    raw.flush().unwrap();
+    drop(raw);
+    let store = waiting_for_the_lock(|| SledStore::<ProbeEvent>::open(dir.path()));
+    assert!(store.erase(other).unwrap(), "a plain record is erased too");
+    assert_eq!(store.get(other).unwrap(), None);
 }

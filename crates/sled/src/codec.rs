@@ -30,8 +30,10 @@ pub(crate) const CHECKPOINT_PREFIX: u8 = b'C';
 pub(crate) const READ_MODEL_PREFIX: u8 = b'R';
 /// Snapshots, by stream name.
 pub(crate) const SNAPSHOT_PREFIX: u8 = b'P';
-/// Vault records (a customer's personal data, say), by subject id.
-pub(crate) const VAULT_PREFIX: u8 = b'D';
+/// Vault records (a customer's personal data, say), encrypted with the subject's key, by subject id.
+pub(crate) const VAULT_PREFIX: u8 = b'E';
+/// Vault records written before records were encrypted, by subject id: read, never written.
+pub(crate) const PLAIN_VAULT_PREFIX: u8 = b'D';
 
 /// The magic at the start of the format value.
 pub(crate) const MAGIC: &[u8; 8] = b"SVCLIFE\0";
@@ -220,9 +222,14 @@ pub(crate) fn read_model_key(name: &str) -> Vec<u8> {
     prefixed(READ_MODEL_PREFIX, name.as_bytes())
 }
 
-/// The key of a subject's vault record.
+/// The key of a subject's (encrypted) vault record.
 pub(crate) fn vault_key(subject: SubjectId) -> Vec<u8> {
     prefixed(VAULT_PREFIX, subject.as_uuid().as_bytes())
+}
+
+/// The key of a subject's vault record as written before records were encrypted.
+pub(crate) fn plain_vault_key(subject: SubjectId) -> Vec<u8> {
+    prefixed(PLAIN_VAULT_PREFIX, subject.as_uuid().as_bytes())
 }
 
 /// Reads the big-endian integer after a one-byte prefix (a log position, say) from a key.

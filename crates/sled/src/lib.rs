@@ -59,10 +59,15 @@
 //! Snapshots ([`SnapshotStore`](service_lifecycle_kernel::SnapshotStore)), projection checkpoints
 //! ([`CheckpointStore`](service_lifecycle_kernel::CheckpointStore)), read models committed together
 //! with their checkpoint ([`DurableProjector`]), and a [`Vault`](service_lifecycle_kernel::Vault)
-//! of private records (the domain keeps customers' personal data there). Erasure removes a
-//! subject's record from every read path at once; sled is log-structured, so the old bytes stay
-//! in its files until sled rewrites that segment. A deployment that must guarantee physical
-//! deletion should keep such records encrypted with a per-subject key held elsewhere.
+//! of private records (the domain keeps customers' personal data there). Each record is
+//! encrypted (ChaCha20-Poly1305) with a random key of its own subject, kept in the file
+//! `vault-keys` beside sled's files. sled is log-structured, so a removed value's bytes stay in
+//! its files for a while; erasure therefore first overwrites the subject's key in place with
+//! zeros and syncs it, then removes the record. Once `erase` returns, no file of the store holds
+//! the subject's data in a readable form. Back up `vault-keys` with the rest of the directory;
+//! a backup taken before an erasure still holds that subject's key, so erase in backups too (or
+//! keep them only as long as the law allows). Filesystems that copy on write (btrfs, ZFS) and
+//! SSDs may keep an overwritten block for a while; encrypt the disk where that matters.
 //!
 //! # Errors
 //! A directory that is not a store, a store of another format version, a store another process
@@ -80,6 +85,7 @@ mod snapshots;
 mod storage;
 mod store;
 mod vault;
+mod vault_keys;
 mod verify;
 
 pub use codec::{Damage, FORMAT_VERSION};

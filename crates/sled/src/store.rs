@@ -24,6 +24,7 @@ use crate::codec::{
 };
 use crate::import::{import_marker, roll_back, RolledBackImport};
 use crate::storage::{SledStorage, Storage, StorageError, WriteBatch, DEFAULT_LOCK_TIMEOUT};
+use crate::vault_keys::KeyFile;
 
 /// The largest encoded event the store accepts by default: 64 KiB. sled writes larger values to
 /// blob files, which it does not fsync.
@@ -224,6 +225,8 @@ pub(crate) struct Inner<E, S: Storage> {
     writer: Mutex<Writer>,
     pub(crate) flushes: GroupCommit,
     pub(crate) commits: CommitSignal,
+    /// The vault's key file, loaded on first use of the vault.
+    pub(crate) vault_keys: Mutex<Option<KeyFile>>,
 }
 
 /// What only the writer touches, under its lock.
@@ -477,6 +480,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
                 }),
                 flushes: GroupCommit::default(),
                 commits: CommitSignal::new(),
+                vault_keys: Mutex::new(None),
             }),
         })
     }

@@ -219,6 +219,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
         for prefix in [
             codec::CHECKPOINT_PREFIX,
             codec::VAULT_PREFIX,
+            codec::PLAIN_VAULT_PREFIX,
             codec::SNAPSHOT_PREFIX,
             codec::READ_MODEL_PREFIX,
         ] {
