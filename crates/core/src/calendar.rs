@@ -40,7 +40,7 @@ pub enum CalendarError {
 /// A [`BusinessCalendar`] has working days, opening hours (the same every working day, in a fixed
 /// offset from UTC) and holidays. [`BusinessCalendar::add`] moves an instant forward by an amount
 /// of business time: time outside working hours does not count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BusinessCalendar {
     working_days: BTreeSet<u8>,
     opens: NaiveTime,

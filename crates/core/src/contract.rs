@@ -19,7 +19,7 @@ use crate::kernel::{Decider, InvalidStreamId, StreamId};
 // ---------------------------------------------------------------------------------------------
 
 /// The kind of contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContractKind {
     /// The warranty: free for the customer.
@@ -31,7 +31,19 @@ pub enum ContractKind {
 }
 
 /// How urgent a call is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     /// Production stopped.
@@ -45,7 +57,7 @@ pub enum Priority {
 }
 
 /// A priority's targets, in business minutes from the call's start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Targets {
     /// To respond (dispatch a technician).
     pub response_minutes: u32,
@@ -57,7 +69,7 @@ pub struct Targets {
 
 /// The service plan of a customer's target group: targets per priority and the calendar they
 /// count in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServicePlan {
     /// Targets per priority.
     pub targets: BTreeMap<Priority, Targets>,
@@ -66,7 +78,9 @@ pub struct ServicePlan {
 }
 
 /// What a contract includes at the seller's expense (S5, S6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Entitlements {
     /// Preventive maintenance every this many months.
     pub preventive_every_months: Option<u32>,
@@ -87,7 +101,7 @@ pub struct Entitlements {
 }
 
 /// What a call is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CallKind {
     /// Something broke.
@@ -103,7 +117,7 @@ pub enum CallKind {
 }
 
 /// A call's deadlines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Deadlines {
     /// Respond by.
     pub response: DateTime<Utc>,
@@ -114,7 +128,19 @@ pub struct Deadlines {
 }
 
 /// One of a call's targets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SlaTarget {
     /// Response.
@@ -126,7 +152,7 @@ pub enum SlaTarget {
 }
 
 /// Who pays for a call (S4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Payer {
     /// The seller: warranty or entitlement.
@@ -141,7 +167,7 @@ pub enum Payer {
 
 event_enum! {
     /// What happened to a contract.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
     #[serde(tag = "type", content = "data")]
     pub enum ContractEvent {
         /// S1: proposed.
@@ -286,7 +312,7 @@ event_enum! {
 // ---------------------------------------------------------------------------------------------
 
 /// Where a contract stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContractStatus {
     /// Proposed, not yet active.
@@ -302,7 +328,7 @@ pub enum ContractStatus {
 }
 
 /// The terms a contract was proposed with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Terms {
     /// The contract.
     pub contract: ContractId,
@@ -325,7 +351,7 @@ pub struct Terms {
 }
 
 /// One service call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Call {
     /// The unit.
     pub unit: ProductId,
@@ -365,7 +391,7 @@ impl Call {
 }
 
 /// A scheduled preventive visit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Visit {
     /// Its due day.
     pub due: NaiveDate,
@@ -376,7 +402,7 @@ pub struct Visit {
 }
 
 /// Where a preventive visit stands on a date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VisitStatus {
     /// Not yet in its window.
@@ -416,7 +442,7 @@ impl Visit {
 }
 
 /// The folded state of one contract.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ContractState {
     /// The terms, once proposed.
     pub terms: Option<Terms>,
@@ -566,7 +592,7 @@ fn apply(state: &mut ContractState, event: &ContractEvent) {
 // ---------------------------------------------------------------------------------------------
 
 /// What can be asked of a contract. Every command carries its business time `at`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum ContractCommand {
     /// S1: propose a contract.
     Propose {

@@ -17,7 +17,9 @@ use crate::values::MAX_TEXT_LEN;
 // ---------------------------------------------------------------------------------------------
 
 /// The segment a customer belongs to; it selects the service plan.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetGroup {
     /// Private households.
@@ -34,7 +36,18 @@ pub enum TargetGroup {
 
 /// Kotler's relationship levels, in order of duties.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum RelationshipLevel {
@@ -63,7 +76,7 @@ impl RelationshipLevel {
 }
 
 /// The windows and periods of the level duties.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OutreachTerms {
     /// Days after a purchase within which the follow-up call is due (Accountable).
     pub accountable_window_days: u32,
@@ -85,7 +98,7 @@ impl Default for OutreachTerms {
 }
 
 /// What an obligation is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ObligationKind {
     /// Answer an inquiry or a complaint (Reactive and up).
@@ -110,7 +123,7 @@ pub enum ObligationKind {
 }
 
 /// An inquiry or a complaint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InquiryKind {
     /// A question.
@@ -120,7 +133,7 @@ pub enum InquiryKind {
 }
 
 /// What was offered instead of a missing model (C5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Substitute {
     /// Another model.
@@ -131,7 +144,7 @@ pub enum Substitute {
 
 event_enum! {
     /// What happened to a customer.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
     #[serde(tag = "type", content = "data")]
     pub enum CustomerEvent {
         /// C1: registered (name and contact are kept outside the events).
@@ -282,7 +295,7 @@ event_enum! {
 // ---------------------------------------------------------------------------------------------
 
 /// Where an obligation stands on a given date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ObligationStatus {
     /// Not yet fulfilled, and not past its due date.
@@ -296,7 +309,7 @@ pub enum ObligationStatus {
 }
 
 /// One duty toward the customer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Obligation {
     /// What for.
     pub kind: ObligationKind,
@@ -330,7 +343,7 @@ impl Obligation {
 }
 
 /// An inquiry or complaint and whether it was answered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Inquiry {
     /// Question or complaint.
     pub kind: InquiryKind,
@@ -339,7 +352,7 @@ pub struct Inquiry {
 }
 
 /// The folded state of one customer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CustomerState {
     /// The customer, once registered.
     pub customer: Option<CustomerId>,
@@ -484,7 +497,7 @@ fn apply(state: &mut CustomerState, event: &CustomerEvent) {
 // ---------------------------------------------------------------------------------------------
 
 /// What can be asked about a customer. Every command carries its business time `at`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum CustomerCommand {
     /// C1: register a customer (their name and contact go to the vault).
     Register {
@@ -826,7 +839,7 @@ pub fn recommended_level(customers: CustomerBase, margin: Margin) -> Relationshi
 }
 
 /// How many customers a seller has, for [`recommended_level`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum CustomerBase {
     /// Many customers or distributors.
     Many,
@@ -837,7 +850,7 @@ pub enum CustomerBase {
 }
 
 /// The margin a seller earns, for [`recommended_level`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Margin {
     /// High.
     High,

@@ -13,7 +13,7 @@ use super::technician::TechnicianEvent;
 use crate::kernel::{CodecError, Contains, Event, EventSchema};
 
 /// Any event of the service-lifecycle domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum ServiceEvent {
     /// A unit's event.

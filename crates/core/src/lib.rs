@@ -43,6 +43,7 @@ mod customer_export;
 mod directory;
 mod error;
 mod event_enum;
+mod event_schema;
 mod events;
 mod lifecycle;
 mod parts;
@@ -70,6 +71,7 @@ pub use customer::{
 pub use customer_export::{export_customer_data, CustomerExportError, CUSTOMER_FORMAT_NAME};
 pub use directory::{ContractSpan, Directory, UnitEntry};
 pub use error::{PolicyFailure, ServiceError};
+pub use event_schema::export_event_schema;
 pub use events::ServiceEvent;
 pub use lifecycle::{default_plan, ServiceLifecycle};
 pub use parts::{

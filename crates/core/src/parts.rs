@@ -18,7 +18,9 @@ pub const DEFAULT_GUARANTEE_YEARS: u32 = 10;
 // ---------------------------------------------------------------------------------------------
 
 /// Where stock is kept.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Location {
     /// The central warehouse (the default).
@@ -31,7 +33,7 @@ pub enum Location {
 
 event_enum! {
     /// What happened to a part's supply.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
     #[serde(tag = "type", content = "data")]
     pub enum PartEvent {
         /// R1: the part was registered with the models that use it.
@@ -162,7 +164,9 @@ event_enum! {
 // ---------------------------------------------------------------------------------------------
 
 /// Stock at one location.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Stock {
     /// Units on hand.
     pub on_hand: u64,
@@ -178,7 +182,7 @@ impl Stock {
 }
 
 /// Units held for one service call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Reservation {
     /// The call.
     pub call: CallId,
@@ -189,7 +193,7 @@ pub struct Reservation {
 }
 
 /// A request waiting for stock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Backorder {
     /// The call.
     pub call: CallId,
@@ -202,7 +206,7 @@ pub struct Backorder {
 }
 
 /// A discontinued model's guarantee on the part.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Discontinuation {
     /// The day it was discontinued.
     pub on: NaiveDate,
@@ -213,7 +217,7 @@ pub struct Discontinuation {
 }
 
 /// The folded state of one part.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PartState {
     /// The part, once registered.
     pub part: Option<PartNumber>,
@@ -223,6 +227,7 @@ pub struct PartState {
     pub reorder_point: u32,
     /// Stock per location (a list of pairs in JSON: locations are not strings).
     #[serde(with = "super::values::map_as_pairs")]
+    #[schemars(with = "Vec<(Location, Stock)>")]
     pub stock: BTreeMap<Location, Stock>,
     /// Open reservations by number.
     pub reservations: BTreeMap<u32, Reservation>,
@@ -434,7 +439,7 @@ fn apply(state: &mut PartState, event: &PartEvent) {
 // ---------------------------------------------------------------------------------------------
 
 /// What can be asked of a part's supply. Every command carries its business time `at`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum PartCommand {
     /// R1: register the part with the models that use it.
     RegisterPart {

@@ -19,7 +19,7 @@ use crate::values::MAX_TEXT_LEN;
 // ---------------------------------------------------------------------------------------------
 
 /// How bad a transport damage is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DamageSeverity {
     /// Cosmetic: scratches, dents.
@@ -31,7 +31,7 @@ pub enum DamageSeverity {
 }
 
 /// Where a unit is delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryTo {
     /// To the buyer's home.
@@ -41,7 +41,9 @@ pub enum DeliveryTo {
 }
 
 /// The after-sale services a sale orders (P4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct AfterSaleServices {
     /// Delivery, and where to.
     pub delivery: Option<DeliveryTo>,
@@ -52,7 +54,7 @@ pub struct AfterSaleServices {
 }
 
 /// One after-sale service, as named in errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AfterSaleService {
     /// Delivery.
@@ -65,7 +67,7 @@ pub enum AfterSaleService {
 
 event_enum! {
     /// What happened to a unit.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
     #[serde(tag = "type", content = "data")]
     pub enum ProductEvent {
         /// P1: the unit arrived.
@@ -177,7 +179,7 @@ event_enum! {
 // ---------------------------------------------------------------------------------------------
 
 /// Where a unit is in its life (derived from its events, never stored).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProductStatus {
     /// Arrived; no preparation yet.
@@ -201,7 +203,7 @@ pub enum ProductStatus {
 }
 
 /// A recorded transport damage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Damage {
     /// What is damaged.
     pub description: String,
@@ -212,7 +214,7 @@ pub struct Damage {
 }
 
 /// What a unit still needs before it can be sold (P3, P4).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MissingForSale {
     /// It has not been commissioned.
@@ -224,7 +226,7 @@ pub enum MissingForSale {
 }
 
 /// The sale of a unit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Sale {
     /// The buyer (the owner from then on).
     pub customer: CustomerId,
@@ -239,7 +241,7 @@ pub struct Sale {
 }
 
 /// A started warranty: both ends inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Warranty {
     /// The first covered day.
     pub from: NaiveDate,
@@ -255,7 +257,7 @@ impl Warranty {
 }
 
 /// The folded state of one unit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProductState {
     /// The unit, once received.
     pub product: Option<ProductId>,
@@ -430,7 +432,7 @@ fn apply(state: &mut ProductState, event: &ProductEvent) {
 // ---------------------------------------------------------------------------------------------
 
 /// What can be asked of a unit. Every command carries its business time `at`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum ProductCommand {
     /// P1: a unit arrived.
     ReceiveUnit {

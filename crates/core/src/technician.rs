@@ -17,7 +17,7 @@ use crate::kernel::{Decider, InvalidStreamId, StreamId};
 
 event_enum! {
     /// What happened to a technician.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
     #[serde(tag = "type", content = "data")]
     pub enum TechnicianEvent {
         /// T1: hired.
@@ -63,7 +63,7 @@ event_enum! {
 // ---------------------------------------------------------------------------------------------
 
 /// A certification for one model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Certification {
     /// The last valid day (inclusive).
     pub until: NaiveDate,
@@ -72,7 +72,7 @@ pub struct Certification {
 }
 
 /// The folded state of one technician.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TechnicianState {
     /// The technician, once hired.
     pub technician: Option<TechnicianId>,
@@ -135,7 +135,7 @@ fn apply(state: &mut TechnicianState, event: &TechnicianEvent) {
 // ---------------------------------------------------------------------------------------------
 
 /// What can be asked about a technician. Every command carries its business time `at`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum TechnicianCommand {
     /// T1: hire.
     Hire {

@@ -15,7 +15,7 @@ use crate::kernel::derived_uuid;
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
         #[serde(transparent)]
         pub struct $name(Uuid);
 
@@ -78,7 +78,9 @@ uuid_id!(
 
 /// The id of one unit: derived from its model and serial number, so the same physical unit always
 /// has the same id and its stream (P1: a serial number is unique per model).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct ProductId(Uuid);
 
@@ -171,8 +173,9 @@ fn validate_key(kind: &'static str, key: String) -> Result<String, InvalidKey> {
 macro_rules! business_key {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
         #[serde(try_from = "String", into = "String")]
+        #[schemars(extend("pattern" = "^[A-Za-z0-9._/-]{1,64}$"))]
         pub struct $name(String);
 
         impl $name {
@@ -227,8 +230,11 @@ business_key!(
 );
 
 /// An ISO 4217 currency code: three upper-case ASCII letters.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(try_from = "String", into = "String")]
+#[schemars(extend("pattern" = "^[A-Z]{3}$"))]
 pub struct Currency([u8; 3]);
 
 /// Why a string is not an ISO 4217 currency code.
@@ -278,7 +284,7 @@ impl fmt::Debug for Currency {
 }
 
 /// An amount of money: integer minor units (cents, kopecks) of one currency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Money {
     /// The amount in minor units.
     pub minor_units: i64,
@@ -324,7 +330,7 @@ impl fmt::Display for Money {
 }
 
 /// When a unit's warranty starts (P4, P5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WarrantyStart {
     /// On the day of the sale.
@@ -336,7 +342,7 @@ pub enum WarrantyStart {
 }
 
 /// A sale's warranty: its length and when it starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WarrantyTerms {
     /// Length in whole months (at least 1).
     pub months: u32,
