@@ -24,7 +24,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use service_lifecycle_cli::simulation::{simulate_until, SimulationConfig, SimulationSummary};
 use service_lifecycle_cli::tables::{write_json, write_table, ReportName};
-use service_lifecycle_cli::{interrupt, is_broken_pipe};
+use service_lifecycle_cli::{interrupt, is_broken_pipe, is_disk_full};
 use service_lifecycle_core::kernel::{EventStore, Projector, StreamId};
 use service_lifecycle_core::reports::Reports;
 use service_lifecycle_core::{ServiceEvent, ServiceLifecycle};
@@ -131,6 +131,8 @@ struct Failure {
     broken_pipe: bool,
     /// The store is damaged: for `verify`, a problem found (exit 3), not a failure to look.
     damaged: bool,
+    /// The disk is full: the message gains what the command left behind.
+    disk_full: bool,
 }
 
 impl Failure {
@@ -139,7 +141,27 @@ impl Failure {
             message,
             broken_pipe: false,
             damaged: false,
+            disk_full: false,
         }
+    }
+
+    /// On a full disk, says what the command left behind (unless the message says already, as
+    /// an import's does) and what to do.
+    fn after_full_disk(mut self, left_behind: &str) -> Self {
+        if self.disk_full {
+            let left_behind = if self.message.contains("(nothing of the file was written")
+                || self.message.contains("opening it rolls back")
+            {
+                String::new()
+            } else {
+                format!(": {left_behind}")
+            };
+            self.message = format!(
+                "{}\n  the disk is full{left_behind}; free space on it and run the command again",
+                self.message
+            );
+        }
+        self
     }
 
     fn damaged(message: String) -> Self {
@@ -156,6 +178,7 @@ impl<E: std::error::Error + 'static> From<E> for Failure {
             message: error.to_string(),
             broken_pipe: is_broken_pipe(&error),
             damaged: false,
+            disk_full: is_disk_full(&error),
         }
     }
 }
@@ -195,6 +218,19 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
         Command::Export { .. } => Some("the export was not finished: a file being written is left as NAME.partial, never under the name asked for; do not import it"),
         _ => Some("nothing was written; the store is as it was"),
     });
+    let left_behind = match &command {
+        Command::Simulate { .. } => {
+            "the store holds the days simulated before, each command whole or absent (`verify` \
+             checks it)"
+        }
+        Command::Export { .. } => "no export file is left behind",
+        Command::Import { .. } => "nothing of the file was written",
+        _ => "nothing was written; the store is as it was",
+    };
+    run_command(command).map_err(|failure| failure.after_full_disk(left_behind))
+}
+
+fn run_command(command: Command) -> Result<ExitCode, Failure> {
     match command {
         Command::Simulate {
             store,
@@ -491,7 +527,10 @@ fn import_command(path: &Path, input: &Path) -> Result<ExitCode, Failure> {
             } else {
                 " (nothing of the file was written: the store holds what it held before)"
             };
-            return Err(Failure::new(format!("{}: {error}{state}", input.display())));
+            return Err(Failure {
+                disk_full: is_disk_full(&error),
+                ..Failure::new(format!("{}: {error}{state}", input.display()))
+            });
         }
     };
     store.flush()?;

@@ -213,7 +213,7 @@ pub enum ImportProblem {
     #[error("{0}")]
     NotCommitted(AtomicImportError<std::convert::Infallible>),
     /// Writing failed, and undoing what was written failed too.
-    #[error("{problem}; undoing the import failed too ({source}): the store is refused to appends until it is reopened, and it then holds all of the import or none of it, never a part")]
+    #[error("{problem}; undoing the import failed too ({source}): the store refuses appends until it is reopened, and then holds all of the import or none of it, never a part")]
     NotUndone {
         /// Why writing failed.
         problem: Box<ImportProblem>,

@@ -72,7 +72,11 @@ impl WriteBatch {
 pub enum StorageError {
     /// The operating system reported an I/O error.
     #[error("I/O error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+    /// The disk holding the store is full. A write that failed so is not in the store, or (a
+    /// failed flush) may be in memory only; everything written before is whole.
+    #[error("the disk holding the store is full (no space left on device)")]
+    DiskFull(std::io::Error),
     /// The engine reported an error of its own.
     #[error("{0}")]
     Engine(String),
@@ -102,12 +106,36 @@ impl StorageError {
     pub fn is_locked(&self) -> bool {
         matches!(self, Self::Io(io) if io.to_string().contains("could not acquire lock"))
     }
+
+    /// Whether the disk holding the store is full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, Self::DiskFull(_))
+    }
+}
+
+/// Whether `error` says the disk is full. sled sometimes hands on an error of its background
+/// writer as a new `io::Error` holding the first one's `Debug` text, so the text is read too.
+fn is_disk_full(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::StorageFull || error.raw_os_error() == Some(28) || {
+        let text = error.to_string();
+        text.contains("StorageFull") || text.contains("No space left on device")
+    }
+}
+
+impl From<std::io::Error> for StorageError {
+    fn from(error: std::io::Error) -> Self {
+        if is_disk_full(&error) {
+            Self::DiskFull(error)
+        } else {
+            Self::Io(error)
+        }
+    }
 }
 
 impl From<sled::Error> for StorageError {
     fn from(error: sled::Error) -> Self {
         match error {
-            sled::Error::Io(io) => Self::Io(io),
+            sled::Error::Io(io) => io.into(),
             corruption @ sled::Error::Corruption { .. } => Self::Corrupted(corruption.to_string()),
             other => Self::Engine(other.to_string()),
         }
