@@ -31,7 +31,7 @@ use service_lifecycle_core::{ServiceEvent, ServiceLifecycle};
 use service_lifecycle_json::{
     export_after, export_all, export_stream, import, ImportOptions, ImportProblem,
 };
-use service_lifecycle_sled::{Durability, SledOptions, SledStore};
+use service_lifecycle_sled::{Durability, SledOptions, SledStore, StorageError};
 
 type Store = SledStore<ServiceEvent>;
 
@@ -122,6 +122,15 @@ enum Command {
         #[arg(long)]
         store: PathBuf,
     },
+}
+
+/// `println!` that returns a [`Failure`] instead of panicking when standard output fails; a
+/// reader gone away (`| head`) is then no error at all.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err(Failure::from)?
+    }};
 }
 
 /// A failure a shell user can act on.
@@ -267,7 +276,7 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
             Ok(store) => verify_command(&store),
             // A store too damaged to open is a problem verify found, exit 3 as documented.
             Err(failure) if failure.damaged => {
-                println!("{}", failure.message);
+                say!("{}", failure.message);
                 Ok(ExitCode::from(3))
             }
             Err(failure) => Err(failure),
@@ -407,7 +416,7 @@ fn finish_simulation<S: EventStore<ServiceEvent>>(
         return Ok(ExitCode::from(interrupt::EXIT_CODE));
     }
     let events = store.head_position()?;
-    println!(
+    say!(
         "simulated {} customers over {} days {place}: {events} events from {} commands ({} refused by the rules) in {:.1} s ({:.0} events/s)",
         config.customers,
         summary.days,
@@ -534,7 +543,7 @@ fn import_command(path: &Path, input: &Path) -> Result<ExitCode, Failure> {
         }
     };
     store.flush()?;
-    println!(
+    say!(
         "imported {} events in {} appends into {}",
         summary.events,
         summary.appends,
@@ -545,14 +554,34 @@ fn import_command(path: &Path, input: &Path) -> Result<ExitCode, Failure> {
 
 fn verify_command(store: &Store) -> Result<ExitCode, Failure> {
     let bar = spinner("verifying");
-    let report = store.verify()?;
+    let report = match store.verify() {
+        Ok(report) => report,
+        // The engine's own files failing their checks is a problem found, not a failure to look.
+        Err(error @ (StorageError::Corrupted(_) | StorageError::Damaged { .. })) => {
+            bar.finish_and_clear();
+            say!(
+                "the store at {} is damaged: {error}",
+                store.path().display()
+            );
+            return Ok(ExitCode::from(3));
+        }
+        Err(error) => return Err(error.into()),
+    };
     // Across records: every registered customer has a personal record or an erasure.
-    let missing = service_lifecycle_core::customers_missing_personal_data(store, store)?;
+    let missing = service_lifecycle_core::customers_missing_personal_data(store, store);
     bar.finish_and_clear();
-    println!("{report}");
+    say!("{report}");
+    // A record that cannot be read (damaged, its key lost) is a problem found, not a failure.
+    let missing = match missing {
+        Ok(missing) => missing,
+        Err(error) => {
+            say!("personal data: {error}");
+            return Ok(ExitCode::from(3));
+        }
+    };
     if !missing.is_empty() {
         let shown: Vec<String> = missing.iter().take(10).map(ToString::to_string).collect();
-        println!(
+        say!(
             "{} registered customers have no personal record and no erasure (their names and \
              contacts are lost; restore them from a backup): {}{}",
             missing.len(),
@@ -586,13 +615,13 @@ fn stats_command(store: &Store) -> Result<ExitCode, Failure> {
         Ok(())
     })?;
     bar.finish_and_clear();
-    println!(
+    say!(
         "{head} events in {} streams, {} bytes on disk",
         store.stream_count(),
         store.storage().size_on_disk()?
     );
     for (event_type, count) in types {
-        println!("{count:>10}  {event_type}");
+        say!("{count:>10}  {event_type}");
     }
     Ok(ExitCode::SUCCESS)
 }

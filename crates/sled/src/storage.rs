@@ -136,7 +136,17 @@ impl From<sled::Error> for StorageError {
     fn from(error: sled::Error) -> Self {
         match error {
             sled::Error::Io(io) => io.into(),
-            corruption @ sled::Error::Corruption { .. } => Self::Corrupted(corruption.to_string()),
+            sled::Error::Corruption { at, .. } => Self::Corrupted(match at {
+                // The pointer type is re-exported by sled 0.34 (pinned) without docs.
+                Some(sled::DiskPtr::Inline(offset)) => {
+                    format!("sled's log in the file db fails its checksum at byte {offset}")
+                }
+                Some(sled::DiskPtr::Blob(offset, blob)) => format!(
+                    "the blob file blobs/{blob} (named at byte {offset} of the file db) fails its \
+                     checksum"
+                ),
+                None => "one of sled's files fails its checksum".to_owned(),
+            }),
             other => Self::Engine(other.to_string()),
         }
     }

@@ -270,6 +270,9 @@ impl<E: Event> SledStore<E> {
                 reason: format!("its file {missing} is missing, so its events cannot be read"),
             });
         }
+        if conf {
+            check_sled_configuration(path)?;
+        }
         let storage = SledStorage::open_waiting(path, options.cache_capacity, options.lock_timeout)
             .map_err(|source| {
                 let path = path.to_path_buf();
@@ -296,6 +299,36 @@ impl OpenError {
             _ => false,
         }
     }
+}
+
+/// sled's configuration file `conf` (its settings as text lines, then a CRC-32 of them): sled
+/// reads a damaged one as a file "created using a sled version earlier than 0.29", or rewrites
+/// a short one, so it is checked here first and a damaged one is named as such.
+fn check_sled_configuration(path: &Path) -> Result<(), OpenError> {
+    let file = path.join("conf");
+    let damaged = |reason: String| OpenError::Damaged {
+        path: path.to_path_buf(),
+        reason: format!(
+            "its file conf (sled's settings) is damaged: {reason}; it holds no events, so copying \
+             conf from a backup, or from any other store of this version, repairs it"
+        ),
+    };
+    let bytes = std::fs::read(&file).map_err(|error| OpenError::Storage {
+        path: path.to_path_buf(),
+        source: error.into(),
+    })?;
+    let Some(split) = bytes.len().checked_sub(4).filter(|&split| split > 4) else {
+        return Err(damaged(format!("it is {} bytes long", bytes.len())));
+    };
+    let (text, stored) = bytes.split_at(split);
+    let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
+    let computed = crc32fast::hash(text);
+    if stored != computed {
+        return Err(damaged(format!(
+            "its checksum does not match (stored {stored:#010x}, computed {computed:#010x})"
+        )));
+    }
+    Ok(())
 }
 
 /// Refuses a path that holds something other than a sled database: a file, or a directory with

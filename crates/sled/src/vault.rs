@@ -45,6 +45,18 @@ impl<E: Event, S: Storage> SledStore<E, S> {
     }
 }
 
+impl<E: Event, S: Storage> SledStore<E, S> {
+    /// The damaged slots of the vault's key file (none if there is no key file), or why the
+    /// file cannot be read at all.
+    pub(crate) fn vault_key_file_damage(&self) -> Result<Vec<u64>, KeyFileError> {
+        Ok(self
+            .key_file(false)?
+            .as_ref()
+            .map(KeyFile::damaged_slots)
+            .unwrap_or_default())
+    }
+}
+
 impl<E: Event, S: Storage> Vault for SledStore<E, S> {
     fn put(&self, subject: SubjectId, record: Vec<u8>) -> Result<(), VaultError> {
         let failed =

@@ -120,6 +120,10 @@ impl KeyFile {
                 "it is of version {version}; this code reads version {VERSION}"
             )));
         }
+        let slot_len = u32::from_be_bytes([header[12], header[13], header[14], header[15]]);
+        if slot_len as usize != SLOT_LEN || header[16..].iter().any(|&byte| byte != 0) {
+            return Err(damaged("its header is not the one this version writes"));
+        }
         let mut loaded = Self {
             path: path.clone(),
             file,
@@ -162,6 +166,15 @@ impl KeyFile {
     /// rather than to erasure.
     pub(crate) fn has_damaged_slots(&self) -> bool {
         self.slots.iter().any(|slot| matches!(slot, Slot::Damaged))
+    }
+
+    /// The indexes of the damaged slots.
+    pub(crate) fn damaged_slots(&self) -> Vec<u64> {
+        (0u64..)
+            .zip(&self.slots)
+            .filter(|(_, slot)| matches!(slot, Slot::Damaged))
+            .map(|(index, _)| index)
+            .collect()
     }
 
     /// The subject's key, made, written and (if `sync`) synced to disk first if it has none, so
@@ -294,6 +307,7 @@ mod tests {
         let keys = KeyFile::open(dir.path(), false).unwrap().unwrap();
         assert_eq!(keys.key(subject(1)), None);
         assert!(keys.has_damaged_slots());
+        assert_eq!(keys.damaged_slots(), vec![0]);
         drop(keys);
         bytes[0] ^= 1;
         std::fs::write(&path, &bytes).unwrap();

@@ -141,6 +141,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
             }
         }
         self.verify_other_records(&mut report)?;
+        self.verify_vault_keys(&mut report);
         Ok(report)
     }
 
@@ -212,6 +213,21 @@ impl<E: Event, S: Storage> SledStore<E, S> {
             }
         }
         Ok(())
+    }
+
+    /// The vault's key file: its header, and every slot's checksum.
+    fn verify_vault_keys(&self, report: &mut VerifyReport) {
+        match self.vault_key_file_damage() {
+            Ok(slots) => {
+                for slot in slots {
+                    report.problem(format!(
+                        "vault key file, slot {slot}: damaged (a subject's key is lost, so their \
+                         personal data cannot be read; restore vault-keys from a backup)"
+                    ));
+                }
+            }
+            Err(error) => report.problem(error.to_string()),
+        }
     }
 
     fn verify_other_records(&self, report: &mut VerifyReport) -> Result<(), StorageError> {
