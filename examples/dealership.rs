@@ -6,10 +6,11 @@
 //! and a customer's data erased. At the end it prints the seven morning reports.
 //!
 //! Run: `cargo run --example dealership` (the store lives in `target/dealership-store`, or in
-//! the directory given as the first argument). Each run simulates the next 13 weeks: run it again
-//! and the dealer's life goes on from where it stopped. Every command carries an id derived from
-//! the day and the deed, so a run interrupted half-way (Ctrl-C, a crash) and started again does
-//! each deed once.
+//! the directory given as the first argument). Each run simulates a quarter (13 weeks): run it
+//! again and the dealer's life goes on with the next one. Every command carries an id derived
+//! from the day and the deed, so a run interrupted half-way (Ctrl-C, a crash, kill -9) and
+//! started again finishes that quarter doing each deed once: the store then holds the same
+//! events as after a run never stopped (`.ci/kill-example` checks it).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -29,7 +30,7 @@ use service_lifecycle_cli::{interrupt, is_broken_pipe};
 
 type Store = SledStore<ServiceEvent>;
 
-/// How many days one run simulates.
+/// How many days a quarter has: a run simulates to the end of the quarter it starts in.
 const SEASON_DAYS: u64 = 91;
 /// The checkpoint holding how many days have been simulated.
 const DAYS_DONE: &str = "dealership.days_simulated";
@@ -84,9 +85,15 @@ fn run(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
             path.display(),
             store.head_position()?
         );
+        // A stop between a command and its policies left their effect out: complete it.
+        let completed = dealer.service.replay_policies()?;
+        if completed > 0 {
+            println!("Completed what the policies had left undone when the last run stopped: {completed} events.");
+        }
     }
     interrupt::install(None);
-    for day in first_day..first_day + SEASON_DAYS {
+    let season_end = (first_day / SEASON_DAYS + 1) * SEASON_DAYS;
+    for day in first_day..season_end {
         dealer.live(day);
         dealer.stop_on_failure()?;
         // The day is done: an interrupted run starts again from the next one.
@@ -105,7 +112,7 @@ fn run(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     for failure in dealer.service.policy_failures() {
         println!("  a policy could not act: {failure:?}");
     }
-    let last_day = first_day + SEASON_DAYS - 1;
+    let last_day = season_end - 1;
     println!(
         "Simulated days {first_day} to {last_day} ({} to {}): {} events in the store, {} commands refused by the rules.\n",
         date(first_day),
