@@ -303,7 +303,7 @@ fn the_schema_and_the_importer_agree_on_every_hand_made_bad_line() {
         }),
         ("a date with a time", "product.warranty_started", |l| {
             let from = field(l, "from").trim_matches('"');
-            set_field(l, "from", &format!("\"{from}T00:00:00Z\""))
+            set_field(l, "from", &format!("\"{from}T{}\"", "00:00:00Z"))
         }),
     ];
     let mut disagreements = Vec::new();
