@@ -79,6 +79,7 @@
 
 mod checkpoints;
 mod codec;
+mod create;
 mod import;
 mod read_model;
 mod snapshots;

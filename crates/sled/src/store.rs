@@ -18,10 +18,11 @@ use service_lifecycle_kernel::{
 };
 
 use crate::codec::{
-    self, decode_event_record, decode_format, encode_event_body, encode_format, event_id_key,
-    log_key, place_event_body, row_key, stream_key, Damage, EventFields, EventRecord, GlobalHead,
-    IdEntry, StreamHead, FORMAT_KEY, FORMAT_VERSION, HEAD_KEY,
+    self, decode_event_record, decode_format, encode_event_body, event_id_key, log_key,
+    place_event_body, row_key, stream_key, Damage, EventFields, EventRecord, GlobalHead, IdEntry,
+    StreamHead, FORMAT_KEY, FORMAT_VERSION, HEAD_KEY,
 };
+use crate::create::{begin_creation, creation_unfinished, finish_creation, initialize};
 use crate::import::{import_marker, roll_back, RolledBackImport};
 use crate::storage::{SledStorage, Storage, StorageError, WriteBatch, DEFAULT_LOCK_TIMEOUT};
 use crate::vault_keys::KeyFile;
@@ -260,6 +261,14 @@ impl<E: Event> SledStore<E> {
                 reason: "there is no store there (the directory is missing or empty)".into(),
             });
         }
+        if options.existing_only && creation_unfinished(path) && !path.join("db").is_file() {
+            return Err(OpenError::NotAStore {
+                path: path.to_path_buf(),
+                reason: "there is no store there yet: its creation was stopped before it held \
+                         anything (opening it to write creates it)"
+                    .into(),
+            });
+        }
         // sled keeps the data in `db` and its configuration in `conf`: with one and not the
         // other the store lost part of itself, and opening would start an empty one in its place.
         let (conf, db) = (path.join("conf").is_file(), path.join("db").is_file());
@@ -272,6 +281,12 @@ impl<E: Event> SledStore<E> {
         }
         if conf {
             check_sled_configuration(path)?;
+        }
+        if holds_nothing && !options.existing_only {
+            begin_creation(path).map_err(|source| OpenError::Storage {
+                path: path.to_path_buf(),
+                source: source.into(),
+            })?;
         }
         let storage = SledStorage::open_waiting(path, options.cache_capacity, options.lock_timeout)
             .map_err(|source| {
@@ -351,7 +366,8 @@ fn check_directory(path: &Path) -> Result<(), OpenError> {
                 source: source.into(),
             })?;
             let is_empty = entries.next().is_none();
-            if is_empty || path.join("conf").is_file() || path.join("db").is_file() {
+            let creating = creation_unfinished(path);
+            if is_empty || creating || path.join("conf").is_file() || path.join("db").is_file() {
                 Ok(())
             } else {
                 Err(not_a_store(
@@ -427,6 +443,14 @@ impl<E: Event, S: Storage> SledStore<E, S> {
             source,
         };
         let head = match storage.get(FORMAT_KEY).map_err(storage_error)? {
+            None if options.existing_only && creation_unfinished(&path) => {
+                return Err(OpenError::NotAStore {
+                    path,
+                    reason: "there is no store there yet: its creation was stopped before it \
+                             held anything (opening it to write creates it)"
+                        .into(),
+                })
+            }
             None if options.existing_only => {
                 return Err(OpenError::Damaged {
                     path,
@@ -440,12 +464,8 @@ impl<E: Event, S: Storage> SledStore<E, S> {
                         reason: "a sled database with other data in it".into(),
                     });
                 }
-                let head = GlobalHead::default();
-                let mut batch = WriteBatch::with_capacity(2);
-                batch.insert(FORMAT_KEY.to_vec(), encode_format(FORMAT_VERSION));
-                batch.insert(HEAD_KEY.to_vec(), head.encode());
-                storage.apply(batch).map_err(storage_error)?;
-                storage.flush().map_err(storage_error)?;
+                let head = initialize(&storage).map_err(storage_error)?;
+                finish_creation(&path).map_err(|source| storage_error(source.into()))?;
                 head
             }
             Some(value) => {
@@ -477,11 +497,17 @@ impl<E: Event, S: Storage> SledStore<E, S> {
                         record: "global head".into(),
                         problem: Damage::Invalid("it is missing".into()),
                     })?;
-                GlobalHead::decode(value.as_ref()).map_err(|problem| OpenError::Corrupt {
-                    path: path.clone(),
-                    record: "global head".into(),
-                    problem,
-                })?
+                let head =
+                    GlobalHead::decode(value.as_ref()).map_err(|problem| OpenError::Corrupt {
+                        path: path.clone(),
+                        record: "global head".into(),
+                        problem,
+                    })?;
+                // A crash after the first records were flushed but before the marker went.
+                if !options.existing_only {
+                    finish_creation(&path).map_err(|source| storage_error(source.into()))?;
+                }
+                head
             }
         };
         // An import that a crash stopped never committed: its events go before anyone reads.

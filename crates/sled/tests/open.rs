@@ -213,3 +213,59 @@ fn existing_only_refuses_to_create_a_store_and_calls_a_lost_database_damaged() {
     );
     assert!(error.to_string().contains("damaged"), "{error}");
 }
+
+#[test]
+fn a_creation_stopped_before_the_first_records_is_no_store_yet_and_opening_creates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let marker = path.join("creating");
+    // What a kill leaves between sled creating its files and the store's first records: the
+    // marker and an empty sled database.
+    std::fs::create_dir(&path).unwrap();
+    std::fs::write(&marker, "creating").unwrap();
+    drop(SledStorage::open(&path, 1 << 20).unwrap());
+    let existing = || {
+        SledOptions::new()
+            .existing_only()
+            .lock_timeout(std::time::Duration::from_secs(10))
+    };
+    let error = SledStore::<ProbeEvent>::open_with(&path, existing()).unwrap_err();
+    assert!(matches!(error, OpenError::NotAStore { .. }), "{error}");
+    assert!(
+        error.to_string().contains("creation was stopped"),
+        "{error}"
+    );
+    assert!(marker.exists(), "a reading open changes nothing");
+    // Killed even earlier: the marker alone.
+    let early = dir.path().join("early");
+    std::fs::create_dir(&early).unwrap();
+    std::fs::write(early.join("creating"), "creating").unwrap();
+    let error = SledStore::<ProbeEvent>::open_with(&early, existing()).unwrap_err();
+    assert!(
+        error.to_string().contains("creation was stopped"),
+        "{error}"
+    );
+    assert!(
+        !early.join("db").exists(),
+        "nothing is created by a reading open"
+    );
+    // Opening to write creates the store and removes the marker.
+    for path in [&path, &early] {
+        let store = SledStore::<ProbeEvent>::open_with(
+            path,
+            SledOptions::new().lock_timeout(std::time::Duration::from_secs(10)),
+        )
+        .unwrap();
+        assert!(!path.join("creating").exists());
+        store
+            .append(&stream(), ExpectedVersion::NoStream, vec![noted(1)])
+            .unwrap();
+        drop(store);
+        let reopened = SledStore::<ProbeEvent>::open_with(path, existing()).unwrap();
+        assert_eq!(reopened.head_position().unwrap(), 1);
+    }
+    // A new store leaves no marker behind.
+    let fresh = dir.path().join("fresh");
+    drop(SledStore::<ProbeEvent>::open(&fresh).unwrap());
+    assert!(!fresh.join("creating").exists());
+}
