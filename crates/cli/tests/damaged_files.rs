@@ -129,8 +129,24 @@ fn check(pristine: &Pristine, what: &str, must_be_found: bool, outcomes: &mut Ou
         text(&verified.stdout),
         text(&verified.stderr)
     );
+    for debug in ["Some(", "Inline(", "Os {", "backtrace", "earlier than 0.29"] {
+        assert!(
+            !said.contains(debug),
+            "{said}: Rust's or sled's own words ({debug:?})"
+        );
+    }
     match verified.status.code() {
-        Some(3) => outcomes.damaged += 1,
+        Some(3) => {
+            outcomes.damaged += 1;
+            let file = what.split(':').next().unwrap_or_default();
+            let file = file.split(' ').next().unwrap_or_default();
+            if file != "db" {
+                assert!(
+                    said.contains(file) || said.contains("vault"),
+                    "{said}: the file is not named"
+                );
+            }
+        }
         Some(0) => {
             assert!(!must_be_found, "{said}: damage was not found");
             let file = pristine.work.with_extension("jsonl");
