@@ -119,7 +119,8 @@ pub struct EventLocation {
     pub position: u64,
 }
 
-/// Why an append was refused. Whatever the variant, nothing of the append was written.
+/// Why an append was refused. Whatever the variant, nothing of the append was written, except
+/// for [`AppendError::OutcomeUnknown`], where it may have been (and a retry is safe).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AppendError {
@@ -213,6 +214,16 @@ pub enum AppendError {
     ImportInProgress {
         /// The stream.
         stream: StreamId,
+    },
+    /// The connection to the storage failed while the append was being committed: it may or
+    /// may not be stored. Retrying the same append with the same event ids is safe: if it was
+    /// stored, the retry returns its result and writes nothing.
+    #[error("the outcome of the append to stream {stream} is unknown: {source}; retry it with the same event ids (a stored append is returned, never written twice)")]
+    OutcomeUnknown {
+        /// The stream.
+        stream: StreamId,
+        /// What failed.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The storage underneath failed (I/O, a full disk, …). The append was not applied.
     #[error("storage failed during append to stream {stream}: {source}")]

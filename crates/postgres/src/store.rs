@@ -1,0 +1,1119 @@
+//! The store: appends as one transaction each, numbered into the gapless global log by a
+//! sequencer step after commit (docs/decisions/0006-postgres-positions.md), reads in pages.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{GenericClient, NoTls, Row};
+use r2d2_postgres::PostgresConnectionManager;
+use service_lifecycle_kernel::store::{
+    classify_retry, validate_append, CommitSignal, StoredAppend,
+};
+use service_lifecycle_kernel::{
+    AppendError, AppendResult, CommitNotifier, Envelope, Event, EventDecoder, EventId,
+    EventLocation, EventRef, EventStore, ExpectedVersion, Metadata, NewEvent, ReadError, StreamId,
+    Upcasters,
+};
+use uuid::Uuid;
+
+use crate::schema::{prepare, SchemaError};
+
+/// A pooled connection.
+pub(crate) type Connection = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
+
+/// How an append is made durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous_commit = on`: an append returns once the server has flushed its WAL, so it
+    /// survives a crash of the server.
+    #[default]
+    Flush,
+    /// `synchronous_commit = off` for the append's transaction: a crash of the server may lose
+    /// the newest appends (never part of one). Numbering into the global log is always
+    /// synchronous, so a position once read never changes.
+    Buffered,
+}
+
+/// How [`PostgresStore::open_with`] opens a store.
+pub struct PostgresOptions {
+    pub(crate) durability: Durability,
+    pub(crate) schema: String,
+    pub(crate) pool_size: u32,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) statement_timeout: Duration,
+    pub(crate) lock_timeout: Duration,
+    pub(crate) max_event_size: usize,
+    pub(crate) poll_interval: Duration,
+    pub(crate) upcasters: Upcasters,
+}
+
+impl fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresOptions")
+            .field("durability", &self.durability)
+            .field("schema", &self.schema)
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("lock_timeout", &self.lock_timeout)
+            .field("max_event_size", &self.max_event_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            durability: Durability::Flush,
+            schema: "service_lifecycle".to_owned(),
+            pool_size: 16,
+            connect_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(30),
+            lock_timeout: Duration::from_secs(10),
+            max_event_size: 1 << 20,
+            poll_interval: Duration::from_millis(100),
+            upcasters: Upcasters::new(),
+        }
+    }
+}
+
+impl PostgresOptions {
+    /// The defaults: Flush, schema `service_lifecycle`, 16 connections, 10 s to connect, 30 s per
+    /// statement, 10 s to wait for a lock, events up to 1 MiB.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How appends are made durable.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// The PostgreSQL schema (namespace) holding the store's tables: several stores can share a
+    /// database under different names. A name of letters, digits and `_`, at most 48 bytes.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
+        self
+    }
+
+    /// The most connections the store keeps open at once (threads beyond it wait for one).
+    pub fn pool_size(mut self, connections: u32) -> Self {
+        self.pool_size = connections.max(2);
+        self
+    }
+
+    /// How long to wait for a connection (from the server, or from the pool).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The longest any one statement may run (`statement_timeout`).
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// The longest a statement waits for a lock (`lock_timeout`).
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// The largest encoded event payload accepted.
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event_size = bytes;
+        self
+    }
+
+    /// How often a waiting reader looks at the head when no notification arrives.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Upcasters for payloads stored at older schema versions.
+    pub fn upcasters(mut self, upcasters: Upcasters) -> Self {
+        self.upcasters = upcasters;
+        self
+    }
+}
+
+/// Why a store could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The URL is not a PostgreSQL connection string.
+    #[error("{url:?} is not a PostgreSQL URL (postgres://user@host/database, or key=value pairs): {source}")]
+    Url {
+        /// What was given (its password, if any, hidden).
+        url: String,
+        /// Why it does not parse.
+        source: postgres::Error,
+    },
+    /// The schema name is not one the store accepts.
+    #[error("{0:?} is not a schema name this store accepts (letters, digits and '_', starting with a letter, at most 48 bytes)")]
+    SchemaName(String),
+    /// No connection could be made.
+    #[error("cannot connect to the PostgreSQL server at {url}: {source}")]
+    Connect {
+        /// Where (its password, if any, hidden).
+        url: String,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The tables could not be made ready.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+}
+
+/// Stable advisory lock keys of one store (derived from its schema name).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LockKeys {
+    /// Held (shared) by every append, (exclusive) by an import draining them.
+    pub(crate) import_gate: i64,
+    /// Held (exclusive, try) by the running import, so a second one is refused.
+    pub(crate) import_running: i64,
+    /// Held by the sequencer step: one numbering at a time.
+    pub(crate) sequencer: i64,
+    /// Held while the tables are created or migrated.
+    pub(crate) schema: i64,
+}
+
+impl LockKeys {
+    fn of(schema: &str) -> Self {
+        let base = i64::from(crc32fast::hash(schema.as_bytes())) << 8;
+        Self {
+            import_gate: base | 1,
+            import_running: base | 2,
+            sequencer: base | 3,
+            schema: base | 4,
+        }
+    }
+}
+
+pub(crate) struct Inner<E> {
+    pub(crate) pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
+    pub(crate) url: String,
+    pub(crate) schema: String,
+    /// The schema name, quoted for SQL.
+    pub(crate) quoted: String,
+    pub(crate) keys: LockKeys,
+    pub(crate) options: PostgresOptions,
+    pub(crate) decoder: EventDecoder<E>,
+    /// The newest head seen (from appends, reads and notifications).
+    pub(crate) head: AtomicU64,
+    pub(crate) commits: CommitSignal,
+    /// Set when the store is dropped: the listener thread ends.
+    pub(crate) closed: Arc<AtomicBool>,
+}
+
+impl<E> Drop for Inner<E> {
+    fn drop(&mut self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The event store on PostgreSQL.
+///
+/// Many processes and threads append to and read one database at once; every guarantee of the
+/// kernel's [`EventStore`] holds across them (the conformance suite runs against a real server):
+/// contiguous stream versions under optimistic concurrency, atomic appends, idempotent retries
+/// by event id, and a global log numbered 1, 2, 3, … that a reader never sees with a gap.
+///
+/// Cloning is cheap: clones share the connection pool.
+pub struct PostgresStore<E> {
+    pub(crate) inner: Arc<Inner<E>>,
+}
+
+impl<E> Clone for PostgresStore<E> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<E> fmt::Debug for PostgresStore<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("url", &self.inner.url)
+            .field("schema", &self.inner.schema)
+            .field("durability", &self.inner.options.durability)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sets the session's timeouts on every new connection.
+#[derive(Debug)]
+struct SessionSettings {
+    statement_timeout: Duration,
+    lock_timeout: Duration,
+}
+
+impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for SessionSettings {
+    fn on_acquire(&self, client: &mut postgres::Client) -> Result<(), postgres::Error> {
+        client.batch_execute(&format!(
+            "SET statement_timeout = {}; SET lock_timeout = {}; SET idle_in_transaction_session_timeout = {};",
+            self.statement_timeout.as_millis(),
+            self.lock_timeout.as_millis(),
+            self.statement_timeout.as_millis().max(60_000),
+        ))
+    }
+}
+
+/// The URL without its password, for messages.
+pub(crate) fn redacted(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ if url.contains("password=") => "(a connection string with a password)".to_owned(),
+        _ => url.to_owned(),
+    }
+}
+
+fn valid_schema_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 48
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl<E: Event> PostgresStore<E> {
+    /// Opens the store at `url` (`postgres://user:password@host:port/database`, or
+    /// `host=/run/postgresql dbname=...`) with the default options, creating its tables if
+    /// they do not exist.
+    pub fn open(url: &str) -> Result<Self, OpenError> {
+        Self::open_with(url, PostgresOptions::default())
+    }
+
+    /// Opens the store at `url` with `options`.
+    pub fn open_with(url: &str, mut options: PostgresOptions) -> Result<Self, OpenError> {
+        let shown = redacted(url);
+        if !valid_schema_name(&options.schema) {
+            return Err(OpenError::SchemaName(options.schema));
+        }
+        let mut config: postgres::Config = url.parse().map_err(|source| OpenError::Url {
+            url: shown.clone(),
+            source,
+        })?;
+        config.connect_timeout(options.connect_timeout);
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(options.pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(options.connect_timeout)
+            .connection_customizer(Box::new(SessionSettings {
+                statement_timeout: options.statement_timeout,
+                lock_timeout: options.lock_timeout,
+            }))
+            .build(manager)
+            .map_err(|source| OpenError::Connect {
+                url: shown.clone(),
+                source: Box::new(source),
+            })?;
+        let schema = options.schema.clone();
+        let quoted = format!("\"{schema}\"");
+        let keys = LockKeys::of(&schema);
+        {
+            let mut client = pool.get().map_err(|source| OpenError::Connect {
+                url: shown.clone(),
+                source: Box::new(source),
+            })?;
+            prepare(&mut *client, &schema, &quoted, keys.schema)?;
+        }
+        let store = Self {
+            inner: Arc::new(Inner {
+                pool,
+                url: shown,
+                schema,
+                quoted,
+                keys,
+                decoder: EventDecoder::new(std::mem::replace(
+                    &mut options.upcasters,
+                    Upcasters::new(),
+                )),
+                options,
+                head: AtomicU64::new(0),
+                commits: CommitSignal::new(),
+                closed: Arc::new(AtomicBool::new(false)),
+            }),
+        };
+        crate::listen::start(&store, url);
+        Ok(store)
+    }
+
+    /// The schema (namespace) holding the store's tables.
+    pub fn schema(&self) -> &str {
+        &self.inner.schema
+    }
+
+    /// How appends are made durable.
+    pub fn durability(&self) -> Durability {
+        self.inner.options.durability
+    }
+
+    /// A pooled connection.
+    pub(crate) fn connection(
+        &self,
+    ) -> Result<Connection, Box<dyn std::error::Error + Send + Sync>> {
+        self.inner.pool.get().map_err(|error| {
+            format!(
+                "no connection to {} within {:?}: {error}",
+                self.inner.url, self.inner.options.connect_timeout
+            )
+            .into()
+        })
+    }
+
+    /// A table of the store, qualified with its schema.
+    pub(crate) fn table(&self, name: &str) -> String {
+        format!("{}.{name}", self.inner.quoted)
+    }
+
+    /// The channel the sequencer notifies on.
+    pub(crate) fn channel(&self) -> String {
+        format!("service_lifecycle_{}", self.inner.schema)
+    }
+
+    /// Publishes a head seen, waking waiters if it moved.
+    pub(crate) fn saw_head(&self, head: u64) {
+        if self.inner.head.fetch_max(head, Ordering::SeqCst) < head {
+            self.inner.commits.notify();
+        }
+    }
+
+    /// The sequencer step: numbers every committed, unnumbered append into the global log, in
+    /// the order of their append ids, in one transaction under the sequencer lock. Returns the
+    /// new head.
+    pub(crate) fn sequence(&self, client: &mut impl GenericClient) -> Result<u64, postgres::Error> {
+        let mut transaction = client.transaction()?;
+        transaction.batch_execute("SET LOCAL synchronous_commit = on")?;
+        transaction.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&self.inner.keys.sequencer],
+        )?;
+        let head = number_pending(&mut transaction, &self.inner.quoted, &self.channel())?;
+        transaction.commit()?;
+        self.saw_head(head);
+        Ok(head)
+    }
+
+    fn decode_row(
+        &self,
+        row: &Row,
+        known_stream: Option<&StreamId>,
+    ) -> Result<Envelope<E>, ReadError> {
+        let position: Option<i64> = row.get("position");
+        let position = position.map_or(0, |position| position as u64);
+        let stream_name: &str = row.get("stream_id");
+        let record = || {
+            format!(
+                "stream {stream_name} version {}",
+                row.get::<_, i64>("stream_version")
+            )
+        };
+        let stream_id = match known_stream {
+            Some(known) if known.as_str() == stream_name => known.clone(),
+            _ => StreamId::new(stream_name).map_err(|problem| ReadError::Corrupt {
+                record: record(),
+                problem: format!("its stream id is invalid: {problem}"),
+            })?,
+        };
+        let event_type: &str = row.get("event_type");
+        let schema_version: i32 = row.get("schema_version");
+        let payload: &[u8] = row.get("payload");
+        let event = self
+            .inner
+            .decoder
+            .decode_bytes(event_type, schema_version as u32, payload)
+            .map_err(|source| ReadError::Decode { position, source })?;
+        let secs: i64 = row.get("recorded_secs");
+        let nanos: i32 = row.get("recorded_nanos");
+        let recorded_at = DateTime::<Utc>::from_timestamp(secs, nanos as u32).ok_or_else(|| {
+            ReadError::Corrupt {
+                record: record(),
+                problem: format!("its recorded-at ({secs} s, {nanos} ns) is out of range"),
+            }
+        })?;
+        let metadata: &str = row.get("metadata");
+        let metadata: Metadata =
+            serde_json::from_str(metadata).map_err(|error| ReadError::Corrupt {
+                record: record(),
+                problem: format!("its metadata is not a JSON object of strings: {error}"),
+            })?;
+        Ok(Envelope {
+            event_id: EventId::from_uuid(row.get("event_id")),
+            stream_id,
+            stream_version: row.get::<_, i64>("stream_version") as u64,
+            position,
+            recorded_at,
+            correlation_id: row.get("correlation_id"),
+            causation_id: row.get("causation_id"),
+            metadata,
+            event,
+        })
+    }
+
+    /// The rows stored under `ids`, with what their append was, numbering pending appends first
+    /// if one of them is not numbered yet.
+    fn stored_under(
+        &self,
+        client: &mut impl GenericClient,
+        ids: &[Uuid],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let query = format!(
+            "SELECT {ENVELOPE_COLUMNS}, append_offset, append_len FROM {} WHERE event_id = ANY($1)",
+            self.table("events")
+        );
+        let rows = client.query(&query, &[&ids])?;
+        if rows
+            .iter()
+            .any(|row| row.get::<_, Option<i64>>("position").is_none())
+        {
+            self.sequence(client)?;
+            return client.query(&query, &[&ids]);
+        }
+        Ok(rows)
+    }
+
+    /// An exact retry's original result, or the typed error of a conflicting reuse of ids.
+    fn classify(
+        &self,
+        stream: &StreamId,
+        events: &[NewEvent<E>],
+        rows: &[Row],
+    ) -> Result<Option<AppendResult>, AppendError> {
+        let mut by_id = std::collections::HashMap::new();
+        for row in rows {
+            let envelope = self
+                .decode_row(row, Some(stream))
+                .map_err(|error| storage(stream, error))?;
+            let offset = row.get::<_, i32>("append_offset") as u64;
+            let len = row.get::<_, i32>("append_len") as u64;
+            let first_version = envelope.stream_version - offset;
+            let first_position = envelope.position - offset;
+            let batch = AppendResult {
+                first_version,
+                last_version: first_version + len - 1,
+                first_position,
+                last_position: first_position + len - 1,
+            };
+            by_id.insert(envelope.event_id, (envelope, batch));
+        }
+        classify_retry(stream, events, |index| {
+            Ok(by_id
+                .remove(&events[index].event_id)
+                .map(|(envelope, batch)| StoredAppend {
+                    envelope: Cow::Owned(envelope),
+                    batch,
+                }))
+        })
+    }
+
+    /// The encoded rows of an append, checked for size.
+    pub(crate) fn encode(
+        &self,
+        stream: &StreamId,
+        events: &[NewEvent<E>],
+    ) -> Result<EncodedAppend, AppendError> {
+        let mut encoded = EncodedAppend::default();
+        for event in events {
+            let mut payload = Vec::new();
+            event
+                .event
+                .write_payload(&mut payload)
+                .map_err(|source| AppendError::Encode {
+                    stream: stream.clone(),
+                    event_id: event.event_id,
+                    source,
+                })?;
+            if payload.len() > self.inner.options.max_event_size {
+                return Err(AppendError::TooLarge {
+                    stream: stream.clone(),
+                    event_id: event.event_id,
+                    size: payload.len(),
+                    limit: self.inner.options.max_event_size,
+                });
+            }
+            encoded.event_ids.push(event.event_id.as_uuid());
+            encoded
+                .event_types
+                .push(event.event.event_type().to_owned());
+            encoded
+                .schema_versions
+                .push(event.event.schema_version() as i32);
+            encoded.recorded_secs.push(event.recorded_at.timestamp());
+            encoded
+                .recorded_nanos
+                .push(event.recorded_at.timestamp_subsec_nanos() as i32);
+            encoded.correlation_ids.push(event.correlation_id);
+            encoded.causation_ids.push(event.causation_id);
+            encoded.metadata.push(
+                serde_json::to_string(&event.metadata).map_err(|error| storage(stream, error))?,
+            );
+            encoded.payloads.push(payload);
+        }
+        Ok(encoded)
+    }
+
+    /// Checks the stream's version under its row lock and inserts the append's rows (numbered
+    /// from `first_position` if given, unnumbered otherwise); returns (append id, first version).
+    pub(crate) fn insert_append(
+        &self,
+        transaction: &mut postgres::Transaction<'_>,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        encoded: &EncodedAppend,
+        first_position: Option<u64>,
+    ) -> Result<u64, AppendError> {
+        let failed = |error: postgres::Error| storage(stream, error);
+        transaction
+            .execute(
+                &format!(
+                    "INSERT INTO {} VALUES ($1, 0) ON CONFLICT DO NOTHING",
+                    self.table("streams")
+                ),
+                &[&stream.as_str()],
+            )
+            .map_err(failed)?;
+        let actual: i64 = transaction
+            .query_one(
+                &format!(
+                    "SELECT version FROM {} WHERE stream_id = $1 FOR UPDATE",
+                    self.table("streams")
+                ),
+                &[&stream.as_str()],
+            )
+            .map_err(failed)?
+            .get(0);
+        expected.check(stream, actual as u64)?;
+        let len = encoded.event_ids.len();
+        let append_id: i64 = transaction
+            .query_one(&format!("SELECT nextval('{}')", self.table("appends")), &[])
+            .map_err(failed)?
+            .get(0);
+        let offsets: Vec<i32> = (0..len as i32).collect();
+        let versions: Vec<i64> = (1..=len as i64).map(|v| actual + v).collect();
+        let positions: Vec<Option<i64>> = (0..len as i64)
+            .map(|offset| first_position.map(|first| first as i64 + offset))
+            .collect();
+        let params: [&(dyn ToSql + Sync); 15] = [
+            &append_id,
+            &(len as i32),
+            &stream.as_str(),
+            &offsets,
+            &versions,
+            &encoded.event_ids,
+            &encoded.event_types,
+            &encoded.schema_versions,
+            &encoded.recorded_secs,
+            &encoded.recorded_nanos,
+            &encoded.correlation_ids,
+            &encoded.causation_ids,
+            &encoded.metadata,
+            &encoded.payloads,
+            &positions,
+        ];
+        transaction
+            .execute(
+                &format!(
+                    "INSERT INTO {} (append_id, append_len, stream_id, append_offset, stream_version, \
+                     event_id, event_type, schema_version, recorded_secs, recorded_nanos, \
+                     correlation_id, causation_id, metadata, payload, position) \
+                     SELECT $1, $2, $3, u.* FROM unnest($4::integer[], $5::bigint[], $6::uuid[], \
+                     $7::text[], $8::integer[], $9::bigint[], $10::integer[], $11::uuid[], \
+                     $12::uuid[], $13::text[], $14::bytea[], $15::bigint[]) AS u",
+                    self.table("events")
+                ),
+                &params,
+            )
+            .map_err(failed)?;
+        transaction
+            .execute(
+                &format!(
+                    "UPDATE {} SET version = $2 WHERE stream_id = $1",
+                    self.table("streams")
+                ),
+                &[&stream.as_str(), &(actual + len as i64)],
+            )
+            .map_err(failed)?;
+        Ok(actual as u64 + 1)
+    }
+
+    fn append_once(
+        &self,
+        client: &mut Connection,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[NewEvent<E>],
+        encoded: &EncodedAppend,
+    ) -> Result<AppendResult, AppendAttempt> {
+        let failed = |error: postgres::Error| AppendAttempt::from_db(stream, error);
+        let mut transaction = client.transaction().map_err(failed)?;
+        let synchronous = match self.inner.options.durability {
+            Durability::Flush => "on",
+            Durability::Buffered => "off",
+        };
+        transaction
+            .batch_execute(&format!("SET LOCAL synchronous_commit = {synchronous}"))
+            .map_err(failed)?;
+        let open: bool = transaction
+            .query_one(
+                "SELECT pg_try_advisory_xact_lock_shared($1)",
+                &[&self.inner.keys.import_gate],
+            )
+            .map_err(failed)?
+            .get(0);
+        if !open {
+            return Err(AppendAttempt::Refused(AppendError::ImportInProgress {
+                stream: stream.clone(),
+            }));
+        }
+        let rows = transaction
+            .query(
+                &format!(
+                    "SELECT {ENVELOPE_COLUMNS}, append_offset, append_len FROM {} WHERE event_id = ANY($1)",
+                    self.table("events")
+                ),
+                &[&encoded.event_ids],
+            )
+            .map_err(failed)?;
+        if rows
+            .iter()
+            .any(|row| row.get::<_, Option<i64>>("position").is_none())
+        {
+            // Stored, not numbered yet: number it outside this transaction, then look again.
+            drop(transaction);
+            self.sequence(&mut **client).map_err(failed)?;
+            return Err(AppendAttempt::Again);
+        }
+        if !rows.is_empty() {
+            return self
+                .classify(stream, events, &rows)
+                .map_err(AppendAttempt::Refused)?
+                .ok_or_else(|| AppendAttempt::Again);
+        }
+        let first_version = self
+            .insert_append(&mut transaction, stream, expected, encoded, None)
+            .map_err(|error| match error {
+                AppendError::Storage { source, .. } => match source.downcast::<postgres::Error>() {
+                    Ok(error) => AppendAttempt::from_db(stream, *error),
+                    Err(source) => AppendAttempt::Refused(AppendError::Storage {
+                        stream: stream.clone(),
+                        source,
+                    }),
+                },
+                other => AppendAttempt::Refused(other),
+            })?;
+        match transaction.commit() {
+            Ok(()) => {}
+            Err(error) if is_connection_failure(&error) => {
+                return Err(AppendAttempt::Refused(AppendError::OutcomeUnknown {
+                    stream: stream.clone(),
+                    source: Box::new(error),
+                }))
+            }
+            Err(error) => return Err(AppendAttempt::from_db(stream, error)),
+        }
+        // Committed: number it (or find it numbered by another writer's sequencer step).
+        let len = events.len() as u64;
+        let numbered = (|| -> Result<u64, postgres::Error> {
+            self.sequence(&mut **client)?;
+            let row = client.query_one(
+                &format!(
+                    "SELECT position FROM {} WHERE event_id = $1",
+                    self.table("events")
+                ),
+                &[&encoded.event_ids[0]],
+            )?;
+            Ok(row.get::<_, Option<i64>>(0).unwrap_or(0) as u64)
+        })();
+        match numbered {
+            Ok(first_position) if first_position > 0 => Ok(AppendResult {
+                first_version,
+                last_version: first_version + len - 1,
+                first_position,
+                last_position: first_position + len - 1,
+            }),
+            Ok(_) => Err(AppendAttempt::Refused(AppendError::OutcomeUnknown {
+                stream: stream.clone(),
+                source: "the append is stored but was not numbered into the global log".into(),
+            })),
+            Err(error) => Err(AppendAttempt::Refused(AppendError::OutcomeUnknown {
+                stream: stream.clone(),
+                source: format!("the append is stored, numbering it failed: {error}").into(),
+            })),
+        }
+    }
+
+    /// Reads a page of rows of the global log: positions `from..=until`, at most `limit`.
+    pub(crate) fn page_of_log(
+        &self,
+        from: u64,
+        until: u64,
+        limit: i64,
+    ) -> Result<Vec<Row>, ReadError> {
+        let mut client = self.connection().map_err(ReadError::Storage)?;
+        client
+            .query(
+                &format!(
+                    "SELECT {ENVELOPE_COLUMNS} FROM {} WHERE position >= $1 AND position <= $2 \
+                     ORDER BY position LIMIT $3",
+                    self.table("events")
+                ),
+                &[&(from as i64), &(until as i64), &limit],
+            )
+            .map_err(read_failed)
+    }
+
+    fn page_of_stream(
+        &self,
+        stream: &StreamId,
+        from: u64,
+        until: u64,
+        limit: i64,
+    ) -> Result<Vec<Row>, ReadError> {
+        let mut client = self.connection().map_err(ReadError::Storage)?;
+        let query = format!(
+            "SELECT {ENVELOPE_COLUMNS} FROM {} WHERE stream_id = $1 AND stream_version >= $2 \
+             AND stream_version <= $3 ORDER BY stream_version LIMIT $4",
+            self.table("events")
+        );
+        let params: [&(dyn ToSql + Sync); 4] =
+            [&stream.as_str(), &(from as i64), &(until as i64), &limit];
+        let rows = client.query(&query, &params).map_err(read_failed)?;
+        if rows
+            .iter()
+            .any(|row| row.get::<_, Option<i64>>("position").is_none())
+        {
+            // Committed but not numbered yet: number it, so that it reads with its position.
+            self.sequence(&mut *client).map_err(read_failed)?;
+            return client.query(&query, &params).map_err(read_failed);
+        }
+        Ok(rows)
+    }
+}
+
+/// The columns an envelope is decoded from.
+pub(crate) const ENVELOPE_COLUMNS: &str = "position, stream_id, stream_version, event_id, \
+     event_type, schema_version, recorded_secs, recorded_nanos, correlation_id, causation_id, \
+     metadata, payload";
+
+/// Numbers the pending appends (caller holds the sequencer lock); returns the new head.
+pub(crate) fn number_pending(
+    client: &mut impl GenericClient,
+    quoted: &str,
+    channel: &str,
+) -> Result<u64, postgres::Error> {
+    let row = client.query_one(
+        &format!(
+            "WITH pending AS (
+                 SELECT append_id, append_offset,
+                        row_number() OVER (ORDER BY append_id, append_offset) AS n
+                 FROM {quoted}.events WHERE position IS NULL
+             ),
+             numbered AS (
+                 UPDATE {quoted}.events e SET position = h.position + p.n
+                 FROM pending p, {quoted}.head h
+                 WHERE e.append_id = p.append_id AND e.append_offset = p.append_offset
+                 RETURNING e.position
+             )
+             UPDATE {quoted}.head SET position = COALESCE((SELECT max(position) FROM numbered), position)
+             WHERE id = 1
+             RETURNING position, (SELECT count(*) FROM numbered)"
+        ),
+        &[],
+    )?;
+    let head: i64 = row.get(0);
+    let numbered: i64 = row.get(1);
+    if numbered > 0 {
+        client.execute("SELECT pg_notify($1, $2)", &[&channel, &head.to_string()])?;
+    }
+    Ok(head as u64)
+}
+
+/// An append's rows, as the arrays one INSERT takes.
+#[derive(Debug, Default)]
+pub(crate) struct EncodedAppend {
+    pub(crate) event_ids: Vec<Uuid>,
+    event_types: Vec<String>,
+    schema_versions: Vec<i32>,
+    recorded_secs: Vec<i64>,
+    recorded_nanos: Vec<i32>,
+    correlation_ids: Vec<Uuid>,
+    causation_ids: Vec<Uuid>,
+    metadata: Vec<String>,
+    payloads: Vec<Vec<u8>>,
+}
+
+/// How one attempt at an append ended, short of success.
+enum AppendAttempt {
+    /// The answer to give.
+    Refused(AppendError),
+    /// A race with another writer (the same ids, the same new stream): try again, which then
+    /// sees what the other wrote.
+    Again,
+}
+
+impl AppendAttempt {
+    fn from_db(stream: &StreamId, error: postgres::Error) -> Self {
+        match error.code() {
+            Some(code)
+                if *code == SqlState::UNIQUE_VIOLATION
+                    || *code == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *code == SqlState::T_R_DEADLOCK_DETECTED =>
+            {
+                Self::Again
+            }
+            _ => Self::Refused(storage(stream, error)),
+        }
+    }
+}
+
+/// Whether the connection itself failed (the server gone, the network down), so that a commit's
+/// outcome is unknown.
+pub(crate) fn is_connection_failure(error: &postgres::Error) -> bool {
+    error.is_closed()
+        || error.code().is_none()
+        || error.code().is_some_and(|code| {
+            code.code().starts_with("08")
+                || *code == SqlState::ADMIN_SHUTDOWN
+                || *code == SqlState::CRASH_SHUTDOWN
+        })
+}
+
+pub(crate) fn storage(
+    stream: &StreamId,
+    error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> AppendError {
+    AppendError::Storage {
+        stream: stream.clone(),
+        source: error.into(),
+    }
+}
+
+pub(crate) fn read_failed(error: postgres::Error) -> ReadError {
+    ReadError::Storage(Box::new(crate::error::described(error)))
+}
+
+/// Events read a page at a time, up to the bound seen when the read started.
+pub struct Paged<'a, E> {
+    store: &'a PostgresStore<E>,
+    stream: Option<StreamId>,
+    next: u64,
+    until: u64,
+    page: std::vec::IntoIter<Row>,
+    failed: bool,
+}
+
+const PAGE: i64 = 512;
+
+impl<'a, E: Event> Iterator for Paged<'a, E> {
+    type Item = Result<EventRef<'a, E>, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let row = match self.page.next() {
+            Some(row) => row,
+            None => {
+                if self.next > self.until {
+                    return None;
+                }
+                let rows = match &self.stream {
+                    Some(stream) => self
+                        .store
+                        .page_of_stream(stream, self.next, self.until, PAGE),
+                    None => self.store.page_of_log(self.next, self.until, PAGE),
+                };
+                match rows {
+                    Ok(rows) if rows.is_empty() => {
+                        self.failed = true;
+                        return Some(Err(ReadError::Corrupt {
+                            record: match &self.stream {
+                                Some(stream) => format!("stream {stream} version {}", self.next),
+                                None => format!("log position {}", self.next),
+                            },
+                            problem: "it is missing below the head".into(),
+                        }));
+                    }
+                    Ok(rows) => {
+                        self.page = rows.into_iter();
+                        self.page.next()?
+                    }
+                    Err(error) => {
+                        self.failed = true;
+                        return Some(Err(error));
+                    }
+                }
+            }
+        };
+        let envelope = self.store.decode_row(&row, self.stream.as_ref());
+        match &envelope {
+            Ok(envelope) => {
+                let at = match self.stream {
+                    Some(_) => envelope.stream_version,
+                    None => envelope.position,
+                };
+                if at != self.next {
+                    self.failed = true;
+                    return Some(Err(ReadError::Corrupt {
+                        record: format!("event {}", envelope.event_id),
+                        problem: format!("it is at {at} where {} was expected", self.next),
+                    }));
+                }
+                self.next += 1;
+            }
+            Err(_) => self.failed = true,
+        }
+        Some(envelope.map(Cow::Owned))
+    }
+}
+
+impl<E: Event> EventStore<E> for PostgresStore<E> {
+    type StreamEvents<'a>
+        = Paged<'a, E>
+    where
+        Self: 'a;
+    type AllEvents<'a>
+        = Paged<'a, E>
+    where
+        Self: 'a;
+
+    fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent<E>>,
+    ) -> Result<AppendResult, AppendError> {
+        validate_append(stream, &events)?;
+        let encoded = self.encode(stream, &events)?;
+        let mut client = self.connection().map_err(|error| storage(stream, error))?;
+        // A race (the same ids or the same new stream, written by another writer at once) is
+        // answered by trying again, which then sees what the other wrote.
+        for _ in 0..8 {
+            match self.append_once(&mut client, stream, expected, &events, &encoded) {
+                Ok(result) => return Ok(result),
+                Err(AppendAttempt::Refused(error)) => return Err(error),
+                Err(AppendAttempt::Again) => continue,
+            }
+        }
+        Err(storage(
+            stream,
+            "the append raced other writers eight times in a row; try again",
+        ))
+    }
+
+    fn read_stream(&self, stream: &StreamId, from_version: u64) -> Result<Paged<'_, E>, ReadError> {
+        let until = self.stream_version(stream)?;
+        Ok(Paged {
+            store: self,
+            stream: Some(stream.clone()),
+            next: from_version.max(1),
+            until,
+            page: Vec::new().into_iter(),
+            failed: false,
+        })
+    }
+
+    fn read_all(&self, from_position: u64) -> Result<Paged<'_, E>, ReadError> {
+        let until = self.head_position()?;
+        Ok(Paged {
+            store: self,
+            stream: None,
+            next: from_position.max(1),
+            until,
+            page: Vec::new().into_iter(),
+            failed: false,
+        })
+    }
+
+    fn stream_version(&self, stream: &StreamId) -> Result<u64, ReadError> {
+        let mut client = self.connection().map_err(ReadError::Storage)?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT version FROM {} WHERE stream_id = $1",
+                    self.table("streams")
+                ),
+                &[&stream.as_str()],
+            )
+            .map_err(read_failed)?;
+        Ok(row.map_or(0, |row| row.get::<_, i64>(0) as u64))
+    }
+
+    fn head_position(&self) -> Result<u64, ReadError> {
+        let mut client = self.connection().map_err(ReadError::Storage)?;
+        let head: i64 = client
+            .query_one(
+                &format!("SELECT position FROM {} WHERE id = 1", self.table("head")),
+                &[],
+            )
+            .map_err(read_failed)?
+            .get(0);
+        self.saw_head(head as u64);
+        Ok(head as u64)
+    }
+
+    fn check_events(&self, stream: &StreamId, events: &[NewEvent<E>]) -> Result<(), AppendError> {
+        validate_append(stream, events)?;
+        self.encode(stream, events).map(drop)
+    }
+
+    fn find_event(&self, event_id: EventId) -> Result<Option<EventLocation>, ReadError> {
+        let mut client = self.connection().map_err(ReadError::Storage)?;
+        let rows = self
+            .stored_under(&mut *client, &[event_id.as_uuid()])
+            .map_err(read_failed)?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let stream_name: &str = row.get("stream_id");
+        let stream_id = StreamId::new(stream_name).map_err(|problem| ReadError::Corrupt {
+            record: format!("event {event_id}"),
+            problem: format!("its stream id is invalid: {problem}"),
+        })?;
+        Ok(Some(EventLocation {
+            stream_id,
+            stream_version: row.get::<_, i64>("stream_version") as u64,
+            position: row.get::<_, Option<i64>>("position").unwrap_or(0) as u64,
+        }))
+    }
+}
+
+impl<E: Event> CommitNotifier for PostgresStore<E> {
+    fn wait_for_commit(&self, after_position: u64, timeout: Duration) -> Result<u64, ReadError> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let head = self.head_position()?;
+            let now = std::time::Instant::now();
+            if head > after_position || now >= deadline {
+                return Ok(head);
+            }
+            // Woken by a notification at once, or looks again after the poll interval.
+            let slice = (deadline - now).min(self.inner.options.poll_interval);
+            self.inner
+                .commits
+                .wait(&self.inner.head, after_position, slice);
+        }
+    }
+}
