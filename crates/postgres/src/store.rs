@@ -1063,13 +1063,23 @@ impl<E: Event> EventStore<E> for PostgresStore<E> {
 
     fn head_position(&self) -> Result<u64, ReadError> {
         let mut client = self.connection().map_err(ReadError::Storage)?;
-        let head: i64 = client
+        let row = client
             .query_one(
-                &format!("SELECT position FROM {} WHERE id = 1", self.table("head")),
+                &format!(
+                    "SELECT position, EXISTS (SELECT 1 FROM {} WHERE position IS NULL) FROM {} \
+                     WHERE id = 1",
+                    self.table("events"),
+                    self.table("head")
+                ),
                 &[],
             )
-            .map_err(read_failed)?
-            .get(0);
+            .map_err(read_failed)?;
+        let (head, pending): (i64, bool) = (row.get(0), row.get(1));
+        if pending {
+            // A committed append its writer did not live to number (killed between its commit
+            // and its sequencer step): readers number it, so that it is never left out.
+            return self.sequence(&mut *client).map_err(read_failed);
+        }
         self.saw_head(head as u64);
         Ok(head as u64)
     }
