@@ -26,6 +26,10 @@ pub use service_lifecycle_core::*;
 #[cfg(feature = "sled")]
 pub use service_lifecycle_sled as sled;
 
+/// The event store on PostgreSQL (feature `postgres`): see [`service_lifecycle_postgres`].
+#[cfg(feature = "postgres")]
+pub use service_lifecycle_postgres as postgres;
+
 /// JSON export and import of event stores: see [`service_lifecycle_json`].
 pub use service_lifecycle_json as json;
 

@@ -9,13 +9,11 @@ use service_lifecycle_kernel::{
 };
 
 use crate::error::described;
-use crate::store::{is_connection_failure, number_pending, Durability, PostgresStore};
+use crate::store::{is_connection_failure, number_appends, Appended, Durability, PostgresStore};
 
 struct Sink<'s, 't, E> {
     store: &'s PostgresStore<E>,
     transaction: &'s mut postgres::Transaction<'t>,
-    /// The next global position: the import numbers its own events as it writes them.
-    next_position: u64,
 }
 
 impl<E: Event> ImportSink<E> for Sink<'_, '_, E> {
@@ -27,33 +25,41 @@ impl<E: Event> ImportSink<E> for Sink<'_, '_, E> {
     ) -> Result<(), AppendError> {
         service_lifecycle_kernel::store::validate_append(stream, &events)?;
         let encoded = self.store.encode(stream, &events)?;
-        // Checked before writing, so that a refused run leaves the transaction usable.
-        let stored = self
-            .transaction
-            .query_opt(
-                &format!(
-                    "SELECT event_id FROM {} WHERE event_id = ANY($1) LIMIT 1",
-                    self.store.table("events")
-                ),
-                &[&encoded.event_ids],
-            )
-            .map_err(|error| crate::store::storage(stream, described(error)))?;
-        if let Some(row) = stored {
-            return Err(AppendError::DuplicateEventId {
+        let failed = |error| crate::store::storage(stream, described(error));
+        let synchronous = self.store.durability() == Durability::Flush;
+        // Every refusal is an answer of the function, never a failed statement, so the
+        // transaction stays usable for the runs after it.
+        match self
+            .store
+            .call_append(self.transaction, stream, expected, &encoded, synchronous)
+            .map_err(failed)?
+        {
+            Appended::Done { .. } => Ok(()),
+            Appended::Conflict { actual } => Err(AppendError::Conflict {
                 stream: stream.clone(),
-                event_id: service_lifecycle_kernel::EventId::from_uuid(row.get(0)),
-            });
+                expected,
+                actual,
+            }),
+            Appended::ImportInProgress => Err(AppendError::ImportInProgress {
+                stream: stream.clone(),
+            }),
+            Appended::IdsStored => {
+                let row = self
+                    .transaction
+                    .query_one(
+                        &format!(
+                            "SELECT event_id FROM {} WHERE event_id = ANY($1) LIMIT 1",
+                            self.store.table("events")
+                        ),
+                        &[&encoded.event_ids],
+                    )
+                    .map_err(failed)?;
+                Err(AppendError::DuplicateEventId {
+                    stream: stream.clone(),
+                    event_id: service_lifecycle_kernel::EventId::from_uuid(row.get(0)),
+                })
+            }
         }
-        let len = events.len() as u64;
-        self.store.insert_append(
-            self.transaction,
-            stream,
-            expected,
-            &encoded,
-            Some(self.next_position),
-        )?;
-        self.next_position += len;
-        Ok(())
     }
 }
 
@@ -72,7 +78,7 @@ impl<E: Event> AtomicImport<E> for PostgresStore<E> {
             .transaction()
             .map_err(|error| began(Box::new(described(error))))?;
         let keys = self.inner.keys;
-        let prepared = (|| -> Result<Option<u64>, postgres::Error> {
+        let prepared = (|| -> Result<Option<()>, postgres::Error> {
             if self.inner.options.durability == Durability::Buffered {
                 transaction.batch_execute("SET LOCAL synchronous_commit = off")?;
             }
@@ -87,46 +93,41 @@ impl<E: Event> AtomicImport<E> for PostgresStore<E> {
             if !alone {
                 return Ok(None);
             }
-            // Waits for appends under way, refuses new ones; then numbers what they left.
+            // Waits for appends under way and refuses new ones. The sequencer lock is taken
+            // only at the commit, so appends that committed before go on being numbered.
             transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&keys.import_gate])?;
-            transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&keys.sequencer])?;
-            let head = number_pending(&mut transaction, &self.inner.quoted, &self.channel())?;
-            Ok(Some(head))
+            Ok(Some(()))
         })();
-        let head = match prepared {
-            Ok(Some(head)) => head,
+        match prepared {
+            Ok(Some(())) => {}
             Ok(None) => return Err(AtomicImportError::InProgress),
             Err(error) => return Err(began(Box::new(described(error)))),
-        };
+        }
         let mut sink = Sink {
             store: self,
             transaction: &mut transaction,
-            next_position: head + 1,
         };
         let outcome = feed(&mut sink);
-        let new_head = sink.next_position - 1;
         let value = match outcome {
             Ok(value) => value,
             // Dropping the transaction rolls it back; a lost connection rolls it back too.
             Err(error) => return Err(AtomicImportError::Feed(error)),
         };
-        let committed = (|| -> Result<(), postgres::Error> {
-            transaction.execute(
-                &format!(
-                    "UPDATE {} SET position = $1 WHERE id = 1",
-                    self.table("head")
-                ),
-                &[&(new_head as i64)],
+        // Numbers the import's events (after any append numbered meanwhile), then commits.
+        let committed = (|| -> Result<u64, postgres::Error> {
+            let (head, _) = number_appends(
+                &mut transaction,
+                &self.inner.quoted,
+                keys.sequencer,
+                &self.channel(),
+                None,
             )?;
-            transaction.execute(
-                "SELECT pg_notify($1, $2)",
-                &[&self.channel(), &new_head.to_string()],
-            )?;
-            transaction.commit()
+            transaction.commit()?;
+            Ok(head)
         })();
         match committed {
-            Ok(()) => {
-                self.saw_head(new_head);
+            Ok(head) => {
+                self.saw_head(head);
                 Ok(value)
             }
             Err(error) => {

@@ -16,16 +16,17 @@ pub const SCHEMA_VERSION: i32 = 1;
 const MIGRATIONS: &[&str] = &[
     // 0 → 1: the first tables.
     r#"
+    -- Updated by every append: room on each page for updates in place (HOT), and vacuumed
+    -- often, so that locking a stream's row never walks a chain of its old versions.
     CREATE TABLE {s}.streams (
         stream_id text PRIMARY KEY,
         version bigint NOT NULL
-    );
+    ) WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.01,
+            autovacuum_vacuum_threshold = 500);
     CREATE SEQUENCE {s}.appends;
     CREATE TABLE {s}.events (
         append_id bigint NOT NULL,
         append_offset integer NOT NULL,
-        append_len integer NOT NULL,
-        position bigint UNIQUE,
         stream_id text NOT NULL,
         stream_version bigint NOT NULL,
         event_id uuid NOT NULL UNIQUE,
@@ -40,11 +41,22 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (append_id, append_offset),
         UNIQUE (stream_id, stream_version)
     );
-    CREATE INDEX events_unnumbered ON {s}.events (append_id, append_offset) WHERE position IS NULL;
+    -- Committed appends not numbered yet: a handful of rows at any time.
+    CREATE TABLE {s}.pending (
+        append_id bigint PRIMARY KEY,
+        append_len integer NOT NULL
+    ) WITH (fillfactor = 50);
+    -- The global log, one row per numbered append: its events hold positions
+    -- first_position .. last_position, in offset order. Event rows are never updated.
+    CREATE TABLE {s}.log (
+        last_position bigint PRIMARY KEY,
+        first_position bigint NOT NULL UNIQUE,
+        append_id bigint NOT NULL UNIQUE
+    );
     CREATE TABLE {s}.head (
         id integer PRIMARY KEY CHECK (id = 1),
         position bigint NOT NULL
-    );
+    ) WITH (fillfactor = 10);
     INSERT INTO {s}.head VALUES (1, 0);
     CREATE TABLE {s}.checkpoints (
         name text PRIMARY KEY,
@@ -65,6 +77,87 @@ const MIGRATIONS: &[&str] = &[
         subject uuid PRIMARY KEY,
         record bytea NOT NULL
     );
+    -- One append, as one statement (and so one transaction and one round trip): outcome 0 and
+    -- the append id and first version; 1 an import holds the gate; 2 some of the ids are stored
+    -- (the caller looks at them); 3 the stream's version (returned) is outside p_min..p_max.
+    CREATE FUNCTION {s}.append_events(
+        p_gate bigint, p_synchronous text, p_stream text, p_min bigint, p_max bigint,
+        p_ids uuid[], p_types text[], p_schema_versions integer[], p_secs bigint[],
+        p_nanos integer[], p_correlations uuid[], p_causations uuid[], p_metadata text[],
+        p_payloads bytea[])
+    RETURNS TABLE (outcome integer, append_id bigint, version bigint)
+    LANGUAGE plpgsql AS $fn$
+    #variable_conflict use_column
+    DECLARE
+        v_actual bigint;
+        v_append bigint;
+        v_len integer := cardinality(p_ids);
+    BEGIN
+        PERFORM set_config('synchronous_commit', p_synchronous, true);
+        IF NOT pg_try_advisory_xact_lock_shared(p_gate) THEN
+            RETURN QUERY SELECT 1, NULL::bigint, NULL::bigint;
+            RETURN;
+        END IF;
+        IF EXISTS (SELECT 1 FROM {s}.events e WHERE e.event_id = ANY (p_ids)) THEN
+            RETURN QUERY SELECT 2, NULL::bigint, NULL::bigint;
+            RETURN;
+        END IF;
+        INSERT INTO {s}.streams AS s VALUES (p_stream, 0) ON CONFLICT DO NOTHING;
+        SELECT s.version INTO v_actual FROM {s}.streams s WHERE s.stream_id = p_stream FOR UPDATE;
+        IF v_actual < p_min OR v_actual > p_max THEN
+            IF v_actual = 0 THEN
+                DELETE FROM {s}.streams s WHERE s.stream_id = p_stream;
+            END IF;
+            RETURN QUERY SELECT 3, NULL::bigint, v_actual;
+            RETURN;
+        END IF;
+        v_append := nextval('{s}.appends');
+        INSERT INTO {s}.events (append_id, append_offset, stream_id, stream_version, event_id,
+            event_type, schema_version, recorded_secs, recorded_nanos, correlation_id,
+            causation_id, metadata, payload)
+        SELECT v_append, u.n - 1, p_stream, v_actual + u.n, u.id, u.t, u.sv, u.rs, u.rn,
+            u.c, u.ca, u.m, u.p
+        FROM unnest(p_ids, p_types, p_schema_versions, p_secs, p_nanos, p_correlations,
+            p_causations, p_metadata, p_payloads) WITH ORDINALITY AS u(id, t, sv, rs, rn, c, ca, m, p, n);
+        INSERT INTO {s}.pending VALUES (v_append, v_len);
+        UPDATE {s}.streams s SET version = v_actual + v_len WHERE s.stream_id = p_stream;
+        RETURN QUERY SELECT 0, v_append, v_actual + 1;
+    END
+    $fn$;
+    -- The sequencer step: numbers every committed, unnumbered append after the head, in append
+    -- id order, under the sequencer lock; notifies; returns the head and where append p_append
+    -- starts (NULL if it is not numbered).
+    CREATE FUNCTION {s}.number_appends(p_lock bigint, p_channel text, p_append bigint)
+    RETURNS TABLE (head bigint, first_position bigint)
+    LANGUAGE plpgsql AS $fn$
+    #variable_conflict use_column
+    DECLARE
+        v_head bigint;
+        v_count bigint;
+    BEGIN
+        PERFORM pg_advisory_xact_lock(p_lock);
+        SELECT h.position INTO v_head FROM {s}.head h WHERE h.id = 1;
+        WITH taken AS (
+            DELETE FROM {s}.pending RETURNING append_id, append_len
+        ),
+        numbered AS (
+            SELECT t.append_id,
+                   v_head + sum(t.append_len) OVER (ORDER BY t.append_id) AS last_position,
+                   t.append_len
+            FROM taken t
+        )
+        INSERT INTO {s}.log (last_position, first_position, append_id)
+        SELECT n.last_position, n.last_position - n.append_len + 1, n.append_id FROM numbered n;
+        GET DIAGNOSTICS v_count = ROW_COUNT;
+        IF v_count > 0 THEN
+            SELECT max(l.last_position) INTO v_head FROM {s}.log l;
+            UPDATE {s}.head h SET position = v_head WHERE h.id = 1;
+            PERFORM pg_notify(p_channel, v_head::text);
+        END IF;
+        RETURN QUERY SELECT v_head,
+            (SELECT l.first_position FROM {s}.log l WHERE l.append_id = p_append);
+    END
+    $fn$;
     "#,
 ];
 

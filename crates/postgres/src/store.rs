@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use postgres::error::SqlState;
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use postgres::{GenericClient, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 use service_lifecycle_kernel::store::{
@@ -319,6 +319,9 @@ impl<E: Event> PostgresStore<E> {
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size)
             .min_idle(Some(1))
+            // A broken connection is found when it is used (and its error says so); a test
+            // query on every checkout would cost each call a round trip.
+            .test_on_check_out(false)
             .connection_timeout(options.connect_timeout)
             .connection_customizer(Box::new(SessionSettings {
                 statement_timeout: options.statement_timeout,
@@ -402,18 +405,26 @@ impl<E: Event> PostgresStore<E> {
 
     /// The sequencer step: numbers every committed, unnumbered append into the global log, in
     /// the order of their append ids, in one transaction under the sequencer lock. Returns the
-    /// new head.
-    pub(crate) fn sequence(&self, client: &mut impl GenericClient) -> Result<u64, postgres::Error> {
-        let mut transaction = client.transaction()?;
-        transaction.batch_execute("SET LOCAL synchronous_commit = on")?;
-        transaction.execute(
-            "SELECT pg_advisory_xact_lock($1)",
-            &[&self.inner.keys.sequencer],
+    /// new head, and where append `append` starts if it is numbered.
+    pub(crate) fn sequence_for(
+        &self,
+        client: &mut impl GenericClient,
+        append: Option<i64>,
+    ) -> Result<(u64, Option<u64>), postgres::Error> {
+        let (head, first) = number_appends(
+            client,
+            &self.inner.quoted,
+            self.inner.keys.sequencer,
+            &self.channel(),
+            append,
         )?;
-        let head = number_pending(&mut transaction, &self.inner.quoted, &self.channel())?;
-        transaction.commit()?;
         self.saw_head(head);
-        Ok(head)
+        Ok((head, first))
+    }
+
+    /// [`sequence_for`](Self::sequence_for) no append in particular; the new head.
+    pub(crate) fn sequence(&self, client: &mut impl GenericClient) -> Result<u64, postgres::Error> {
+        self.sequence_for(client, None).map(|(head, _)| head)
     }
 
     fn decode_row(
@@ -480,8 +491,11 @@ impl<E: Event> PostgresStore<E> {
         ids: &[Uuid],
     ) -> Result<Vec<Row>, postgres::Error> {
         let query = format!(
-            "SELECT {ENVELOPE_COLUMNS}, append_offset, append_len FROM {} WHERE event_id = ANY($1)",
-            self.table("events")
+            "SELECT {ENVELOPE_COLUMNS}, e.append_offset, \
+             l.last_position - l.first_position + 1 AS append_len \
+             FROM {} e LEFT JOIN {} l ON l.append_id = e.append_id WHERE e.event_id = ANY($1)",
+            self.table("events"),
+            self.table("log")
         );
         let rows = client.query(&query, &[&ids])?;
         if rows
@@ -507,7 +521,7 @@ impl<E: Event> PostgresStore<E> {
                 .decode_row(row, Some(stream))
                 .map_err(|error| storage(stream, error))?;
             let offset = row.get::<_, i32>("append_offset") as u64;
-            let len = row.get::<_, i32>("append_len") as u64;
+            let len = row.get::<_, i64>("append_len") as u64;
             let first_version = envelope.stream_version - offset;
             let first_position = envelope.position - offset;
             let batch = AppendResult {
@@ -574,88 +588,62 @@ impl<E: Event> PostgresStore<E> {
         Ok(encoded)
     }
 
-    /// Checks the stream's version under its row lock and inserts the append's rows (numbered
-    /// from `first_position` if given, unnumbered otherwise); returns (append id, first version).
-    pub(crate) fn insert_append(
+    /// Calls the store's `append_events` function: the whole append in one statement.
+    pub(crate) fn call_append(
         &self,
-        transaction: &mut postgres::Transaction<'_>,
+        client: &mut impl GenericClient,
         stream: &StreamId,
         expected: ExpectedVersion,
         encoded: &EncodedAppend,
-        first_position: Option<u64>,
-    ) -> Result<u64, AppendError> {
-        let failed = |error: postgres::Error| storage(stream, error);
-        transaction
-            .execute(
-                &format!(
-                    "INSERT INTO {} VALUES ($1, 0) ON CONFLICT DO NOTHING",
-                    self.table("streams")
-                ),
-                &[&stream.as_str()],
-            )
-            .map_err(failed)?;
-        let actual: i64 = transaction
-            .query_one(
-                &format!(
-                    "SELECT version FROM {} WHERE stream_id = $1 FOR UPDATE",
-                    self.table("streams")
-                ),
-                &[&stream.as_str()],
-            )
-            .map_err(failed)?
-            .get(0);
-        expected.check(stream, actual as u64)?;
-        let len = encoded.event_ids.len();
-        let append_id: i64 = transaction
-            .query_one(&format!("SELECT nextval('{}')", self.table("appends")), &[])
-            .map_err(failed)?
-            .get(0);
-        let offsets: Vec<i32> = (0..len as i32).collect();
-        let versions: Vec<i64> = (1..=len as i64).map(|v| actual + v).collect();
-        let positions: Vec<Option<i64>> = (0..len as i64)
-            .map(|offset| first_position.map(|first| first as i64 + offset))
-            .collect();
-        let params: [&(dyn ToSql + Sync); 15] = [
-            &append_id,
-            &(len as i32),
-            &stream.as_str(),
-            &offsets,
-            &versions,
-            &encoded.event_ids,
-            &encoded.event_types,
-            &encoded.schema_versions,
-            &encoded.recorded_secs,
-            &encoded.recorded_nanos,
-            &encoded.correlation_ids,
-            &encoded.causation_ids,
-            &encoded.metadata,
-            &encoded.payloads,
-            &positions,
+        synchronous: bool,
+    ) -> Result<Appended, postgres::Error> {
+        let (min, max): (i64, i64) = match expected {
+            ExpectedVersion::Any => (0, i64::MAX),
+            ExpectedVersion::NoStream => (0, 0),
+            ExpectedVersion::StreamExists => (1, i64::MAX),
+            ExpectedVersion::Exact(version) => {
+                let version = i64::try_from(version).unwrap_or(i64::MAX);
+                (version, version)
+            }
+        };
+        let synchronous = if synchronous { "on" } else { "off" };
+        let params: [(&(dyn ToSql + Sync), Type); 14] = [
+            (&self.inner.keys.import_gate, Type::INT8),
+            (&synchronous, Type::TEXT),
+            (&stream.as_str(), Type::TEXT),
+            (&min, Type::INT8),
+            (&max, Type::INT8),
+            (&encoded.event_ids, Type::UUID_ARRAY),
+            (&encoded.event_types, Type::TEXT_ARRAY),
+            (&encoded.schema_versions, Type::INT4_ARRAY),
+            (&encoded.recorded_secs, Type::INT8_ARRAY),
+            (&encoded.recorded_nanos, Type::INT4_ARRAY),
+            (&encoded.correlation_ids, Type::UUID_ARRAY),
+            (&encoded.causation_ids, Type::UUID_ARRAY),
+            (&encoded.metadata, Type::TEXT_ARRAY),
+            (&encoded.payloads, Type::BYTEA_ARRAY),
         ];
-        transaction
-            .execute(
-                &format!(
-                    "INSERT INTO {} (append_id, append_len, stream_id, append_offset, stream_version, \
-                     event_id, event_type, schema_version, recorded_secs, recorded_nanos, \
-                     correlation_id, causation_id, metadata, payload, position) \
-                     SELECT $1, $2, $3, u.* FROM unnest($4::integer[], $5::bigint[], $6::uuid[], \
-                     $7::text[], $8::integer[], $9::bigint[], $10::integer[], $11::uuid[], \
-                     $12::uuid[], $13::text[], $14::bytea[], $15::bigint[]) AS u",
-                    self.table("events")
-                ),
-                &params,
-            )
-            .map_err(failed)?;
-        transaction
-            .execute(
-                &format!(
-                    "UPDATE {} SET version = $2 WHERE stream_id = $1",
-                    self.table("streams")
-                ),
-                &[&stream.as_str(), &(actual + len as i64)],
-            )
-            .map_err(failed)?;
-        Ok(actual as u64 + 1)
+        // One round trip: the statement is sent with its parameter types, not prepared first.
+        let row = client.query_typed_one(
+            &format!(
+                "SELECT outcome, append_id, version FROM {}($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                 $10, $11, $12, $13, $14)",
+                self.table("append_events")
+            ),
+            &params,
+        )?;
+        let outcome: i32 = row.get(0);
+        Ok(match outcome {
+            0 => Appended::Done {
+                append_id: row.get(1),
+                first_version: row.get::<_, i64>(2) as u64,
+            },
+            1 => Appended::ImportInProgress,
+            2 => Appended::IdsStored,
+            _ => Appended::Conflict {
+                actual: row.get::<_, i64>(2) as u64,
+            },
+        })
     }
 
     fn append_once(
@@ -666,102 +654,86 @@ impl<E: Event> PostgresStore<E> {
         events: &[NewEvent<E>],
         encoded: &EncodedAppend,
     ) -> Result<AppendResult, AppendAttempt> {
-        let failed = |error: postgres::Error| AppendAttempt::from_db(stream, error);
-        let mut transaction = client.transaction().map_err(failed)?;
-        let synchronous = match self.inner.options.durability {
-            Durability::Flush => "on",
-            Durability::Buffered => "off",
-        };
-        transaction
-            .batch_execute(&format!("SET LOCAL synchronous_commit = {synchronous}"))
-            .map_err(failed)?;
-        let open: bool = transaction
-            .query_one(
-                "SELECT pg_try_advisory_xact_lock_shared($1)",
-                &[&self.inner.keys.import_gate],
-            )
-            .map_err(failed)?
-            .get(0);
-        if !open {
-            return Err(AppendAttempt::Refused(AppendError::ImportInProgress {
-                stream: stream.clone(),
-            }));
-        }
-        let rows = transaction
-            .query(
-                &format!(
-                    "SELECT {ENVELOPE_COLUMNS}, append_offset, append_len FROM {} WHERE event_id = ANY($1)",
-                    self.table("events")
-                ),
-                &[&encoded.event_ids],
-            )
-            .map_err(failed)?;
-        if rows
-            .iter()
-            .any(|row| row.get::<_, Option<i64>>("position").is_none())
+        let synchronous = self.inner.options.durability == Durability::Flush;
+        let appended = match self.call_append(&mut **client, stream, expected, encoded, synchronous)
         {
-            // Stored, not numbered yet: number it outside this transaction, then look again.
-            drop(transaction);
-            self.sequence(&mut **client).map_err(failed)?;
-            return Err(AppendAttempt::Again);
-        }
-        if !rows.is_empty() {
-            return self
-                .classify(stream, events, &rows)
-                .map_err(AppendAttempt::Refused)?
-                .ok_or_else(|| AppendAttempt::Again);
-        }
-        let first_version = self
-            .insert_append(&mut transaction, stream, expected, encoded, None)
-            .map_err(|error| match error {
-                AppendError::Storage { source, .. } => match source.downcast::<postgres::Error>() {
-                    Ok(error) => AppendAttempt::from_db(stream, *error),
-                    Err(source) => AppendAttempt::Refused(AppendError::Storage {
-                        stream: stream.clone(),
-                        source,
-                    }),
-                },
-                other => AppendAttempt::Refused(other),
-            })?;
-        match transaction.commit() {
-            Ok(()) => {}
+            Ok(appended) => appended,
             Err(error) if is_connection_failure(&error) => {
                 return Err(AppendAttempt::Refused(AppendError::OutcomeUnknown {
                     stream: stream.clone(),
-                    source: Box::new(error),
+                    source: Box::new(crate::error::described(error)),
                 }))
             }
             Err(error) => return Err(AppendAttempt::from_db(stream, error)),
-        }
+        };
+        let (append_id, first_version) = match appended {
+            Appended::Done {
+                append_id,
+                first_version,
+            } => (append_id, first_version),
+            Appended::ImportInProgress => {
+                return Err(AppendAttempt::Refused(AppendError::ImportInProgress {
+                    stream: stream.clone(),
+                }))
+            }
+            Appended::Conflict { actual } => {
+                return Err(AppendAttempt::Refused(AppendError::Conflict {
+                    stream: stream.clone(),
+                    expected,
+                    actual,
+                }))
+            }
+            Appended::IdsStored => {
+                let rows = self
+                    .stored_under(&mut **client, &encoded.event_ids)
+                    .map_err(|error| AppendAttempt::from_db(stream, error))?;
+                if rows.is_empty() {
+                    return Err(AppendAttempt::Again);
+                }
+                return self
+                    .classify(stream, events, &rows)
+                    .map_err(AppendAttempt::Refused)?
+                    .ok_or(AppendAttempt::Again);
+            }
+        };
         // Committed: number it (or find it numbered by another writer's sequencer step).
         let len = events.len() as u64;
-        let numbered = (|| -> Result<u64, postgres::Error> {
-            self.sequence(&mut **client)?;
-            let row = client.query_one(
-                &format!(
-                    "SELECT position FROM {} WHERE event_id = $1",
-                    self.table("events")
-                ),
-                &[&encoded.event_ids[0]],
-            )?;
-            Ok(row.get::<_, Option<i64>>(0).unwrap_or(0) as u64)
-        })();
+        let numbered = self.sequence_for(&mut **client, Some(append_id));
+        if append_id % VACUUM_EVERY == 0 {
+            self.vacuum_queue(client);
+        }
         match numbered {
-            Ok(first_position) if first_position > 0 => Ok(AppendResult {
+            Ok((_, Some(first_position))) => Ok(AppendResult {
                 first_version,
                 last_version: first_version + len - 1,
                 first_position,
                 last_position: first_position + len - 1,
             }),
-            Ok(_) => Err(AppendAttempt::Refused(AppendError::OutcomeUnknown {
+            Ok((_, None)) => Err(AppendAttempt::Refused(AppendError::OutcomeUnknown {
                 stream: stream.clone(),
                 source: "the append is stored but was not numbered into the global log".into(),
             })),
             Err(error) => Err(AppendAttempt::Refused(AppendError::OutcomeUnknown {
                 stream: stream.clone(),
-                source: format!("the append is stored, numbering it failed: {error}").into(),
+                source: format!(
+                    "the append is stored; numbering it failed: {}",
+                    crate::error::described(error)
+                )
+                .into(),
             })),
         }
+    }
+
+    /// Vacuums the small tables every append writes and the sequencer empties (`pending`, and
+    /// `head`, updated by every step): left to autovacuum, their dead rows would pile up between
+    /// its runs and every sequencer step would read them all. Best effort: a failure changes
+    /// nothing but speed.
+    fn vacuum_queue(&self, client: &mut Connection) {
+        let _ = client.batch_execute(&format!(
+            "VACUUM (SKIP_LOCKED) {}, {}",
+            self.table("pending"),
+            self.table("head")
+        ));
     }
 
     /// Reads a page of rows of the global log: positions `from..=until`, at most `limit`.
@@ -773,13 +745,20 @@ impl<E: Event> PostgresStore<E> {
     ) -> Result<Vec<Row>, ReadError> {
         let mut client = self.connection().map_err(ReadError::Storage)?;
         client
-            .query(
+            .query_typed(
                 &format!(
-                    "SELECT {ENVELOPE_COLUMNS} FROM {} WHERE position >= $1 AND position <= $2 \
-                     ORDER BY position LIMIT $3",
+                    "SELECT {ENVELOPE_COLUMNS} FROM {} l JOIN {} e ON e.append_id = l.append_id \
+                     WHERE l.last_position >= $1 AND l.first_position <= $2 \
+                     AND l.first_position + e.append_offset BETWEEN $1 AND $2 \
+                     ORDER BY l.last_position, e.append_offset LIMIT $3",
+                    self.table("log"),
                     self.table("events")
                 ),
-                &[&(from as i64), &(until as i64), &limit],
+                &[
+                    (&(from as i64), Type::INT8),
+                    (&(until as i64), Type::INT8),
+                    (&limit, Type::INT8),
+                ],
             )
             .map_err(read_failed)
     }
@@ -793,61 +772,72 @@ impl<E: Event> PostgresStore<E> {
     ) -> Result<Vec<Row>, ReadError> {
         let mut client = self.connection().map_err(ReadError::Storage)?;
         let query = format!(
-            "SELECT {ENVELOPE_COLUMNS} FROM {} WHERE stream_id = $1 AND stream_version >= $2 \
-             AND stream_version <= $3 ORDER BY stream_version LIMIT $4",
-            self.table("events")
+            "SELECT {ENVELOPE_COLUMNS} FROM {} e LEFT JOIN {} l ON l.append_id = e.append_id \
+             WHERE e.stream_id = $1 AND e.stream_version >= $2 AND e.stream_version <= $3 \
+             ORDER BY e.stream_version LIMIT $4",
+            self.table("events"),
+            self.table("log")
         );
-        let params: [&(dyn ToSql + Sync); 4] =
-            [&stream.as_str(), &(from as i64), &(until as i64), &limit];
-        let rows = client.query(&query, &params).map_err(read_failed)?;
+        let (from, until) = (from as i64, until as i64);
+        let params: [(&(dyn ToSql + Sync), Type); 4] = [
+            (&stream.as_str(), Type::TEXT),
+            (&from, Type::INT8),
+            (&until, Type::INT8),
+            (&limit, Type::INT8),
+        ];
+        let rows = client.query_typed(&query, &params).map_err(read_failed)?;
         if rows
             .iter()
             .any(|row| row.get::<_, Option<i64>>("position").is_none())
         {
             // Committed but not numbered yet: number it, so that it reads with its position.
             self.sequence(&mut *client).map_err(read_failed)?;
-            return client.query(&query, &params).map_err(read_failed);
+            return client.query_typed(&query, &params).map_err(read_failed);
         }
         Ok(rows)
     }
 }
 
-/// The columns an envelope is decoded from.
-pub(crate) const ENVELOPE_COLUMNS: &str = "position, stream_id, stream_version, event_id, \
-     event_type, schema_version, recorded_secs, recorded_nanos, correlation_id, causation_id, \
-     metadata, payload";
+/// How many appends apart the queue tables are vacuumed.
+const VACUUM_EVERY: i64 = 256;
 
-/// Numbers the pending appends (caller holds the sequencer lock); returns the new head.
-pub(crate) fn number_pending(
+/// The columns an envelope is decoded from.
+pub(crate) const ENVELOPE_COLUMNS: &str = "l.first_position + e.append_offset AS position, \
+     e.stream_id, e.stream_version, e.event_id, e.event_type, e.schema_version, e.recorded_secs, \
+     e.recorded_nanos, e.correlation_id, e.causation_id, e.metadata, e.payload";
+
+/// Calls the store's `number_appends` function (the sequencer step; the lock is re-entrant, so
+/// a transaction that holds it already may call it); returns the head and where `append` starts.
+pub(crate) fn number_appends(
     client: &mut impl GenericClient,
     quoted: &str,
+    lock: i64,
     channel: &str,
-) -> Result<u64, postgres::Error> {
-    let row = client.query_one(
-        &format!(
-            "WITH pending AS (
-                 SELECT append_id, append_offset,
-                        row_number() OVER (ORDER BY append_id, append_offset) AS n
-                 FROM {quoted}.events WHERE position IS NULL
-             ),
-             numbered AS (
-                 UPDATE {quoted}.events e SET position = h.position + p.n
-                 FROM pending p, {quoted}.head h
-                 WHERE e.append_id = p.append_id AND e.append_offset = p.append_offset
-                 RETURNING e.position
-             )
-             UPDATE {quoted}.head SET position = COALESCE((SELECT max(position) FROM numbered), position)
-             WHERE id = 1
-             RETURNING position, (SELECT count(*) FROM numbered)"
-        ),
-        &[],
+    append: Option<i64>,
+) -> Result<(u64, Option<u64>), postgres::Error> {
+    let row = client.query_typed_one(
+        &format!("SELECT head, first_position FROM {quoted}.number_appends($1, $2, $3)"),
+        &[
+            (&lock, Type::INT8),
+            (&channel, Type::TEXT),
+            (&append, Type::INT8),
+        ],
     )?;
     let head: i64 = row.get(0);
-    let numbered: i64 = row.get(1);
-    if numbered > 0 {
-        client.execute("SELECT pg_notify($1, $2)", &[&channel, &head.to_string()])?;
-    }
-    Ok(head as u64)
+    let first: Option<i64> = row.get(1);
+    Ok((head as u64, first.map(|first| first as u64)))
+}
+
+/// What the `append_events` function answered.
+pub(crate) enum Appended {
+    /// Written (not yet numbered).
+    Done { append_id: i64, first_version: u64 },
+    /// An import holds the gate.
+    ImportInProgress,
+    /// Some of the ids are stored already.
+    IdsStored,
+    /// The stream is at another version.
+    Conflict { actual: u64 },
 }
 
 /// An append's rows, as the arrays one INSERT takes.
@@ -1050,12 +1040,12 @@ impl<E: Event> EventStore<E> for PostgresStore<E> {
     fn stream_version(&self, stream: &StreamId) -> Result<u64, ReadError> {
         let mut client = self.connection().map_err(ReadError::Storage)?;
         let row = client
-            .query_opt(
+            .query_typed_opt(
                 &format!(
                     "SELECT version FROM {} WHERE stream_id = $1",
                     self.table("streams")
                 ),
-                &[&stream.as_str()],
+                &[(&stream.as_str(), Type::TEXT)],
             )
             .map_err(read_failed)?;
         Ok(row.map_or(0, |row| row.get::<_, i64>(0) as u64))
@@ -1064,11 +1054,10 @@ impl<E: Event> EventStore<E> for PostgresStore<E> {
     fn head_position(&self) -> Result<u64, ReadError> {
         let mut client = self.connection().map_err(ReadError::Storage)?;
         let row = client
-            .query_one(
+            .query_typed_one(
                 &format!(
-                    "SELECT position, EXISTS (SELECT 1 FROM {} WHERE position IS NULL) FROM {} \
-                     WHERE id = 1",
-                    self.table("events"),
+                    "SELECT position, EXISTS (SELECT 1 FROM {}) FROM {} WHERE id = 1",
+                    self.table("pending"),
                     self.table("head")
                 ),
                 &[],
