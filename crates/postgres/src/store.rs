@@ -427,20 +427,17 @@ impl<E: Event> PostgresStore<E> {
         self.sequence_for(client, None).map(|(head, _)| head)
     }
 
+    /// The envelope of a row of [`ENVELOPE_COLUMNS`] (read by index: in that order).
     fn decode_row(
         &self,
         row: &Row,
         known_stream: Option<&StreamId>,
     ) -> Result<Envelope<E>, ReadError> {
-        let position: Option<i64> = row.get("position");
+        let position: Option<i64> = row.get(0);
         let position = position.map_or(0, |position| position as u64);
-        let stream_name: &str = row.get("stream_id");
-        let record = || {
-            format!(
-                "stream {stream_name} version {}",
-                row.get::<_, i64>("stream_version")
-            )
-        };
+        let stream_name: &str = row.get(1);
+        let stream_version: i64 = row.get(2);
+        let record = || format!("stream {stream_name} version {stream_version}");
         let stream_id = match known_stream {
             Some(known) if known.as_str() == stream_name => known.clone(),
             _ => StreamId::new(stream_name).map_err(|problem| ReadError::Corrupt {
@@ -448,36 +445,39 @@ impl<E: Event> PostgresStore<E> {
                 problem: format!("its stream id is invalid: {problem}"),
             })?,
         };
-        let event_type: &str = row.get("event_type");
-        let schema_version: i32 = row.get("schema_version");
-        let payload: &[u8] = row.get("payload");
+        let event_type: &str = row.get(4);
+        let schema_version: i32 = row.get(5);
+        let payload: &[u8] = row.get(11);
         let event = self
             .inner
             .decoder
             .decode_bytes(event_type, schema_version as u32, payload)
             .map_err(|source| ReadError::Decode { position, source })?;
-        let secs: i64 = row.get("recorded_secs");
-        let nanos: i32 = row.get("recorded_nanos");
+        let secs: i64 = row.get(6);
+        let nanos: i32 = row.get(7);
         let recorded_at = DateTime::<Utc>::from_timestamp(secs, nanos as u32).ok_or_else(|| {
             ReadError::Corrupt {
                 record: record(),
                 problem: format!("its recorded-at ({secs} s, {nanos} ns) is out of range"),
             }
         })?;
-        let metadata: &str = row.get("metadata");
-        let metadata: Metadata =
+        let metadata: &str = row.get(10);
+        let metadata: Metadata = if metadata == "{}" {
+            Metadata::new()
+        } else {
             serde_json::from_str(metadata).map_err(|error| ReadError::Corrupt {
                 record: record(),
                 problem: format!("its metadata is not a JSON object of strings: {error}"),
-            })?;
+            })?
+        };
         Ok(Envelope {
-            event_id: EventId::from_uuid(row.get("event_id")),
+            event_id: EventId::from_uuid(row.get(3)),
             stream_id,
-            stream_version: row.get::<_, i64>("stream_version") as u64,
+            stream_version: stream_version as u64,
             position,
             recorded_at,
-            correlation_id: row.get("correlation_id"),
-            causation_id: row.get("causation_id"),
+            correlation_id: row.get(8),
+            causation_id: row.get(9),
             metadata,
             event,
         })
@@ -747,10 +747,12 @@ impl<E: Event> PostgresStore<E> {
         client
             .query_typed(
                 &format!(
-                    "SELECT {ENVELOPE_COLUMNS} FROM {} l JOIN {} e ON e.append_id = l.append_id \
-                     WHERE l.last_position >= $1 AND l.first_position <= $2 \
-                     AND l.first_position + e.append_offset BETWEEN $1 AND $2 \
-                     ORDER BY l.last_position, e.append_offset LIMIT $3",
+                    // A page of appends from the log's index, then their events by key.
+                    "SELECT {ENVELOPE_COLUMNS} FROM (SELECT * FROM {} WHERE last_position >= $1 \
+                     AND first_position <= $2 ORDER BY last_position LIMIT $3) l \
+                     JOIN {} e ON e.append_id = l.append_id \
+                     WHERE l.first_position + e.append_offset BETWEEN $1 AND $2 \
+                     ORDER BY l.last_position, e.append_offset",
                     self.table("log"),
                     self.table("events")
                 ),
@@ -912,6 +914,8 @@ pub struct Paged<'a, E> {
     until: u64,
     page: std::vec::IntoIter<Row>,
     failed: bool,
+    /// The stream of the last event read, shared by the next one of the same stream.
+    last_stream: Option<StreamId>,
 }
 
 const PAGE: i64 = 512;
@@ -957,7 +961,8 @@ impl<'a, E: Event> Iterator for Paged<'a, E> {
                 }
             }
         };
-        let envelope = self.store.decode_row(&row, self.stream.as_ref());
+        let known = self.stream.as_ref().or(self.last_stream.as_ref());
+        let envelope = self.store.decode_row(&row, known);
         match &envelope {
             Ok(envelope) => {
                 let at = match self.stream {
@@ -972,6 +977,9 @@ impl<'a, E: Event> Iterator for Paged<'a, E> {
                     }));
                 }
                 self.next += 1;
+                if self.stream.is_none() {
+                    self.last_stream = Some(envelope.stream_id.clone());
+                }
             }
             Err(_) => self.failed = true,
         }
@@ -1022,6 +1030,7 @@ impl<E: Event> EventStore<E> for PostgresStore<E> {
             until,
             page: Vec::new().into_iter(),
             failed: false,
+            last_stream: None,
         })
     }
 
@@ -1034,6 +1043,7 @@ impl<E: Event> EventStore<E> for PostgresStore<E> {
             until,
             page: Vec::new().into_iter(),
             failed: false,
+            last_stream: None,
         })
     }
 
