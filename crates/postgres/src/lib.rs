@@ -39,9 +39,9 @@
 //! # Durability
 //! [`Durability::Flush`] commits with `synchronous_commit = on`; [`Durability::Buffered`] with
 //! `off` for the append's transaction: a server crash may lose the newest appends, never part of
-//! one. A connection lost during a commit is [`AppendError::OutcomeUnknown`]
-//! (service_lifecycle_kernel::AppendError): retrying the same append with the same event ids is
-//! safe. Every statement runs under a statement and a lock timeout, and the error names which
+//! one. A connection lost during a commit is
+//! [`AppendError::OutcomeUnknown`](service_lifecycle_kernel::AppendError::OutcomeUnknown):
+//! retrying the same append with the same event ids is safe. Every statement runs under a statement and a lock timeout, and the error names which
 //! one expired.
 //!
 //! [`ThrowawayServer`] starts a PostgreSQL server of its own in a temporary directory, for tests
