@@ -5,6 +5,7 @@
 //! The tool itself is the `service-lifecycle` binary of this package (`src/main.rs`).
 
 pub mod interrupt;
+pub mod location;
 pub mod simulation;
 pub mod tables;
 

@@ -1,13 +1,19 @@
-//! `service-lifecycle`: the command-line tool over a store directory.
+//! `service-lifecycle`: the command-line tool over a store (a sled directory or a PostgreSQL
+//! database).
 //!
 //! ```text
-//! service-lifecycle simulate --store DIR [--customers N] [--years Y] [--seed S]
-//! service-lifecycle report <NAME> --store DIR [--as-of YYYY-MM-DD] [--json]
-//! service-lifecycle export --store DIR [--output FILE] [--after POSITION | --stream ID]
-//! service-lifecycle import --store DIR --input FILE
-//! service-lifecycle verify --store DIR
-//! service-lifecycle stats  --store DIR
+//! service-lifecycle simulate --store STORE [--customers N] [--years Y] [--seed S]
+//! service-lifecycle report <NAME> --store STORE [--as-of YYYY-MM-DD] [--json]
+//! service-lifecycle export --store STORE [--output FILE] [--after POSITION | --stream ID]
+//! service-lifecycle import --store STORE --input FILE
+//! service-lifecycle verify --store STORE
+//! service-lifecycle stats  --store STORE
+//! service-lifecycle postgres-server
 //! ```
+//!
+//! STORE is a directory (`sled:DIR`, or just `DIR`) or a PostgreSQL URL (`postgres://...`,
+//! `?schema=NAME` for another schema than `service_lifecycle`); without `--store`, the variable
+//! `SERVICE_LIFECYCLE_STORE` names it.
 //!
 //! Exit codes: 0 done; 1 the command failed (the message says why and what to do); 2 the command
 //! line is wrong (clap's usage message); 3 `verify` found problems. An interrupted command (Ctrl-C)
@@ -22,18 +28,22 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use service_lifecycle_cli::location::StoreLocation;
 use service_lifecycle_cli::simulation::{simulate_until, SimulationConfig, SimulationSummary};
 use service_lifecycle_cli::tables::{write_json, write_table, ReportName};
 use service_lifecycle_cli::{interrupt, is_broken_pipe, is_disk_full};
+use service_lifecycle_core::kernel::AtomicImport;
 use service_lifecycle_core::kernel::{EventStore, Projector, StreamId};
 use service_lifecycle_core::reports::Reports;
 use service_lifecycle_core::{ServiceEvent, ServiceLifecycle};
 use service_lifecycle_json::{
     export_after, export_all, export_stream, import, ImportOptions, ImportProblem,
 };
+use service_lifecycle_postgres::{PostgresOptions, PostgresStore, ThrowawayServer};
 use service_lifecycle_sled::{Durability, SledOptions, SledStore, StorageError};
 
 type Store = SledStore<ServiceEvent>;
+type Postgres = PostgresStore<ServiceEvent>;
 
 /// The most customers a simulation takes: it keeps every one in memory.
 const MAX_CUSTOMERS: u64 = 1_000_000;
@@ -53,9 +63,13 @@ struct Cli {
 enum Command {
     /// Simulate customers of a dealership over years into a new store.
     Simulate {
-        /// The store directory (created; must not hold events yet).
-        #[arg(long, required_unless_present = "memory")]
-        store: Option<PathBuf>,
+        /// The store: a directory or a PostgreSQL URL (created; must not hold events yet).
+        #[arg(
+            long,
+            env = "SERVICE_LIFECYCLE_STORE",
+            required_unless_present = "memory"
+        )]
+        store: Option<StoreLocation>,
         /// Simulate into the memory store instead (a load test: nothing is kept).
         #[arg(long, conflicts_with = "store")]
         memory: bool,
@@ -73,9 +87,9 @@ enum Command {
     Report {
         /// Which report.
         name: ReportName,
-        /// The store directory.
-        #[arg(long)]
-        store: PathBuf,
+        /// The store: a directory (sled:DIR or DIR) or a PostgreSQL URL (postgres://...).
+        #[arg(long, env = "SERVICE_LIFECYCLE_STORE")]
+        store: StoreLocation,
         /// The day the report answers for (YYYY-MM-DD); today by default.
         #[arg(long)]
         as_of: Option<NaiveDate>,
@@ -88,9 +102,9 @@ enum Command {
     },
     /// Export the store (or a part of it) as JSON Lines.
     Export {
-        /// The store directory.
-        #[arg(long)]
-        store: PathBuf,
+        /// The store: a directory (sled:DIR or DIR) or a PostgreSQL URL (postgres://...).
+        #[arg(long, env = "SERVICE_LIFECYCLE_STORE")]
+        store: StoreLocation,
         /// The file to write; standard output by default.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -103,24 +117,27 @@ enum Command {
     },
     /// Import a JSON Lines export into an empty store (or the incremental file that continues it).
     Import {
-        /// The store directory (created if it does not exist).
-        #[arg(long)]
-        store: PathBuf,
+        /// The store: a directory or a PostgreSQL URL (created if it does not exist).
+        #[arg(long, env = "SERVICE_LIFECYCLE_STORE")]
+        store: StoreLocation,
         /// The export file.
         #[arg(long)]
         input: PathBuf,
     },
     /// Check every invariant of a store.
     Verify {
-        /// The store directory.
-        #[arg(long)]
-        store: PathBuf,
+        /// The store: a directory (sled:DIR or DIR) or a PostgreSQL URL (postgres://...).
+        #[arg(long, env = "SERVICE_LIFECYCLE_STORE")]
+        store: StoreLocation,
     },
+    /// Start a throwaway PostgreSQL server (a new cluster in a temporary directory, on a Unix
+    /// socket), print its store URL, and keep it until Ctrl-C, which stops and removes it.
+    PostgresServer,
     /// Count events, streams and event types.
     Stats {
-        /// The store directory.
-        #[arg(long)]
-        store: PathBuf,
+        /// The store: a directory (sled:DIR or DIR) or a PostgreSQL URL (postgres://...).
+        #[arg(long, env = "SERVICE_LIFECYCLE_STORE")]
+        store: StoreLocation,
     },
 }
 
@@ -223,7 +240,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<ExitCode, Failure> {
     interrupt::install(match &command {
         // Both stop at a clean point: the simulation after a command, the import undoing itself.
-        Command::Simulate { .. } | Command::Import { .. } => None,
+        Command::Simulate { .. } | Command::Import { .. } | Command::PostgresServer => None,
         Command::Export { .. } => Some("the export was not finished: a file being written is left as NAME.partial, never under the name asked for; do not import it"),
         _ => Some("nothing was written; the store is as it was"),
     });
@@ -254,7 +271,10 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
                 seed,
             };
             match store {
-                Some(path) => simulate_command(&path, config),
+                Some(StoreLocation::Sled(path)) => simulate_command(&path, config),
+                Some(location @ StoreLocation::Postgres { .. }) => {
+                    simulate_postgres(&location, config)
+                }
                 None => simulate_in_memory(config),
             }
         }
@@ -264,25 +284,200 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
             as_of,
             within_days,
             json,
-        } => report_command(&open_existing(&store)?, name, as_of, within_days, json),
+        } => match &store {
+            StoreLocation::Sled(path) => {
+                report_command(&open_existing(path)?, name, as_of, within_days, json)
+            }
+            StoreLocation::Postgres { .. } => report_command(
+                &open_postgres(&store, true)?,
+                name,
+                as_of,
+                within_days,
+                json,
+            ),
+        },
         Command::Export {
             store,
             output,
             after,
             stream,
-        } => export_command(&open_existing(&store)?, output, after, stream),
-        Command::Import { store, input } => import_command(&store, &input),
-        Command::Verify { store } => match open_existing(&store) {
-            Ok(store) => verify_command(&store),
-            // A store too damaged to open is a problem verify found, exit 3 as documented.
-            Err(failure) if failure.damaged => {
-                say!("{}", failure.message);
-                Ok(ExitCode::from(3))
+        } => match &store {
+            StoreLocation::Sled(path) => {
+                export_command(&open_existing(path)?, output, after, stream)
             }
-            Err(failure) => Err(failure),
+            StoreLocation::Postgres { .. } => {
+                export_command(&open_postgres(&store, true)?, output, after, stream)
+            }
         },
-        Command::Stats { store } => stats_command(&open_existing(&store)?),
+        Command::Import { store, input } => match &store {
+            StoreLocation::Sled(path) => import_command(path, &input),
+            StoreLocation::Postgres { .. } => {
+                let postgres = open_postgres(&store, false)?;
+                import_file(&postgres, &store.to_string(), &input)
+            }
+        },
+        Command::Verify { store } => match &store {
+            StoreLocation::Sled(path) => match open_existing(path) {
+                Ok(store) => verify_command(&store),
+                // A store too damaged to open is a problem verify found, exit 3 as documented.
+                Err(failure) if failure.damaged => {
+                    say!("{}", failure.message);
+                    Ok(ExitCode::from(3))
+                }
+                Err(failure) => Err(failure),
+            },
+            StoreLocation::Postgres { .. } => verify_by_reading(&open_postgres(&store, true)?),
+        },
+        Command::Stats { store } => match &store {
+            StoreLocation::Sled(path) => stats_command(&open_existing(path)?),
+            StoreLocation::Postgres { .. } => {
+                let postgres = open_postgres(&store, true)?;
+                let (head, streams, types) = count_events(&postgres)?;
+                say!("{head} events in {streams} streams");
+                for (event_type, count) in types {
+                    say!("{count:>10}  {event_type}");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Command::PostgresServer => postgres_server_command(),
     }
+}
+
+/// Opens the PostgreSQL store at `location`; `existing_only` for reading commands, which never
+/// create a store.
+fn open_postgres(location: &StoreLocation, existing_only: bool) -> Result<Postgres, Failure> {
+    let StoreLocation::Postgres { url, schema } = location else {
+        return Err(Failure::new(format!("{location} is not a PostgreSQL URL")));
+    };
+    let mut options = PostgresOptions::new().schema(schema.clone()).pool_size(4);
+    if existing_only {
+        options = options.existing_only();
+    }
+    Postgres::open_with(url, options).map_err(Failure::from)
+}
+
+fn simulate_postgres(
+    location: &StoreLocation,
+    config: SimulationConfig,
+) -> Result<ExitCode, Failure> {
+    let store = open_postgres(location, false)?;
+    let head = store.head_position()?;
+    if head > 0 {
+        return Err(Failure::new(format!(
+            "the store at {location} already holds {head} events; simulate into another schema \
+             (?schema=NAME) or database"
+        )));
+    }
+    let service = ServiceLifecycle::new(store.clone())?.with_personal_data(store.clone());
+    let run = run_simulation(service, config);
+    let place = format!("into {location}");
+    finish_simulation(&store, config, run?, &place, || {
+        format!("the store at {location} holds the days done; simulate into another schema to start over")
+    })
+}
+
+/// Starts a throwaway PostgreSQL server and keeps it until Ctrl-C.
+fn postgres_server_command() -> Result<ExitCode, Failure> {
+    let server = ThrowawayServer::start().map_err(Failure::from)?;
+    say!("{}", server.url());
+    eprintln!(
+        "a throwaway PostgreSQL server runs with its data in {}; use the URL above as --store \
+         (or export SERVICE_LIFECYCLE_STORE='{}'); Ctrl-C stops it and removes its data",
+        server.data_dir().display(),
+        server.url()
+    );
+    while !interrupt::requested() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(server);
+    eprintln!("stopped; its data is removed");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `verify` for a store without a checker of its own: reads every event (a gap, a misplaced or
+/// undecodable event is a problem), checks each stream's version against its events, and every
+/// registered customer's personal record.
+fn verify_by_reading<S>(store: &S) -> Result<ExitCode, Failure>
+where
+    S: EventStore<ServiceEvent> + service_lifecycle_core::kernel::Vault,
+{
+    let bar = spinner("verifying");
+    let head = store.head_position()?;
+    let mut streams: std::collections::HashMap<StreamId, u64> = std::collections::HashMap::new();
+    let mut problems = Vec::new();
+    let mut events = 0u64;
+    for envelope in store.read_all(1)? {
+        match envelope {
+            Ok(envelope) => {
+                events += 1;
+                let version = streams.entry(envelope.stream_id.clone()).or_default();
+                *version += 1;
+                if envelope.stream_version != *version {
+                    problems.push(format!(
+                        "stream {} holds version {} where {} was expected",
+                        envelope.stream_id, envelope.stream_version, *version
+                    ));
+                }
+            }
+            Err(error) => {
+                problems.push(error.to_string());
+                break;
+            }
+        }
+    }
+    // The read runs to the head as it was when the read began, at or after `head`.
+    if problems.is_empty() && events < head {
+        problems.push(format!("the head is {head} but {events} events were read"));
+    }
+    let head = head.max(events);
+    // Each stream's version against its events read. The store may be written meanwhile (by
+    // another process): a stream further on must have moved on after the read's head.
+    for (stream, read) in &streams {
+        let stored = store.stream_version(stream)?;
+        let moved_on_later = stored > *read
+            && match store.read_stream(stream, read + 1)?.next() {
+                Some(Ok(next)) => next.position > head,
+                _ => false,
+            };
+        if stored != *read && !moved_on_later {
+            problems.push(format!(
+                "stream {stream} is at version {stored} but {read} of its events were read"
+            ));
+        }
+    }
+    let missing = service_lifecycle_core::customers_missing_personal_data(store, store);
+    bar.finish_and_clear();
+    if problems.is_empty() {
+        say!("{events} events in {} streams: clean", streams.len());
+    } else {
+        say!(
+            "{events} events in {} streams: {} problems",
+            streams.len(),
+            problems.len()
+        );
+        for problem in problems.iter().take(100) {
+            say!("  - {problem}");
+        }
+    }
+    let missing = match missing {
+        Ok(missing) => missing,
+        Err(error) => {
+            say!("personal data: {error}");
+            return Ok(ExitCode::from(3));
+        }
+    };
+    if !missing.is_empty() {
+        say!(
+            "{} registered customers have no personal record and no erasure",
+            missing.len()
+        );
+    }
+    Ok(if problems.is_empty() && missing.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
 }
 
 fn open(path: &Path, durability: Durability) -> Result<Store, Failure> {
@@ -428,8 +623,8 @@ fn finish_simulation<S: EventStore<ServiceEvent>>(
     Ok(ExitCode::SUCCESS)
 }
 
-fn report_command(
-    store: &Store,
+fn report_command<S: EventStore<ServiceEvent>>(
+    store: &S,
     name: ReportName,
     as_of: Option<NaiveDate>,
     within_days: u32,
@@ -459,8 +654,8 @@ fn report_command(
     Ok(ExitCode::SUCCESS)
 }
 
-fn export_command(
-    store: &Store,
+fn export_command<S: EventStore<ServiceEvent>>(
+    store: &S,
     output: Option<PathBuf>,
     after: Option<u64>,
     stream: Option<String>,
@@ -516,12 +711,23 @@ fn export_command(
 }
 
 fn import_command(path: &Path, input: &Path) -> Result<ExitCode, Failure> {
+    let store = open(path, Durability::Buffered)?;
+    let code = import_file(&store, &path.display().to_string(), input)?;
+    store.flush()?;
+    Ok(code)
+}
+
+/// Imports `input` into `store` (shown as `shown`) as one atomic import.
+fn import_file<S: AtomicImport<ServiceEvent>>(
+    store: &S,
+    shown: &str,
+    input: &Path,
+) -> Result<ExitCode, Failure> {
     let file = std::fs::File::open(input)
         .map_err(|error| Failure::new(format!("cannot read {}: {error}", input.display())))?;
-    let store = open(path, Durability::Buffered)?;
     let bar = spinner("verifying, then importing");
     let options = ImportOptions::new().stop_when(interrupt::requested);
-    let outcome = import(BufReader::new(file), &store, options);
+    let outcome = import(BufReader::new(file), store, options);
     bar.finish_and_clear();
     let summary = match outcome {
         Ok(summary) => summary,
@@ -542,12 +748,10 @@ fn import_command(path: &Path, input: &Path) -> Result<ExitCode, Failure> {
             });
         }
     };
-    store.flush()?;
     say!(
-        "imported {} events in {} appends into {}",
+        "imported {} events in {} appends into {shown}",
         summary.events,
         summary.appends,
-        path.display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -601,20 +805,7 @@ fn verify_command(store: &Store) -> Result<ExitCode, Failure> {
 }
 
 fn stats_command(store: &Store) -> Result<ExitCode, Failure> {
-    let bar = spinner("counting");
-    let mut types: BTreeMap<String, u64> = BTreeMap::new();
-    let head = store.head_position()?;
-    store.visit_encoded(1, head, &mut |event| {
-        // Counted under the stored name; a type's name is copied once, when first seen.
-        match types.get_mut(event.event_type) {
-            Some(count) => *count += 1,
-            None => {
-                types.insert(event.event_type.to_owned(), 1);
-            }
-        }
-        Ok(())
-    })?;
-    bar.finish_and_clear();
+    let (head, _, types) = count_events(store)?;
     say!(
         "{head} events in {} streams, {} bytes on disk",
         store.stream_count(),
@@ -624,4 +815,29 @@ fn stats_command(store: &Store) -> Result<ExitCode, Failure> {
         say!("{count:>10}  {event_type}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The head, the number of streams and the events by type, from one encoded pass over the log.
+fn count_events<S: EventStore<ServiceEvent>>(
+    store: &S,
+) -> Result<(u64, usize, BTreeMap<String, u64>), Failure> {
+    let bar = spinner("counting");
+    let mut types: BTreeMap<String, u64> = BTreeMap::new();
+    let mut streams = std::collections::HashSet::new();
+    let head = store.head_position()?;
+    store.visit_encoded(1, head, &mut |event| {
+        // Counted under the stored name; a type's name is copied once, when first seen.
+        match types.get_mut(event.event_type) {
+            Some(count) => *count += 1,
+            None => {
+                types.insert(event.event_type.to_owned(), 1);
+            }
+        }
+        if !streams.contains(event.stream_id) {
+            streams.insert(event.stream_id.to_owned());
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    Ok((head, streams.len(), types))
 }

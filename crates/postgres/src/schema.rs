@@ -175,6 +175,14 @@ pub enum SchemaError {
         /// The newest version this code knows.
         supported: i32,
     },
+    /// The tables are of an older version, and the store was opened read-only.
+    #[error("the store's tables in schema {schema} are of version {found}; open the store to write once to migrate them to version {SCHEMA_VERSION}")]
+    Older {
+        /// The store's schema.
+        schema: String,
+        /// The version found.
+        found: i32,
+    },
     /// The database refused a statement.
     #[error("preparing the store's tables in schema {schema} failed: {source}")]
     Database {
@@ -229,7 +237,10 @@ pub(crate) fn prepare(
             supported: SCHEMA_VERSION,
         });
     }
-    for migration in &MIGRATIONS[found as usize..] {
+    let from = usize::try_from(found)
+        .unwrap_or(usize::MAX)
+        .min(MIGRATIONS.len());
+    for migration in &MIGRATIONS[from..] {
         transaction
             .batch_execute(&migration.replace("{s}", quoted))
             .map_err(database)?;
@@ -243,4 +254,33 @@ pub(crate) fn prepare(
             .map_err(database)?;
     }
     transaction.commit().map_err(database)
+}
+
+/// Checks, changing nothing, that the tables in `schema` are of a version this code reads.
+pub(crate) fn check_version(
+    client: &mut impl GenericClient,
+    schema: &str,
+    quoted: &str,
+) -> Result<(), SchemaError> {
+    let found: i32 = client
+        .query_one(&format!("SELECT version FROM {quoted}.schema_version"), &[])
+        .map_err(|source| SchemaError::Database {
+            schema: schema.to_owned(),
+            source,
+        })?
+        .get(0);
+    if found == SCHEMA_VERSION {
+        Ok(())
+    } else if found > SCHEMA_VERSION {
+        Err(SchemaError::Newer {
+            schema: schema.to_owned(),
+            found,
+            supported: SCHEMA_VERSION,
+        })
+    } else {
+        Err(SchemaError::Older {
+            schema: schema.to_owned(),
+            found,
+        })
+    }
 }

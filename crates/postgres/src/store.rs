@@ -51,6 +51,7 @@ pub struct PostgresOptions {
     pub(crate) max_event_size: usize,
     pub(crate) poll_interval: Duration,
     pub(crate) upcasters: Upcasters,
+    pub(crate) existing_only: bool,
 }
 
 impl fmt::Debug for PostgresOptions {
@@ -79,6 +80,7 @@ impl Default for PostgresOptions {
             max_event_size: 1 << 20,
             poll_interval: Duration::from_millis(100),
             upcasters: Upcasters::new(),
+            existing_only: false,
         }
     }
 }
@@ -144,6 +146,13 @@ impl PostgresOptions {
         self.upcasters = upcasters;
         self
     }
+
+    /// Opens only a store that exists: no schema or table is created or migrated, and a
+    /// database without the store's tables is [`OpenError::NoStore`]. For reading commands.
+    pub fn existing_only(mut self) -> Self {
+        self.existing_only = true;
+        self
+    }
 }
 
 /// Why a store could not be opened.
@@ -172,6 +181,14 @@ pub enum OpenError {
     /// The tables could not be made ready.
     #[error(transparent)]
     Schema(#[from] SchemaError),
+    /// Opened with [`PostgresOptions::existing_only`], and there is no store in the schema.
+    #[error("there is no store in schema {schema} of the database at {url} (its tables do not exist); create one by opening it to write, with `service-lifecycle simulate` or `import`")]
+    NoStore {
+        /// The schema looked in.
+        schema: String,
+        /// The database (its password, if any, hidden).
+        url: String,
+    },
 }
 
 /// Stable advisory lock keys of one store (derived from its schema name).
@@ -340,7 +357,24 @@ impl<E: Event> PostgresStore<E> {
                 url: shown.clone(),
                 source: Box::new(source),
             })?;
-            prepare(&mut *client, &schema, &quoted, keys.schema)?;
+            if options.existing_only {
+                let exists: bool = client
+                    .query_one(
+                        "SELECT to_regclass($1) IS NOT NULL",
+                        &[&format!("{quoted}.schema_version")],
+                    )
+                    .map_err(|source| OpenError::Connect {
+                        url: shown.clone(),
+                        source: Box::new(crate::error::described(source)),
+                    })?
+                    .get(0);
+                if !exists {
+                    return Err(OpenError::NoStore { schema, url: shown });
+                }
+                crate::schema::check_version(&mut *client, &schema, &quoted)?;
+            } else {
+                prepare(&mut *client, &schema, &quoted, keys.schema)?;
+            }
         }
         let store = Self {
             inner: Arc::new(Inner {
