@@ -6,7 +6,8 @@
 //! and a customer's data erased. At the end it prints the seven morning reports.
 //!
 //! Run: `cargo run --example dealership` (the store lives in `target/dealership-store`, or in
-//! the directory given as the first argument). Each run simulates a quarter (13 weeks): run it
+//! the directory given as the first argument; with `SERVICE_LIFECYCLE_STORE` set to a
+//! PostgreSQL URL, in that database, where the CLI can report on it while it runs). Each run simulates a quarter (13 weeks): run it
 //! again and the dealer's life goes on with the next one. Every command carries an id derived
 //! from the day and the deed, so a run interrupted half-way (Ctrl-C, a crash, kill -9) and
 //! started again finishes that quarter doing each deed once: the store then holds the same
@@ -18,17 +19,57 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use service_lifecycle::kernel::Vault;
 use service_lifecycle::kernel::{
     CheckpointStore, CommandContext, CommandId, Decider, EventStore, Projector, Repository,
     StreamId,
 };
+use service_lifecycle::postgres::{PostgresOptions, PostgresStore};
 use service_lifecycle::reports::Reports;
 use service_lifecycle::sled::{Durability, SledOptions, SledStore};
 use service_lifecycle::*;
+use service_lifecycle_cli::location::{StoreLocation, STORE_VARIABLE};
 use service_lifecycle_cli::tables::{write_table, ReportName};
 use service_lifecycle_cli::{interrupt, is_broken_pipe};
 
-type Store = SledStore<ServiceEvent>;
+/// What the dealership needs of a store: events, checkpoints and personal data, and a way to
+/// make the work durable and to check it at the end.
+trait DealerStore:
+    EventStore<ServiceEvent> + CheckpointStore + Vault + Clone + Send + Sync + 'static
+{
+    /// Makes what was written durable (sled's buffered writes; PostgreSQL commits each append).
+    fn settle(&self) -> Result<(), Box<dyn std::error::Error>>;
+    /// A one-line check of the whole store.
+    fn check(&self) -> Result<String, Box<dyn std::error::Error>>;
+}
+
+impl DealerStore for SledStore<ServiceEvent> {
+    fn settle(&self) -> Result<(), Box<dyn std::error::Error>> {
+        Ok(self.flush()?)
+    }
+
+    fn check(&self) -> Result<String, Box<dyn std::error::Error>> {
+        Ok(self.verify()?.to_string())
+    }
+}
+
+impl DealerStore for PostgresStore<ServiceEvent> {
+    fn settle(&self) -> Result<(), Box<dyn std::error::Error>> {
+        Ok(())
+    }
+
+    fn check(&self) -> Result<String, Box<dyn std::error::Error>> {
+        // Reading the log whole checks it: a gap or a misplaced event is an error of the read.
+        let mut events = 0u64;
+        for envelope in self.read_all(1)? {
+            envelope?;
+            events += 1;
+        }
+        Ok(format!(
+            "{events} events, positions 1 to {events} without a gap"
+        ))
+    }
+}
 
 /// How many days a quarter has: a run simulates to the end of the quarter it starts in.
 const SEASON_DAYS: u64 = 91;
@@ -48,10 +89,40 @@ impl std::fmt::Display for Interrupted {
 impl std::error::Error for Interrupted {}
 
 fn main() -> ExitCode {
-    let path = std::env::args()
-        .nth(1)
-        .map_or_else(|| PathBuf::from("target/dealership-store"), PathBuf::from);
-    match run(&path) {
+    let location = std::env::var(STORE_VARIABLE)
+        .ok()
+        .filter(|location| !location.is_empty())
+        .or_else(|| std::env::args().nth(1))
+        .map_or_else(
+            || {
+                Ok(StoreLocation::Sled(PathBuf::from(
+                    "target/dealership-store",
+                )))
+            },
+            |location| location.parse::<StoreLocation>(),
+        );
+    let outcome = match location {
+        Err(problem) => Err(problem.into()),
+        Ok(StoreLocation::Sled(path)) => {
+            let options = SledOptions::new().durability(Durability::Buffered);
+            SledStore::<ServiceEvent>::open_with(&path, options)
+                .map_err(|error| {
+                    format!("cannot open the store in {}: {error}", path.display()).into()
+                })
+                .and_then(|store| run(store, &path.display().to_string()))
+        }
+        Ok(StoreLocation::Postgres { url, schema }) => {
+            let shown = StoreLocation::Postgres {
+                url: url.clone(),
+                schema: schema.clone(),
+            }
+            .to_string();
+            PostgresStore::<ServiceEvent>::open_with(&url, PostgresOptions::new().schema(schema))
+                .map_err(|error| format!("cannot open the store at {shown}: {error}").into())
+                .and_then(|store| run(store, &shown))
+        }
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.is::<Interrupted>() => ExitCode::from(interrupt::EXIT_CODE),
         // The reader of the tables went away (`| head`): nothing went wrong here.
@@ -63,10 +134,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
-    let options = SledOptions::new().durability(Durability::Buffered);
-    let store = Store::open_with(path, options)
-        .map_err(|error| format!("cannot open the store in {}: {error}", path.display()))?;
+fn run<S: DealerStore>(store: S, place: &str) -> Result<(), Box<dyn std::error::Error>> {
     let first_day = store.load_checkpoint(DAYS_DONE)?;
     let service = ServiceLifecycle::new(store.clone())?.with_personal_data(store.clone());
     let dealer = Dealer {
@@ -76,13 +144,12 @@ fn run(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
         failure: std::cell::RefCell::new(None),
     };
     if first_day == 0 {
-        println!("A new dealership in {}.", path.display());
+        println!("A new dealership in {place}.");
         dealer.open_shop();
         dealer.stop_on_failure()?;
     } else {
         println!(
-            "Continuing the dealership in {} from day {first_day} ({} events so far).",
-            path.display(),
+            "Continuing the dealership in {place} from day {first_day} ({} events so far).",
             store.head_position()?
         );
         // A stop between a command and its policies left their effect out: complete it.
@@ -99,16 +166,16 @@ fn run(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
         // The day is done: an interrupted run starts again from the next one.
         store.save_checkpoint(DAYS_DONE, day + 1)?;
         if interrupt::requested() {
-            store.flush()?;
+            store.settle()?;
             println!(
                 "Interrupted after day {day}: the store holds every day done and verifies ({}); run again to continue from day {}.",
-                store.verify()?,
+                store.check()?,
                 day + 1
             );
             return Err(Interrupted.into());
         }
     }
-    store.flush()?;
+    store.settle()?;
     for failure in dealer.service.policy_failures() {
         println!("  a policy could not act: {failure:?}");
     }
@@ -121,7 +188,7 @@ fn run(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
         dealer.refused.get()
     );
     print_reports(&store, last_day)?;
-    let report = store.verify()?;
+    let report = store.check()?;
     println!("\nThe store verifies: {report}");
     Ok(())
 }
@@ -189,16 +256,16 @@ fn eur() -> Currency {
     Currency::new("EUR").expect("valid currency")
 }
 
-struct Dealer {
-    service: ServiceLifecycle<Store>,
-    store: Store,
+struct Dealer<S: DealerStore> {
+    service: ServiceLifecycle<S>,
+    store: S,
     refused: std::cell::Cell<u64>,
     /// The first failure of the store (a command it could not decide or keep, a state it could
     /// not read), which ends the run.
     failure: std::cell::RefCell<Option<Box<dyn std::error::Error>>>,
 }
 
-impl Dealer {
+impl<S: DealerStore> Dealer<S> {
     /// The context of a deed: its id derived from the deed, so doing it again writes nothing.
     fn deed(label: &str) -> CommandContext {
         CommandContext::with_command_id(CommandId::from_uuid(id_of(label)))
@@ -806,7 +873,10 @@ impl Dealer {
 }
 
 /// The seven reports, rebuilt from the store, as tables.
-fn print_reports(store: &Store, last_day: u64) -> Result<(), Box<dyn std::error::Error>> {
+fn print_reports<S: DealerStore>(
+    store: &S,
+    last_day: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
     let mut projector = Projector::new("dealership.reports", Reports::default());
     projector.catch_up(store, store)?;
     let reports = projector.projection();

@@ -131,8 +131,14 @@ enum Command {
         store: StoreLocation,
     },
     /// Start a throwaway PostgreSQL server (a new cluster in a temporary directory, on a Unix
-    /// socket), print its store URL, and keep it until Ctrl-C, which stops and removes it.
-    PostgresServer,
+    /// socket) and print its store URL. With a COMMAND, run it with SERVICE_LIFECYCLE_STORE set
+    /// to that URL and stop the server when it ends; without, keep the server until Ctrl-C.
+    /// Either way the server's data is removed.
+    PostgresServer {
+        /// The command to run against the server, and its arguments (after `--`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
     /// Count events, streams and event types.
     Stats {
         /// The store: a directory (sled:DIR or DIR) or a PostgreSQL URL (postgres://...).
@@ -240,7 +246,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<ExitCode, Failure> {
     interrupt::install(match &command {
         // Both stop at a clean point: the simulation after a command, the import undoing itself.
-        Command::Simulate { .. } | Command::Import { .. } | Command::PostgresServer => None,
+        Command::Simulate { .. } | Command::Import { .. } | Command::PostgresServer { .. } => None,
         Command::Export { .. } => Some("the export was not finished: a file being written is left as NAME.partial, never under the name asked for; do not import it"),
         _ => Some("nothing was written; the store is as it was"),
     });
@@ -340,7 +346,7 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
                 Ok(ExitCode::SUCCESS)
             }
         },
-        Command::PostgresServer => postgres_server_command(),
+        Command::PostgresServer { command } => postgres_server_command(&command),
     }
 }
 
@@ -377,15 +383,29 @@ fn simulate_postgres(
     })
 }
 
-/// Starts a throwaway PostgreSQL server and keeps it until Ctrl-C.
-fn postgres_server_command() -> Result<ExitCode, Failure> {
+/// Starts a throwaway PostgreSQL server; runs `command` against it, or keeps it until Ctrl-C.
+fn postgres_server_command(command: &[String]) -> Result<ExitCode, Failure> {
     let server = ThrowawayServer::start().map_err(Failure::from)?;
-    say!("{}", server.url());
+    let url = server.url();
+    if let Some((program, args)) = command.split_first() {
+        eprintln!("a throwaway PostgreSQL server runs at {url}; running {program} with SERVICE_LIFECYCLE_STORE set to it");
+        let status = std::process::Command::new(program)
+            .args(args)
+            .env(service_lifecycle_cli::location::STORE_VARIABLE, &url)
+            .status()
+            .map_err(|error| Failure::new(format!("cannot run {program}: {error}")))?;
+        drop(server);
+        eprintln!("the throwaway server is stopped and its data removed");
+        return Ok(status
+            .code()
+            .and_then(|code| u8::try_from(code).ok())
+            .map_or(ExitCode::FAILURE, ExitCode::from));
+    }
+    say!("{url}");
     eprintln!(
         "a throwaway PostgreSQL server runs with its data in {}; use the URL above as --store \
-         (or export SERVICE_LIFECYCLE_STORE='{}'); Ctrl-C stops it and removes its data",
+         (or export SERVICE_LIFECYCLE_STORE='{url}'); Ctrl-C stops it and removes its data",
         server.data_dir().display(),
-        server.url()
     );
     while !interrupt::requested() {
         std::thread::sleep(Duration::from_millis(100));
