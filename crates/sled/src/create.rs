@@ -32,6 +32,25 @@ pub(crate) fn begin_creation(path: &Path) -> std::io::Result<()> {
     sync_directory(path)
 }
 
+/// Removes what sled wrote of a creation that did not finish (its marker is there, so nothing of
+/// value is), keeping the marker, so that the creation starts again.
+pub(crate) fn restart_creation(path: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(path)?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let sleds = name == "conf" || name == "db" || name == "blobs" || name.starts_with("snap.");
+        if !sleds {
+            continue;
+        }
+        if entry.path().is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    sync_directory(path)
+}
+
 /// Removes the marker, if there is one, once the store's first records are flushed.
 pub(crate) fn finish_creation(path: &Path) -> std::io::Result<()> {
     if !creation_unfinished(path) {

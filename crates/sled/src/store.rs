@@ -22,7 +22,9 @@ use crate::codec::{
     place_event_body, row_key, stream_key, Damage, EventFields, EventRecord, GlobalHead, IdEntry,
     StreamHead, FORMAT_KEY, FORMAT_VERSION, HEAD_KEY,
 };
-use crate::create::{begin_creation, creation_unfinished, finish_creation, initialize};
+use crate::create::{
+    begin_creation, creation_unfinished, finish_creation, initialize, restart_creation,
+};
 use crate::import::{import_marker, roll_back, RolledBackImport};
 use crate::storage::{SledStorage, Storage, StorageError, WriteBatch, DEFAULT_LOCK_TIMEOUT};
 use crate::vault_keys::KeyFile;
@@ -261,7 +263,9 @@ impl<E: Event> SledStore<E> {
                 reason: "there is no store there (the directory is missing or empty)".into(),
             });
         }
-        if options.existing_only && creation_unfinished(path) && !path.join("db").is_file() {
+        // A creation stopped before the store held anything: whatever sled files it left (even
+        // torn ones) hold nothing of value.
+        if options.existing_only && creation_unfinished(path) {
             return Err(OpenError::NotAStore {
                 path: path.to_path_buf(),
                 reason: "there is no store there yet: its creation was stopped before it held \
@@ -279,7 +283,8 @@ impl<E: Event> SledStore<E> {
                 reason: format!("its file {missing} is missing, so its events cannot be read"),
             });
         }
-        if conf {
+        // (A creation that did not finish is started again below if sled cannot read its files.)
+        if conf && !creation_unfinished(path) {
             check_sled_configuration(path)?;
         }
         if holds_nothing && !options.existing_only {
@@ -288,15 +293,24 @@ impl<E: Event> SledStore<E> {
                 source: source.into(),
             })?;
         }
-        let storage = SledStorage::open_waiting(path, options.cache_capacity, options.lock_timeout)
-            .map_err(|source| {
-                let path = path.to_path_buf();
-                if source.is_locked() {
-                    OpenError::Locked { path, source }
-                } else {
-                    OpenError::Storage { path, source }
-                }
+        let mut opened =
+            SledStorage::open_waiting(path, options.cache_capacity, options.lock_timeout);
+        if matches!(&opened, Err(error) if !error.is_locked()) && creation_unfinished(path) {
+            // Torn files of a creation that a crash stopped: start that creation again.
+            restart_creation(path).map_err(|source| OpenError::Storage {
+                path: path.to_path_buf(),
+                source: source.into(),
             })?;
+            opened = SledStorage::open_waiting(path, options.cache_capacity, options.lock_timeout);
+        }
+        let storage = opened.map_err(|source| {
+            let path = path.to_path_buf();
+            if source.is_locked() {
+                OpenError::Locked { path, source }
+            } else {
+                OpenError::Storage { path, source }
+            }
+        })?;
         Self::with_storage(storage, path, options)
     }
 }

@@ -264,6 +264,21 @@ fn a_creation_stopped_before_the_first_records_is_no_store_yet_and_opening_creat
         let reopened = SledStore::<ProbeEvent>::open_with(path, existing()).unwrap();
         assert_eq!(reopened.head_position().unwrap(), 1);
     }
+    // Killed while sled wrote its first files: torn files that sled cannot read.
+    let torn = dir.path().join("torn");
+    std::fs::create_dir(&torn).unwrap();
+    std::fs::write(torn.join("creating"), "creating").unwrap();
+    std::fs::write(torn.join("conf"), b"segment_size: 5").unwrap();
+    std::fs::write(torn.join("db"), vec![0xA5; 3000]).unwrap();
+    let error = SledStore::<ProbeEvent>::open_with(&torn, existing()).unwrap_err();
+    assert!(
+        error.to_string().contains("creation was stopped"),
+        "{error}"
+    );
+    let store = SledStore::<ProbeEvent>::open(&torn).unwrap();
+    assert_eq!(store.head_position().unwrap(), 0);
+    assert!(!torn.join("creating").exists());
+    drop(store);
     // A new store leaves no marker behind.
     let fresh = dir.path().join("fresh");
     drop(SledStore::<ProbeEvent>::open(&fresh).unwrap());
