@@ -44,6 +44,11 @@
 //! retrying the same append with the same event ids is safe. Every statement runs under a statement and a lock timeout, and the error names which
 //! one expired.
 //!
+//! # Read models in SQL
+//! [`TransactionalProjector`] catches a [`SqlProjection`] up with the log, writing its rows into
+//! the application's own tables in the transaction that also moves its checkpoint: after a
+//! failure or a crash the two agree, and two processes running it take turns.
+//!
 //! [`ThrowawayServer`] starts a PostgreSQL server of its own in a temporary directory, for tests
 //! and trials.
 
@@ -51,6 +56,7 @@ mod checkpoints;
 mod error;
 mod import;
 mod listen;
+mod read_model;
 mod schema;
 mod snapshots;
 mod store;
@@ -58,6 +64,7 @@ mod throwaway;
 mod vault;
 
 pub use error::DatabaseError;
+pub use read_model::{ProjectionError, SqlProjection, TransactionalProjector};
 pub use schema::{SchemaError, SCHEMA_VERSION};
 pub use store::{Durability, OpenError, Paged, PostgresOptions, PostgresStore};
 pub use throwaway::{ThrowawayError, ThrowawayServer};

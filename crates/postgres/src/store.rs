@@ -909,7 +909,7 @@ impl AppendAttempt {
             {
                 Self::Again
             }
-            _ => Self::Refused(storage(stream, error)),
+            _ => Self::Refused(storage(stream, crate::error::described(error))),
         }
     }
 }
