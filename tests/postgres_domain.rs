@@ -1,0 +1,123 @@
+//! The domain on the PostgreSQL store, on a throwaway server the test starts: the end-to-end
+//! scenario unchanged, personal data and its erasure, and reports caught up in parts from a
+//! checkpoint equal to reports rebuilt from zero (the projection law, on this store).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use service_lifecycle::kernel::testing::fixture::fixture_time;
+use service_lifecycle::kernel::{CheckpointStore, CommandContext, EventStore, Projector};
+use service_lifecycle::postgres::{
+    PostgresOptions, PostgresStore, ThrowawayError, ThrowawayServer,
+};
+use service_lifecycle::reports::Reports;
+use service_lifecycle::testing::histories::{arbitrary_ops, run};
+use service_lifecycle::testing::scenario::receipt_to_post_warranty_repair;
+use service_lifecycle::{
+    CustomerId, PersonalData, RelationshipLevel, ServiceEvent, ServiceLifecycle, TargetGroup,
+};
+
+static SERVER: OnceLock<Option<ThrowawayServer>> = OnceLock::new();
+
+fn server() -> Option<&'static ThrowawayServer> {
+    SERVER
+        .get_or_init(|| match ThrowawayServer::start() {
+            Ok(server) => Some(server),
+            Err(ThrowawayError::NoBinaries)
+                if std::env::var_os("SERVICE_LIFECYCLE_REQUIRE_POSTGRES").is_none() =>
+            {
+                eprintln!("PostgreSQL tests skipped: no server binaries here");
+                None
+            }
+            Err(error) => panic!("{error}"),
+        })
+        .as_ref()
+}
+
+fn store_in(schema: &str) -> PostgresStore<ServiceEvent> {
+    let server = server().expect("checked by the caller");
+    PostgresStore::open_with(
+        &server.url(),
+        PostgresOptions::new().schema(schema).pool_size(4),
+    )
+    .expect("the store opens")
+}
+
+fn fresh_store() -> PostgresStore<ServiceEvent> {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    store_in(&format!("domain_{}", NEXT.fetch_add(1, Ordering::SeqCst)))
+}
+
+#[test]
+fn the_domain_scenario_runs_on_postgres() {
+    if server().is_none() {
+        return;
+    }
+    let store = fresh_store();
+    receipt_to_post_warranty_repair(store.clone());
+    assert!(store.head_position().unwrap() > 30);
+}
+
+#[test]
+fn personal_data_is_kept_in_the_database_and_erased_from_it() {
+    if server().is_none() {
+        return;
+    }
+    let store = fresh_store();
+    let service = ServiceLifecycle::new(store.clone())
+        .unwrap()
+        .with_personal_data(store.clone());
+    let customer = CustomerId::from_uuid(uuid::Uuid::from_u128(5));
+    let anna = PersonalData {
+        name: "Anna Petrova".into(),
+        contact: "+7 900 000 00 00".into(),
+    };
+    service
+        .register_customer(
+            customer,
+            anna.clone(),
+            TargetGroup::Household,
+            RelationshipLevel::Basic,
+            None,
+            fixture_time(),
+            &CommandContext::new(),
+        )
+        .unwrap();
+    let reopened = store_in(store.schema());
+    let again = ServiceLifecycle::new(reopened.clone())
+        .unwrap()
+        .with_personal_data(reopened.clone());
+    assert_eq!(again.personal_data(customer).unwrap(), Some(anna));
+    again
+        .erase_customer(customer, fixture_time(), &CommandContext::new())
+        .unwrap();
+    assert_eq!(service.personal_data(customer).unwrap(), None);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    /// Reports caught up after each part of a history, from a checkpoint kept in the database,
+    /// equal the reports rebuilt from zero over the whole history.
+    #[test]
+    fn reports_caught_up_in_parts_equal_reports_rebuilt_from_zero(
+        ops in arbitrary_ops(30),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        if server().is_none() {
+            return Ok(());
+        }
+        let store = fresh_store();
+        let cut = cut.index(ops.len() + 1);
+        let mut parts = Projector::new("reports", Reports::default());
+        for part in [&ops[..cut], &ops[cut..]] {
+            run(store.clone(), part);
+            parts.catch_up(&store, &store).unwrap();
+        }
+        prop_assert_eq!(store.load_checkpoint("reports").unwrap(), store.head_position().unwrap());
+        let mut rebuilt = Projector::new("rebuilt", Reports::default());
+        rebuilt.catch_up(&store, &service_lifecycle::kernel::MemoryStore::<ServiceEvent>::new()).unwrap();
+        prop_assert_eq!(parts.projection(), rebuilt.projection());
+    }
+}
