@@ -781,11 +781,14 @@ impl<E: Event> PostgresStore<E> {
         client
             .query_typed(
                 &format!(
-                    // A page of appends from the log's index, then their events by key.
-                    "SELECT {ENVELOPE_COLUMNS} FROM (SELECT * FROM {} WHERE last_position >= $1 \
-                     AND first_position <= $2 ORDER BY last_position LIMIT $3) l \
-                     JOIN {} e ON e.append_id = l.append_id \
-                     WHERE l.first_position + e.append_offset BETWEEN $1 AND $2 \
+                    // A page of appends from the log's index, then their events in one range
+                    // of the events' key (append ids are numbered nearly in order), joined.
+                    "WITH page AS MATERIALIZED (SELECT * FROM {} WHERE last_position >= $1 \
+                     AND first_position <= $2 ORDER BY last_position LIMIT $3) \
+                     SELECT {ENVELOPE_COLUMNS} FROM page l JOIN {} e ON e.append_id = l.append_id \
+                     WHERE e.append_id BETWEEN (SELECT min(append_id) FROM page) \
+                     AND (SELECT max(append_id) FROM page) \
+                     AND l.first_position + e.append_offset BETWEEN $1 AND $2 \
                      ORDER BY l.last_position, e.append_offset",
                     self.table("log"),
                     self.table("events")
