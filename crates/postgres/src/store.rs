@@ -230,6 +230,9 @@ pub(crate) struct Inner<E> {
     pub(crate) commits: CommitSignal,
     /// Set when the store is dropped: the listener thread ends.
     pub(crate) closed: Arc<AtomicBool>,
+    /// Held by the thread of this process running a sequencer step: the others wait for it
+    /// and look up their positions instead of queueing steps of their own.
+    pub(crate) stepping: std::sync::Mutex<()>,
 }
 
 impl<E> Drop for Inner<E> {
@@ -391,6 +394,7 @@ impl<E: Event> PostgresStore<E> {
                 head: AtomicU64::new(0),
                 commits: CommitSignal::new(),
                 closed: Arc::new(AtomicBool::new(false)),
+                stepping: std::sync::Mutex::new(()),
             }),
         };
         crate::listen::start(&store, url);
@@ -732,18 +736,18 @@ impl<E: Event> PostgresStore<E> {
         };
         // Committed: number it (or find it numbered by another writer's sequencer step).
         let len = events.len() as u64;
-        let numbered = self.sequence_for(&mut **client, Some(append_id));
+        let numbered = self.numbered(client, append_id);
         if append_id % VACUUM_EVERY == 0 {
             self.vacuum_queue(client);
         }
         match numbered {
-            Ok((_, Some(first_position))) => Ok(AppendResult {
+            Ok(Some(first_position)) => Ok(AppendResult {
                 first_version,
                 last_version: first_version + len - 1,
                 first_position,
                 last_position: first_position + len - 1,
             }),
-            Ok((_, None)) => Err(AppendAttempt::Refused(AppendError::OutcomeUnknown {
+            Ok(None) => Err(AppendAttempt::Refused(AppendError::OutcomeUnknown {
                 stream: stream.clone(),
                 source: "the append is stored but was not numbered into the global log".into(),
             })),
@@ -756,6 +760,46 @@ impl<E: Event> PostgresStore<E> {
                 .into(),
             })),
         }
+    }
+
+    /// Where committed append `append_id` starts in the global log, numbering it if need be.
+    /// One thread of the process runs a sequencer step at a time; the others wait for it and
+    /// then look their append up, stepping themselves only if it committed too late for that
+    /// step. Under load one step numbers the appends of many threads.
+    fn numbered(
+        &self,
+        client: &mut Connection,
+        append_id: i64,
+    ) -> Result<Option<u64>, postgres::Error> {
+        for _ in 0..64 {
+            match self.inner.stepping.try_lock() {
+                Ok(_stepping) => {
+                    return self
+                        .sequence_for(&mut **client, Some(append_id))
+                        .map(|(_, first)| first)
+                }
+                Err(std::sync::TryLockError::Poisoned(_)) => {
+                    return self
+                        .sequence_for(&mut **client, Some(append_id))
+                        .map(|(_, first)| first)
+                }
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    drop(self.inner.stepping.lock());
+                    let row = client.query_typed_opt(
+                        &format!(
+                            "SELECT first_position FROM {} WHERE append_id = $1",
+                            self.table("log")
+                        ),
+                        &[(&append_id, Type::INT8)],
+                    )?;
+                    if let Some(row) = row {
+                        return Ok(Some(row.get::<_, i64>(0) as u64));
+                    }
+                }
+            }
+        }
+        self.sequence_for(&mut **client, Some(append_id))
+            .map(|(_, first)| first)
     }
 
     /// Vacuums the small tables every append writes and the sequencer empties (`pending`, and
