@@ -3,7 +3,7 @@
 //! store clean (events and personal records), and an import left either nothing of its file or
 //! all of it — never a part — so the same file imports again.
 //!
-//! `CLI_CRASH_SEED` chooses the seed (printed), `CLI_CRASH_KILLS` the number of kills of each
+//! `CLI_CRASH_SEED` chooses the seed (printed; from the clock by default), `CLI_CRASH_KILLS` the number of kills of each
 //! command (6 by default).
 
 use std::path::{Path, PathBuf};
@@ -13,45 +13,11 @@ use std::time::{Duration, Instant};
 use service_lifecycle_core::kernel::{EventStore, ExpectedVersion, NewEvent};
 use service_lifecycle_core::ServiceEvent;
 
+mod common;
+
+use common::{copy_dir, path, text, tool, Rng, TOOL};
+
 type Store = service_lifecycle_sled::SledStore<ServiceEvent>;
-
-const TOOL: &str = env!("CARGO_BIN_EXE_service-lifecycle");
-
-fn tool(args: &[&str]) -> Output {
-    Command::new(TOOL)
-        .args(args)
-        .output()
-        .expect("the tool runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn path(path: &Path) -> &str {
-    path.to_str().expect("a UTF-8 temporary path")
-}
-
-/// A small deterministic generator (xorshift), so a failing seed can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn from_env() -> Self {
-        let seed = std::env::var("CLI_CRASH_SEED")
-            .ok()
-            .and_then(|seed| seed.parse().ok())
-            .unwrap_or(0xC1A5_4E11);
-        println!("CLI_CRASH_SEED={seed}");
-        Self(seed | 1)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % bound.max(1)
-    }
-}
 
 fn kills() -> u64 {
     std::env::var("CLI_CRASH_KILLS")
@@ -178,7 +144,7 @@ fn duration_of(args: &[&str]) -> Duration {
 #[test]
 fn a_killed_import_leaves_nothing_or_everything_and_the_file_imports_again() {
     let source = exported("400");
-    let mut rng = Rng::from_env();
+    let mut rng = Rng::from_env("CLI_CRASH_SEED");
     let calibration = tempfile::tempdir().unwrap();
     let target = calibration.path().join("target");
     let took = duration_of(&[
@@ -293,7 +259,7 @@ fn a_killed_incremental_import_keeps_the_events_that_were_there() {
     );
     let first_half = dir.path().join("first-half");
     copy_prefix(&store, &first_half, half);
-    let mut rng = Rng::from_env();
+    let mut rng = Rng::from_env("CLI_CRASH_SEED");
     for kill in 0..kills() {
         let target_dir = tempfile::tempdir().unwrap();
         let target = target_dir.path().join("target");
@@ -312,19 +278,6 @@ fn a_killed_incremental_import_keeps_the_events_that_were_there() {
             let again = tool(&incremental);
             assert!(again.status.success(), "{what}: {}", text(&again.stderr));
             assert_eq!(events_in(&target), all, "{what}");
-        }
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
         }
     }
 }
@@ -390,7 +343,7 @@ fn ctrl_c_during_an_import_writes_nothing_and_says_so() {
 
 #[test]
 fn a_killed_simulation_leaves_a_store_that_verifies_with_every_customer_whole() {
-    let mut rng = Rng::from_env();
+    let mut rng = Rng::from_env("CLI_CRASH_SEED");
     for kill in 0..kills() {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("store");

@@ -6,69 +6,18 @@
 //!
 //! `DAMAGE_SEED` chooses the places (printed); `DAMAGE_FLIPS` how many per file (default 12).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const TOOL: &str = env!("CARGO_BIN_EXE_service-lifecycle");
-
-fn tool(args: &[&str]) -> Output {
-    Command::new(TOOL)
-        .args(args)
-        .output()
-        .expect("the tool runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn path(path: &Path) -> &str {
-    path.to_str().expect("a UTF-8 temporary path")
-}
-
-/// A small seeded generator (SplitMix64), so that a failure can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn from_env() -> Self {
-        let seed = std::env::var("DAMAGE_SEED")
-            .ok()
-            .and_then(|seed| seed.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(7, |elapsed| elapsed.as_nanos() as u64)
-            });
-        println!("DAMAGE_SEED={seed}");
-        Self(seed)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % bound.max(1)
-    }
-}
+use common::{copy_dir, path, text, tool, Rng};
 
 fn flips() -> u64 {
     std::env::var("DAMAGE_FLIPS")
         .ok()
         .and_then(|flips| flips.parse().ok())
         .unwrap_or(12)
-}
-
-fn copy_files(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_files(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// The event lines of an export of the store (header and trailer left out), if it exports.
@@ -170,7 +119,7 @@ fn check(pristine: &Pristine, what: &str, must_be_found: bool, outcomes: &mut Ou
 
 fn damaged_copy(pristine: &Pristine, file: &str, damage: impl FnOnce(&mut Vec<u8>)) {
     let _ = std::fs::remove_dir_all(&pristine.work);
-    copy_files(&pristine.store, &pristine.work);
+    copy_dir(&pristine.store, &pristine.work);
     let target = pristine.work.join(file);
     let mut bytes = std::fs::read(&target).unwrap();
     damage(&mut bytes);
@@ -180,7 +129,7 @@ fn damaged_copy(pristine: &Pristine, file: &str, damage: impl FnOnce(&mut Vec<u8
 #[test]
 fn a_bit_flipped_anywhere_in_any_file_of_a_store_is_found_or_changes_nothing() {
     let pristine = pristine();
-    let mut rng = Rng::from_env();
+    let mut rng = Rng::from_env("DAMAGE_SEED");
     let mut outcomes = Outcomes::default();
     for file in ["conf", "db", "vault-keys"] {
         let len = std::fs::metadata(pristine.store.join(file)).unwrap().len();

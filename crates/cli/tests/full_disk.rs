@@ -4,25 +4,12 @@
 //! The small disk is a tmpfs mounted for the test, which needs root (as in CI). Where mounting is
 //! not allowed the tmpfs cases say so and pass; the `/dev/full` case runs everywhere on Linux.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-const TOOL: &str = env!("CARGO_BIN_EXE_service-lifecycle");
-
-fn tool(args: &[&str]) -> Output {
-    Command::new(TOOL)
-        .args(args)
-        .output()
-        .expect("the tool runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn path(path: &Path) -> &str {
-    path.to_str().expect("a UTF-8 temporary path")
-}
+use common::{path, text, tool, TOOL};
 
 /// The tool failed with exit 1 and said, in words, that the disk is full and `left_behind`.
 fn assert_full_disk_said(output: &Output, left_behind: &str) {

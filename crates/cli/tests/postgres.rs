@@ -3,28 +3,13 @@
 //! PostgreSQL comes back byte for byte, and a second process reports and verifies while a
 //! simulation is writing to the same database.
 
-use std::path::Path;
+mod common;
+
 use std::process::{Command, Output, Stdio};
 
+use common::{path, text, tool, TOOL};
+
 use service_lifecycle_postgres::{ThrowawayError, ThrowawayServer};
-
-const TOOL: &str = env!("CARGO_BIN_EXE_service-lifecycle");
-
-fn tool(args: &[&str]) -> Output {
-    Command::new(TOOL)
-        .args(args)
-        .env_remove("SERVICE_LIFECYCLE_STORE")
-        .output()
-        .expect("the tool runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn path(path: &Path) -> &str {
-    path.to_str().expect("a UTF-8 temporary path")
-}
 
 fn server() -> Option<ThrowawayServer> {
     match ThrowawayServer::start() {

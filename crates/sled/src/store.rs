@@ -303,6 +303,10 @@ impl<E: Event> SledStore<E> {
             })?;
             opened = SledStorage::open_waiting(path, options.cache_capacity, options.lock_timeout);
         }
+        if matches!(&opened, Err(error) if !error.is_locked()) && remove_unfinished_snapshots(path)
+        {
+            opened = SledStorage::open_waiting(path, options.cache_capacity, options.lock_timeout);
+        }
         let storage = opened.map_err(|source| {
             let path = path.to_path_buf();
             if source.is_locked() {
@@ -328,6 +332,27 @@ impl OpenError {
             _ => false,
         }
     }
+}
+
+/// Removes the snapshot files sled was still writing when its process died
+/// (`snap.<lsn>.generating`); returns whether there were any. sled 0.34 writes a snapshot under
+/// that name and renames it when complete, but on opening it reads the newest `snap.*` file,
+/// unfinished ones included, and refuses a torn one as corrupt. Such a file holds nothing the
+/// log lacks (sled rebuilds its snapshot from the log), so it is the one thing an open removes,
+/// and only after sled refused to open for a reason other than another process holding it.
+fn remove_unfinished_snapshots(path: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return false;
+    };
+    let mut removed = false;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            removed |= std::fs::remove_file(entry.path()).is_ok();
+        }
+    }
+    removed
 }
 
 /// sled's configuration file `conf` (its settings as text lines, then a CRC-32 of them): sled

@@ -151,6 +151,10 @@ impl<E: Event, S: Storage> Vault for SledStore<E, S> {
                 .map_err(|error| failed(error.into()))?
                 .is_some();
         }
+        // What was appended before (the erasure's event, in the domain) reaches the disk before
+        // the key is destroyed, which cannot be undone: a crash must never leave a customer
+        // whose data is gone while the event saying so is lost (buffered appends).
+        self.flush().map_err(|error| failed(error.into()))?;
         // The key first: from here on the record is unreadable, even if removing it fails.
         if let Some(keys) = self
             .key_file(false)

@@ -76,20 +76,28 @@ impl KeyFile {
         let file = match OpenOptions::new().read(true).write(true).open(&path) {
             Ok(file) => file,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound && create => {
-                let file = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .open(&path)
-                    .map_err(io)?;
+                // Written whole under another name and renamed into place, so that a crash never
+                // leaves a key file without its header.
+                let making = dir.join(format!("{KEY_FILE}.creating"));
                 let mut header = [0u8; HEADER_LEN as usize];
                 header[..8].copy_from_slice(MAGIC);
                 header[8..12].copy_from_slice(&VERSION.to_be_bytes());
                 header[12..16].copy_from_slice(&(SLOT_LEN as u32).to_be_bytes());
+                let file = OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&making)
+                    .map_err(io)?;
                 file.write_all_at(&header, 0).map_err(io)?;
                 file.sync_all().map_err(io)?;
+                std::fs::rename(&making, &path).map_err(io)?;
                 File::open(dir).and_then(|dir| dir.sync_all()).map_err(io)?;
-                file
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&path)
+                    .map_err(io)?
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(error) => return Err(io(error)),
@@ -292,6 +300,26 @@ mod tests {
         assert_eq!(keys.key(subject(2)), Some(&second));
         assert!(keys.key(subject(3)).is_some());
         assert!(!keys.has_damaged_slots());
+    }
+
+    #[test]
+    fn a_key_file_whose_creation_a_crash_stopped_is_created_again() {
+        let dir = tempfile::tempdir().unwrap();
+        // Killed before the rename: only the file under the temporary name, torn.
+        std::fs::write(dir.path().join(format!("{KEY_FILE}.creating")), [1u8; 10]).unwrap();
+        assert!(
+            KeyFile::open(dir.path(), false).unwrap().is_none(),
+            "no key file yet"
+        );
+        let mut keys = KeyFile::open(dir.path(), true).unwrap().unwrap();
+        keys.key_for(subject(1), true).unwrap();
+        assert!(!dir.path().join(format!("{KEY_FILE}.creating")).exists());
+        drop(keys);
+        assert!(KeyFile::open(dir.path(), false)
+            .unwrap()
+            .unwrap()
+            .key(subject(1))
+            .is_some());
     }
 
     #[test]

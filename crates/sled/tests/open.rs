@@ -284,3 +284,26 @@ fn a_creation_stopped_before_the_first_records_is_no_store_yet_and_opening_creat
     drop(SledStore::<ProbeEvent>::open(&fresh).unwrap());
     assert!(!fresh.join("creating").exists());
 }
+
+#[test]
+fn a_snapshot_sled_was_still_writing_when_killed_does_not_stop_the_store_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::<ProbeEvent>::open(dir.path()).unwrap();
+    store
+        .append(
+            &stream(),
+            ExpectedVersion::NoStream,
+            vec![noted(1), noted(2)],
+        )
+        .unwrap();
+    drop(store);
+    // What a kill leaves while sled writes a snapshot: a torn file under the temporary name, which
+    // sled 0.34 takes for the newest snapshot.
+    let torn = dir.path().join("snap.FFFFFFFFFFFFFFFF.generating");
+    std::fs::write(&torn, [7u8; 40]).unwrap();
+    let options = || SledOptions::new().lock_timeout(std::time::Duration::from_secs(10));
+    let store = SledStore::<ProbeEvent>::open_with(dir.path(), options().existing_only()).unwrap();
+    assert_eq!(store.head_position().unwrap(), 2);
+    assert!(store.verify().unwrap().is_clean());
+    assert!(!torn.exists());
+}
