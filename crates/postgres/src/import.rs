@@ -83,7 +83,9 @@ impl<E: Event> AtomicImport<E> for PostgresStore<E> {
                 transaction.batch_execute("SET LOCAL synchronous_commit = off")?;
             }
             // The whole import may take long: no statement limit inside it.
-            transaction.batch_execute("SET LOCAL statement_timeout = 0")?;
+            transaction.batch_execute(
+                "SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0",
+            )?;
             let alone: bool = transaction
                 .query_one(
                     "SELECT pg_try_advisory_xact_lock($1)",

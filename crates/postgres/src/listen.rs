@@ -16,13 +16,17 @@ use crate::store::{Inner, PostgresStore};
 pub(crate) fn start<E: Event>(store: &PostgresStore<E>, url: &str) {
     let weak: Weak<Inner<E>> = std::sync::Arc::downgrade(&store.inner);
     let closed = std::sync::Arc::clone(&store.inner.closed);
-    let url = url.to_owned();
+    // The URL was parsed when the store opened; its connections wait no longer than the pool's.
+    let Ok(mut config) = url.parse::<postgres::Config>() else {
+        return;
+    };
+    config.connect_timeout(store.inner.options.connect_timeout);
     let channel = store.channel();
     let _ = std::thread::Builder::new()
         .name(format!("{channel}-listener"))
         .spawn(move || {
             while !closed.load(Ordering::SeqCst) {
-                let Ok(mut client) = postgres::Client::connect(&url, NoTls) else {
+                let Ok(mut client) = config.connect(NoTls) else {
                     std::thread::sleep(Duration::from_millis(500));
                     continue;
                 };

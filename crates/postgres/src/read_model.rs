@@ -110,6 +110,11 @@ impl TransactionalProjector {
         let mut applied = 0;
         loop {
             let mut transaction = client.transaction().map_err(|error| self.database(error))?;
+            // Another process applying this projection holds the checkpoint's row: wait for
+            // its batch to commit (bounded by the statement timeout), then go on after it.
+            transaction
+                .batch_execute("SET LOCAL lock_timeout = 0")
+                .map_err(|error| self.database(error))?;
             transaction
                 .execute(
                     &format!("INSERT INTO {checkpoints} VALUES ($1, 0) ON CONFLICT DO NOTHING"),
@@ -134,7 +139,7 @@ impl TransactionalProjector {
                 transaction.commit().map_err(|error| self.database(error))?;
                 return Ok(applied);
             }
-            let until = head.min(position + self.batch);
+            let until = head.min(position.saturating_add(self.batch));
             let events = store
                 .read_all(position + 1)
                 .map_err(|source| ProjectionError::Read {

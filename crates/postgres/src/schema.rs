@@ -105,6 +105,12 @@ const MIGRATIONS: &[&str] = &[
         INSERT INTO {s}.streams AS s VALUES (p_stream, 0) ON CONFLICT DO NOTHING;
         SELECT s.version INTO v_actual FROM {s}.streams s WHERE s.stream_id = p_stream FOR UPDATE;
         IF v_actual < p_min OR v_actual > p_max THEN
+            -- A retry of an append that committed while this one waited for the stream's row:
+            -- its ids are stored now, and the caller answers with the first result.
+            IF EXISTS (SELECT 1 FROM {s}.events e WHERE e.event_id = ANY (p_ids)) THEN
+                RETURN QUERY SELECT 2, NULL::bigint, NULL::bigint;
+                RETURN;
+            END IF;
             IF v_actual = 0 THEN
                 DELETE FROM {s}.streams s WHERE s.stream_id = p_stream;
             END IF;
@@ -135,8 +141,13 @@ const MIGRATIONS: &[&str] = &[
         v_head bigint;
         v_count bigint;
     BEGIN
+        -- Always synchronous: a position once read must survive a crash of the server.
+        PERFORM set_config('synchronous_commit', 'on', true);
         PERFORM pg_advisory_xact_lock(p_lock);
         SELECT h.position INTO v_head FROM {s}.head h WHERE h.id = 1;
+        IF v_head IS NULL THEN
+            RAISE EXCEPTION 'the head row of the store in schema {s} is missing: the store is damaged';
+        END IF;
         WITH taken AS (
             DELETE FROM {s}.pending RETURNING append_id, append_len
         ),

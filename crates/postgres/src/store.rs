@@ -99,7 +99,8 @@ impl PostgresOptions {
     }
 
     /// The PostgreSQL schema (namespace) holding the store's tables: several stores can share a
-    /// database under different names. A name of letters, digits and `_`, at most 48 bytes.
+    /// database under different names. A name of letters, digits and `_`, at most 40 bytes (its
+    /// notification channel's name must stay within PostgreSQL's 63).
     pub fn schema(mut self, schema: impl Into<String>) -> Self {
         self.schema = schema.into();
         self
@@ -168,7 +169,7 @@ pub enum OpenError {
         source: postgres::Error,
     },
     /// The schema name is not one the store accepts.
-    #[error("{0:?} is not a schema name this store accepts (letters, digits and '_', starting with a letter, at most 48 bytes)")]
+    #[error("{0:?} is not a schema name this store accepts (letters, digits and '_', starting with a letter, at most 40 bytes)")]
     SchemaName(String),
     /// No connection could be made.
     #[error("cannot connect to the PostgreSQL server at {url}: {source}")]
@@ -291,7 +292,10 @@ impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for SessionSet
 
 /// The URL without its password, for messages.
 pub(crate) fn redacted(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
+    if url.contains("password=") {
+        return "(a connection string with a password)".to_owned();
+    }
+    match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let credentials = &url[scheme + 3..at];
             match credentials.find(':') {
@@ -304,14 +308,13 @@ pub(crate) fn redacted(url: &str) -> String {
                 None => url.to_owned(),
             }
         }
-        _ if url.contains("password=") => "(a connection string with a password)".to_owned(),
         _ => url.to_owned(),
     }
 }
 
 fn valid_schema_name(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 48
+        && name.len() <= 40
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
@@ -559,7 +562,8 @@ impl<E: Event> PostgresStore<E> {
                 .decode_row(row, Some(stream))
                 .map_err(|error| storage(stream, error))?;
             let offset = row.get::<_, i32>("append_offset") as u64;
-            let len = row.get::<_, i64>("append_len") as u64;
+            // Unnumbered rows were sent back as a race before this is reached.
+            let len = row.get::<_, Option<i64>>("append_len").unwrap_or(1).max(1) as u64;
             let first_version = envelope.stream_version - offset;
             let first_position = envelope.position - offset;
             let batch = AppendResult {
@@ -725,7 +729,11 @@ impl<E: Event> PostgresStore<E> {
                 let rows = self
                     .stored_under(&mut **client, &encoded.event_ids)
                     .map_err(|error| AppendAttempt::from_db(stream, error))?;
-                if rows.is_empty() {
+                // None stored after all, or one committed but not yet numbered: try again.
+                let unnumbered = rows
+                    .iter()
+                    .any(|row| row.get::<_, Option<i64>>("position").is_none());
+                if rows.is_empty() || unnumbered {
                     return Err(AppendAttempt::Again);
                 }
                 return self
@@ -964,8 +972,9 @@ impl AppendAttempt {
 /// Whether the connection itself failed (the server gone, the network down), so that a commit's
 /// outcome is unknown.
 pub(crate) fn is_connection_failure(error: &postgres::Error) -> bool {
+    let io = std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>());
     error.is_closed()
-        || error.code().is_none()
+        || io
         || error.code().is_some_and(|code| {
             code.code().starts_with("08")
                 || *code == SqlState::ADMIN_SHUTDOWN

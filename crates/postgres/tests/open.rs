@@ -99,3 +99,35 @@ fn an_append_that_waits_too_long_for_its_stream_names_the_lock_timeout() {
         "nothing was written"
     );
 }
+
+#[test]
+fn schema_names_are_bounded_so_that_their_notification_channel_fits() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let longest = format!("s{}", "x".repeat(39));
+    let store = PostgresStore::<ProbeEvent>::open_with(
+        &server.url(),
+        PostgresOptions::new().schema(longest.clone()),
+    )
+    .unwrap();
+    let stream = StreamId::new("probe-1").unwrap();
+    let done = store
+        .append(
+            &stream,
+            ExpectedVersion::NoStream,
+            vec![NewEvent::new(ProbeEvent::noted(1), chrono::Utc::now())],
+        )
+        .unwrap();
+    assert_eq!(
+        done.last_position, 1,
+        "numbered and notified under the longest name"
+    );
+    let too_long = format!("{longest}y");
+    let error = PostgresStore::<ProbeEvent>::open_with(
+        &server.url(),
+        PostgresOptions::new().schema(too_long),
+    )
+    .unwrap_err();
+    assert!(matches!(error, OpenError::SchemaName(_)), "{error}");
+}
