@@ -1208,6 +1208,12 @@ impl<E: Event> CommitNotifier for PostgresStore<E> {
             if head > after_position || now >= deadline {
                 return Ok(head);
             }
+            // The database is behind what this handle saw (a server restored from a backup, or
+            // numbers lost to a crash of a server running without synchronous commits): wait
+            // from the database's head, not from the one remembered.
+            if self.inner.head.load(Ordering::SeqCst) > head {
+                self.inner.head.store(head, Ordering::SeqCst);
+            }
             // Woken by a notification at once, or looks again after the poll interval.
             let slice = (deadline - now).min(self.inner.options.poll_interval);
             self.inner
