@@ -8,9 +8,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use service_lifecycle::kernel::testing::fixture::fixture_time;
 use service_lifecycle::kernel::{CheckpointStore, CommandContext, EventStore, Projector};
-use service_lifecycle::postgres::{
-    PostgresOptions, PostgresStore, ThrowawayError, ThrowawayServer,
-};
+use service_lifecycle::postgres::{PostgresOptions, PostgresStore, ThrowawayServer};
 use service_lifecycle::reports::Reports;
 use service_lifecycle::testing::histories::{arbitrary_ops, run};
 use service_lifecycle::testing::scenario::receipt_to_post_warranty_repair;
@@ -22,15 +20,8 @@ static SERVER: OnceLock<Option<ThrowawayServer>> = OnceLock::new();
 
 fn server() -> Option<&'static ThrowawayServer> {
     SERVER
-        .get_or_init(|| match ThrowawayServer::start() {
-            Ok(server) => Some(server),
-            Err(ThrowawayError::NoBinaries)
-                if std::env::var_os("SERVICE_LIFECYCLE_REQUIRE_POSTGRES").is_none() =>
-            {
-                eprintln!("PostgreSQL tests skipped: no server binaries here");
-                None
-            }
-            Err(error) => panic!("{error}"),
+        .get_or_init(|| {
+            ThrowawayServer::start_unless_missing().unwrap_or_else(|error| panic!("{error}"))
         })
         .as_ref()
 }

@@ -9,19 +9,10 @@ use std::process::{Command, Output, Stdio};
 
 use common::{path, text, tool, TOOL};
 
-use service_lifecycle_postgres::{ThrowawayError, ThrowawayServer};
+use service_lifecycle_postgres::ThrowawayServer;
 
 fn server() -> Option<ThrowawayServer> {
-    match ThrowawayServer::start() {
-        Ok(server) => Some(server),
-        Err(ThrowawayError::NoBinaries)
-            if std::env::var_os("SERVICE_LIFECYCLE_REQUIRE_POSTGRES").is_none() =>
-        {
-            eprintln!("PostgreSQL tests skipped: no server binaries here");
-            None
-        }
-        Err(error) => panic!("{error}"),
-    }
+    ThrowawayServer::start_unless_missing().unwrap_or_else(|error| panic!("{error}"))
 }
 
 fn assert_success(output: &Output, what: &str) {

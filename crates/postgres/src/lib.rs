@@ -66,5 +66,5 @@ mod vault;
 pub use error::DatabaseError;
 pub use read_model::{ProjectionError, SqlProjection, TransactionalProjector};
 pub use schema::{SchemaError, SCHEMA_VERSION};
-pub use store::{Durability, OpenError, Paged, PostgresOptions, PostgresStore};
-pub use throwaway::{ThrowawayError, ThrowawayServer};
+pub use store::{redacted, Durability, OpenError, Paged, PostgresOptions, PostgresStore};
+pub use throwaway::{ThrowawayError, ThrowawayServer, REQUIRE_POSTGRES};

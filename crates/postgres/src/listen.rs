@@ -13,14 +13,10 @@ use service_lifecycle_kernel::Event;
 use crate::store::{Inner, PostgresStore};
 
 /// Starts the listener thread of `store`; it ends once the store is dropped.
-pub(crate) fn start<E: Event>(store: &PostgresStore<E>, url: &str) {
+pub(crate) fn start<E: Event>(store: &PostgresStore<E>, config: postgres::Config) {
     let weak: Weak<Inner<E>> = std::sync::Arc::downgrade(&store.inner);
     let closed = std::sync::Arc::clone(&store.inner.closed);
-    // The URL was parsed when the store opened; its connections wait no longer than the pool's.
-    let Ok(mut config) = url.parse::<postgres::Config>() else {
-        return;
-    };
-    config.connect_timeout(store.inner.options.connect_timeout);
+    // The pool's configuration: it waits no longer than the pool's connections for the server.
     let channel = store.channel();
     let _ = std::thread::Builder::new()
         .name(format!("{channel}-listener"))

@@ -290,8 +290,9 @@ impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for SessionSet
     }
 }
 
-/// The URL without its password, for messages.
-pub(crate) fn redacted(url: &str) -> String {
+/// `url` with its password hidden, for messages and logs: `postgres://app:***@db/shop`, and a
+/// key=value connection string that holds a password replaced by words.
+pub fn redacted(url: &str) -> String {
     if url.contains("password=") {
         return "(a connection string with a password)".to_owned();
     }
@@ -338,6 +339,7 @@ impl<E: Event> PostgresStore<E> {
             source,
         })?;
         config.connect_timeout(options.connect_timeout);
+        let listener_config = config.clone();
         let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size)
@@ -400,7 +402,7 @@ impl<E: Event> PostgresStore<E> {
                 stepping: std::sync::Mutex::new(()),
             }),
         };
-        crate::listen::start(&store, url);
+        crate::listen::start(&store, listener_config);
         Ok(store)
     }
 

@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The environment variable that turns missing server binaries into a failure of
+/// [`ThrowawayServer::start_unless_missing`].
+pub const REQUIRE_POSTGRES: &str = "SERVICE_LIFECYCLE_REQUIRE_POSTGRES";
+
 /// Why a throwaway server could not be started.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -93,6 +97,24 @@ impl ThrowawayServer {
         server.stop_when_this_process_ends();
         server.wait_until_ready()?;
         Ok(server)
+    }
+
+    /// [`start`](Self::start), for test suites that may run where PostgreSQL is not installed:
+    /// `Ok(None)` (said on standard error) when there are no server binaries, unless the
+    /// environment variable [`REQUIRE_POSTGRES`] is set (as the project's CI sets it), which
+    /// makes that [`ThrowawayError::NoBinaries`], so that a suite cannot pass by skipping.
+    pub fn start_unless_missing() -> Result<Option<Self>, ThrowawayError> {
+        match Self::start() {
+            Ok(server) => Ok(Some(server)),
+            Err(ThrowawayError::NoBinaries) if std::env::var_os(REQUIRE_POSTGRES).is_none() => {
+                eprintln!(
+                    "PostgreSQL tests skipped: no server binaries here (set \
+                     {REQUIRE_POSTGRES}=1 to make this a failure)"
+                );
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// The URL of the server's `postgres` database (a Unix socket, user `postgres`, no password).

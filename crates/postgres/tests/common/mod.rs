@@ -9,27 +9,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use service_lifecycle_kernel::testing::fixture::ProbeEvent;
-use service_lifecycle_postgres::{
-    Durability, PostgresOptions, PostgresStore, ThrowawayError, ThrowawayServer,
-};
+use service_lifecycle_postgres::{Durability, PostgresOptions, PostgresStore, ThrowawayServer};
 
 static SERVER: OnceLock<Option<ThrowawayServer>> = OnceLock::new();
 
 /// The shared server, or `None` (said once) where no server binaries exist.
 pub fn server() -> Option<&'static ThrowawayServer> {
     SERVER
-        .get_or_init(|| match ThrowawayServer::start() {
-            Ok(server) => Some(server),
-            Err(ThrowawayError::NoBinaries)
-                if std::env::var_os("SERVICE_LIFECYCLE_REQUIRE_POSTGRES").is_none() =>
-            {
-                eprintln!(
-                    "PostgreSQL tests skipped: no server binaries here (set \
-                     SERVICE_LIFECYCLE_REQUIRE_POSTGRES=1 to make this a failure)"
-                );
-                None
-            }
-            Err(error) => panic!("{error}"),
+        .get_or_init(|| {
+            ThrowawayServer::start_unless_missing().unwrap_or_else(|error| panic!("{error}"))
         })
         .as_ref()
 }
