@@ -66,24 +66,10 @@ impl fmt::Display for StoreLocation {
         match self {
             Self::Sled(path) => write!(f, "{}", path.display()),
             Self::Postgres { url, schema } => {
-                let url = service_lifecycle_postgres_redacted(url);
+                let url = service_lifecycle_postgres::redacted(url);
                 write!(f, "{url} (schema {schema})")
             }
         }
-    }
-}
-
-/// The URL without its password.
-fn service_lifecycle_postgres_redacted(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
     }
 }
 
