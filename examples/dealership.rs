@@ -136,7 +136,13 @@ fn main() -> ExitCode {
 
 fn run<S: DealerStore>(store: S, place: &str) -> Result<(), Box<dyn std::error::Error>> {
     let first_day = store.load_checkpoint(DAYS_DONE)?;
-    let service = ServiceLifecycle::new(store.clone())?.with_personal_data(store.clone());
+    let head = store.head_position()?;
+    // Opening the application completes whatever its policies had left undone when the last
+    // run stopped (they follow the store from a checkpoint of their own).
+    let service = ServiceLifecycle::builder(store.clone())
+        .personal_data(store.clone())
+        .open()?;
+    let completed = store.head_position()? - head;
     let dealer = Dealer {
         service,
         store: store.clone(),
@@ -152,8 +158,6 @@ fn run<S: DealerStore>(store: S, place: &str) -> Result<(), Box<dyn std::error::
             "Continuing the dealership in {place} from day {first_day} ({} events so far).",
             store.head_position()?
         );
-        // A stop between a command and its policies left their effect out: complete it.
-        let completed = dealer.service.replay_policies()?;
         if completed > 0 {
             println!("Completed what the policies had left undone when the last run stopped: {completed} events.");
         }
@@ -176,8 +180,11 @@ fn run<S: DealerStore>(store: S, place: &str) -> Result<(), Box<dyn std::error::
         }
     }
     store.settle()?;
-    for failure in dealer.service.policy_failures() {
-        println!("  a policy could not act: {failure:?}");
+    for failure in dealer.service.policy_failures()? {
+        println!(
+            "  a policy could not act ({}): {}",
+            failure.policy, failure.error
+        );
     }
     let last_day = season_end - 1;
     println!(

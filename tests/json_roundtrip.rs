@@ -14,7 +14,7 @@ use service_lifecycle::json::{
 };
 use service_lifecycle::kernel::{EventStore, MemoryStore, SubjectId, Vault};
 use service_lifecycle::sled::{Durability, SledOptions, SledStore};
-use service_lifecycle::{export_customer_data, Customer, ServiceEvent};
+use service_lifecycle::{export_customer_data, Customer, ServiceEvent, ServiceLifecycle};
 
 fn export(store: &impl EventStore<ServiceEvent>) -> Vec<u8> {
     let mut file = Vec::new();
@@ -141,7 +141,11 @@ fn a_customers_data_export_holds_their_events_and_data_until_erasure() {
         common::Op::Inquiry { customer: 1 },
         common::Op::Inquiry { customer: 2 },
     ];
-    let service = common::run(store.clone(), &ops).with_personal_data(store.clone());
+    common::run(store.clone(), &ops);
+    let service = ServiceLifecycle::builder(store.clone())
+        .personal_data(store.clone())
+        .open()
+        .unwrap();
     // The facade kept personal data in memory while the history was written; keep it in sled.
     for number in [1, 2] {
         let subject = SubjectId::from_uuid(common::customer_id(number).as_uuid());

@@ -56,9 +56,10 @@ fn personal_data_is_kept_in_the_database_and_erased_from_it() {
         return;
     }
     let store = fresh_store();
-    let service = ServiceLifecycle::new(store.clone())
-        .unwrap()
-        .with_personal_data(store.clone());
+    let service = ServiceLifecycle::builder(store.clone())
+        .personal_data(store.clone())
+        .open()
+        .unwrap();
     let customer = CustomerId::from_uuid(uuid::Uuid::from_u128(5));
     let anna = PersonalData {
         name: "Anna Petrova".into(),
@@ -76,9 +77,10 @@ fn personal_data_is_kept_in_the_database_and_erased_from_it() {
         )
         .unwrap();
     let reopened = store_in(store.schema());
-    let again = ServiceLifecycle::new(reopened.clone())
-        .unwrap()
-        .with_personal_data(reopened.clone());
+    let again = ServiceLifecycle::builder(reopened.clone())
+        .personal_data(reopened.clone())
+        .open()
+        .unwrap();
     assert_eq!(again.personal_data(customer).unwrap(), Some(anna));
     again
         .erase_customer(customer, fixture_time(), &CommandContext::new())

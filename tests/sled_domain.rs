@@ -123,9 +123,10 @@ fn checkpoints_and_personal_data_persist_and_erasure_removes_the_data() {
         contact: "+7 900 000 00 00".into(),
     };
     let service_on = |store: &SledStore<ServiceEvent>| {
-        ServiceLifecycle::new(store.clone())
+        ServiceLifecycle::builder(store.clone())
+            .personal_data(store.clone())
+            .open()
             .unwrap()
-            .with_personal_data(store.clone())
     };
     {
         let store = SledStore::<ServiceEvent>::open(dir.path()).unwrap();
@@ -267,9 +268,10 @@ fn after_erasure_no_file_of_the_store_holds_the_persons_data_in_a_readable_form(
         contact: format!("kept{n}@example.org"),
     };
     let service_on = |store: &SledStore<ServiceEvent>| {
-        ServiceLifecycle::new(store.clone())
+        ServiceLifecycle::builder(store.clone())
+            .personal_data(store.clone())
+            .open()
             .unwrap()
-            .with_personal_data(store.clone())
     };
     let register =
         |service: &ServiceLifecycle<SledStore<ServiceEvent>>, id, data: &PersonalData| {

@@ -33,7 +33,7 @@ use service_lifecycle_cli::simulation::{simulate_until, SimulationConfig, Simula
 use service_lifecycle_cli::tables::{write_json, write_table, ReportName};
 use service_lifecycle_cli::{interrupt, is_broken_pipe, is_disk_full};
 use service_lifecycle_core::kernel::AtomicImport;
-use service_lifecycle_core::kernel::{EventStore, Projector, StreamId};
+use service_lifecycle_core::kernel::{CheckpointStore, EventStore, Projector, StreamId};
 use service_lifecycle_core::reports::Reports;
 use service_lifecycle_core::{ServiceEvent, ServiceLifecycle};
 use service_lifecycle_json::{
@@ -379,7 +379,9 @@ fn simulate_postgres(
              (?schema=NAME) or database"
         )));
     }
-    let service = ServiceLifecycle::new(store.clone())?.with_personal_data(store.clone());
+    let service = ServiceLifecycle::builder(store.clone())
+        .personal_data(store.clone())
+        .open()?;
     let run = run_simulation(service, config);
     let place = format!("into {location}");
     finish_simulation(&store, config, run?, &place, || {
@@ -559,7 +561,9 @@ fn simulate_command(path: &Path, config: SimulationConfig) -> Result<ExitCode, F
             path.display()
         )));
     }
-    let service = ServiceLifecycle::new(store.clone())?.with_personal_data(store.clone());
+    let service = ServiceLifecycle::builder(store.clone())
+        .personal_data(store.clone())
+        .open()?;
     let run = run_simulation(service, config);
     store.flush()?;
     let place = format!("into {}", path.display());
@@ -581,7 +585,7 @@ fn simulate_in_memory(config: SimulationConfig) -> Result<ExitCode, Failure> {
 }
 
 /// Runs the seeded simulation with a progress bar until it ends or Ctrl-C stops it.
-fn run_simulation<S: EventStore<ServiceEvent> + Clone>(
+fn run_simulation<S: EventStore<ServiceEvent> + CheckpointStore + Clone>(
     service: ServiceLifecycle<S>,
     config: SimulationConfig,
 ) -> Result<(SimulationSummary, Duration), Failure> {

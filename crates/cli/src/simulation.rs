@@ -9,7 +9,7 @@
 //! history (the same events with the same ids; only recorded-at times differ).
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use service_lifecycle_core::kernel::{CommandContext, CommandId, EventStore};
+use service_lifecycle_core::kernel::{CheckpointStore, CommandContext, CommandId, EventStore};
 use service_lifecycle_core::*;
 
 /// What to simulate.
@@ -100,7 +100,7 @@ impl From<ServiceError> for Halt {
     }
 }
 
-impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
+impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> Simulation<S> {
     fn id(&self, kind: u64, number: u64) -> uuid::Uuid {
         uuid::Uuid::from_u64_pair(self.seed ^ (kind << 56), number)
     }
@@ -427,7 +427,7 @@ impl<S: EventStore<ServiceEvent> + Clone> Simulation<S> {
 /// assert!(store.head_position()? > 5_000);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn simulate<S: EventStore<ServiceEvent> + Clone>(
+pub fn simulate<S: EventStore<ServiceEvent> + CheckpointStore + Clone>(
     service: ServiceLifecycle<S>,
     config: SimulationConfig,
     progress: impl FnMut(u64, u64) -> bool,
@@ -438,7 +438,7 @@ pub fn simulate<S: EventStore<ServiceEvent> + Clone>(
 /// [`simulate`], also asking `stop` before every command: when it answers `true` the simulation
 /// ends there, between two whole commands, within a command's time of the request (Ctrl-C, for
 /// the command-line tool). The summary counts the days completed.
-pub fn simulate_until<S: EventStore<ServiceEvent> + Clone>(
+pub fn simulate_until<S: EventStore<ServiceEvent> + CheckpointStore + Clone>(
     service: ServiceLifecycle<S>,
     config: SimulationConfig,
     mut progress: impl FnMut(u64, u64) -> bool,

@@ -1,7 +1,7 @@
 //! The directory: the read model the facade and the policies consult, of who owns which unit,
 //! which contracts cover it, and which units are ready for sale.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
 
@@ -78,6 +78,7 @@ pub struct Directory {
     backorders: HashMap<(PartNumber, u32), (CallId, u32)>,
     reservation_calls: HashMap<(PartNumber, u32), CallId>,
     contract_units: HashMap<ContractId, BTreeSet<ProductId>>,
+    models: HashSet<ModelId>,
     stream_ids: HashMap<StreamId, StreamOwner>,
 }
 
@@ -130,6 +131,23 @@ impl Directory {
         }
     }
 
+    /// Whether `model` is known: a unit of it was received or a part registered for it.
+    pub fn knows_model(&self, model: ModelId) -> bool {
+        self.models.contains(&model)
+    }
+
+    /// The units a contract covers.
+    pub(crate) fn contract_units(
+        &self,
+        contract: ContractId,
+    ) -> impl Iterator<Item = ProductId> + '_ {
+        self.contract_units
+            .get(&contract)
+            .into_iter()
+            .flatten()
+            .copied()
+    }
+
     pub(crate) fn owner(&self, stream: &StreamId) -> Option<&StreamOwner> {
         self.stream_ids.get(stream)
     }
@@ -140,6 +158,7 @@ impl Projection<ServiceEvent> for Directory {
         let owner = self.owner(&envelope.stream_id).cloned();
         match (&envelope.event, owner) {
             (ServiceEvent::Product(ProductEvent::UnitReceived { product, model, .. }), _) => {
+                self.models.insert(*model);
                 self.stream_ids
                     .insert(envelope.stream_id.clone(), StreamOwner::Unit(*product));
                 self.units.insert(
@@ -264,6 +283,7 @@ impl Projection<ServiceEvent> for Directory {
             (ServiceEvent::Part(PartEvent::PartRegistered { part, models, .. }), _) => {
                 self.stream_ids
                     .insert(envelope.stream_id.clone(), StreamOwner::Part(part.clone()));
+                self.models.extend(models.keys().copied());
                 for model in models.keys() {
                     self.parts_by_model
                         .entry(*model)

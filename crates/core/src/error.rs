@@ -1,16 +1,17 @@
-//! The errors of the service facade: why a command was refused or failed, and the policy
-//! commands that were.
+//! The errors of the service facade: why a command was refused or failed, and the entity a
+//! command names that does not exist.
 
 use chrono::NaiveDate;
 
 use super::contract::ContractError;
+use super::coverage::CoverageError;
 use super::customer::CustomerError;
 use super::parts::PartError;
 use super::personal_data::PersonalDataError;
 use super::product::ProductError;
 use super::technician::TechnicianError;
-use super::values::{CallId, ContractId, ModelId, ProductId, TechnicianId};
-use crate::kernel::{EventId, ExecuteError, InvalidStreamId, ReadError};
+use super::values::{CallId, ContractId, CustomerId, ModelId, PartNumber, ProductId, TechnicianId};
+use crate::kernel::{AppendError, CheckpointError, ExecuteError, InvalidStreamId, ReadError};
 
 /// Why the facade refused or failed a command.
 #[derive(Debug, thiserror::Error)]
@@ -49,18 +50,15 @@ pub enum ServiceError {
         /// A unit of it ready for sale.
         unit: ProductId,
     },
-    /// The call is not known.
-    #[error("no service call {call} is known")]
-    UnknownCall {
-        /// The call.
-        call: CallId,
+    /// The command names an entity the store does not know: nothing was written.
+    #[error("no {missing} is known: a command names only entities that exist (register or receive it first)")]
+    Unknown {
+        /// The entity that is missing.
+        missing: Reference,
     },
-    /// The unit is not known.
-    #[error("no unit {product} is known")]
-    UnknownUnit {
-        /// The unit.
-        product: ProductId,
-    },
+    /// A unit's coverage refused a claim (S1) or the store failed.
+    #[error(transparent)]
+    Coverage(#[from] ExecuteError<CoverageError>),
     /// S1: a unit never has two contracts at once.
     #[error(
         "unit {unit} is covered by contract {contract} from {start} to {end}, which overlaps: a unit has at most one contract on any date (S1)"
@@ -75,9 +73,18 @@ pub enum ServiceError {
         /// Its end.
         end: NaiveDate,
     },
+    /// A refused policy command could not be recorded in the policy log (the store failed).
+    #[error(transparent)]
+    PolicyLog(#[from] ExecuteError<std::convert::Infallible>),
     /// The personal-data vault failed.
     #[error(transparent)]
     PersonalData(#[from] PersonalDataError),
+    /// Writing to the store failed.
+    #[error(transparent)]
+    Append(#[from] AppendError),
+    /// The policies' checkpoint could not be read or saved.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
     /// Reading the log failed.
     #[error(transparent)]
     Read(#[from] ReadError),
@@ -99,24 +106,52 @@ impl ServiceError {
             Self::Contract(error) => error.is_rejection(),
             Self::Part(error) => error.is_rejection(),
             Self::Technician(error) => error.is_rejection(),
+            Self::Coverage(error) => error.is_rejection(),
             Self::NotCertified { .. }
             | Self::RequestedModelAvailable { .. }
-            | Self::UnknownCall { .. }
-            | Self::UnknownUnit { .. }
+            | Self::Unknown { .. }
             | Self::UnitHasContract { .. } => true,
-            Self::PersonalData(_) | Self::Read(_) | Self::StreamId(_) => false,
+            Self::PersonalData(_)
+            | Self::PolicyLog(_)
+            | Self::Append(_)
+            | Self::Checkpoint(_)
+            | Self::Read(_)
+            | Self::StreamId(_) => false,
         }
     }
 }
 
-/// A policy command that was refused or failed. The triggering command stands; the failure is
-/// kept for the application to act on ([`ServiceLifecycle::policy_failures`](crate::ServiceLifecycle::policy_failures)).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyFailure {
-    /// The policy.
-    pub policy: &'static str,
-    /// The event that triggered it.
-    pub trigger: EventId,
-    /// What went wrong.
-    pub error: String,
+/// An entity a command names, by kind and id: what [`ServiceError::Unknown`] says is missing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Reference {
+    /// A customer (registered; an erased customer still is one).
+    Customer(CustomerId),
+    /// A unit (received).
+    Unit(ProductId),
+    /// A model (of a received unit or a registered part).
+    Model(ModelId),
+    /// A spare part (registered).
+    Part(PartNumber),
+    /// A technician (hired).
+    Technician(TechnicianId),
+    /// A service contract (proposed).
+    Contract(ContractId),
+    /// A service call (opened).
+    Call(CallId),
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Customer(id) => write!(f, "customer {id}"),
+            Self::Unit(id) => write!(f, "unit {id}"),
+            Self::Model(id) => write!(f, "model {id}"),
+            Self::Part(id) => write!(f, "part {id}"),
+            Self::Technician(id) => write!(f, "technician {id}"),
+            Self::Contract(id) => write!(f, "contract {id}"),
+            Self::Call(id) => write!(f, "service call {id}"),
+        }
+    }
 }

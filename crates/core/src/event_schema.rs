@@ -15,9 +15,11 @@ use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
 
 use crate::contract::ContractEvent;
+use crate::coverage::CoverageEvent;
 use crate::customer::CustomerEvent;
 use crate::kernel::Event;
 use crate::parts::PartEvent;
+use crate::policy_log::PolicyEvent;
 use crate::product::ProductEvent;
 use crate::technician::TechnicianEvent;
 use crate::ServiceEvent;
@@ -41,6 +43,8 @@ pub fn export_event_schema() -> Value {
         generator.subschema_for::<ContractEvent>(),
         generator.subschema_for::<PartEvent>(),
         generator.subschema_for::<TechnicianEvent>(),
+        generator.subschema_for::<CoverageEvent>(),
+        generator.subschema_for::<PolicyEvent>(),
     ] {
         let definitions = generator.definitions();
         let enum_schema = resolve(enum_schema.as_value(), definitions);

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::contract::ContractEvent;
+use super::coverage::CoverageEvent;
 use super::customer::CustomerEvent;
 use super::parts::PartEvent;
+use super::policy_log::PolicyEvent;
 use super::product::ProductEvent;
 use super::technician::TechnicianEvent;
 use crate::kernel::{CodecError, Contains, Event, EventSchema};
@@ -26,6 +28,10 @@ pub enum ServiceEvent {
     Part(PartEvent),
     /// A technician's event.
     Technician(TechnicianEvent),
+    /// A unit's coverage event (which contracts hold its days).
+    Coverage(CoverageEvent),
+    /// A policy's event (a policy command that was refused).
+    Policy(PolicyEvent),
 }
 
 impl Event for ServiceEvent {
@@ -36,6 +42,8 @@ impl Event for ServiceEvent {
             Self::Contract(event) => event.event_type(),
             Self::Part(event) => event.event_type(),
             Self::Technician(event) => event.event_type(),
+            Self::Coverage(event) => event.event_type(),
+            Self::Policy(event) => event.event_type(),
         }
     }
 
@@ -46,6 +54,8 @@ impl Event for ServiceEvent {
             Self::Contract(event) => event.schema_version(),
             Self::Part(event) => event.schema_version(),
             Self::Technician(event) => event.schema_version(),
+            Self::Coverage(event) => event.schema_version(),
+            Self::Policy(event) => event.schema_version(),
         }
     }
 
@@ -55,6 +65,8 @@ impl Event for ServiceEvent {
         catalogue.extend(ContractEvent::catalogue());
         catalogue.extend(PartEvent::catalogue());
         catalogue.extend(TechnicianEvent::catalogue());
+        catalogue.extend(CoverageEvent::catalogue());
+        catalogue.extend(PolicyEvent::catalogue());
         catalogue
     }
 
@@ -65,6 +77,8 @@ impl Event for ServiceEvent {
             Self::Contract(event) => event.to_payload(),
             Self::Part(event) => event.to_payload(),
             Self::Technician(event) => event.to_payload(),
+            Self::Coverage(event) => event.to_payload(),
+            Self::Policy(event) => event.to_payload(),
         }
     }
 
@@ -75,6 +89,8 @@ impl Event for ServiceEvent {
             Self::Contract(event) => event.write_payload(out),
             Self::Part(event) => event.write_payload(out),
             Self::Technician(event) => event.write_payload(out),
+            Self::Coverage(event) => event.write_payload(out),
+            Self::Policy(event) => event.write_payload(out),
         }
     }
 
@@ -91,6 +107,10 @@ impl Event for ServiceEvent {
             "technician" => {
                 TechnicianEvent::from_payload_bytes(event_type, payload).map(Self::Technician)
             }
+            "coverage" => {
+                CoverageEvent::from_payload_bytes(event_type, payload).map(Self::Coverage)
+            }
+            "policy" => PolicyEvent::from_payload_bytes(event_type, payload).map(Self::Policy),
             _ => Err(no_owner(event_type)),
         }
     }
@@ -107,6 +127,8 @@ impl Event for ServiceEvent {
             "technician" => {
                 TechnicianEvent::from_payload(event_type, payload).map(Self::Technician)
             }
+            "coverage" => CoverageEvent::from_payload(event_type, payload).map(Self::Coverage),
+            "policy" => PolicyEvent::from_payload(event_type, payload).map(Self::Policy),
             _ => Err(no_owner(event_type)),
         }
     }
@@ -144,6 +166,8 @@ contains!(Customer, CustomerEvent);
 contains!(Contract, ContractEvent);
 contains!(Part, PartEvent);
 contains!(Technician, TechnicianEvent);
+contains!(Coverage, CoverageEvent);
+contains!(Policy, PolicyEvent);
 
 #[cfg(test)]
 mod tests {
@@ -160,7 +184,16 @@ mod tests {
         for name in names {
             let prefix = name.split('.').next().unwrap_or_default();
             assert!(
-                ["product", "customer", "contract", "parts", "technician"].contains(&prefix),
+                [
+                    "product",
+                    "customer",
+                    "contract",
+                    "parts",
+                    "technician",
+                    "coverage",
+                    "policy"
+                ]
+                .contains(&prefix),
                 "{name}"
             );
         }
@@ -169,7 +202,7 @@ mod tests {
     /// Every stored event type name, as the stores of every release hold them. Adding an event
     /// adds a name here; renaming or removing one would orphan stored events, so this list only
     /// ever grows.
-    const STORED_EVENT_TYPES: [&str; 61] = [
+    const STORED_EVENT_TYPES: [&str; 65] = [
         "product.unit_received",
         "product.transport_damage_recorded",
         "product.transport_damage_repaired",
@@ -230,7 +263,11 @@ mod tests {
         "technician.standards_training_completed",
         "technician.certified",
         "technician.certification_revoked",
+        "technician.assigned_to_call",
         "technician.left",
+        "coverage.claimed",
+        "coverage.released",
+        "policy.command_refused",
     ];
 
     #[test]

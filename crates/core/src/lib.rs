@@ -9,8 +9,9 @@
 //! `docs/domain.md`; every rejection is a typed error that says the rule in words.
 //!
 //! ## A guided tour
-//! - **The service** ([`ServiceLifecycle`]): one call per business command, with the policies
-//!   applied after each, and the [`Directory`] of who owns what. Its errors are [`ServiceError`].
+//! - **The service** ([`ServiceLifecycle`]): one call per business command, every entity a
+//!   command names checked first, the policies run from a checkpointed subscription of the store,
+//!   and the [`Directory`] of who owns what. Its errors are [`ServiceError`].
 //! - **A unit** ([`Product`], [`ProductCommand`], [`ProductEvent`]): from the day it arrives,
 //!   through preparation, the sale, delivery, installation and training, to its return (P1-P7).
 //! - **A customer** ([`Customer`], [`CustomerCommand`], [`CustomerEvent`]): the relationship level
@@ -22,6 +23,8 @@
 //!   backorders and the supply obligation after a model leaves production (R1-R5).
 //! - **A technician** ([`Technician`], [`TechnicianCommand`], [`TechnicianEvent`]): certifications
 //!   per model; only a certified technician is dispatched (T1-T2).
+//! - **A unit's coverage** ([`UnitCoverage`]): the contracts holding a unit's days, so no two
+//!   overlap (S1), and the **policy log** ([`PolicyLog`]) of the policy commands refused.
 //! - **Values** ([`ProductId`], [`SerialNumber`], [`Money`], [`WarrantyTerms`], …): validated
 //!   identifiers and business keys, integer money.
 //! - **Reports** ([`reports`]): the seven reports the business reads every morning, and a
@@ -38,6 +41,7 @@ pub use service_lifecycle_kernel as kernel;
 mod calendar;
 mod checks;
 mod contract;
+mod coverage;
 mod customer;
 mod customer_export;
 mod directory;
@@ -49,6 +53,7 @@ mod lifecycle;
 mod parts;
 mod personal_data;
 mod policies;
+mod policy_log;
 mod product;
 pub mod reports;
 mod scan;
@@ -63,6 +68,9 @@ pub use contract::{
     ContractStatus, Deadlines, Entitlements, Payer, Priority, ServiceContract, ServicePlan,
     SlaTarget, Targets, Terms, Visit, VisitStatus,
 };
+pub use coverage::{
+    CoverageCommand, CoverageError, CoverageEvent, CoverageSpan, CoverageState, UnitCoverage,
+};
 pub use customer::{
     recommended_level, Customer, CustomerBase, CustomerCommand, CustomerError, CustomerEvent,
     CustomerState, Inquiry, InquiryKind, Margin, Obligation, ObligationKind, ObligationStatus,
@@ -70,15 +78,16 @@ pub use customer::{
 };
 pub use customer_export::{export_customer_data, CustomerExportError, CUSTOMER_FORMAT_NAME};
 pub use directory::{ContractSpan, Directory, UnitEntry};
-pub use error::{PolicyFailure, ServiceError};
+pub use error::{Reference, ServiceError};
 pub use event_schema::export_event_schema;
 pub use events::ServiceEvent;
-pub use lifecycle::{default_plan, ServiceLifecycle};
+pub use lifecycle::{default_plan, PolicyMode, ServiceLifecycle, POLICY_CHECKPOINT};
 pub use parts::{
     Backorder, Discontinuation, Location, PartCommand, PartError, PartEvent, PartState,
     PartsSupply, Reservation, Stock, DEFAULT_GUARANTEE_YEARS,
 };
 pub use personal_data::{customers_missing_personal_data, PersonalData, PersonalDataError};
+pub use policy_log::{PolicyEvent, PolicyFailure, PolicyLog};
 pub use product::{
     AfterSaleService, AfterSaleServices, Damage, DamageSeverity, DeliveryTo, MissingForSale,
     Product, ProductCommand, ProductError, ProductEvent, ProductState, ProductStatus, Sale,

@@ -1,5 +1,10 @@
-//! The application facade: one call per command for an embedding application, with the policies
-//! of §7 of `docs/domain.md` applied synchronously after each, so the caller sees a consistent result.
+//! The application facade: one call per command for an embedding application. Every entity a
+//! command names is checked first, the rules that span aggregates are kept by the aggregate that
+//! owns them, and the policies of §7 of `docs/domain.md` run from a checkpointed subscription of
+//! the store (`followers.rs`).
+
+mod followers;
+mod references;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -8,50 +13,161 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use super::calendar::BusinessCalendar;
 use super::contract::{
-    ContractCommand, ContractKind, Priority, ServiceContract, ServicePlan, Targets, Terms,
+    ContractCommand, ContractError, ContractKind, Priority, ServiceContract, ServicePlan, Targets,
+    Terms,
 };
-use super::customer::{Customer, CustomerCommand, TargetGroup};
+use super::coverage::{CoverageCommand, CoverageError, UnitCoverage};
+use super::customer::{Customer, CustomerCommand, Substitute, TargetGroup};
 use super::events::ServiceEvent;
-use super::parts::{PartCommand, PartsSupply};
+use super::parts::{Location, PartCommand, PartsSupply};
 use super::personal_data::{PersonalData, PersonalDataRecord};
+use super::policy_log::{PolicyFailure, PolicyLog};
 use super::product::{Product, ProductCommand};
 use super::technician::{Technician, TechnicianCommand, TechnicianError};
 use super::values::{CustomerId, ProductId};
 use crate::directory::Directory;
-use crate::error::{PolicyFailure, ServiceError};
+use crate::error::{Reference, ServiceError};
 use crate::kernel::{
-    Causation, CommandContext, CommandId, Decider, Envelope, EventId, EventStore, ExecuteError,
-    Executed, InvalidStreamId, Projection, Repository, StreamId,
+    derived_uuid, CheckpointStore, CommandContext, CommandId, Decider, EventId, EventStore,
+    ExecuteError, Executed, InvalidStreamId, Repository, StreamId,
 };
 use crate::kernel::{MemoryVault, Vault};
-use crate::policies::{policy_command_id, react_to, Reaction};
+use followers::Followers;
 
-struct Followers {
-    directory: Directory,
-    position: u64,
-}
+/// The name of the checkpoint under which the policies keep the position of the global log
+/// they have reacted to, in the store's own checkpoints.
+pub const POLICY_CHECKPOINT: &str = "service-lifecycle.policies";
 
-/// How many aggregates' states each repository keeps folded in memory.
+/// How many aggregates' states each repository keeps folded in memory, by default.
 const STATE_CACHE: usize = 100_000;
 
-/// How many events the policies read per page while catching up.
-const FOLLOW_PAGE: usize = 1_024;
+/// When the policies run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PolicyMode {
+    /// Before each command returns, the policies are driven to the head of the log, so the
+    /// caller sees the command's consequences (the default).
+    #[default]
+    Inline,
+    /// Commands return as soon as they are recorded; the application drives the policies with
+    /// [`ServiceLifecycle::process_policies`], from a background thread or task.
+    Background,
+}
+
+/// How a [`ServiceLifecycle`] is opened: the personal-data vault, the service plans, when the
+/// policies run and how many states are cached. Made by [`ServiceLifecycle::builder`].
+pub struct ServiceBuilder<S> {
+    store: S,
+    personal_data: Arc<dyn Vault>,
+    plans: Arc<dyn Fn(&TargetGroup) -> ServicePlan + Send + Sync>,
+    policies: PolicyMode,
+    state_cache: usize,
+}
+
+impl<S> std::fmt::Debug for ServiceBuilder<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceBuilder")
+            .field("policies", &self.policies)
+            .field("state_cache", &self.state_cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceBuilder<S> {
+    /// Keeps personal data in `vault` (the sled or PostgreSQL store, say) instead of memory.
+    pub fn personal_data(mut self, vault: impl Vault + 'static) -> Self {
+        self.personal_data = Arc::new(vault);
+        self
+    }
+
+    /// Chooses each target group's service plan with `plans` (by default [`default_plan`]).
+    pub fn plans(
+        mut self,
+        plans: impl Fn(&TargetGroup) -> ServicePlan + Send + Sync + 'static,
+    ) -> Self {
+        self.plans = Arc::new(plans);
+        self
+    }
+
+    /// When the policies run (by default [`PolicyMode::Inline`]).
+    pub fn policies(mut self, mode: PolicyMode) -> Self {
+        self.policies = mode;
+        self
+    }
+
+    /// How many aggregate states each repository keeps folded in memory (0: none).
+    pub fn state_cache(mut self, states: usize) -> Self {
+        self.state_cache = states;
+        self
+    }
+
+    /// Opens the application: reads the log once to build the directory and completes every
+    /// policy reaction that was pending (a process that stopped between a command and its
+    /// policies, or a policy command that failed for a reason a retry can mend). Whatever the
+    /// mode, opening returns with the policies at the head.
+    pub fn open(self) -> Result<ServiceLifecycle<S>, ServiceError> {
+        fn repository<D: Decider, S: EventStore<ServiceEvent> + CheckpointStore + Clone>(
+            store: &S,
+            cache: usize,
+        ) -> Repository<D, ServiceEvent, S>
+        where
+            ServiceEvent: crate::kernel::Contains<D::Event>,
+        {
+            Repository::new(store.clone()).with_state_cache(cache)
+        }
+        let checkpoint = self.store.load_checkpoint(POLICY_CHECKPOINT)?;
+        let service = ServiceLifecycle {
+            products: repository(&self.store, self.state_cache),
+            customers: repository(&self.store, self.state_cache),
+            contracts: repository(&self.store, self.state_cache),
+            parts: repository(&self.store, self.state_cache),
+            technicians: repository(&self.store, self.state_cache),
+            coverage: repository(&self.store, self.state_cache),
+            policy_log: repository(&self.store, 1),
+            personal_data: self.personal_data,
+            plans: self.plans,
+            mode: self.policies,
+            followers: Mutex::new(Followers::resuming_after(checkpoint)),
+            store: self.store,
+        };
+        service.process_policies()?;
+        service
+            .followers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .save_checkpoint(&service.store)?;
+        Ok(service)
+    }
+}
 
 /// The service-lifecycle application over a store of [`ServiceEvent`]s: what an application
 /// embeds. One call per aggregate command ([`product`](Self::product),
 /// [`customer`](Self::customer), [`contract`](Self::contract), [`part`](Self::part),
 /// [`technician`](Self::technician)), plus [`register_customer`](Self::register_customer) and
 /// [`erase_customer`](Self::erase_customer) for personal data and [`run_daily`](Self::run_daily)
-/// for the policies a date triggers. The rules that span aggregates are checked against the
-/// [`Directory`] read model before a command is issued; the policies run after each command, so
-/// the caller sees a consistent result.
+/// for the policies a date triggers.
+///
+/// # What it checks
+/// - **References.** A command that names another entity (customer, unit, model, part,
+///   technician, contract, call) is refused with [`ServiceError::Unknown`] naming the missing
+///   one, before anything is written. An erased customer is still a customer.
+/// - **Rules across aggregates**, each kept by the aggregate that owns it, so that of two
+///   commands racing (threads, or processes sharing a store) at most one passes: a unit never
+///   has two contracts at once (S1) because a proposal first claims the unit's days in its
+///   [`UnitCoverage`] stream, and a technician is dispatched only while certified (T2) because
+///   the dispatch is first recorded as an assignment on the technician, whose state the
+///   certification lives in. Each append carries the version it decided on, so a concurrent
+///   change makes it decide again.
 ///
 /// # Policies
-/// Policies are process managers: they read the global log (from a checkpoint) and issue commands.
-/// Each reaction's command id is derived from the triggering event's id, so running a policy again
-/// over the same events issues nothing new (the repository recognises the command), and a policy
-/// rebuilt from position 0 converges to the same state. Every command a policy issues carries the
-/// trigger's correlation id and is caused by the trigger.
+/// Policies are process managers: they read the global log from a checkpoint kept in the store
+/// ([`POLICY_CHECKPOINT`]) and issue commands. Each reaction's command id is derived from the
+/// triggering event's id, so running a policy again over the same events issues nothing new,
+/// also when two processes run it at once; every command a policy issues carries the trigger's
+/// correlation id and is caused by it. A policy command the rules refuse is recorded in the
+/// [`PolicyLog`] ([`policy_failures`](Self::policy_failures)); one that fails for another reason
+/// (the store, a lost race) is retried with a bounded backoff and, if it still fails, stays
+/// pending: the next command, [`process_policies`](Self::process_policies) or opening the
+/// application completes it.
 ///
 /// - **Unit sold** → the customer records the purchase (an accountable or higher customer gets a
 ///   follow-up obligation, decided by the Customer aggregate).
@@ -60,6 +176,7 @@ const FOLLOW_PAGE: usize = 1_024;
 /// - **Technician dispatched** with parts → the parts are reserved; **call resolved** → the parts
 ///   reserved for it are issued.
 /// - **Model discontinued** on one part → every other part the model uses gets the discontinuation.
+/// - **Contract cancelled or expired** → its units' days are released.
 /// - **Warranty ending within N days** (a date, not an event: [`ServiceLifecycle::run_daily`]) → a
 ///   proactive or partnership customer gets an outreach obligation offering a post-warranty
 ///   contract.
@@ -70,15 +187,19 @@ pub struct ServiceLifecycle<S> {
     contracts: Repository<ServiceContract, ServiceEvent, S>,
     parts: Repository<PartsSupply, ServiceEvent, S>,
     technicians: Repository<Technician, ServiceEvent, S>,
+    coverage: Repository<UnitCoverage, ServiceEvent, S>,
+    policy_log: Repository<PolicyLog, ServiceEvent, S>,
     personal_data: Arc<dyn Vault>,
     plans: Arc<dyn Fn(&TargetGroup) -> ServicePlan + Send + Sync>,
+    mode: PolicyMode,
     followers: Mutex<Followers>,
-    failures: Mutex<Vec<PolicyFailure>>,
 }
 
 impl<S> std::fmt::Debug for ServiceLifecycle<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceLifecycle").finish_non_exhaustive()
+        f.debug_struct("ServiceLifecycle")
+            .field("policies", &self.mode)
+            .finish_non_exhaustive()
     }
 }
 
@@ -101,45 +222,35 @@ pub fn default_plan(_target_group: &TargetGroup) -> ServicePlan {
     }
 }
 
-impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
-    /// The application over `store`, with personal data in memory and the [`default_plan`].
-    /// Existing events are read once to build the directory; the policies are not re-run over
-    /// them (they ran when those events were written). If a process stopped between a command
-    /// and its policies, [`replay_policies`](Self::replay_policies) completes them: policies are
-    /// idempotent, so it writes only what is missing.
+/// The context of a command the facade issues on behalf of the caller's command (a coverage
+/// claim, a technician's assignment): in the caller's chain, with an id derived from the
+/// caller's command id and `purpose`, so a retry of the caller's command issues the same one.
+fn on_behalf_of(context: &CommandContext, purpose: &str) -> CommandContext {
+    CommandContext {
+        command_id: context
+            .command_id
+            .map(|id| CommandId::from_uuid(derived_uuid(id.as_uuid(), purpose.as_bytes()))),
+        causation: context.causation,
+        metadata: context.metadata.clone(),
+    }
+}
+
+impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> {
+    /// The application over `store` with the defaults: personal data in memory, the
+    /// [`default_plan`], policies inline. [`builder`](Self::builder) chooses otherwise.
     pub fn new(store: S) -> Result<Self, ServiceError> {
-        let service = Self {
-            products: Repository::new(store.clone()).with_state_cache(STATE_CACHE),
-            customers: Repository::new(store.clone()).with_state_cache(STATE_CACHE),
-            contracts: Repository::new(store.clone()).with_state_cache(STATE_CACHE),
-            parts: Repository::new(store.clone()).with_state_cache(STATE_CACHE),
-            technicians: Repository::new(store.clone()).with_state_cache(STATE_CACHE),
+        Self::builder(store).open()
+    }
+
+    /// Starts choosing how the application over `store` is opened.
+    pub fn builder(store: S) -> ServiceBuilder<S> {
+        ServiceBuilder {
             store,
             personal_data: Arc::new(MemoryVault::new()),
             plans: Arc::new(default_plan),
-            followers: Mutex::new(Followers {
-                directory: Directory::default(),
-                position: 0,
-            }),
-            failures: Mutex::new(Vec::new()),
-        };
-        service.catch_up(false)?;
-        Ok(service)
-    }
-
-    /// Keeps personal data in `vault` (the sled store, say) instead of memory.
-    pub fn with_personal_data(mut self, vault: impl Vault + 'static) -> Self {
-        self.personal_data = Arc::new(vault);
-        self
-    }
-
-    /// Chooses each target group's service plan with `plans`.
-    pub fn with_plans(
-        mut self,
-        plans: impl Fn(&TargetGroup) -> ServicePlan + Send + Sync + 'static,
-    ) -> Self {
-        self.plans = Arc::new(plans);
-        self
+            policies: PolicyMode::Inline,
+            state_cache: STATE_CACHE,
+        }
     }
 
     /// The store underneath.
@@ -147,7 +258,7 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
         &self.store
     }
 
-    /// Reads the directory as it is now.
+    /// Reads the directory as the policies last left it (at the head, in the inline mode).
     pub fn directory<R>(&self, read: impl FnOnce(&Directory) -> R) -> R {
         read(
             &self
@@ -166,12 +277,16 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
         (self.plans)(&target_group.unwrap_or(TargetGroup::Household))
     }
 
-    /// The policy commands refused or failed so far.
-    pub fn policy_failures(&self) -> Vec<PolicyFailure> {
-        self.failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    /// The policy commands the rules refused, oldest first, as the policy log in the store
+    /// holds them (every process sharing the store sees the same list).
+    pub fn policy_failures(&self) -> Result<Vec<PolicyFailure>, ServiceError> {
+        let mut failures = Vec::new();
+        for stored in self.store.read_stream(&PolicyLog::stream_id()?, 1)? {
+            if let ServiceEvent::Policy(event) = &stored?.event {
+                failures.push(PolicyFailure::from(event));
+            }
+        }
+        Ok(failures)
     }
 
     /// A customer's personal data, unless erased.
@@ -182,38 +297,71 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
         Ok(PersonalDataRecord::of(&*self.personal_data, customer).get()?)
     }
 
-    /// Runs a Product command, then the policies.
+    /// Runs a Product command on a unit that was received (unless it receives one): a sale or a
+    /// modernization names a customer, who must exist.
     pub fn product(
         &self,
         command: ProductCommand,
         context: &CommandContext,
     ) -> Result<Executed<Product>, ServiceError> {
+        if !matches!(command, ProductCommand::ReceiveUnit { .. }) {
+            self.require_unit(command.product())?;
+        }
+        match &command {
+            ProductCommand::Sell { customer, .. } => self.require_customer(*customer)?,
+            ProductCommand::Modernize { requested_by, .. } => {
+                self.require_customer(*requested_by)?;
+            }
+            _ => {}
+        }
         let executed = execute(
             &self.products,
             Product::stream_id(command.product()),
             &command,
             context,
         )?;
-        self.catch_up(true)?;
+        self.after_command()?;
         Ok(executed)
     }
 
-    /// Runs a Customer command, then the policies. Registration and erasure of personal data go
-    /// through [`register_customer`](Self::register_customer) and
+    /// Runs a Customer command. A purchase, demonstration or offer names units and models,
+    /// which must exist, and a substitute is offered only when the requested model has no unit
+    /// ready for sale (C5). Registration and erasure of personal data go through
+    /// [`register_customer`](Self::register_customer) and
     /// [`erase_customer`](Self::erase_customer).
     pub fn customer(
         &self,
         command: CustomerCommand,
         context: &CommandContext,
     ) -> Result<Executed<Customer>, ServiceError> {
-        if let CustomerCommand::OfferSubstitute { requested, .. } = &command {
-            if let Some(unit) = self.directory(|directory| directory.ready_units(*requested).next())
-            {
-                return Err(ServiceError::RequestedModelAvailable {
-                    model: *requested,
-                    unit,
-                });
+        if !matches!(command, CustomerCommand::Register { .. }) {
+            self.require_customer(command.customer())?;
+        }
+        match &command {
+            CustomerCommand::RecordPurchase { product, .. }
+            | CustomerCommand::ScheduleWarrantyOutreach { product, .. } => {
+                self.require_unit(*product)?;
             }
+            CustomerCommand::RecordDemonstration { model, .. }
+            | CustomerCommand::OfferRelatedProduct { model, .. } => self.require_model(*model)?,
+            CustomerCommand::OfferSubstitute {
+                requested, offered, ..
+            } => {
+                self.require_model(*requested)?;
+                match offered {
+                    Substitute::Model(model) => self.require_model(*model)?,
+                    Substitute::Unit(unit) => self.require_unit(*unit)?,
+                }
+                if let Some(unit) =
+                    self.directory(|directory| directory.ready_units(*requested).next())
+                {
+                    return Err(ServiceError::RequestedModelAvailable {
+                        model: *requested,
+                        unit,
+                    });
+                }
+            }
+            _ => {}
         }
         let executed = execute(
             &self.customers,
@@ -221,130 +369,285 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
             &command,
             context,
         )?;
-        self.catch_up(true)?;
+        self.after_command()?;
         Ok(executed)
     }
 
-    /// Runs a PartsSupply command, then the policies.
+    /// Runs a PartsSupply command: a reservation names a call, and a van names a technician,
+    /// which must exist.
     pub fn part(
         &self,
         command: PartCommand,
         context: &CommandContext,
     ) -> Result<Executed<PartsSupply>, ServiceError> {
+        if !matches!(command, PartCommand::RegisterPart { .. }) {
+            self.require_part(command.part())?;
+        }
+        let mut locations = Vec::new();
+        match &command {
+            PartCommand::Reserve { call, location, .. } => {
+                self.require_call(*call)?;
+                locations.push(location);
+            }
+            PartCommand::ReceiveStock { location, .. } => locations.push(location),
+            PartCommand::Transfer { from, to, .. } => locations.extend([from, to]),
+            _ => {}
+        }
+        for location in locations {
+            if let Location::Van(technician) = location {
+                self.require_technician(*technician)?;
+            }
+        }
         let executed = execute(
             &self.parts,
             PartsSupply::stream_id(command.part()),
             &command,
             context,
         )?;
-        self.catch_up(true)?;
+        self.after_command()?;
         Ok(executed)
     }
 
-    /// Runs a Technician command, then the policies.
+    /// Runs a Technician command on a hired technician (unless it hires one): an assignment
+    /// names a call, which must exist. A certification names a model without that check: staff
+    /// are trained before the first unit of a model arrives.
     pub fn technician(
         &self,
         command: TechnicianCommand,
         context: &CommandContext,
     ) -> Result<Executed<Technician>, ServiceError> {
+        if !matches!(command, TechnicianCommand::Hire { .. }) {
+            self.require_technician(command.technician())?;
+        }
+        if let TechnicianCommand::AssignToCall { call, .. } = &command {
+            self.require_call(*call)?;
+        }
         let executed = execute(
             &self.technicians,
             Technician::stream_id(command.technician()),
             &command,
             context,
         )?;
-        self.catch_up(true)?;
+        self.after_command()?;
         Ok(executed)
     }
 
-    /// Runs a ServiceContract command, then the policies, checking first what needs other
-    /// aggregates: a proposal's units must have no overlapping contract (S1) and, for a
-    /// post-warranty contract, the units' warranty ends are filled in from the directory; a
-    /// dispatch needs a technician certified for the unit's model on that day (T2).
+    /// Runs a ServiceContract command, checking first what needs other aggregates: a proposal
+    /// names a customer and units that must exist, and claims the units' days (S1: no two
+    /// contracts at once), a post-warranty proposal's warranty ends are filled in from the
+    /// units; a renewal claims the further days; a call names a unit; a dispatch names a
+    /// technician (certified for the unit's model that day, T2) and parts; a resolution names
+    /// parts.
     pub fn contract(
         &self,
         mut command: ContractCommand,
         context: &CommandContext,
     ) -> Result<Executed<ServiceContract>, ServiceError> {
+        if !matches!(command, ContractCommand::Propose { .. }) {
+            self.require_contract(command.contract())?;
+        }
         match &mut command {
             ContractCommand::Propose {
                 terms,
                 warranty_ends,
                 ..
             } => {
-                let Terms {
-                    contract,
-                    units,
-                    start,
-                    end,
-                    kind,
-                    ..
-                } = &*terms;
-                let contract = *contract;
-                self.directory(|directory| -> Result<(), ServiceError> {
-                    for unit in units.iter() {
-                        if let Some((other, span)) = directory
-                            .overlapping_contracts(*unit, *start, *end)
-                            .find(|(other, _)| *other != contract)
-                        {
-                            return Err(ServiceError::UnitHasContract {
-                                unit: *unit,
-                                contract: other,
-                                start: span.start,
-                                end: span.end,
-                            });
-                        }
-                        if *kind == ContractKind::PostWarranty {
-                            if let Some(warranty) =
-                                directory.units.get(unit).and_then(|entry| entry.warranty)
-                            {
-                                warranty_ends.entry(*unit).or_insert(warranty.until);
-                            }
+                self.require_customer(terms.customer)?;
+                for unit in &terms.units {
+                    self.require_unit(*unit)?;
+                }
+                self.refuse_known_overlap(terms)?;
+                if terms.kind == ContractKind::PostWarranty {
+                    for unit in &terms.units {
+                        let product = self
+                            .products
+                            .load(&Product::stream_id(*unit)?)
+                            .map_err(ExecuteError::<super::product::ProductError>::from)?;
+                        if let Some(warranty) = product.state.warranty {
+                            warranty_ends.entry(*unit).or_insert(warranty.until);
                         }
                     }
-                    Ok(())
-                })?;
+                }
             }
+            ContractCommand::OpenCall { unit, .. } => self.require_unit(*unit)?,
             ContractCommand::Dispatch {
-                call,
-                technician,
-                at,
-                ..
+                technician, parts, ..
             } => {
-                let model = self.directory(|directory| {
-                    let (_, unit) = directory
-                        .calls
-                        .get(call)
-                        .ok_or(ServiceError::UnknownCall { call: *call })?;
-                    directory
-                        .units
-                        .get(unit)
-                        .map(|entry| entry.model)
-                        .ok_or(ServiceError::UnknownUnit { product: *unit })
-                })?;
-                let state = self
-                    .technicians
-                    .load(&Technician::stream_id(*technician)?)
-                    .map_err(ExecuteError::<TechnicianError>::from)?;
-                let date = at.date_naive();
-                if !state.state.certified_for(model, date) {
-                    return Err(ServiceError::NotCertified {
-                        technician: *technician,
-                        model,
-                        date,
-                    });
+                self.require_technician(*technician)?;
+                for (part, _) in parts.iter() {
+                    self.require_part(part)?;
+                }
+            }
+            ContractCommand::Resolve { parts, .. } => {
+                for (part, _) in parts.iter() {
+                    self.require_part(part)?;
                 }
             }
             _ => {}
         }
-        let executed = execute(
-            &self.contracts,
-            ServiceContract::stream_id(command.contract()),
-            &command,
-            context,
-        )?;
-        self.catch_up(true)?;
+        let executed = self.execute_contract(&command, context)?;
+        self.after_command()?;
         Ok(executed)
+    }
+
+    /// Runs a contract command with the rules other aggregates own: a proposal claims its units'
+    /// days in their coverage streams first (S1), a renewal claims the further days, and a
+    /// dispatch is first recorded as the technician's assignment (T2). The policies come here
+    /// too, so a warranty contract keeps S1 like any other.
+    fn execute_contract(
+        &self,
+        command: &ContractCommand,
+        context: &CommandContext,
+    ) -> Result<Executed<ServiceContract>, ServiceError> {
+        let stream = ServiceContract::stream_id(command.contract())?;
+        let done_before = match context.command_id {
+            Some(id) => self.store.find_event(EventId::derived(id, 0))?.is_some(),
+            None => false,
+        };
+        if !done_before {
+            match command {
+                ContractCommand::Propose { terms, at, .. } => {
+                    // Decided first, so a proposal the contract refuses claims nothing.
+                    let state = self
+                        .contracts
+                        .load(&stream)
+                        .map_err(ExecuteError::<ContractError>::from)?;
+                    ServiceContract::decide(&state.state, command)
+                        .map_err(ExecuteError::Rejected)?;
+                    self.claim_units(terms, terms.end, *at, context, false)?;
+                }
+                ContractCommand::Renew { until, at, .. } => {
+                    let state = self
+                        .contracts
+                        .load(&stream)
+                        .map_err(ExecuteError::<ContractError>::from)?;
+                    ServiceContract::decide(&state.state, command)
+                        .map_err(ExecuteError::Rejected)?;
+                    if let Some(terms) = &state.state.terms {
+                        self.claim_units(terms, *until, *at, context, true)?;
+                    }
+                }
+                ContractCommand::Dispatch {
+                    call,
+                    technician,
+                    at,
+                    ..
+                } => {
+                    let state = self
+                        .contracts
+                        .load(&stream)
+                        .map_err(ExecuteError::<ContractError>::from)?;
+                    ServiceContract::decide(&state.state, command)
+                        .map_err(ExecuteError::Rejected)?;
+                    let unit = state.state.calls.get(call).map(|call| call.unit).ok_or(
+                        ServiceError::Unknown {
+                            missing: Reference::Call(*call),
+                        },
+                    )?;
+                    let model = self
+                        .products
+                        .load(&Product::stream_id(unit)?)
+                        .map_err(ExecuteError::<super::product::ProductError>::from)?
+                        .state
+                        .model
+                        .ok_or(ServiceError::Unknown {
+                            missing: Reference::Unit(unit),
+                        })?;
+                    let assignment = TechnicianCommand::AssignToCall {
+                        technician: *technician,
+                        call: *call,
+                        model,
+                        at: *at,
+                    };
+                    match self.technicians.execute(
+                        &Technician::stream_id(*technician)?,
+                        &assignment,
+                        &on_behalf_of(context, "technician assignment"),
+                    ) {
+                        Err(ExecuteError::Rejected(TechnicianError::NotCertifiedOn {
+                            technician,
+                            model,
+                            date,
+                        })) => {
+                            return Err(ServiceError::NotCertified {
+                                technician,
+                                model,
+                                date,
+                            })
+                        }
+                        other => drop(other?),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(self.contracts.execute(&stream, command, context)?)
+    }
+
+    /// S1: claims `terms.start..=end` of every unit of `terms` for its contract, in the order of
+    /// the units; if one is refused, releases what this call claimed and refuses with the
+    /// contract that holds the days. `renewal` claims for a renewal (the contract may hold the
+    /// unit already).
+    fn claim_units(
+        &self,
+        terms: &Terms,
+        end: NaiveDate,
+        at: DateTime<Utc>,
+        context: &CommandContext,
+        renewal: bool,
+    ) -> Result<(), ServiceError> {
+        let mut claimed = Vec::new();
+        for unit in &terms.units {
+            let command = CoverageCommand::Claim {
+                unit: *unit,
+                contract: terms.contract,
+                start: terms.start,
+                end,
+                at,
+                renewal,
+            };
+            let purpose = format!("coverage claim {unit} until {end}");
+            let stream = UnitCoverage::stream_id(*unit)?;
+            match self
+                .coverage
+                .execute(&stream, &command, &on_behalf_of(context, &purpose))
+            {
+                Ok(executed) => {
+                    if !executed.events.is_empty() && !executed.replayed {
+                        claimed.push(*unit);
+                    }
+                }
+                Err(error) => {
+                    for unit in claimed {
+                        let release = CoverageCommand::Release {
+                            unit,
+                            contract: terms.contract,
+                            at,
+                        };
+                        self.coverage.execute(
+                            &UnitCoverage::stream_id(unit)?,
+                            &release,
+                            &CommandContext::new(),
+                        )?;
+                    }
+                    return Err(match error {
+                        ExecuteError::Rejected(CoverageError::Overlaps {
+                            unit,
+                            contract,
+                            start,
+                            end,
+                        }) => ServiceError::UnitHasContract {
+                            unit,
+                            contract,
+                            start,
+                            end,
+                        },
+                        other => other.into(),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// C1: registers a customer, keeping the name and contact in the personal-data vault.
@@ -393,8 +696,11 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
 
     /// The daily policy: every unit whose warranty ends within `within_days` of `as_of` gets, for a
     /// proactive or partnership owner, an outreach obligation to offer a post-warranty contract by
-    /// the warranty's end. Idempotent per unit and warranty. Returns how many were scheduled.
+    /// the warranty's end. Idempotent per unit and warranty, so running it again the same day, or
+    /// from two processes at once, schedules each outreach once. Returns how many this call
+    /// scheduled.
     pub fn run_daily(&self, as_of: NaiveDate, within_days: u32) -> Result<usize, ServiceError> {
+        self.process_policies()?;
         let horizon = as_of
             .checked_add_days(chrono::Days::new(u64::from(within_days)))
             .unwrap_or(as_of);
@@ -435,8 +741,21 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
                     .execute(&Customer::stream_id(customer)?, &command, &context)?;
             scheduled += usize::from(!executed.events.is_empty() && !executed.replayed);
         }
-        self.catch_up(true)?;
+        self.after_command()?;
         Ok(scheduled)
+    }
+
+    /// Drives the policies to the head of the log: folds every new event into the directory and
+    /// runs the reactions it calls for, then saves the checkpoint now and then. Returns how many
+    /// events it read. Inline, every command does this before it returns; in the background
+    /// mode the application calls it (from one thread or task; calls from several wait for each
+    /// other).
+    pub fn process_policies(&self) -> Result<u64, ServiceError> {
+        let mut followers = self
+            .followers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        followers.catch_up(self)
     }
 
     /// Rebuilds the directory and runs every policy again over the whole log, from position 0.
@@ -449,85 +768,17 @@ impl<S: EventStore<ServiceEvent> + Clone> ServiceLifecycle<S> {
                 .followers
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            followers.directory = Directory::default();
-            followers.position = 0;
+            *followers = Followers::resuming_after(0);
         }
-        self.catch_up(true)?;
+        self.process_policies()?;
         Ok(self.store.head_position()? - head)
     }
 
-    /// Reads the log from the followers' position: updates the directory and, when `react`,
-    /// runs the policies, until nothing new is left. Reads page by page.
-    fn catch_up(&self, react: bool) -> Result<(), ServiceError> {
-        loop {
-            let mut reactions = Vec::new();
-            let read = {
-                let mut followers = self
-                    .followers
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                let mut read = 0;
-                for stored in self
-                    .store
-                    .read_all(followers.position + 1)?
-                    .take(FOLLOW_PAGE)
-                {
-                    let stored = stored?;
-                    followers.directory.apply(&stored);
-                    followers.position = stored.position;
-                    read += 1;
-                    if react {
-                        let called_for = react_to(&followers.directory, &stored, &*self.plans);
-                        if !called_for.is_empty() {
-                            reactions.push((stored.into_owned(), called_for));
-                        }
-                    }
-                }
-                read
-            };
-            for (trigger, called_for) in reactions {
-                for (index, (policy, reaction)) in (0u32..).zip(called_for) {
-                    self.run_reaction(&trigger, index, policy, reaction);
-                }
-            }
-            if read == 0 {
-                return Ok(());
-            }
-        }
-    }
-
-    fn run_reaction(
-        &self,
-        trigger: &Envelope<ServiceEvent>,
-        index: u32,
-        policy: &'static str,
-        reaction: Reaction,
-    ) {
-        let context = CommandContext::with_command_id(policy_command_id(trigger.event_id, index))
-            .caused_by(Causation::following(trigger));
-        let outcome = match reaction {
-            Reaction::Customer(command) => {
-                let stream = Customer::stream_id(command.customer());
-                execute(&self.customers, stream, &command, &context).map(drop)
-            }
-            Reaction::Contract(command) => {
-                let stream = ServiceContract::stream_id(command.contract());
-                execute(&self.contracts, stream, &command, &context).map(drop)
-            }
-            Reaction::Part(command) => {
-                let stream = PartsSupply::stream_id(command.part());
-                execute(&self.parts, stream, &command, &context).map(drop)
-            }
-        };
-        if let Err(error) = outcome {
-            self.failures
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(PolicyFailure {
-                    policy,
-                    trigger: trigger.event_id,
-                    error: error.to_string(),
-                });
+    /// What every command does after it is recorded: in the inline mode, drive the policies.
+    fn after_command(&self) -> Result<(), ServiceError> {
+        match self.mode {
+            PolicyMode::Inline => self.process_policies().map(drop),
+            PolicyMode::Background => Ok(()),
         }
     }
 }

@@ -7,6 +7,7 @@ use chrono::Datelike;
 use super::contract::{
     ContractCommand, ContractEvent, ContractKind, Entitlements, ServicePlan, Terms,
 };
+use super::coverage::CoverageCommand;
 use super::customer::{CustomerCommand, TargetGroup};
 use super::events::ServiceEvent;
 use super::parts::{Location, PartCommand, PartEvent};
@@ -21,6 +22,7 @@ pub(crate) enum Reaction {
     Customer(CustomerCommand),
     Contract(ContractCommand),
     Part(PartCommand),
+    Coverage(CoverageCommand),
 }
 
 /// The id of the `index`-th command a policy issues in reaction to `trigger`: deterministic, so a
@@ -107,6 +109,23 @@ pub(crate) fn react_to(
                         call: *call,
                         location: Location::CentralWarehouse,
                         quantity: *quantity,
+                        at: *at,
+                    }),
+                );
+            }
+        }
+        (
+            ServiceEvent::Contract(
+                ContractEvent::Cancelled { at, .. } | ContractEvent::Expired { at },
+            ),
+            Some(StreamOwner::Contract(contract)),
+        ) => {
+            for unit in directory.contract_units(*contract) {
+                push(
+                    "contract ended: release its units' days",
+                    Reaction::Coverage(CoverageCommand::Release {
+                        unit,
+                        contract: *contract,
                         at: *at,
                     }),
                 );

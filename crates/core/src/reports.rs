@@ -131,7 +131,7 @@ impl Projection<ServiceEvent> for Reports {
                 }
                 PartsSupply::apply(state_of(&mut self.parts, stream), event);
             }
-            ServiceEvent::Technician(_) => {}
+            ServiceEvent::Technician(_) | ServiceEvent::Coverage(_) | ServiceEvent::Policy(_) => {}
         }
     }
 }

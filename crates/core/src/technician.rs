@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::values::{ModelId, TechnicianId};
+use super::values::{CallId, ModelId, TechnicianId};
 use crate::checks::{self, BadLength};
 use crate::event_enum::event_enum;
 use crate::kernel::{Decider, InvalidStreamId, StreamId};
@@ -47,6 +47,16 @@ event_enum! {
             model: ModelId,
             /// Why.
             reason: String,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// T2: the technician was assigned to a service call on a unit of a model they were
+        /// certified for that day: the record that a dispatch (S3) is allowed.
+        "technician.assigned_to_call" => AssignedToCall {
+            /// The call.
+            call: CallId,
+            /// The unit's model.
+            model: ModelId,
             /// When.
             at: DateTime<Utc>,
         },
@@ -127,6 +137,7 @@ fn apply(state: &mut TechnicianState, event: &TechnicianEvent) {
             }
         }
         TechnicianEvent::Left { at } => state.left_on = Some(at.date_naive()),
+        TechnicianEvent::AssignedToCall { .. } => {}
     }
 }
 
@@ -173,6 +184,20 @@ pub enum TechnicianCommand {
         /// When.
         at: DateTime<Utc>,
     },
+    /// T2: assign the technician to a service call on a unit of `model`, at `at`: accepted only
+    /// while the technician is certified for the model that day. The facade issues it before a
+    /// dispatch, so a revocation racing the dispatch either comes first (and the assignment is
+    /// refused) or after it (and the dispatch was valid when made).
+    AssignToCall {
+        /// The technician.
+        technician: TechnicianId,
+        /// The call.
+        call: CallId,
+        /// The model of the call's unit.
+        model: ModelId,
+        /// When.
+        at: DateTime<Utc>,
+    },
     /// T1: the technician leaves.
     Leave {
         /// The technician.
@@ -190,6 +215,7 @@ impl TechnicianCommand {
             | Self::CompleteStandardsTraining { technician, .. }
             | Self::Certify { technician, .. }
             | Self::Revoke { technician, .. }
+            | Self::AssignToCall { technician, .. }
             | Self::Leave { technician, .. } => *technician,
         }
     }
@@ -254,6 +280,16 @@ pub enum TechnicianError {
         /// The model.
         model: ModelId,
     },
+    /// T2: not certified for the model on the day of an assignment.
+    #[error("technician {technician} is not certified for model {model} on {date}: only a technician certified for the unit's model on the day is dispatched (T2)")]
+    NotCertifiedOn {
+        /// The technician.
+        technician: TechnicianId,
+        /// The model.
+        model: ModelId,
+        /// The day.
+        date: NaiveDate,
+    },
     /// A revocation without a reason.
     #[error("revoking a certification of technician {technician} needs a reason: a revocation says why (T1)")]
     NoReason {
@@ -311,9 +347,35 @@ impl Decider for Technician {
             TechnicianCommand::Revoke {
                 model, reason, at, ..
             } => revoke(state, technician, model, reason, at),
+            TechnicianCommand::AssignToCall {
+                call, model, at, ..
+            } => assign_to_call(state, technician, *call, *model, at),
             TechnicianCommand::Leave { at, .. } => leave(at),
         }
     }
+}
+
+/// T2: assigns the technician to a call, only while certified for the unit's model that day.
+fn assign_to_call(
+    state: &TechnicianState,
+    technician: TechnicianId,
+    call: CallId,
+    model: ModelId,
+    at: &DateTime<Utc>,
+) -> Result<Vec<TechnicianEvent>, TechnicianError> {
+    let date = at.date_naive();
+    if !state.certified_for(model, date) {
+        return Err(TechnicianError::NotCertifiedOn {
+            technician,
+            model,
+            date,
+        });
+    }
+    Ok(vec![TechnicianEvent::AssignedToCall {
+        call,
+        model,
+        at: *at,
+    }])
 }
 
 /// T1: hires the technician, once.
@@ -489,6 +551,50 @@ mod tests {
             ModelId::from_uuid(uuid::Uuid::from_u128(3)),
             day(2).date_naive()
         ));
+    }
+
+    #[test]
+    fn a_technician_is_assigned_to_a_call_only_while_certified_for_its_model_t2() {
+        let (technician, model) = ids();
+        let call = CallId::from_uuid(uuid::Uuid::from_u128(9));
+        let assign = |at| TechnicianCommand::AssignToCall {
+            technician,
+            call,
+            model,
+            at,
+        };
+        let mut history = trained();
+        history.push(TechnicianEvent::Certified {
+            model,
+            until: day(100).date_naive(),
+            at: day(2),
+        });
+        given::<Technician>(history.clone())
+            .when(assign(day(100)))
+            .then_events([TechnicianEvent::AssignedToCall {
+                call,
+                model,
+                at: day(100),
+            }]);
+        given::<Technician>(history.clone())
+            .when(assign(day(101)))
+            .then_error(TechnicianError::NotCertifiedOn {
+                technician,
+                model,
+                date: day(101).date_naive(),
+            });
+        history.push(TechnicianEvent::CertificationRevoked {
+            model,
+            reason: "failed an audit".into(),
+            at: day(50),
+        });
+        given::<Technician>(history)
+            .when(assign(day(50)))
+            .then_error(TechnicianError::NotCertifiedOn {
+                technician,
+                model,
+                date: day(50).date_naive(),
+            });
     }
 
     #[test]

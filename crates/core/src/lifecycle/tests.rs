@@ -7,7 +7,7 @@ use chrono::Duration;
 use super::*;
 use crate::contract::CallKind;
 use crate::customer::{ObligationKind, RelationshipLevel};
-use crate::kernel::{Event, MemoryStore, ReadError};
+use crate::kernel::{Envelope, Event, MemoryStore, ReadError};
 use crate::product::AfterSaleServices;
 use crate::testing::scenario::{no_context, receipt_to_post_warranty_repair, world_on, World};
 use crate::testing::time::scenario_day as day;
@@ -235,6 +235,28 @@ fn a_substitute_is_offered_only_when_the_requested_model_has_no_unit_ready_c5() 
     let (product, model) = (w.product, w.model);
     w.receive_and_commission_on_day_1();
     let other = ModelId::from_uuid(uuid::Uuid::from_u128(8));
+    let offer_of = |requested| CustomerCommand::OfferSubstitute {
+        customer: w.customer,
+        requested,
+        offered: crate::customer::Substitute::Unit(product),
+        accepted: true,
+        at: day(2),
+    };
+    // A model nobody has received a unit of (nor registered a part for) is unknown.
+    let error = s.customer(offer_of(other), &no_context()).unwrap_err();
+    assert!(
+        matches!(error, ServiceError::Unknown { missing: Reference::Model(model) } if model == other),
+        "{error}"
+    );
+    s.product(
+        ProductCommand::ReceiveUnit {
+            model: other,
+            serial: SerialNumber::new("OTHER-1").unwrap(),
+            at: day(1),
+        },
+        &no_context(),
+    )
+    .unwrap();
     let offer = |requested| CustomerCommand::OfferSubstitute {
         customer: w.customer,
         requested,
@@ -264,7 +286,7 @@ fn a_substitute_is_offered_only_when_the_requested_model_has_no_unit_ready_c5() 
 }
 
 #[test]
-fn policies_interrupted_by_a_stop_are_completed_by_replaying_them() {
+fn policies_interrupted_by_a_stop_are_completed_when_the_application_opens_again() {
     let w = world();
     w.setup_customer_technician_and_parts();
     let s = &w.service;
@@ -297,21 +319,24 @@ fn policies_interrupted_by_a_stop_are_completed_by_replaying_them() {
     products
         .execute(&Product::stream_id(product).unwrap(), &sale, &no_context())
         .unwrap();
-    let restarted = ServiceLifecycle::new(s.store().clone()).unwrap();
     assert!(!w
         .state::<Customer>(Customer::stream_id(w.customer).unwrap())
         .purchases
         .contains(&product));
-    assert!(
-        restarted.replay_policies().unwrap() > 0,
-        "the missing reactions are written"
-    );
+    // Opening the application again completes what was pending, with no manual call.
+    let restarted = ServiceLifecycle::new(s.store().clone()).unwrap();
     assert!(w
         .state::<Customer>(Customer::stream_id(w.customer).unwrap())
         .purchases
         .contains(&product));
     assert!(restarted.directory(|directory| directory.contracts_by_unit.contains_key(&product)));
     assert_eq!(restarted.replay_policies().unwrap(), 0, "and only once");
+    let again = ServiceLifecycle::new(s.store().clone()).unwrap();
+    assert_eq!(
+        again.replay_policies().unwrap(),
+        0,
+        "also after another restart"
+    );
 }
 
 #[test]
@@ -324,9 +349,10 @@ fn a_contract_gets_the_plan_of_its_customers_target_group() {
         }
         plan
     };
-    let service = ServiceLifecycle::new(MemoryStore::new())
-        .unwrap()
-        .with_plans(fast);
+    let service = ServiceLifecycle::builder(MemoryStore::new())
+        .plans(fast)
+        .open()
+        .unwrap();
     service
         .register_customer(
             w.customer,
@@ -447,9 +473,10 @@ fn a_registration_whose_personal_record_cannot_be_kept_records_nothing() {
     // Personal data first, then the event: a failure between them never leaves a registered
     // customer without a name.
     let store = MemoryStore::<ServiceEvent>::new();
-    let service = ServiceLifecycle::new(store.clone())
-        .unwrap()
-        .with_personal_data(FullVault);
+    let service = ServiceLifecycle::builder(store.clone())
+        .personal_data(FullVault)
+        .open()
+        .unwrap();
     let customer = CustomerId::from_uuid(uuid::Uuid::from_u128(5));
     let error = service
         .register_customer(
@@ -476,9 +503,10 @@ fn a_registration_whose_personal_record_cannot_be_kept_records_nothing() {
 fn a_registered_customer_without_a_personal_record_is_found_until_erased() {
     let store = MemoryStore::<ServiceEvent>::new();
     let vault = std::sync::Arc::new(crate::kernel::MemoryVault::new());
-    let service = ServiceLifecycle::new(store.clone())
-        .unwrap()
-        .with_personal_data(vault.clone());
+    let service = ServiceLifecycle::builder(store.clone())
+        .personal_data(vault.clone())
+        .open()
+        .unwrap();
     let customer = CustomerId::from_uuid(uuid::Uuid::from_u128(6));
     let anna = PersonalData {
         name: "Anna Petrova".into(),

@@ -17,7 +17,7 @@
 //! ```
 
 use super::time::hour;
-use crate::kernel::{CommandContext, EventStore};
+use crate::kernel::{CheckpointStore, CommandContext, EventStore};
 use crate::*;
 use proptest::prelude::*;
 
@@ -129,7 +129,10 @@ pub fn personal(n: u8) -> PersonalData {
 /// Runs `ops` through the facade over `store` (the part is registered first); commands the rules
 /// reject are part of life and skipped, and a failure of the store panics (a generated history
 /// never hides one). Returns the application, to run more or to read its directory.
-pub fn run<S: EventStore<ServiceEvent> + Clone>(store: S, ops: &[Op]) -> ServiceLifecycle<S> {
+pub fn run<S: EventStore<ServiceEvent> + CheckpointStore + Clone>(
+    store: S,
+    ops: &[Op],
+) -> ServiceLifecycle<S> {
     let service = ServiceLifecycle::new(store).expect("the application starts");
     let eur = Currency::new("EUR").expect("valid currency");
     let product = |command| service.product(command, &CommandContext::new()).map(drop);
