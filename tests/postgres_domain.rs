@@ -11,6 +11,7 @@ use service_lifecycle::kernel::{CheckpointStore, CommandContext, EventStore, Pro
 use service_lifecycle::postgres::{PostgresOptions, PostgresStore, ThrowawayServer};
 use service_lifecycle::reports::Reports;
 use service_lifecycle::testing::histories::{arbitrary_ops, run};
+use service_lifecycle::testing::races;
 use service_lifecycle::testing::scenario::receipt_to_post_warranty_repair;
 use service_lifecycle::{
     CustomerId, PersonalData, RelationshipLevel, ServiceEvent, ServiceLifecycle, TargetGroup,
@@ -113,4 +114,30 @@ proptest! {
         rebuilt.catch_up(&store, &service_lifecycle::kernel::MemoryStore::<ServiceEvent>::new()).unwrap();
         prop_assert_eq!(parts.projection(), rebuilt.projection());
     }
+}
+
+/// S1 and T2 under concurrency on PostgreSQL: two stores with their own connection pools (as
+/// two processes would have) over one schema, four threads; at most one racing command passes
+/// each time, and every loser gets the rule's refusal.
+#[test]
+fn rules_across_aggregates_hold_when_commands_race_on_postgres() {
+    if server().is_none() {
+        return;
+    }
+    let store = store_in("domain_races");
+    let world = service_lifecycle::testing::scenario::world_on(store.clone());
+    world.setup_customer_technician_and_parts();
+    let services = [
+        ServiceLifecycle::new(store_in("domain_races")).unwrap(),
+        ServiceLifecycle::new(store_in("domain_races")).unwrap(),
+    ];
+    let report = races::overlapping_contracts(&world, &services, 4, 250);
+    assert_eq!(report.violations, 0, "{report:?}");
+    assert!(report.unexpected.is_empty(), "{report:?}");
+    assert_eq!((report.passed, report.refused), (250, 750), "{report:?}");
+    world.prepare_and_sell();
+    let report = races::dispatch_against_revocation(&world, &services, 100);
+    assert_eq!(report.violations, 0, "{report:?}");
+    assert!(report.unexpected.is_empty(), "{report:?}");
+    assert_eq!(report.passed + report.refused, 100, "{report:?}");
 }

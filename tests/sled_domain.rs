@@ -10,6 +10,7 @@ use service_lifecycle::kernel::{
     Repository, SnapshotPolicy, SnapshotStore, StreamId, SubjectId, Vault,
 };
 use service_lifecycle::sled::{Durability, DurableProjector, SledOptions, SledStore};
+use service_lifecycle::testing::races;
 use service_lifecycle::testing::scenario::receipt_to_post_warranty_repair;
 use service_lifecycle::{
     CustomerId, PersonalData, RelationshipLevel, ServiceEvent, ServiceLifecycle, TargetGroup,
@@ -388,4 +389,34 @@ fn a_record_written_before_records_were_encrypted_is_read_then_replaced_or_erase
     let store = waiting_for_the_lock(|| SledStore::<ProbeEvent>::open(dir.path()));
     assert!(store.erase(other).unwrap(), "a plain record is erased too");
     assert_eq!(store.get(other).unwrap(), None);
+}
+
+/// S1 and T2 under concurrency on sled: four threads over two applications sharing one store
+/// propose overlapping contracts on a unit, trial after trial, and a dispatch races a
+/// revocation; at most one passes each time, and every loser gets the rule's refusal.
+#[test]
+fn rules_across_aggregates_hold_when_commands_race_on_sled() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::<ServiceEvent>::open(dir.path()).unwrap();
+    let world = service_lifecycle::testing::scenario::world_on(store.clone());
+    world.setup_customer_technician_and_parts();
+    let services = [
+        ServiceLifecycle::new(store.clone()).unwrap(),
+        ServiceLifecycle::new(store.clone()).unwrap(),
+    ];
+    let report = races::overlapping_contracts(&world, &services, 4, 1_000);
+    assert_eq!(report.violations, 0, "{report:?}");
+    assert!(report.unexpected.is_empty(), "{report:?}");
+    assert_eq!(
+        (report.passed, report.refused),
+        (1_000, 3_000),
+        "{report:?}"
+    );
+    world.prepare_and_sell();
+    let report = races::dispatch_against_revocation(&world, &services, 200);
+    assert_eq!(report.violations, 0, "{report:?}");
+    assert!(report.unexpected.is_empty(), "{report:?}");
+    assert_eq!(report.passed + report.refused, 200, "{report:?}");
+    let verified = store.verify().unwrap();
+    assert!(verified.is_clean(), "{verified}");
 }

@@ -697,8 +697,9 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
     /// The daily policy: every unit whose warranty ends within `within_days` of `as_of` gets, for a
     /// proactive or partnership owner, an outreach obligation to offer a post-warranty contract by
     /// the warranty's end. Idempotent per unit and warranty, so running it again the same day, or
-    /// from two processes at once, schedules each outreach once. Returns how many this call
-    /// scheduled.
+    /// from two processes at once, schedules each outreach once. Returns how many outreaches
+    /// this call recorded (two calls racing for the same one may both count it; the customer
+    /// holds it once).
     pub fn run_daily(&self, as_of: NaiveDate, within_days: u32) -> Result<usize, ServiceError> {
         self.process_policies()?;
         let horizon = as_of

@@ -537,3 +537,382 @@ fn a_registered_customer_without_a_personal_record_is_found_until_erased() {
         .unwrap();
     assert!(missing().is_empty());
 }
+
+#[test]
+fn of_overlapping_contracts_proposed_at_once_on_one_unit_at_most_one_passes_s1() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    // Two applications over one store, as two processes would be, with four threads.
+    let services = [
+        ServiceLifecycle::new(w.service.store().clone()).unwrap(),
+        ServiceLifecycle::new(w.service.store().clone()).unwrap(),
+    ];
+    let report = crate::testing::races::overlapping_contracts(&w, &services, 4, 1_000);
+    assert_eq!(report.violations, 0, "{report:?}");
+    assert!(report.unexpected.is_empty(), "{report:?}");
+    assert_eq!(report.passed, 1_000, "one contract passes in every trial");
+    assert_eq!(report.refused, 3_000, "and every other is refused by S1");
+}
+
+#[test]
+fn a_dispatch_racing_a_revocation_never_passes_after_it_t2() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    w.prepare_and_sell();
+    let services = [
+        ServiceLifecycle::new(w.service.store().clone()).unwrap(),
+        ServiceLifecycle::new(w.service.store().clone()).unwrap(),
+    ];
+    let report = crate::testing::races::dispatch_against_revocation(&w, &services, 500);
+    assert_eq!(report.violations, 0, "{report:?}");
+    assert!(report.unexpected.is_empty(), "{report:?}");
+    assert_eq!(report.passed + report.refused, 500, "{report:?}");
+}
+
+#[test]
+fn every_command_naming_an_entity_that_does_not_exist_is_refused_naming_it_and_writes_nothing() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    w.prepare_and_sell();
+    let s = &w.service;
+    let head = s.store().head_position().unwrap();
+    let stranger = CustomerId::from_uuid(uuid::Uuid::from_u128(404));
+    let ghost_unit = ProductId::from_uuid(uuid::Uuid::from_u128(405));
+    let ghost_part = PartNumber::new("NO-SUCH-PART").unwrap();
+    let ghost_technician = TechnicianId::from_uuid(uuid::Uuid::from_u128(406));
+    let ghost_contract = ContractId::from_uuid(uuid::Uuid::from_u128(407));
+    let ghost_call = CallId::from_uuid(uuid::Uuid::from_u128(408));
+    let ghost_model = ModelId::from_uuid(uuid::Uuid::from_u128(409));
+    let contract = w.warranty_contract();
+    let missing = |result: Result<(), ServiceError>| match result {
+        Err(ServiceError::Unknown { missing }) => missing,
+        other => panic!("expected an unknown reference, got {other:?}"),
+    };
+    let product = |command| s.product(command, &no_context()).map(drop);
+    let customer = |command| s.customer(command, &no_context()).map(drop);
+    let contract_command = |command| s.contract(command, &no_context()).map(drop);
+    let part = |command| s.part(command, &no_context()).map(drop);
+    let technician = |command| s.technician(command, &no_context()).map(drop);
+
+    assert_eq!(
+        missing(product(ProductCommand::Commission {
+            product: ghost_unit,
+            at: day(3)
+        })),
+        Reference::Unit(ghost_unit)
+    );
+    assert_eq!(
+        missing(product(ProductCommand::Modernize {
+            product: w.product,
+            requested_by: stranger,
+            description: "a new drum".into(),
+            at: day(40),
+        })),
+        Reference::Customer(stranger)
+    );
+    assert_eq!(
+        missing(customer(CustomerCommand::LogInquiry {
+            customer: stranger,
+            topic: "hello".into(),
+            at: day(3),
+        })),
+        Reference::Customer(stranger)
+    );
+    assert_eq!(
+        missing(customer(CustomerCommand::RecordPurchase {
+            customer: w.customer,
+            product: ghost_unit,
+            at: day(3),
+        })),
+        Reference::Unit(ghost_unit)
+    );
+    assert_eq!(
+        missing(customer(CustomerCommand::RecordDemonstration {
+            customer: w.customer,
+            model: ghost_model,
+            at: day(3),
+        })),
+        Reference::Model(ghost_model)
+    );
+    assert_eq!(
+        missing(contract_command(ContractCommand::Activate {
+            contract: ghost_contract,
+            at: day(3),
+        })),
+        Reference::Contract(ghost_contract)
+    );
+    assert_eq!(
+        missing(contract_command(ContractCommand::OpenCall {
+            contract,
+            call: ghost_call,
+            unit: ghost_unit,
+            priority: Priority::Normal,
+            kind: CallKind::Breakdown,
+            at: day(30),
+        })),
+        Reference::Unit(ghost_unit)
+    );
+    s.contract(
+        ContractCommand::OpenCall {
+            contract,
+            call: ghost_call,
+            unit: w.product,
+            priority: Priority::Normal,
+            kind: CallKind::Breakdown,
+            at: day(30),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    let opened = s.store().head_position().unwrap();
+    assert_eq!(
+        missing(contract_command(ContractCommand::Dispatch {
+            contract,
+            call: ghost_call,
+            technician: ghost_technician,
+            parts: Vec::new(),
+            at: day(30),
+        })),
+        Reference::Technician(ghost_technician)
+    );
+    assert_eq!(
+        missing(contract_command(ContractCommand::Dispatch {
+            contract,
+            call: ghost_call,
+            technician: w.technician,
+            parts: vec![(ghost_part.clone(), 1)],
+            at: day(30),
+        })),
+        Reference::Part(ghost_part.clone())
+    );
+    assert_eq!(
+        missing(part(PartCommand::ReceiveStock {
+            part: ghost_part.clone(),
+            location: Location::CentralWarehouse,
+            quantity: 1,
+            at: day(3),
+        })),
+        Reference::Part(ghost_part.clone())
+    );
+    let unopened = CallId::from_uuid(uuid::Uuid::from_u128(410));
+    assert_eq!(
+        missing(part(PartCommand::Reserve {
+            part: w.pump.clone(),
+            call: unopened,
+            location: Location::CentralWarehouse,
+            quantity: 1,
+            at: day(30),
+        })),
+        Reference::Call(unopened)
+    );
+    assert_eq!(
+        missing(part(PartCommand::ReceiveStock {
+            part: w.pump.clone(),
+            location: Location::Van(ghost_technician),
+            quantity: 1,
+            at: day(3),
+        })),
+        Reference::Technician(ghost_technician)
+    );
+    assert_eq!(
+        missing(technician(TechnicianCommand::Leave {
+            technician: ghost_technician,
+            at: day(3),
+        })),
+        Reference::Technician(ghost_technician)
+    );
+    assert_eq!(
+        s.store().head_position().unwrap(),
+        opened,
+        "no refused command wrote anything"
+    );
+    assert!(opened > head);
+    // The error says what is missing, in words.
+    let error = ServiceError::Unknown {
+        missing: Reference::Customer(stranger),
+    };
+    assert!(error.to_string().contains(&stranger.to_string()), "{error}");
+    assert!(error.is_rejection());
+}
+
+#[test]
+fn an_erased_customer_is_still_a_valid_reference() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    let s = &w.service;
+    s.erase_customer(w.customer, day(1), &no_context()).unwrap();
+    s.customer(
+        CustomerCommand::LogInquiry {
+            customer: w.customer,
+            topic: "after the erasure".into(),
+            at: day(2),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    assert_eq!(s.personal_data(w.customer).unwrap(), None);
+}
+
+#[test]
+fn a_refused_policy_command_is_recorded_in_the_store_once_and_survives_a_restart() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    let s = &w.service;
+    w.receive_and_commission_on_day_1();
+    s.product(
+        ProductCommand::RecordTestRun {
+            product: w.product,
+            passed: true,
+            notes: String::new(),
+            at: day(1),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    // The seller proposes a contract over the unit's first year by hand: the warranty contract
+    // the sale's policy proposes then overlaps it, and S1 refuses the policy's command.
+    let by_hand = ContractId::from_uuid(uuid::Uuid::from_u128(30));
+    s.contract(
+        ContractCommand::Propose {
+            terms: Terms {
+                contract: by_hand,
+                kind: ContractKind::OnDemand,
+                customer: w.customer,
+                units: std::collections::BTreeSet::from([w.product]),
+                start: day(2).date_naive(),
+                end: day(100).date_naive(),
+                plan: default_plan(&TargetGroup::Household),
+                entitlements: crate::contract::Entitlements::default(),
+                currency: w.eur,
+            },
+            warranty_ends: BTreeMap::new(),
+            at: day(1),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    s.product(
+        ProductCommand::Sell {
+            product: w.product,
+            customer: w.customer,
+            price: Money::new(10_000, w.eur),
+            packaging: "box".into(),
+            warranty: WarrantyTerms {
+                months: 12,
+                starts: WarrantyStart::OnSale,
+            },
+            services: AfterSaleServices::default(),
+            at: day(2),
+        },
+        &no_context(),
+    )
+    .expect("the sale stands although a policy's command is refused");
+    let refused = s.policy_failures().unwrap();
+    assert!(
+        refused
+            .iter()
+            .any(|failure| failure.policy.starts_with("warranty started")
+                && failure.error.contains("(S1)")),
+        "{refused:?}"
+    );
+    // Replaying and reopening record nothing twice.
+    s.replay_policies().unwrap();
+    let reopened = ServiceLifecycle::new(s.store().clone()).unwrap();
+    assert_eq!(reopened.policy_failures().unwrap(), refused);
+}
+
+#[test]
+fn in_the_background_mode_commands_return_at_once_and_processing_catches_up() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    w.receive_and_commission_on_day_1();
+    let background = ServiceLifecycle::builder(w.service.store().clone())
+        .policies(PolicyMode::Background)
+        .open()
+        .unwrap();
+    background
+        .product(
+            ProductCommand::RecordTestRun {
+                product: w.product,
+                passed: true,
+                notes: String::new(),
+                at: day(1),
+            },
+            &no_context(),
+        )
+        .unwrap();
+    background
+        .product(
+            ProductCommand::Sell {
+                product: w.product,
+                customer: w.customer,
+                price: Money::new(10_000, w.eur),
+                packaging: "box".into(),
+                warranty: WarrantyTerms {
+                    months: 12,
+                    starts: WarrantyStart::OnSale,
+                },
+                services: AfterSaleServices::default(),
+                at: day(2),
+            },
+            &no_context(),
+        )
+        .unwrap();
+    let purchased = || {
+        w.state::<Customer>(Customer::stream_id(w.customer).unwrap())
+            .purchases
+            .contains(&w.product)
+    };
+    assert!(!purchased(), "the policies have not run yet");
+    assert!(background.process_policies().unwrap() > 0);
+    assert!(purchased());
+    assert_eq!(background.process_policies().unwrap(), 0, "nothing new");
+}
+
+#[test]
+fn the_daily_policy_run_from_two_applications_at_once_schedules_each_outreach_once() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    w.service
+        .customer(
+            CustomerCommand::ChangeLevel {
+                customer: w.customer,
+                level: RelationshipLevel::Proactive,
+                account_owner: None,
+                reason: "a good customer".into(),
+                at: day(1),
+            },
+            &no_context(),
+        )
+        .unwrap();
+    w.prepare_and_sell();
+    let services = [
+        ServiceLifecycle::new(w.service.store().clone()).unwrap(),
+        ServiceLifecycle::new(w.service.store().clone()).unwrap(),
+    ];
+    let warranty_end = w
+        .service
+        .directory(|directory| directory.units[&w.product].warranty.unwrap().until);
+    let as_of = warranty_end - Duration::days(10);
+    let scheduled: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = services
+            .iter()
+            .map(|service| scope.spawn(move || service.run_daily(as_of, 30).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    // Each call reports the outreach it saw recorded: when both raced for it, both may.
+    assert!((1..=2).contains(&scheduled), "{scheduled}");
+    assert_eq!(
+        w.service.run_daily(as_of, 30).unwrap(),
+        0,
+        "and again the same day: none"
+    );
+    let outreach = w
+        .state::<Customer>(Customer::stream_id(w.customer).unwrap())
+        .obligations
+        .values()
+        .filter(|obligation| matches!(obligation.kind, ObligationKind::PostWarrantyOffer { .. }))
+        .count();
+    assert_eq!(outreach, 1);
+}
