@@ -33,7 +33,7 @@ use service_lifecycle_cli::simulation::{simulate_until, SimulationConfig, Simula
 use service_lifecycle_cli::tables::{write_json, write_table, ReportName};
 use service_lifecycle_cli::{interrupt, is_broken_pipe, is_disk_full};
 use service_lifecycle_core::kernel::AtomicImport;
-use service_lifecycle_core::kernel::{CheckpointStore, EventStore, Projector, StreamId};
+use service_lifecycle_core::kernel::{CheckpointStore, EventStore, StreamId};
 use service_lifecycle_core::reports::Reports;
 use service_lifecycle_core::{ServiceEvent, ServiceLifecycle};
 use service_lifecycle_json::{
@@ -647,13 +647,20 @@ fn report_command<S: EventStore<ServiceEvent>>(
     json: bool,
 ) -> Result<ExitCode, Failure> {
     let bar = spinner("reading the store");
-    let mut projector = Projector::new("cli.reports", Reports::default());
-    // The checkpoint stays in memory: a report reads the store and never writes to it.
-    let checkpoints = service_lifecycle_core::kernel::MemoryStore::<ServiceEvent>::new();
-    projector.catch_up(store, &checkpoints)?;
-    bar.finish_and_clear();
-    let reports = projector.projection();
     let day = as_of.unwrap_or_else(|| Utc::now().date_naive());
+    // A report reads the store and never writes to it. As of a day, it answers from the
+    // events that had occurred by that day's end, so a past day's report is the one that day
+    // would have printed; without a day, from every event, as of today.
+    let end_of_day = match as_of {
+        Some(day) => day
+            .succ_opt()
+            .and_then(|next| next.and_hms_opt(0, 0, 0))
+            .map(|midnight| midnight.and_utc() - chrono::Duration::nanoseconds(1))
+            .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC),
+        None => chrono::DateTime::<Utc>::MAX_UTC,
+    };
+    let reports = &Reports::read_as_of(store, end_of_day)?;
+    bar.finish_and_clear();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if json {

@@ -77,6 +77,33 @@ fn simulate_verify_stats_report_export_and_import_round_trip() {
     );
     assert!(document["data"]["overall"]["calls"].as_u64().unwrap() > 0);
 
+    // A report for a day inside the history answers from what had happened by then: no
+    // negative age, no month after it.
+    let json_report = |name: &str| {
+        let output = tool(&[
+            "report",
+            name,
+            "--store",
+            path(&store),
+            "--as-of",
+            "2026-06-30",
+            "--json",
+        ]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let backlog = json_report("backlog");
+    for list in ["awaiting_delivery", "awaiting_installation"] {
+        for row in backlog["data"][list].as_array().unwrap() {
+            assert!(row["age_days"].as_i64().unwrap() >= 0, "{row}");
+            assert!(row["since"].as_str().unwrap() <= "2026-06-30", "{row}");
+        }
+    }
+    let warranty = json_report("warranty");
+    for row in warranty["data"]["seller_cost"].as_array().unwrap() {
+        assert!(row["month"].as_str().unwrap() <= "2026-06", "{row}");
+    }
+
     for (name, title) in [
         ("pre-sale", "1. Pre-sale board"),
         ("outreach", "7. Outreach"),

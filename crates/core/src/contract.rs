@@ -307,6 +307,28 @@ event_enum! {
     }
 }
 
+impl ContractEvent {
+    /// When the event occurred in business time: its `at`, or none for an event recorded
+    /// together with the one before it (it occurred with that one).
+    pub fn occurred_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Proposed { at, .. }
+            | Self::Activated { at, .. }
+            | Self::VisitPerformed { at, .. }
+            | Self::Suspended { at, .. }
+            | Self::Resumed { at, .. }
+            | Self::Renewed { at, .. }
+            | Self::Cancelled { at, .. }
+            | Self::Expired { at, .. }
+            | Self::CallOpened { at, .. }
+            | Self::CallPriorityChanged { at, .. }
+            | Self::TechnicianDispatched { at, .. }
+            | Self::TechnicianArrived { at, .. }
+            | Self::CallResolved { at, .. } => Some(*at),
+            Self::VisitScheduled { .. } | Self::SlaBreached { .. } => None,
+        }
+    }
+}
 // ---------------------------------------------------------------------------------------------
 // State
 // ---------------------------------------------------------------------------------------------

@@ -45,6 +45,15 @@ event_enum! {
     }
 }
 
+impl CoverageEvent {
+    /// When the event occurred in business time: its `at`, or none for an event recorded
+    /// together with the one before it (it occurred with that one).
+    pub fn occurred_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Claimed { at, .. } | Self::Released { at, .. } => Some(*at),
+        }
+    }
+}
 /// The days a contract holds of a unit, both ends inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CoverageSpan {

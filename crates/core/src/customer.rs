@@ -290,6 +290,30 @@ event_enum! {
     }
 }
 
+impl CustomerEvent {
+    /// When the event occurred in business time: its `at`, or none for an event recorded
+    /// together with the one before it (it occurred with that one).
+    pub fn occurred_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Registered { at, .. }
+            | Self::LevelChanged { at, .. }
+            | Self::PurchaseRecorded { at, .. }
+            | Self::ObligationOpened { at, .. }
+            | Self::ObligationFulfilled { at, .. }
+            | Self::ObligationWithdrawn { at, .. }
+            | Self::InquiryLogged { at, .. }
+            | Self::InquiryAnswered { at, .. }
+            | Self::ConsultationRecorded { at, .. }
+            | Self::DemonstrationRecorded { at, .. }
+            | Self::SubstituteOffered { at, .. }
+            | Self::RelatedProductOffered { at, .. }
+            | Self::FollowUpCompleted { at, .. }
+            | Self::OutreachMade { at, .. }
+            | Self::JointReviewHeld { at, .. }
+            | Self::PersonalDataErased { at, .. } => Some(*at),
+        }
+    }
+}
 // ---------------------------------------------------------------------------------------------
 // State
 // ---------------------------------------------------------------------------------------------

@@ -34,6 +34,24 @@ pub enum ServiceEvent {
     Policy(PolicyEvent),
 }
 
+impl ServiceEvent {
+    /// When the event occurred in business time (the `at` of its command), or none for the
+    /// few events recorded together with the one before them (`product.warranty_started`,
+    /// `contract.visit_scheduled`, `contract.sla_breached`), which occurred with that one. What
+    /// "as of" means in the reports.
+    pub fn occurred_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self {
+            Self::Product(event) => event.occurred_at(),
+            Self::Customer(event) => event.occurred_at(),
+            Self::Contract(event) => event.occurred_at(),
+            Self::Part(event) => event.occurred_at(),
+            Self::Technician(event) => event.occurred_at(),
+            Self::Coverage(event) => event.occurred_at(),
+            Self::Policy(event) => event.occurred_at(),
+        }
+    }
+}
+
 impl Event for ServiceEvent {
     fn event_type(&self) -> &'static str {
         match self {

@@ -159,6 +159,26 @@ event_enum! {
     }
 }
 
+impl PartEvent {
+    /// When the event occurred in business time: its `at`, or none for an event recorded
+    /// together with the one before it (it occurred with that one).
+    pub fn occurred_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::PartRegistered { at, .. }
+            | Self::StockReceived { at, .. }
+            | Self::Reserved { at, .. }
+            | Self::Backordered { at, .. }
+            | Self::BackorderFilled { at, .. }
+            | Self::Issued { at, .. }
+            | Self::Released { at, .. }
+            | Self::Transferred { at, .. }
+            | Self::ModelDiscontinued { at, .. }
+            | Self::LastTimeBuyPlaced { at, .. }
+            | Self::ReorderPointReached { at, .. }
+            | Self::PartRetired { at, .. } => Some(*at),
+        }
+    }
+}
 // ---------------------------------------------------------------------------------------------
 // State
 // ---------------------------------------------------------------------------------------------

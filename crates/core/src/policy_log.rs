@@ -28,12 +28,21 @@ event_enum! {
             command: String,
             /// Why it was refused, in words.
             error: String,
-            /// When the trigger occurred.
+            /// When the trigger occurred (its business time).
             at: DateTime<Utc>,
         },
     }
 }
 
+impl PolicyEvent {
+    /// When the event occurred in business time: its `at`, or none for an event recorded
+    /// together with the one before it (it occurred with that one).
+    pub fn occurred_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::CommandRefused { at, .. } => Some(*at),
+        }
+    }
+}
 /// A policy command the rules refused, as the policy log keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PolicyFailure {

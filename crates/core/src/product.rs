@@ -174,6 +174,27 @@ event_enum! {
     }
 }
 
+impl ProductEvent {
+    /// When the event occurred in business time: its `at`, or none for an event recorded
+    /// together with the one before it (it occurred with that one).
+    pub fn occurred_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::UnitReceived { at, .. }
+            | Self::TransportDamageRecorded { at, .. }
+            | Self::TransportDamageRepaired { at, .. }
+            | Self::UnitCommissioned { at, .. }
+            | Self::TestRunRecorded { at, .. }
+            | Self::UnitSold { at, .. }
+            | Self::UnitDelivered { at, .. }
+            | Self::UnitInstalled { at, .. }
+            | Self::UsersTrained { at, .. }
+            | Self::UnitModernized { at, .. }
+            | Self::UnitReturned { at, .. }
+            | Self::UnitScrapped { at, .. } => Some(*at),
+            Self::WarrantyStarted { .. } => None,
+        }
+    }
+}
 // ---------------------------------------------------------------------------------------------
 // State
 // ---------------------------------------------------------------------------------------------

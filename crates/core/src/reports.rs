@@ -45,7 +45,7 @@ use super::values::{
     CallId, ContractId, Currency, CustomerId, ModelId, PartNumber, ProductId, SerialNumber,
     TechnicianId,
 };
-use crate::kernel::{Decider, Envelope, Projection, StreamId};
+use crate::kernel::{Decider, Envelope, EventStore, Projection, ReadError, StreamId};
 
 /// How many days of issues the parts horizon averages consumption over.
 pub const CONSUMPTION_WINDOW_DAYS: i64 = 180;
@@ -55,9 +55,18 @@ const DAYS_PER_MONTH: f64 = 30.44;
 /// A call whose next deadline is this close (or past) is at risk.
 pub const AT_RISK_MINUTES: i64 = 60;
 
-/// Every report's state, folded from the global log.
+/// Every report's state, folded from the global log: from all of it
+/// ([`Reports::default`]), or from the events that had occurred by an instant
+/// ([`Reports::as_of`]), which is how a report for a past date is true.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reports {
+    /// The instant the state stops at: events that occurred later are left out.
+    #[serde(default)]
+    cut: Option<DateTime<Utc>>,
+    /// Whether the last event applied was left out by the cut (an event without a time of
+    /// its own follows it).
+    #[serde(default)]
+    skipping: bool,
     products: FastMap<StreamId, ProductState>,
     customers: FastMap<StreamId, CustomerState>,
     contracts: FastMap<StreamId, ContractState>,
@@ -85,6 +94,16 @@ fn state_of<'a, S: Default>(states: &'a mut FastMap<StreamId, S>, stream: &Strea
 
 impl Projection<ServiceEvent> for Reports {
     fn apply(&mut self, envelope: &Envelope<ServiceEvent>) {
+        if let Some(cut) = self.cut {
+            // An event without a time of its own was recorded with the one before it.
+            self.skipping = match envelope.event.occurred_at() {
+                Some(at) => at > cut,
+                None => self.skipping,
+            };
+            if self.skipping {
+                return;
+            }
+        }
         let stream = &envelope.stream_id;
         match &envelope.event {
             ServiceEvent::Product(event) => {
@@ -158,6 +177,35 @@ fn days_between(from: NaiveDate, to: NaiveDate) -> i64 {
 }
 
 impl Reports {
+    /// The reports as of `instant`: a projection that folds only the events that had occurred
+    /// by then (their business time, [`ServiceEvent::occurred_at`]), so that every report asked
+    /// of it for that instant (or its day) answers from the history as it was. Over the whole
+    /// log it equals the reports over the log cut at `instant`.
+    pub fn as_of(instant: DateTime<Utc>) -> Self {
+        Self {
+            cut: Some(instant),
+            ..Self::default()
+        }
+    }
+
+    /// The reports as of `instant`, folded from `store`'s whole log in one pass.
+    pub fn read_as_of<S: EventStore<ServiceEvent>>(
+        store: &S,
+        instant: DateTime<Utc>,
+    ) -> Result<Self, ReadError> {
+        let mut reports = Self::as_of(instant);
+        for stored in store.read_all(1)? {
+            let stored = stored?;
+            reports.apply(&stored);
+        }
+        Ok(reports)
+    }
+
+    /// The instant the reports stop at, if they stop before the head of the log.
+    pub fn cut(&self) -> Option<DateTime<Utc>> {
+        self.cut
+    }
+
     fn model_of_call(&self, contract: &StreamId, call: CallId) -> Option<ModelId> {
         let unit = self.contracts.get(contract)?.calls.get(&call)?.unit;
         self.product(unit)?.model
@@ -252,6 +300,10 @@ impl Reports {
                 continue;
             };
             let sold_on = sale.at.date_naive();
+            if sold_on > as_of {
+                // Sold after the day asked about: no backlog then (and no negative age).
+                continue;
+            }
             let row = |since: NaiveDate| BacklogRow {
                 unit: Self::unit_row(product, state),
                 customer: sale.customer,
@@ -410,7 +462,7 @@ impl Reports {
 
     /// Report 5, the warranty as of a day: how many units are under warranty, those expiring within
     /// `within_days`, and the service cost the seller bore (warranty and entitlements) per model
-    /// and month.
+    /// and month, up to the month of `as_of`.
     pub fn warranty(&self, as_of: NaiveDate, within_days: u32) -> WarrantyReport {
         let mut report = WarrantyReport::default();
         for (product, state) in self.units() {
@@ -434,9 +486,11 @@ impl Reports {
         report
             .expiring
             .sort_by_key(|row| (row.days_left, row.unit.product));
+        let this_month = (as_of.year(), as_of.month());
         report.seller_cost = self
             .seller_costs
             .iter()
+            .filter(|((_, month, _), _)| *month <= this_month)
             .map(|((model, (year, month), currency), minor_units)| CostRow {
                 model: *model,
                 month: format!("{year:04}-{month:02}"),

@@ -68,6 +68,20 @@ event_enum! {
     }
 }
 
+impl TechnicianEvent {
+    /// When the event occurred in business time: its `at`, or none for an event recorded
+    /// together with the one before it (it occurred with that one).
+    pub fn occurred_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Hired { at, .. }
+            | Self::StandardsTrainingCompleted { at, .. }
+            | Self::Certified { at, .. }
+            | Self::CertificationRevoked { at, .. }
+            | Self::AssignedToCall { at, .. }
+            | Self::Left { at, .. } => Some(*at),
+        }
+    }
+}
 // ---------------------------------------------------------------------------------------------
 // State
 // ---------------------------------------------------------------------------------------------

@@ -205,7 +205,11 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
             trigger_position: pending.trigger.position,
             command,
             error: error.to_string(),
-            at: pending.trigger.recorded_at,
+            at: pending
+                .trigger
+                .event
+                .occurred_at()
+                .unwrap_or(pending.trigger.recorded_at),
         };
         let context = CommandContext::with_command_id(CommandId::from_uuid(derived_uuid(
             command_id.as_uuid(),

@@ -282,8 +282,66 @@ fn every_report_serializes_to_json() {
     );
 }
 
+/// Every report of `reports` as of `instant` (and its day), as JSON.
+fn all_reports_as_of(reports: &Reports, instant: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    let day = instant.date_naive();
+    [
+        serde_json::to_string(&reports.pre_sale_board()),
+        serde_json::to_string(&reports.substitutes(&[crate::testing::histories::model()])),
+        serde_json::to_string(&reports.backlog(day)),
+        serde_json::to_string(&reports.service_due(day)),
+        serde_json::to_string(&reports.sla(instant)),
+        serde_json::to_string(&reports.warranty(day, 30)),
+        serde_json::to_string(&reports.parts_horizon(day)),
+        serde_json::to_string(&reports.outreach(day)),
+    ]
+    .into_iter()
+    .map(|json| json.expect("a report serializes"))
+    .collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// The as-of law: every report as of the end of a day, over the whole history, equals the
+    /// same report over the history as it stood then (the operations up to that instant, run
+    /// on a store of their own). A report never shows a negative age or a month after its day,
+    /// even over reports that were not cut.
+    #[test]
+    fn a_report_as_of_a_day_over_the_whole_history_equals_it_over_the_history_cut_there(
+        ops in arbitrary_ops(80),
+        day in 0i64..4,
+    ) {
+        // The last instant of a day; the history's operations happen an hour apart, the
+        // first at hour 1, so those done by then are a prefix.
+        let hour = crate::testing::time::hour;
+        let instant = (hour(0).date_naive() + Duration::days(day + 1))
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            - Duration::nanoseconds(1);
+        let done_by_then = (0..ops.len()).take_while(|&n| hour(n as i64 + 1) <= instant).count();
+        let whole = MemoryStore::new();
+        run(whole.clone(), &ops);
+        let past = MemoryStore::new();
+        run(past.clone(), &ops[..done_by_then]);
+        let cut = Reports::read_as_of(&whole, instant).unwrap();
+        let then = Reports::read_as_of(&past, instant).unwrap();
+        prop_assert_eq!(all_reports_as_of(&cut, instant), all_reports_as_of(&then, instant));
+        let mut uncut = Projector::new("uncut", Reports::default());
+        uncut.catch_up(&whole, &whole).unwrap();
+        let date = instant.date_naive();
+        for reports in [&cut, uncut.projection()] {
+            let backlog = reports.backlog(date);
+            for row in backlog.awaiting_delivery.iter().chain(&backlog.awaiting_installation) {
+                prop_assert!(row.age_days >= 0, "{row:?}");
+            }
+            let month = format!("{:04}-{:02}", date.year(), date.month());
+            for row in reports.warranty(date, 30).seller_cost {
+                prop_assert!(row.month <= month, "{row:?}");
+            }
+        }
+    }
 
     /// Reports caught up after each part of a history, resuming from their checkpoint, equal
     /// reports rebuilt from position 0 over the whole history.
@@ -423,4 +481,40 @@ fn open_damage_the_backlog_and_calls_at_risk_show_while_they_last() {
         "the response deadline is within the hour"
     );
     assert_eq!(now.at_risk[0].overdue, vec![]);
+}
+
+#[test]
+fn a_report_as_of_an_instant_includes_what_occurred_at_that_instant_and_nothing_after() {
+    use crate::testing::histories::Op;
+    let store = MemoryStore::new();
+    run(
+        store.clone(),
+        &[
+            Op::Receive { unit: 1 },
+            Op::Commission { unit: 1 },
+            Op::TestRun {
+                unit: 1,
+                passed: true,
+            },
+        ],
+    );
+    let tested = crate::testing::time::hour(3);
+    let ready = |instant| {
+        Reports::read_as_of(&store, instant)
+            .unwrap()
+            .pre_sale_board()
+            .ready_for_sale
+            .len()
+    };
+    assert_eq!(ready(tested), 1, "the end is inclusive");
+    assert_eq!(ready(tested - Duration::nanoseconds(1)), 0);
+    assert_eq!(
+        Reports::read_as_of(&store, tested - Duration::hours(3))
+            .unwrap()
+            .pre_sale_board()
+            .units_by_model_and_status
+            .len(),
+        0,
+        "before the unit was received, the board is empty"
+    );
 }
