@@ -81,7 +81,9 @@ pub use directory::{ContractSpan, Directory, UnitEntry};
 pub use error::{Reference, ServiceError};
 pub use event_schema::export_event_schema;
 pub use events::ServiceEvent;
-pub use lifecycle::{default_plan, PolicyMode, ServiceLifecycle, POLICY_CHECKPOINT};
+pub use lifecycle::{
+    default_plan, PolicyMode, ServiceBuilder, ServiceLifecycle, POLICY_CHECKPOINT,
+};
 pub use parts::{
     Backorder, Discontinuation, Location, PartCommand, PartError, PartEvent, PartState,
     PartsSupply, Reservation, Stock, DEFAULT_GUARANTEE_YEARS,
