@@ -3,12 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::calendar::BusinessCalendar;
 use super::values::{
-    CallId, ContractId, Currency, CustomerId, Money, PartNumber, ProductId, TechnicianId,
+    months_after, CallId, ContractId, Currency, CustomerId, Money, PartNumber, ProductId,
+    TechnicianId,
 };
 use crate::checks::{self, BadLength, TooEarly};
 use crate::event_enum::event_enum;
@@ -492,7 +493,7 @@ impl ContractState {
     fn contract_year(&self, date: NaiveDate) -> u32 {
         let Some(terms) = &self.terms else { return 0 };
         let mut year = 0;
-        while let Some(next) = terms.start.checked_add_months(Months::new(12 * (year + 1))) {
+        while let Some(next) = months_after(terms.start, 12 * (year + 1)) {
             if next > date || year >= 1_000 {
                 break;
             }
@@ -1104,7 +1105,7 @@ fn schedule_visits(state: &ContractState, terms: &Terms, until: NaiveDate) -> Ve
     for step in 1u32.. {
         let Some(due) = step
             .checked_mul(every)
-            .and_then(|months| terms.start.checked_add_months(Months::new(months)))
+            .and_then(|months| months_after(terms.start, months))
         else {
             break;
         };

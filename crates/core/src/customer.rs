@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Days, Months, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::values::{AccountOwnerId, CustomerId, ModelId, ProductId};
+use super::values::{months_after, AccountOwnerId, CustomerId, ModelId, ProductId};
 use crate::checks::{self, BadLength};
 use crate::event_enum::event_enum;
 use crate::kernel::{Decider, InvalidStreamId, StreamId};
@@ -992,9 +992,7 @@ fn next_due(kind: ObligationKind, terms: &OutreachTerms, at: DateTime<Utc>) -> O
         ObligationKind::Outreach => {
             day.checked_add_days(Days::new(u64::from(terms.proactive_period_days)))
         }
-        ObligationKind::JointReview => {
-            day.checked_add_months(Months::new(terms.partnership_period_months))
-        }
+        ObligationKind::JointReview => months_after(day, terms.partnership_period_months),
         ObligationKind::PurchaseFollowUp { .. } => {
             day.checked_add_days(Days::new(u64::from(terms.accountable_window_days)))
         }

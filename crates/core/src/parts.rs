@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::values::{CallId, ModelId, PartNumber, TechnicianId};
+use super::values::{months_after, CallId, ModelId, PartNumber, TechnicianId};
 use crate::event_enum::event_enum;
 use crate::kernel::{Decider, InvalidStreamId, StreamId};
 
@@ -1084,7 +1084,7 @@ fn discontinue_model(
     let guaranteed_until = guarantee_years
         .checked_mul(12)
         .filter(|&months| months > 0)
-        .and_then(|months| at.date_naive().checked_add_months(Months::new(months)));
+        .and_then(|months| months_after(at.date_naive(), months));
     let Some(guaranteed_until) = guaranteed_until.filter(|until| last_order_date <= until) else {
         return Err(PartError::BadGuarantee {
             part,

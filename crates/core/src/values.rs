@@ -356,8 +356,18 @@ impl WarrantyTerms {
     /// (12 months from 2026-01-31 end on 2027-01-31, 1 month from 2026-03-31 on 2026-04-30, 1
     /// month from 2026-01-31 on 2026-02-28). `None` when the date would be out of range.
     pub fn until(&self, from: NaiveDate) -> Option<NaiveDate> {
-        from.checked_add_months(Months::new(self.months))
+        months_after(from, self.months)
     }
+}
+
+/// P5, the civil-code rule for every period counted in months (warranties, contract years,
+/// preventive visits, joint reviews, parts guarantees): a period of `months` months from day
+/// `from` ends on the same day of the month `months` later, or on that month's last day when it
+/// has no such day. 12 months from 2026-01-31 end on 2027-01-31, 1 month from 2026-03-31 on
+/// 2026-04-30, 1 month from 2026-01-31 on 2026-02-28. `None` when the day would be out of the
+/// calendar's range.
+pub fn months_after(from: NaiveDate, months: u32) -> Option<NaiveDate> {
+    from.checked_add_months(Months::new(months))
 }
 
 /// Serializes a map whose keys are not strings (an enum with data, say) as a list of pairs, since
@@ -459,6 +469,33 @@ mod tests {
             ProductId::of(model, &serial).as_uuid().to_string(),
             "f51c4ed0-98ba-8bd4-8a3a-9da1831ec57a"
         );
+    }
+
+    proptest::proptest! {
+        /// P5 against a reckoning by hand: the same day of the month `months` later, or that
+        /// month's last day when it is shorter; never earlier than the start, and a month's
+        /// last day maps to a last day only when the target month is no longer.
+        #[test]
+        fn a_period_in_months_ends_by_the_civil_code_rule(
+            days in 0i64..80_000,
+            months in 0u32..400,
+        ) {
+            use chrono::Datelike;
+            let from = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap() + chrono::Days::new(days.unsigned_abs());
+            let end = months_after(from, months).unwrap();
+            let total = from.year() * 12 + from.month0() as i32 + months as i32;
+            let (year, month) = (total.div_euclid(12), total.rem_euclid(12) as u32 + 1);
+            let first_of_next = if month == 12 {
+                NaiveDate::from_ymd_opt(year + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(year, month + 1, 1)
+            }
+            .unwrap();
+            let last_day = first_of_next.pred_opt().unwrap().day();
+            let expected = NaiveDate::from_ymd_opt(year, month, from.day().min(last_day)).unwrap();
+            proptest::prop_assert_eq!(end, expected);
+            proptest::prop_assert!(end >= from);
+        }
     }
 
     #[test]

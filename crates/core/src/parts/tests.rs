@@ -864,6 +864,43 @@ proptest! {
         laws::assert_snapshot_equivalence::<PartsSupply>(&history);
     }
 
+    /// R4, the order of service: a backorder filled is always the oldest waiting at its
+    /// location, and a new request is never served (reserved) at a location where an older
+    /// backorder waits, whatever stock arrives, is released or moves.
+    #[test]
+    fn no_request_is_ever_served_ahead_of_an_older_backorder(
+        commands in proptest::collection::vec(arbitrary_part_command(), 0..80),
+    ) {
+        let mut state = PartState::default();
+        for command in &commands {
+            let Ok(events) = PartsSupply::decide(&state, command) else { continue };
+            for event in &events {
+                let oldest_waiting_at = |location: &Location| {
+                    state
+                        .backorders
+                        .iter()
+                        .find(|(_, backorder)| &backorder.location == location)
+                        .map(|(&number, _)| number)
+                };
+                match event {
+                    PartEvent::BackorderFilled { backorder, .. } => {
+                        let location = &state.backorders[backorder].location;
+                        prop_assert_eq!(oldest_waiting_at(location), Some(*backorder));
+                    }
+                    PartEvent::Reserved { location, .. } => {
+                        prop_assert_eq!(
+                            oldest_waiting_at(location),
+                            None,
+                            "a new request took stock at {:?} while a backorder waited", location
+                        );
+                    }
+                    _ => {}
+                }
+                PartsSupply::apply(&mut state, event);
+            }
+        }
+    }
+
     #[test]
     fn inside_the_obligation_no_request_is_ever_refused(commands in proptest::collection::vec(arbitrary_part_command(), 0..50)) {
         let mut state = PartState::default();
