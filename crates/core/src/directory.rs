@@ -12,10 +12,12 @@ use super::parts::PartEvent;
 use super::product::{ProductEvent, Warranty};
 use super::values::{CallId, ContractId, Currency, CustomerId, ModelId, PartNumber, ProductId};
 
+use serde::{Deserialize, Serialize};
+
 use crate::kernel::{Envelope, Projection, StreamId};
 
 /// A unit as the directory knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnitEntry {
     /// Its model.
     pub model: ModelId,
@@ -32,7 +34,7 @@ pub struct UnitEntry {
 }
 
 /// What makes a unit ready for sale, tracked from its events.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Readiness {
     commissioned: bool,
     last_test_passed: bool,
@@ -47,7 +49,7 @@ impl Readiness {
 }
 
 /// A contract's span on a unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContractSpan {
     /// Its kind.
     pub kind: ContractKind,
@@ -61,7 +63,10 @@ pub struct ContractSpan {
 
 /// The read model the facade and the policies look things up in: units, their owners,
 /// warranties and contracts, parts per model, reservations per call. Fed by the global log.
-#[derive(Debug, Clone, Default)]
+///
+/// It serializes, so the facade keeps it in the store with the position it reflects and opens
+/// from there instead of folding the whole log again.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Directory {
     /// Units by id.
     pub units: HashMap<ProductId, UnitEntry>,
@@ -74,19 +79,55 @@ pub struct Directory {
     /// Each call's contract and unit.
     pub calls: HashMap<CallId, (ContractId, ProductId)>,
     /// Open reservations per call: (part, reservation) and the units still reserved.
+    #[serde(with = "reservations_as_pairs")]
     pub reservations_by_call: HashMap<CallId, BTreeMap<(PartNumber, u32), u32>>,
+    #[serde(with = "crate::values::map_as_pairs")]
     backorders: HashMap<(PartNumber, u32), (CallId, u32)>,
+    #[serde(with = "crate::values::map_as_pairs")]
     reservation_calls: HashMap<(PartNumber, u32), CallId>,
     contract_units: HashMap<ContractId, BTreeSet<ProductId>>,
     models: HashSet<ModelId>,
+    #[serde(with = "crate::values::map_as_pairs")]
     stream_ids: HashMap<StreamId, StreamOwner>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) enum StreamOwner {
     Unit(ProductId),
     Contract(ContractId),
     Part(PartNumber),
+}
+
+/// The reservations per call, with their (part, number) keys, as lists of pairs (JSON keys
+/// are strings only).
+mod reservations_as_pairs {
+    use std::collections::{BTreeMap, HashMap};
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::values::{CallId, PartNumber};
+
+    type Reservations = HashMap<CallId, BTreeMap<(PartNumber, u32), u32>>;
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &Reservations,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            map.iter()
+                .map(|(call, held)| (call, held.iter().collect::<Vec<_>>())),
+        )
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Reservations, D::Error> {
+        type Pairs = Vec<(CallId, Vec<((PartNumber, u32), u32)>)>;
+        Ok(Pairs::deserialize(deserializer)?
+            .into_iter()
+            .map(|(call, held)| (call, held.into_iter().collect()))
+            .collect())
+    }
 }
 
 impl Directory {

@@ -34,8 +34,9 @@ use crate::kernel::{
 use crate::kernel::{MemoryVault, Vault};
 use followers::Followers;
 
-/// The name of the checkpoint under which the policies keep the position of the global log
-/// they have reacted to, in the store's own checkpoints.
+/// The name under which the policies keep, in the store's own checkpoints, the position of the
+/// global log they have reacted to, and with it the directory as of that position (so opening
+/// the application folds only what came after it).
 pub const POLICY_CHECKPOINT: &str = "service-lifecycle.policies";
 
 /// How many aggregates' states each repository keeps folded in memory, by default.
@@ -100,7 +101,8 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceBuilder<S> {
         self
     }
 
-    /// Opens the application: reads the log once to build the directory and completes every
+    /// Opens the application: loads the directory saved with the policies' checkpoint (or
+    /// folds it from the log when none was saved), reads the log after it, and completes every
     /// policy reaction that was pending (a process that stopped between a command and its
     /// policies, or a policy command that failed for a reason a retry can mend). Whatever the
     /// mode, opening returns with the policies at the head.
@@ -114,7 +116,7 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceBuilder<S> {
         {
             Repository::new(store.clone()).with_state_cache(cache)
         }
-        let checkpoint = self.store.load_checkpoint(POLICY_CHECKPOINT)?;
+        let followers = Followers::resuming_from(&self.store)?;
         let service = ServiceLifecycle {
             products: repository(&self.store, self.state_cache),
             customers: repository(&self.store, self.state_cache),
@@ -126,7 +128,7 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceBuilder<S> {
             personal_data: self.personal_data,
             plans: self.plans,
             mode: self.policies,
-            followers: Mutex::new(Followers::resuming_after(checkpoint)),
+            followers: Mutex::new(followers),
             store: self.store,
         };
         service.process_policies()?;

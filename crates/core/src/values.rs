@@ -373,22 +373,24 @@ pub fn months_after(from: NaiveDate, months: u32) -> Option<NaiveDate> {
 /// Serializes a map whose keys are not strings (an enum with data, say) as a list of pairs, since
 /// JSON objects only have string keys. Use with `#[serde(with = "map_as_pairs")]`.
 pub mod map_as_pairs {
-    use std::collections::BTreeMap;
-
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    /// Writes the map as `[[key, value], ...]`.
-    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
-        map: &BTreeMap<K, V>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(map.iter())
+    /// Writes the map (any map that iterates as key-value pairs) as `[[key, value], ...]`.
+    pub fn serialize<'a, M, K, V, S>(map: &'a M, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        &'a M: IntoIterator<Item = (&'a K, &'a V)>,
+        K: Serialize + 'a,
+        V: Serialize + 'a,
+        S: Serializer,
+    {
+        serializer.collect_seq(map)
     }
 
     /// Reads the map back from `[[key, value], ...]`.
-    pub fn deserialize<'de, K, V, D>(deserializer: D) -> Result<BTreeMap<K, V>, D::Error>
+    pub fn deserialize<'de, M, K, V, D>(deserializer: D) -> Result<M, D::Error>
     where
-        K: Deserialize<'de> + Ord,
+        M: FromIterator<(K, V)>,
+        K: Deserialize<'de>,
         V: Deserialize<'de>,
         D: Deserializer<'de>,
     {

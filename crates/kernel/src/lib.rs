@@ -68,7 +68,7 @@ pub mod store;
 pub mod testing;
 
 pub use atomic_import::{AtomicImport, AtomicImportError, ImportSink};
-pub use checkpoint::{CheckpointError, CheckpointStore};
+pub use checkpoint::{CheckpointError, CheckpointStore, SavedReadModel};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use context::CommandContext;
 pub use decider::Decider;

@@ -16,7 +16,7 @@ use crate::ids::{EventId, StreamId};
 use crate::store::{classify_retry, validate_append, CommitSignal, StoredAppend};
 use crate::{
     AppendError, AppendResult, CheckpointError, CheckpointStore, CommitNotifier, EventLocation,
-    EventRef, EventStore, ExpectedVersion, ReadError,
+    EventRef, EventStore, ExpectedVersion, ReadError, SavedReadModel,
 };
 
 /// A stream's events: 8 in the first bucket, doubling, up to 8 × (2²⁴ − 1) ≈ 134 million.
@@ -83,6 +83,7 @@ struct Inner<E> {
     head: AtomicU64,
     writer: Mutex<Writer>,
     checkpoints: Mutex<HashMap<String, u64>>,
+    read_models: Mutex<HashMap<String, SavedReadModel>>,
     commits: CommitSignal,
 }
 
@@ -138,6 +139,7 @@ impl<E> MemoryStore<E> {
                     importing: false,
                 }),
                 checkpoints: Mutex::new(HashMap::new()),
+                read_models: Mutex::new(HashMap::new()),
                 commits: CommitSignal::new(),
             }),
         }
@@ -467,6 +469,26 @@ impl<E: Send + Sync> CheckpointStore for MemoryStore<E> {
             .unwrap_or_else(PoisonError::into_inner);
         checkpoints.insert(name.to_owned(), position);
         Ok(())
+    }
+
+    fn load_read_model(&self, name: &str) -> Result<Option<SavedReadModel>, CheckpointError> {
+        let read_models = self
+            .inner
+            .read_models
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(read_models.get(name).cloned())
+    }
+
+    fn save_read_model(&self, name: &str, saved: &SavedReadModel) -> Result<(), CheckpointError> {
+        // Both under the read models' lock, so no reader sees one without the other.
+        let mut read_models = self
+            .inner
+            .read_models
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        read_models.insert(name.to_owned(), saved.clone());
+        self.save_checkpoint(name, saved.position)
     }
 }
 

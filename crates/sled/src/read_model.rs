@@ -3,10 +3,11 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use service_lifecycle_kernel::{Event, EventStore, Projection, ReadError};
+use service_lifecycle_kernel::{
+    CheckpointError, CheckpointStore, Event, EventStore, Projection, ReadError, SavedReadModel,
+};
 
-use crate::codec::{checkpoint_key, encode_u64, open, read_model_key, seal, Reader};
-use crate::storage::{Storage, StorageError, WriteBatch};
+use crate::storage::Storage;
 use crate::store::SledStore;
 
 /// Why a persisted read model could not be loaded, caught up or saved.
@@ -37,13 +38,14 @@ pub enum ReadModelError {
         /// What serde_json said.
         source: serde_json::Error,
     },
-    /// The storage failed.
+    /// The saved read model could not be read or written (the storage failed, or what it
+    /// holds is damaged).
     #[error("read model {name:?}: {source}")]
-    Storage {
+    Saved {
         /// The read model.
         name: String,
         /// What failed.
-        source: StorageError,
+        source: CheckpointError,
     },
 }
 
@@ -83,28 +85,22 @@ impl<P: Serialize + DeserializeOwned + Default> DurableProjector<P> {
         name: impl Into<String>,
     ) -> Result<Self, ReadModelError> {
         let name = name.into();
-        let key = read_model_key(&name);
-        let stored = store
-            .storage()
-            .get(&key)
-            .map_err(|source| ReadModelError::Storage {
+        let saved = store
+            .load_read_model(&name)
+            .map_err(|source| ReadModelError::Saved {
                 name: name.clone(),
                 source,
             })?;
-        let (projection, position) = match stored {
+        let (projection, position) = match saved {
             None => (P::default(), 0),
-            Some(value) => {
-                let corrupt = |problem: String| ReadModelError::Corrupt {
-                    name: name.clone(),
-                    problem,
-                };
-                let body =
-                    open(&key, value.as_ref()).map_err(|damage| corrupt(damage.to_string()))?;
-                let mut reader = Reader::new(body);
-                let position = reader.u64().map_err(|damage| corrupt(damage.to_string()))?;
-                let projection = serde_json::from_slice(reader.rest())
-                    .map_err(|error| corrupt(error.to_string()))?;
-                (projection, position)
+            Some(saved) => {
+                let projection = serde_json::from_slice(&saved.state).map_err(|error| {
+                    ReadModelError::Corrupt {
+                        name: name.clone(),
+                        problem: error.to_string(),
+                    }
+                })?;
+                (projection, saved.position)
             }
         };
         Ok(Self {
@@ -175,23 +171,20 @@ impl<P: Serialize + DeserializeOwned + Default> DurableProjector<P> {
 
     /// Writes the read model and its position in one batch.
     fn commit<E: Event, S: Storage>(&self, store: &SledStore<E, S>) -> Result<(), ReadModelError> {
-        let key = read_model_key(&self.name);
-        let mut body = self.position.to_be_bytes().to_vec();
-        serde_json::to_writer(&mut body, &self.projection).map_err(|source| {
-            ReadModelError::Encode {
+        let state =
+            serde_json::to_vec(&self.projection).map_err(|source| ReadModelError::Encode {
                 name: self.name.clone(),
                 source,
-            }
-        })?;
-        let value = seal(&key, body);
-        let checkpoint = checkpoint_key(&self.name);
-        let checkpoint_value = encode_u64(&checkpoint, self.position);
-        let mut batch = WriteBatch::with_capacity(2);
-        batch.insert(key, value);
-        batch.insert(checkpoint, checkpoint_value);
+            })?;
         store
-            .write(batch)
-            .map_err(|source| ReadModelError::Storage {
+            .save_read_model(
+                &self.name,
+                &SavedReadModel {
+                    position: self.position,
+                    state,
+                },
+            )
+            .map_err(|source| ReadModelError::Saved {
                 name: self.name.clone(),
                 source,
             })

@@ -20,7 +20,7 @@ use crate::error::ServiceError;
 use crate::events::ServiceEvent;
 use crate::kernel::{
     derived_uuid, Causation, CheckpointStore, CommandContext, CommandId, Envelope, EventStore,
-    Projection,
+    Projection, SavedReadModel,
 };
 use crate::parts::PartsSupply;
 use crate::policies::{policy_command_id, react_to, Reaction};
@@ -29,9 +29,20 @@ use crate::policy_log::{PolicyFailure, PolicyLog, RecordRefusal};
 /// How many events the followers read per page.
 const FOLLOW_PAGE: usize = 1_024;
 
-/// How many events may pass between two saves of the checkpoint: what a restart reads again
-/// (writing nothing, as the reactions are recognised) at most.
-const CHECKPOINT_EVERY: u64 = 1_024;
+/// How many events may pass between two saves of the checkpoint and the directory: what a
+/// restart folds and reacts to again (writing nothing, as the reactions are recognised) at most.
+const CHECKPOINT_EVERY: u64 = 8_192;
+
+/// The version of the saved directory's shape: a saved directory of another version is ignored
+/// and the directory folded from the log instead (it is a cache of the log, never the truth).
+const DIRECTORY_VERSION: u32 = 1;
+
+/// The directory as saved with the followers' checkpoint.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedDirectory {
+    version: u32,
+    directory: Directory,
+}
 
 /// The pauses before each retry of a policy command that failed for a reason a retry can mend
 /// (the store, a lost race); after the last it stays pending.
@@ -73,8 +84,39 @@ impl Followers {
         }
     }
 
+    /// Followers resuming from what `store` saved: the directory as of its position, when one
+    /// was saved in this version's shape and is not ahead of the log, and the checkpoint of the
+    /// reactions done; otherwise the directory is folded from the log's start.
+    pub(super) fn resuming_from<S>(store: &S) -> Result<Self, ServiceError>
+    where
+        S: EventStore<ServiceEvent> + CheckpointStore,
+    {
+        let checkpoint = store.load_checkpoint(POLICY_CHECKPOINT)?;
+        let head = store.head_position()?;
+        let saved = store
+            .load_read_model(POLICY_CHECKPOINT)?
+            .filter(|saved| saved.position <= head)
+            .and_then(|saved| {
+                let decoded: SavedDirectory = serde_json::from_slice(&saved.state).ok()?;
+                (decoded.version == DIRECTORY_VERSION)
+                    .then_some((saved.position, decoded.directory))
+            });
+        Ok(match saved {
+            Some((position, directory)) => Self {
+                directory,
+                position,
+                // Both are saved only where every reaction is done.
+                react_after: checkpoint.max(position),
+                saved: checkpoint.max(position),
+                pending: VecDeque::new(),
+            },
+            None => Self::resuming_after(checkpoint),
+        })
+    }
+
     /// Saves the checkpoint at the last position through which every reaction is done, if it
-    /// moved since the last save.
+    /// moved since the last save, and with it the directory when nothing is pending (the
+    /// directory is then folded through exactly that position), in one write.
     pub(super) fn save_checkpoint(
         &mut self,
         store: &impl CheckpointStore,
@@ -83,10 +125,29 @@ impl Followers {
             Some(pending) => pending.trigger.position - 1,
             None => self.react_after.max(self.position),
         };
-        if done_through > self.saved {
-            store.save_checkpoint(POLICY_CHECKPOINT, done_through)?;
-            self.saved = done_through;
+        if done_through <= self.saved {
+            return Ok(());
         }
+        if self.pending.is_empty() && done_through == self.position {
+            let saved = SavedDirectory {
+                version: DIRECTORY_VERSION,
+                directory: std::mem::take(&mut self.directory),
+            };
+            let state = serde_json::to_vec(&saved);
+            self.directory = saved.directory;
+            if let Ok(state) = state {
+                store.save_read_model(
+                    POLICY_CHECKPOINT,
+                    &SavedReadModel {
+                        position: done_through,
+                        state,
+                    },
+                )?;
+            }
+        }
+        // Also for a store that keeps no read models (saving one is then a no-op).
+        store.save_checkpoint(POLICY_CHECKPOINT, done_through)?;
+        self.saved = done_through;
         Ok(())
     }
 

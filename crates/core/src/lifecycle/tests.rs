@@ -916,3 +916,59 @@ fn the_daily_policy_run_from_two_applications_at_once_schedules_each_outreach_on
         .count();
     assert_eq!(outreach, 1);
 }
+
+/// The directory folded from position 0 over the whole log.
+fn folded_directory(store: &MemoryStore<ServiceEvent>) -> Directory {
+    let mut directory = Directory::default();
+    for stored in store.read_all(1).unwrap() {
+        crate::kernel::Projection::apply(&mut directory, &stored.unwrap());
+    }
+    directory
+}
+
+#[test]
+fn the_directory_is_saved_with_the_checkpoint_and_opening_resumes_from_it() {
+    use crate::kernel::CheckpointStore;
+    let store = MemoryStore::new();
+    receipt_to_post_warranty_repair(store.clone());
+    let opened = ServiceLifecycle::new(store.clone()).unwrap();
+    let saved = store.load_read_model(POLICY_CHECKPOINT).unwrap().unwrap();
+    assert_eq!(saved.position, store.head_position().unwrap());
+    assert_eq!(
+        store.load_checkpoint(POLICY_CHECKPOINT).unwrap(),
+        saved.position,
+        "the checkpoint is the directory's position"
+    );
+    // More history after the save: opening again folds only the tail onto the saved directory,
+    // and the result is the directory folded from the start.
+    opened
+        .product(
+            ProductCommand::ReceiveUnit {
+                model: ModelId::from_uuid(uuid::Uuid::from_u128(77)),
+                serial: SerialNumber::new("LATER-1").unwrap(),
+                at: day(900),
+            },
+            &no_context(),
+        )
+        .unwrap();
+    let reopened = ServiceLifecycle::new(store.clone()).unwrap();
+    assert_eq!(
+        reopened.directory(Directory::clone),
+        folded_directory(&store)
+    );
+    // A saved directory that does not decode is a cache miss, never an error.
+    store
+        .save_read_model(
+            POLICY_CHECKPOINT,
+            &crate::kernel::SavedReadModel {
+                position: 3,
+                state: b"not a directory".to_vec(),
+            },
+        )
+        .unwrap();
+    let recovered = ServiceLifecycle::new(store.clone()).unwrap();
+    assert_eq!(
+        recovered.directory(Directory::clone),
+        folded_directory(&store)
+    );
+}
