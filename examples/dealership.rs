@@ -884,8 +884,11 @@ fn print_reports<S: DealerStore>(
     store: &S,
     last_day: u64,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let mut projector = Projector::new("dealership.reports", Reports::default());
+    // The reports' state is kept in the store with its position, so a run folds only the
+    // days it added.
+    let mut projector = Projector::<Reports>::load_saved("dealership.reports", store)?;
     projector.catch_up(store, store)?;
+    projector.save(store)?;
     let reports = projector.projection();
     let model_name = |model: Option<ModelId>| {
         MODELS

@@ -110,6 +110,11 @@ impl BusinessCalendar {
             .unwrap_or_else(|| Utc.fix())
     }
 
+    /// How many holidays the calendar names.
+    pub(crate) fn holiday_count(&self) -> usize {
+        self.holidays.len()
+    }
+
     /// Whether `date` (local) is a working day.
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
         self.working_days

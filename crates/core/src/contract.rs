@@ -1166,6 +1166,20 @@ impl Decider for ServiceContract {
     type Event = ContractEvent;
     type Error = ContractError;
 
+    fn state_size(state: &ContractState) -> usize {
+        use crate::state_size::map;
+        let terms = state.terms.as_ref().map_or(0, |terms| {
+            map::<ProductId, ()>(terms.units.len())
+                + map::<Priority, Targets>(terms.plan.targets.len())
+                + terms.plan.calendar.holiday_count() * std::mem::size_of::<NaiveDate>()
+        });
+        std::mem::size_of::<ContractState>()
+            + terms
+            + map::<CallId, Call>(state.calls.len())
+            + map::<u32, Visit>(state.visits.len())
+            + map::<u32, u32>(state.training_hours.len())
+    }
+
     fn apply(state: &mut ContractState, event: &ContractEvent) {
         apply(state, event);
     }

@@ -190,6 +190,11 @@ impl Decider for UnitCoverage {
     type Event = CoverageEvent;
     type Error = CoverageError;
 
+    fn state_size(state: &CoverageState) -> usize {
+        std::mem::size_of::<CoverageState>()
+            + crate::state_size::map::<ContractId, CoverageSpan>(state.claims.len())
+    }
+
     fn apply(state: &mut CoverageState, event: &CoverageEvent) {
         match event {
             CoverageEvent::Claimed {

@@ -1020,6 +1020,14 @@ impl Decider for Customer {
     type Event = CustomerEvent;
     type Error = CustomerError;
 
+    fn state_size(state: &CustomerState) -> usize {
+        use crate::state_size::map;
+        std::mem::size_of::<CustomerState>()
+            + map::<ProductId, ()>(state.purchases.len())
+            + map::<u32, Obligation>(state.obligations.len())
+            + map::<u32, Inquiry>(state.inquiries.len())
+    }
+
     fn apply(state: &mut CustomerState, event: &CustomerEvent) {
         apply(state, event);
     }

@@ -57,6 +57,7 @@ mod policy_log;
 mod product;
 pub mod reports;
 mod scan;
+mod state_size;
 mod technician;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

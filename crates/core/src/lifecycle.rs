@@ -39,8 +39,12 @@ use followers::Followers;
 /// the application folds only what came after it).
 pub const POLICY_CHECKPOINT: &str = "service-lifecycle.policies";
 
-/// How many aggregates' states each repository keeps folded in memory, by default.
-const STATE_CACHE: usize = 100_000;
+/// About how many bytes of folded aggregate states the application keeps in memory, by default
+/// (shared out among its repositories).
+pub const DEFAULT_STATE_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How many repositories share the state cache's bytes.
+const CACHED_REPOSITORIES: usize = 6;
 
 /// When the policies run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,7 +59,7 @@ pub enum PolicyMode {
 }
 
 /// How a [`ServiceLifecycle`] is opened: the personal-data vault, the service plans, when the
-/// policies run and how many states are cached. Made by [`ServiceLifecycle::builder`].
+/// policies run and how much memory the cached states may take. Made by [`ServiceLifecycle::builder`].
 pub struct ServiceBuilder<S> {
     store: S,
     personal_data: Arc<dyn Vault>,
@@ -68,7 +72,7 @@ impl<S> std::fmt::Debug for ServiceBuilder<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServiceBuilder")
             .field("policies", &self.policies)
-            .field("state_cache", &self.state_cache)
+            .field("state_cache_bytes", &self.state_cache)
             .finish_non_exhaustive()
     }
 }
@@ -95,9 +99,12 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceBuilder<S> {
         self
     }
 
-    /// How many aggregate states each repository keeps folded in memory (0: none).
-    pub fn state_cache(mut self, states: usize) -> Self {
-        self.state_cache = states;
+    /// About how many bytes of folded aggregate states to keep in memory, over all the
+    /// aggregates (by [`Decider::state_size`]'s estimates; 0 keeps none). By default
+    /// [`DEFAULT_STATE_CACHE_BYTES`]. A command on a state that was evicted folds its stream
+    /// again; nothing else changes.
+    pub fn state_cache_bytes(mut self, bytes: usize) -> Self {
+        self.state_cache = bytes;
         self
     }
 
@@ -109,22 +116,23 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceBuilder<S> {
     pub fn open(self) -> Result<ServiceLifecycle<S>, ServiceError> {
         fn repository<D: Decider, S: EventStore<ServiceEvent> + CheckpointStore + Clone>(
             store: &S,
-            cache: usize,
+            bytes: usize,
         ) -> Repository<D, ServiceEvent, S>
         where
             ServiceEvent: crate::kernel::Contains<D::Event>,
         {
-            Repository::new(store.clone()).with_state_cache(cache)
+            Repository::new(store.clone()).with_state_cache_bytes(bytes)
         }
+        let share = self.state_cache / CACHED_REPOSITORIES;
         let followers = Followers::resuming_from(&self.store)?;
         let service = ServiceLifecycle {
-            products: repository(&self.store, self.state_cache),
-            customers: repository(&self.store, self.state_cache),
-            contracts: repository(&self.store, self.state_cache),
-            parts: repository(&self.store, self.state_cache),
-            technicians: repository(&self.store, self.state_cache),
-            coverage: repository(&self.store, self.state_cache),
-            policy_log: repository(&self.store, 1),
+            products: repository(&self.store, share),
+            customers: repository(&self.store, share),
+            contracts: repository(&self.store, share),
+            parts: repository(&self.store, share),
+            technicians: repository(&self.store, share),
+            coverage: repository(&self.store, share),
+            policy_log: Repository::new(self.store.clone()).with_state_cache(1),
             personal_data: self.personal_data,
             plans: self.plans,
             mode: self.policies,
@@ -251,7 +259,7 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
             personal_data: Arc::new(MemoryVault::new()),
             plans: Arc::new(default_plan),
             policies: PolicyMode::Inline,
-            state_cache: STATE_CACHE,
+            state_cache: DEFAULT_STATE_CACHE_BYTES,
         }
     }
 

@@ -802,6 +802,17 @@ impl Decider for PartsSupply {
     type Event = PartEvent;
     type Error = PartError;
 
+    fn state_size(state: &PartState) -> usize {
+        use crate::state_size::map;
+        std::mem::size_of::<PartState>()
+            + map::<ModelId, u32>(state.models.len())
+            + map::<Location, Stock>(state.stock.len())
+            + map::<u32, Reservation>(state.reservations.len())
+            + map::<u32, Backorder>(state.backorders.len())
+            + map::<ModelId, Discontinuation>(state.discontinued.len())
+            + state.last_time_buys.len() * std::mem::size_of::<(u32, NaiveDate)>()
+    }
+
     fn apply(state: &mut PartState, event: &PartEvent) {
         apply(state, event);
     }

@@ -795,6 +795,14 @@ impl Decider for Product {
     type Event = ProductEvent;
     type Error = ProductError;
 
+    fn state_size(state: &ProductState) -> usize {
+        use crate::state_size::{map, strings};
+        std::mem::size_of::<ProductState>()
+            + map::<u32, Damage>(state.damages.len())
+            + strings(state.damages.values().map(|damage| &damage.description))
+            + strings(&state.modernizations)
+    }
+
     fn apply(state: &mut ProductState, event: &ProductEvent) {
         apply(state, event);
     }

@@ -338,6 +338,11 @@ impl Decider for Technician {
     type Event = TechnicianEvent;
     type Error = TechnicianError;
 
+    fn state_size(state: &TechnicianState) -> usize {
+        std::mem::size_of::<TechnicianState>()
+            + crate::state_size::map::<ModelId, Certification>(state.certifications.len())
+    }
+
     fn apply(state: &mut TechnicianState, event: &TechnicianEvent) {
         apply(state, event);
     }

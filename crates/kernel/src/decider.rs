@@ -40,6 +40,15 @@ pub trait Decider: 'static {
     /// ignored and the stream is replayed instead. Bump it when the state's shape changes.
     const STATE_VERSION: u32 = 1;
 
+    /// About how many bytes of memory `state` holds, for a state cache bounded in bytes
+    /// ([`Repository::with_state_cache_bytes`](crate::Repository::with_state_cache_bytes)). By
+    /// default the size of the state's type; a state holding collections should add what they
+    /// hold (an estimate from their lengths is enough: it is called on every cached command).
+    fn state_size(state: &Self::State) -> usize {
+        let _ = state;
+        std::mem::size_of::<Self::State>()
+    }
+
     /// Folds one event into the state. Total: never fails for an event `decide` produced.
     fn apply(state: &mut Self::State, event: &Self::Event);
 

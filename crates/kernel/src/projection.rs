@@ -30,6 +30,14 @@ pub enum ProjectionError {
     /// Loading or saving the checkpoint failed.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// The read model could not be serialized to be saved.
+    #[error("projection {name:?} could not be serialized: {source}")]
+    Encode {
+        /// The projection.
+        name: String,
+        /// What serde_json said.
+        source: serde_json::Error,
+    },
     /// A stopped subscription's projector is still referenced elsewhere (its thread did not end).
     #[error("the subscription's projector is still in use")]
     StillShared,
@@ -163,6 +171,48 @@ impl<P> Projector<P> {
         self.position = 0;
         checkpoints.save_checkpoint(&self.name, 0)?;
         self.catch_up(store, checkpoints)
+    }
+}
+
+impl<P: serde::Serialize + serde::de::DeserializeOwned + Default> Projector<P> {
+    /// A projector resuming the read model saved under `name` in `store` by
+    /// [`save`](Self::save): its state as of its position, so a catch-up folds only what came
+    /// after. Starts empty at position 0 when none was saved, when it does not decode (a saved
+    /// read model is a cache of the log, never the truth) or when the store keeps none.
+    pub fn load_saved(
+        name: impl Into<String>,
+        store: &dyn CheckpointStore,
+    ) -> Result<Self, CheckpointError> {
+        let name = name.into();
+        let saved = store.load_read_model(&name)?.and_then(|saved| {
+            let projection = serde_json::from_slice(&saved.state).ok()?;
+            Some((projection, saved.position))
+        });
+        let (projection, position) = saved.unwrap_or_default();
+        Ok(Self {
+            name,
+            projection,
+            position,
+            checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
+        })
+    }
+
+    /// Saves the read model with its position in one write
+    /// ([`CheckpointStore::save_read_model`]), for [`load_saved`](Self::load_saved).
+    pub fn save(&self, store: &dyn CheckpointStore) -> Result<(), ProjectionError> {
+        let state =
+            serde_json::to_vec(&self.projection).map_err(|source| ProjectionError::Encode {
+                name: self.name.clone(),
+                source,
+            })?;
+        store.save_read_model(
+            &self.name,
+            &crate::SavedReadModel {
+                position: self.position,
+                state,
+            },
+        )?;
+        Ok(())
     }
 }
 

@@ -277,7 +277,15 @@ where
     /// Keeps the folded states of up to `capacity` streams in memory, so a hot aggregate is not
     /// folded again for every command. When full, the least recently used half is dropped.
     pub fn with_state_cache(mut self, capacity: usize) -> Self {
-        self.cache = (capacity > 0).then(|| StateCache::new(capacity));
+        self.cache = (capacity > 0).then(|| StateCache::new(capacity, usize::MAX, D::state_size));
+        self
+    }
+
+    /// Keeps folded states in memory up to about `bytes` (by [`Decider::state_size`]'s estimate
+    /// of each state, plus its entry), so the memory the cache holds does not grow with the
+    /// number of streams. When over, the least recently used half is dropped.
+    pub fn with_state_cache_bytes(mut self, bytes: usize) -> Self {
+        self.cache = (bytes > 0).then(|| StateCache::new(usize::MAX, bytes, D::state_size));
         self
     }
 

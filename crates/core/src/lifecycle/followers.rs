@@ -31,7 +31,7 @@ const FOLLOW_PAGE: usize = 1_024;
 
 /// How many events may pass between two saves of the checkpoint and the directory: what a
 /// restart folds and reacts to again (writing nothing, as the reactions are recognised) at most.
-const CHECKPOINT_EVERY: u64 = 8_192;
+const CHECKPOINT_EVERY: u64 = 65_536;
 
 /// The version of the saved directory's shape: a saved directory of another version is ignored
 /// and the directory folded from the log instead (it is a cache of the log, never the truth).

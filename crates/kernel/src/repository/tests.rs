@@ -392,6 +392,30 @@ fn a_small_state_cache_evicts_without_changing_any_answer() {
     }
 }
 
+#[test]
+fn a_state_cache_bounded_in_bytes_stays_within_its_budget_and_changes_no_answer() {
+    let store = MemoryStore::<CounterEvent>::new();
+    let budget = 4 * 1024;
+    let repository = Repository::<Counter, _, _>::new(store.clone()).with_state_cache_bytes(budget);
+    for round in 1..=3u32 {
+        for id in 0..500 {
+            let executed = repository
+                .execute(
+                    &stream(&format!("counter-{id}")),
+                    &increment(id + 1),
+                    &CommandContext::new(),
+                )
+                .unwrap();
+            assert_eq!(executed.state.value, i64::from(round * (id + 1)));
+            let cache = repository.cache.as_ref().unwrap();
+            assert!(cache.bytes() <= budget, "{} bytes cached", cache.bytes());
+        }
+    }
+    let cache = repository.cache.as_ref().unwrap();
+    assert!(cache.len() > 10, "a budget of 4 KiB holds some counters");
+    assert!(cache.len() < 500, "but not all of them");
+}
+
 // --- Snapshots ---------------------------------------------------------------------------------
 
 fn snapshot_of(state: &CounterState, stream_version: u64, state_version: u32) -> Snapshot {
