@@ -179,6 +179,7 @@ fn run<S: DealerStore>(store: S, place: &str) -> Result<(), Box<dyn std::error::
             return Err(Interrupted.into());
         }
     }
+    dealer.service.save_checkpoint()?;
     store.settle()?;
     for failure in dealer.service.policy_failures()? {
         println!(

@@ -477,5 +477,7 @@ pub fn simulate_until<S: EventStore<ServiceEvent> + CheckpointStore + Clone>(
             break;
         }
     }
+    // The directory is saved with the policies' checkpoint, so the next opening folds nothing.
+    simulation.service.save_checkpoint()?;
     Ok(simulation.summary)
 }

@@ -139,12 +139,7 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceBuilder<S> {
             followers: Mutex::new(followers),
             store: self.store,
         };
-        service.process_policies()?;
-        service
-            .followers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .save_checkpoint(&service.store)?;
+        service.save_checkpoint()?;
         Ok(service)
     }
 }
@@ -767,6 +762,17 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         followers.catch_up(self)
+    }
+
+    /// Drives the policies to the head and saves the directory with their checkpoint now, so
+    /// the next opening folds nothing. The application saves both every 65,536 events and when
+    /// it opens on its own; call this on a clean shutdown.
+    pub fn save_checkpoint(&self) -> Result<(), ServiceError> {
+        self.process_policies()?;
+        self.followers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .save_checkpoint(&self.store)
     }
 
     /// Rebuilds the directory and runs every policy again over the whole log, from position 0.
