@@ -83,7 +83,8 @@ pub use error::{Reference, ServiceError};
 pub use event_schema::export_event_schema;
 pub use events::ServiceEvent;
 pub use lifecycle::{
-    default_plan, PolicyMode, ServiceBuilder, ServiceLifecycle, POLICY_CHECKPOINT,
+    default_plan, PolicyMode, ServiceBuilder, ServiceLifecycle, DEFAULT_STATE_CACHE_BYTES,
+    POLICY_CHECKPOINT,
 };
 pub use parts::{
     Backorder, Discontinuation, Location, PartCommand, PartError, PartEvent, PartState,

@@ -101,7 +101,7 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceBuilder<S> {
 
     /// About how many bytes of folded aggregate states to keep in memory, over all the
     /// aggregates (by [`Decider::state_size`]'s estimates; 0 keeps none). By default
-    /// [`DEFAULT_STATE_CACHE_BYTES`]. A command on a state that was evicted folds its stream
+    /// [`DEFAULT_STATE_CACHE_BYTES`](crate::DEFAULT_STATE_CACHE_BYTES). A command on a state that was evicted folds its stream
     /// again; nothing else changes.
     pub fn state_cache_bytes(mut self, bytes: usize) -> Self {
         self.state_cache = bytes;

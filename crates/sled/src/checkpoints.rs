@@ -78,7 +78,7 @@ impl<E: Event, S: Storage> CheckpointStore for SledStore<E, S> {
         Ok(Some(SavedReadModel { position, state }))
     }
 
-    /// Writes the read model in chunks of [`CHUNK`] bytes, its header and its checkpoint in one
+    /// Writes the read model in chunks of 16 KiB, its header and its checkpoint in one
     /// atomic batch, flushed like an append, and removes the chunks of a longer earlier state.
     /// Small chunks keep the engine's pages small: a page that held the whole state beside the
     /// hot stream heads would be rewritten by every append near it.
