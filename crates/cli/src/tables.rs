@@ -1,4 +1,4 @@
-//! The seven reports as text tables, for people ([`write_table`]: the CLI's `report` and the
+//! The seven reports (and the policy refusals) as text tables, for people ([`write_table`]: the CLI's `report` and the
 //! dealership example print them), and as JSON documents, for programs ([`write_json`]: the
 //! CLI's `report --json`). Both answer for the same day in the same way.
 
@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use service_lifecycle_core::reports::{Reports, UnitRow};
 use service_lifecycle_core::ModelId;
 
-/// One of the seven reports.
+/// One of the seven reports, or the policy refusals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportName {
     /// Units per model and status, damage, units ready for sale.
@@ -25,11 +25,13 @@ pub enum ReportName {
     Parts,
     /// Obligations per level, customers per level and group.
     Outreach,
+    /// The policy commands the rules refused, and why.
+    PolicyRefusals,
 }
 
 impl ReportName {
-    /// The seven, in the order of §9 of docs/domain.md.
-    pub const ALL: [Self; 7] = [
+    /// The seven of §9 of docs/domain.md, in its order, then the policy refusals of §7.
+    pub const ALL: [Self; 8] = [
         Self::PreSale,
         Self::Backlog,
         Self::ServiceDue,
@@ -37,6 +39,7 @@ impl ReportName {
         Self::Warranty,
         Self::Parts,
         Self::Outreach,
+        Self::PolicyRefusals,
     ];
 
     /// The report's name on the command line and in its JSON document.
@@ -49,6 +52,7 @@ impl ReportName {
             Self::Warranty => "warranty",
             Self::Parts => "parts",
             Self::Outreach => "outreach",
+            Self::PolicyRefusals => "policy-refusals",
         }
     }
 }
@@ -85,6 +89,7 @@ pub fn write_json(
         }
         ReportName::Parts => write_report(report, day, &reports.parts_horizon(today), out),
         ReportName::Outreach => write_report(report, day, &reports.outreach(today), out),
+        ReportName::PolicyRefusals => write_report(report, None, &reports.policy_refusals(), out),
     }
 }
 
@@ -300,6 +305,19 @@ pub fn write_table(
                     format!("{:?}", row.level).to_lowercase(),
                     row.target_group,
                     row.customers
+                )?;
+            }
+        }
+        ReportName::PolicyRefusals => {
+            let refused = reports.policy_refusals().refusals;
+            writeln!(out, "8. Policy commands refused: {}", refused.len())?;
+            for refusal in &refused {
+                writeln!(
+                    out,
+                    "   {} {}: {}",
+                    refusal.at.date_naive(),
+                    refusal.policy,
+                    refusal.error
                 )?;
             }
         }

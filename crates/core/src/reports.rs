@@ -40,6 +40,7 @@ use super::contract::{
 use super::customer::{Customer, CustomerState, ObligationStatus, RelationshipLevel, TargetGroup};
 use super::events::ServiceEvent;
 use super::parts::{PartEvent, PartState, PartsSupply};
+use super::policy_log::PolicyFailure;
 use super::product::{Product, ProductState, ProductStatus};
 use super::values::{
     CallId, ContractId, Currency, CustomerId, ModelId, PartNumber, ProductId, SerialNumber,
@@ -77,6 +78,9 @@ pub struct Reports {
     seller_costs: BTreeMap<(ModelId, (i32, u32), Currency), i64>,
     /// Quantities issued per part and day.
     issued: FastMap<StreamId, BTreeMap<NaiveDate, u64>>,
+    /// The policy commands the rules refused, in log order.
+    #[serde(default)]
+    refusals: Vec<PolicyFailure>,
 }
 
 /// The entity states by stream: hashed (a rebuild looks one up per event), each report sorting
@@ -150,7 +154,8 @@ impl Projection<ServiceEvent> for Reports {
                 }
                 PartsSupply::apply(state_of(&mut self.parts, stream), event);
             }
-            ServiceEvent::Technician(_) | ServiceEvent::Coverage(_) | ServiceEvent::Policy(_) => {}
+            ServiceEvent::Policy(event) => self.refusals.push(PolicyFailure::from(event)),
+            ServiceEvent::Technician(_) | ServiceEvent::Coverage(_) => {}
         }
     }
 }
@@ -550,6 +555,14 @@ impl Reports {
             .collect();
         parts.sort_by(|a, b| a.part.cmp(&b.part));
         PartsHorizon { as_of, parts }
+    }
+
+    /// The policy commands the rules refused (§7), oldest first: which policy, the command, why,
+    /// and the trigger. The triggers stand; these are what the staff act on by hand.
+    pub fn policy_refusals(&self) -> PolicyRefusals {
+        PolicyRefusals {
+            refusals: self.refusals.clone(),
+        }
     }
 
     /// Report 7, the outreach as of a day: obligations open, done and missed per relationship level (the
@@ -1054,3 +1067,11 @@ pub struct CustomerCount {
 
 #[cfg(test)]
 mod tests;
+
+/// The policy commands the rules refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PolicyRefusals {
+    /// Each refusal, oldest first.
+    #[serde(rename = "refusals")]
+    pub refusals: Vec<PolicyFailure>,
+}

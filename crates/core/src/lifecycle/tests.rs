@@ -819,6 +819,11 @@ fn a_refused_policy_command_is_recorded_in_the_store_once_and_survives_a_restart
     s.replay_policies().unwrap();
     let reopened = ServiceLifecycle::new(s.store().clone()).unwrap();
     assert_eq!(reopened.policy_failures().unwrap(), refused);
+    // The report of refusals shows the same.
+    let reports =
+        crate::reports::Reports::read_as_of(s.store(), chrono::DateTime::<chrono::Utc>::MAX_UTC)
+            .unwrap();
+    assert_eq!(reports.policy_refusals().refusals, refused);
 }
 
 #[test]
