@@ -11,7 +11,7 @@ use super::personal_data::PersonalDataError;
 use super::product::ProductError;
 use super::technician::TechnicianError;
 use super::values::{CallId, ContractId, CustomerId, ModelId, PartNumber, ProductId, TechnicianId};
-use crate::kernel::{AppendError, CheckpointError, ExecuteError, InvalidStreamId, ReadError};
+use crate::kernel::{CheckpointError, ExecuteError, InvalidStreamId, ReadError};
 
 /// Why the facade refused or failed a command.
 #[derive(Debug, thiserror::Error)]
@@ -79,9 +79,6 @@ pub enum ServiceError {
     /// The personal-data vault failed.
     #[error(transparent)]
     PersonalData(#[from] PersonalDataError),
-    /// Writing to the store failed.
-    #[error(transparent)]
-    Append(#[from] AppendError),
     /// The policies' checkpoint could not be read or saved.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
@@ -113,7 +110,6 @@ impl ServiceError {
             | Self::UnitHasContract { .. } => true,
             Self::PersonalData(_)
             | Self::PolicyLog(_)
-            | Self::Append(_)
             | Self::Checkpoint(_)
             | Self::Read(_)
             | Self::StreamId(_) => false,

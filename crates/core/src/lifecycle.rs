@@ -16,7 +16,7 @@ use super::contract::{
     ContractCommand, ContractError, ContractKind, Priority, ServiceContract, ServicePlan, Targets,
     Terms,
 };
-use super::coverage::{CoverageCommand, CoverageError, UnitCoverage};
+use super::coverage::{CoverageCommand, CoverageError, CoverageSpan, UnitCoverage};
 use super::customer::{Customer, CustomerCommand, Substitute, TargetGroup};
 use super::events::ServiceEvent;
 use super::parts::{Location, PartCommand, PartsSupply};
@@ -24,12 +24,12 @@ use super::personal_data::{PersonalData, PersonalDataRecord};
 use super::policy_log::{PolicyFailure, PolicyLog};
 use super::product::{Product, ProductCommand};
 use super::technician::{Technician, TechnicianCommand, TechnicianError};
-use super::values::{CustomerId, ProductId};
+use super::values::{ContractId, CustomerId, ProductId};
 use crate::directory::Directory;
 use crate::error::{Reference, ServiceError};
 use crate::kernel::{
-    derived_uuid, CheckpointStore, CommandContext, CommandId, Decider, EventId, EventStore,
-    ExecuteError, Executed, InvalidStreamId, Repository, StreamId,
+    derived_uuid, Causation, CheckpointStore, CommandContext, CommandId, Decider, EventId,
+    EventStore, ExecuteError, Executed, InvalidStreamId, Repository, StreamId,
 };
 use crate::kernel::{MemoryVault, Vault};
 use followers::Followers;
@@ -227,6 +227,14 @@ pub fn default_plan(_target_group: &TargetGroup) -> ServicePlan {
     }
 }
 
+/// How to undo one claim: what the contract held of the unit before it (nothing, or the span
+/// a renewal extended).
+struct Undo {
+    unit: ProductId,
+    contract: ContractId,
+    before: Option<CoverageSpan>,
+}
+
 /// The context of a command the facade issues on behalf of the caller's command (a coverage
 /// claim, a technician's assignment): in the caller's chain, with an id derived from the
 /// caller's command id and `purpose`, so a retry of the caller's command issues the same one.
@@ -235,7 +243,9 @@ fn on_behalf_of(context: &CommandContext, purpose: &str) -> CommandContext {
         command_id: context
             .command_id
             .map(|id| CommandId::from_uuid(derived_uuid(id.as_uuid(), purpose.as_bytes()))),
-        causation: context.causation,
+        causation: context
+            .causation
+            .or_else(|| context.command_id.map(Causation::of_command)),
         metadata: context.metadata.clone(),
     }
 }
@@ -519,7 +529,8 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
                         .map_err(ExecuteError::<ContractError>::from)?;
                     ServiceContract::decide(&state.state, command)
                         .map_err(ExecuteError::Rejected)?;
-                    self.claim_units(terms, terms.end, *at, context, false)?;
+                    let undo = self.claim_units(terms, terms.end, *at, context, false)?;
+                    return self.execute_or_undo(&stream, command, context, undo, *at);
                 }
                 ContractCommand::Renew { until, at, .. } => {
                     let state = self
@@ -529,7 +540,8 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
                     ServiceContract::decide(&state.state, command)
                         .map_err(ExecuteError::Rejected)?;
                     if let Some(terms) = &state.state.terms {
-                        self.claim_units(terms, *until, *at, context, true)?;
+                        let undo = self.claim_units(terms, *until, *at, context, true)?;
+                        return self.execute_or_undo(&stream, command, context, undo, *at);
                     }
                 }
                 ContractCommand::Dispatch {
@@ -589,10 +601,29 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         Ok(self.contracts.execute(&stream, command, context)?)
     }
 
+    /// Runs the contract command whose claims `undo` undoes, undoing them when the command
+    /// fails (the store, or a proposal of the same contract that raced this one).
+    fn execute_or_undo(
+        &self,
+        stream: &StreamId,
+        command: &ContractCommand,
+        context: &CommandContext,
+        undo: Vec<Undo>,
+        at: DateTime<Utc>,
+    ) -> Result<Executed<ServiceContract>, ServiceError> {
+        match self.contracts.execute(stream, command, context) {
+            Ok(executed) => Ok(executed),
+            Err(error) => {
+                self.undo_claims(undo, at);
+                Err(error.into())
+            }
+        }
+    }
+
     /// S1: claims `terms.start..=end` of every unit of `terms` for its contract, in the order of
-    /// the units; if one is refused, releases what this call claimed and refuses with the
-    /// contract that holds the days. `renewal` claims for a renewal (the contract may hold the
-    /// unit already).
+    /// the units, and returns how to undo what this call changed. If one is refused, undoes the
+    /// others and refuses with the contract that holds the days. `renewal` claims for a renewal
+    /// (the contract holds the units already, with an earlier end).
     fn claim_units(
         &self,
         terms: &Terms,
@@ -600,59 +631,114 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         at: DateTime<Utc>,
         context: &CommandContext,
         renewal: bool,
-    ) -> Result<(), ServiceError> {
-        let mut claimed = Vec::new();
+    ) -> Result<Vec<Undo>, ServiceError> {
+        let mut undo = Vec::new();
         for unit in &terms.units {
-            let command = CoverageCommand::Claim {
-                unit: *unit,
-                contract: terms.contract,
+            let span = CoverageSpan {
                 start: terms.start,
                 end,
-                at,
-                renewal,
             };
-            let purpose = format!("coverage claim {unit} until {end}");
-            let stream = UnitCoverage::stream_id(*unit)?;
-            match self
-                .coverage
-                .execute(&stream, &command, &on_behalf_of(context, &purpose))
-            {
-                Ok(executed) => {
-                    if !executed.events.is_empty() && !executed.replayed {
-                        claimed.push(*unit);
-                    }
-                }
+            match self.claim_unit(*unit, terms.contract, span, at, context, renewal) {
+                Ok(Some(step)) => undo.push(step),
+                Ok(None) => {}
                 Err(error) => {
-                    for unit in claimed {
-                        let release = CoverageCommand::Release {
-                            unit,
-                            contract: terms.contract,
-                            at,
-                        };
-                        self.coverage.execute(
-                            &UnitCoverage::stream_id(unit)?,
-                            &release,
-                            &CommandContext::new(),
-                        )?;
-                    }
+                    self.undo_claims(undo, at);
                     return Err(match error {
-                        ExecuteError::Rejected(CoverageError::Overlaps {
-                            unit,
-                            contract,
-                            start,
-                            end,
-                        }) => ServiceError::UnitHasContract {
+                        ServiceError::Coverage(ExecuteError::Rejected(
+                            CoverageError::Overlaps {
+                                unit,
+                                contract,
+                                start,
+                                end,
+                            },
+                        )) => ServiceError::UnitHasContract {
                             unit,
                             contract,
                             start,
                             end,
                         },
-                        other => other.into(),
+                        other => other,
                     });
                 }
             }
         }
-        Ok(())
+        Ok(undo)
+    }
+
+    /// Claims `span` of `unit` for `contract`; returns how to undo it when this call changed the
+    /// unit's coverage. A claim recognised as done before (the caller's command retried) is
+    /// checked against the coverage as it is now: if the claim was undone since, it is made
+    /// again under a new id.
+    fn claim_unit(
+        &self,
+        unit: ProductId,
+        contract: ContractId,
+        span: CoverageSpan,
+        at: DateTime<Utc>,
+        context: &CommandContext,
+        renewal: bool,
+    ) -> Result<Option<Undo>, ServiceError> {
+        let stream = UnitCoverage::stream_id(unit)?;
+        let before = self
+            .coverage
+            .load(&stream)
+            .map_err(ExecuteError::<CoverageError>::from)?
+            .state
+            .claims
+            .get(&contract)
+            .copied();
+        let command = CoverageCommand::Claim {
+            unit,
+            contract,
+            start: span.start,
+            end: span.end,
+            at,
+            renewal,
+        };
+        let purpose = format!("coverage claim {unit} until {}", span.end);
+        let mut executed =
+            self.coverage
+                .execute(&stream, &command, &on_behalf_of(context, &purpose))?;
+        if executed.replayed && executed.state.claims.get(&contract) != Some(&span) {
+            let again = CommandContext {
+                command_id: None,
+                ..on_behalf_of(context, &purpose)
+            };
+            executed = self.coverage.execute(&stream, &command, &again)?;
+        }
+        let changed = !executed.events.is_empty() && !executed.replayed;
+        Ok(changed.then_some(Undo {
+            unit,
+            contract,
+            before,
+        }))
+    }
+
+    /// Undoes claims this call made, best effort (a claim left behind holds days until the
+    /// contract's proposal is retried or cancelled, and is never lost).
+    fn undo_claims(&self, undo: Vec<Undo>, at: DateTime<Utc>) {
+        for step in undo.into_iter().rev() {
+            let command = match step.before {
+                Some(span) => CoverageCommand::Claim {
+                    unit: step.unit,
+                    contract: step.contract,
+                    start: span.start,
+                    end: span.end,
+                    at,
+                    renewal: true,
+                },
+                None => CoverageCommand::Release {
+                    unit: step.unit,
+                    contract: step.contract,
+                    at,
+                },
+            };
+            if let Ok(stream) = UnitCoverage::stream_id(step.unit) {
+                let _ = self
+                    .coverage
+                    .execute(&stream, &command, &CommandContext::new());
+            }
+        }
     }
 
     /// C1: registers a customer, keeping the name and contact in the personal-data vault.

@@ -108,6 +108,10 @@ pub struct TechnicianState {
     pub certifications: BTreeMap<ModelId, Certification>,
     /// The day the technician left, if they did.
     pub left_on: Option<NaiveDate>,
+    /// T2: the last day the technician was assigned to a call, per model: a revocation or a
+    /// leave dated on or before it would undo an assignment already made.
+    #[serde(default)]
+    pub last_assigned: BTreeMap<ModelId, NaiveDate>,
 }
 
 impl TechnicianState {
@@ -151,7 +155,11 @@ fn apply(state: &mut TechnicianState, event: &TechnicianEvent) {
             }
         }
         TechnicianEvent::Left { at } => state.left_on = Some(at.date_naive()),
-        TechnicianEvent::AssignedToCall { .. } => {}
+        TechnicianEvent::AssignedToCall { model, at, .. } => {
+            let day = at.date_naive();
+            let last = state.last_assigned.entry(*model).or_insert(day);
+            *last = (*last).max(day);
+        }
     }
 }
 
@@ -304,6 +312,19 @@ pub enum TechnicianError {
         /// The day.
         date: NaiveDate,
     },
+    /// T2: a revocation or a leave dated on or before a day the technician was assigned to a
+    /// call (under that model's certification, for a revocation) would undo the assignment.
+    #[error("technician {technician} was assigned to a call on {assigned} (model {}): a revocation or a leave dated {day} would undo it; date it after the last assignment (T2)", model.map_or_else(|| "any".to_owned(), |model| model.to_string()))]
+    AssignedAlready {
+        /// The technician.
+        technician: TechnicianId,
+        /// The model of the certification revoked; none for a leave.
+        model: Option<ModelId>,
+        /// The last day of an assignment.
+        assigned: NaiveDate,
+        /// The day the revocation or leave was dated.
+        day: NaiveDate,
+    },
     /// A revocation without a reason.
     #[error("revoking a certification of technician {technician} needs a reason: a revocation says why (T1)")]
     NoReason {
@@ -369,7 +390,7 @@ impl Decider for Technician {
             TechnicianCommand::AssignToCall {
                 call, model, at, ..
             } => assign_to_call(state, technician, *call, *model, at),
-            TechnicianCommand::Leave { at, .. } => leave(at),
+            TechnicianCommand::Leave { at, .. } => leave(state, technician, at),
         }
     }
 }
@@ -473,6 +494,15 @@ fn revoke(
     }
     let reason =
         checks::non_empty(reason).map_err(|BadLength| TechnicianError::NoReason { technician })?;
+    let day = at.date_naive();
+    if let Some(&assigned) = state.last_assigned.get(model).filter(|&&last| day <= last) {
+        return Err(TechnicianError::AssignedAlready {
+            technician,
+            model: Some(*model),
+            assigned,
+            day,
+        });
+    }
     Ok(vec![TechnicianEvent::CertificationRevoked {
         model: *model,
         reason: reason.to_owned(),
@@ -480,8 +510,27 @@ fn revoke(
     }])
 }
 
-/// T1: the technician leaves; nothing is accepted after that.
-fn leave(at: &DateTime<Utc>) -> Result<Vec<TechnicianEvent>, TechnicianError> {
+/// T1: the technician leaves; nothing is accepted after that. Not dated on or before a day
+/// the technician was assigned to a call (T2).
+fn leave(
+    state: &TechnicianState,
+    technician: TechnicianId,
+    at: &DateTime<Utc>,
+) -> Result<Vec<TechnicianEvent>, TechnicianError> {
+    let day = at.date_naive();
+    if let Some(&assigned) = state
+        .last_assigned
+        .values()
+        .filter(|&&last| day <= last)
+        .max()
+    {
+        return Err(TechnicianError::AssignedAlready {
+            technician,
+            model: None,
+            assigned,
+            day,
+        });
+    }
     Ok(vec![TechnicianEvent::Left { at: *at }])
 }
 
@@ -614,6 +663,54 @@ mod tests {
                 model,
                 date: day(50).date_naive(),
             });
+    }
+
+    #[test]
+    fn a_revocation_or_leave_dated_on_or_before_an_assignment_is_refused_t2() {
+        let (technician, model) = ids();
+        let mut history = trained();
+        history.push(TechnicianEvent::Certified {
+            model,
+            until: day(100).date_naive(),
+            at: day(2),
+        });
+        history.push(TechnicianEvent::AssignedToCall {
+            call: CallId::from_uuid(uuid::Uuid::from_u128(9)),
+            model,
+            at: day(40),
+        });
+        let revoke = |at| TechnicianCommand::Revoke {
+            technician,
+            model,
+            reason: "an audit".into(),
+            at,
+        };
+        given::<Technician>(history.clone())
+            .when(revoke(day(40)))
+            .then_error(TechnicianError::AssignedAlready {
+                technician,
+                model: Some(model),
+                assigned: day(40).date_naive(),
+                day: day(40).date_naive(),
+            });
+        given::<Technician>(history.clone())
+            .when(TechnicianCommand::Leave {
+                technician,
+                at: day(39),
+            })
+            .then_error(TechnicianError::AssignedAlready {
+                technician,
+                model: None,
+                assigned: day(40).date_naive(),
+                day: day(39).date_naive(),
+            });
+        given::<Technician>(history)
+            .when(revoke(day(41)))
+            .then_events([TechnicianEvent::CertificationRevoked {
+                model,
+                reason: "an audit".into(),
+                at: day(41),
+            }]);
     }
 
     #[test]

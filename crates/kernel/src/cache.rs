@@ -114,6 +114,7 @@ impl<S> StateCache<S> {
         version: u64,
         ticket: Option<CacheTicket>,
     ) {
+        let bytes = (self.size)(&state) + entry_overhead::<S>(stream);
         let mut entries = self.lock();
         entries.tick += 1;
         let tick = entries.tick;
@@ -128,14 +129,23 @@ impl<S> StateCache<S> {
             }
             _ => entries.index.get(stream).copied(),
         };
-        let bytes = (self.size)(&state) + entry_overhead::<S>(stream);
+        if bytes > self.budget {
+            // A state larger than the whole budget is not kept, and evicts nothing else.
+            if let Some(entry) = slot.and_then(|slot| entries.slots.get_mut(slot)) {
+                entry.state = None;
+                entry.version = 0;
+                let before = std::mem::replace(&mut entry.bytes, 0);
+                entries.bytes -= before;
+            }
+            return;
+        }
         if let Some(entry) = slot.and_then(|slot| entries.slots.get_mut(slot)) {
             entry.last_used = tick;
             if entry.state.is_none() || entry.version <= version {
                 entry.state = Some(state);
                 entry.version = version;
                 let before = std::mem::replace(&mut entry.bytes, bytes);
-                entries.bytes = entries.bytes - before + bytes;
+                entries.bytes = entries.bytes + bytes - before;
             }
         } else {
             if entries.slots.len() >= self.capacity {
@@ -152,7 +162,6 @@ impl<S> StateCache<S> {
             entries.bytes += bytes;
             entries.index.insert(stream.clone(), slot);
         }
-        // A state larger than the whole budget is not kept at all.
         while entries.bytes > self.budget && !entries.slots.is_empty() {
             entries.evict_older_half();
         }

@@ -89,10 +89,7 @@ impl<E: Event, S: Storage> CheckpointStore for SledStore<E, S> {
         };
         let count = u32::try_from(saved.state.len().div_ceil(CHUNK))
             .map_err(|_| failed("the read model is too large to save".into()))?;
-        let earlier = match self.load_read_model(name) {
-            Ok(Some(earlier)) => u32::try_from(earlier.state.len().div_ceil(CHUNK)).unwrap_or(0),
-            _ => 0,
-        };
+        let earlier = self.chunk_count(name);
         let mut batch = WriteBatch::with_capacity(count as usize + 2);
         for (index, chunk) in (0u32..).zip(saved.state.chunks(CHUNK)) {
             let chunk_key = read_model_chunk_key(name, index);
@@ -113,6 +110,24 @@ impl<E: Event, S: Storage> CheckpointStore for SledStore<E, S> {
         let checkpoint_value = encode_u64(&checkpoint, saved.position);
         batch.insert(checkpoint, checkpoint_value);
         self.write(batch).map_err(|error| failed(error.into()))
+    }
+}
+
+impl<E: Event, S: Storage> SledStore<E, S> {
+    /// How many chunks the read model `name` holds now, from its header alone: 0 when it has
+    /// none, is in the single-key form, or its header does not read.
+    fn chunk_count(&self, name: &str) -> u32 {
+        let key = read_model_key(name);
+        let Ok(Some(value)) = self.storage().get(&key) else {
+            return 0;
+        };
+        let Ok(body) = open(&key, value.as_ref()) else {
+            return 0;
+        };
+        body.get(8..)
+            .and_then(|rest| rest.strip_prefix(CHUNKED))
+            .and_then(|count| <[u8; 4]>::try_from(count).ok())
+            .map_or(0, u32::from_be_bytes)
     }
 }
 

@@ -19,8 +19,8 @@ use crate::directory::Directory;
 use crate::error::ServiceError;
 use crate::events::ServiceEvent;
 use crate::kernel::{
-    derived_uuid, Causation, CheckpointStore, CommandContext, CommandId, Envelope, EventStore,
-    Projection, SavedReadModel,
+    derived_uuid, Causation, CheckpointStore, CommandContext, CommandId, Envelope, EventId,
+    EventStore, ExecuteError, Projection, SavedReadModel,
 };
 use crate::parts::PartsSupply;
 use crate::policies::{policy_command_id, react_to, Reaction};
@@ -51,6 +51,30 @@ const RETRY_BACKOFF: [Duration; 3] = [
     Duration::from_millis(25),
     Duration::from_millis(125),
 ];
+
+/// The id of the command that records the refusal of policy command `command_id`.
+fn refusal_command_id(command_id: CommandId) -> CommandId {
+    CommandId::from_uuid(derived_uuid(command_id.as_uuid(), b"policy refusal"))
+}
+
+/// Whether a policy command failed for a reason no retry mends (its id names a command of
+/// another stream, or an id makes no stream id): it is recorded like a refusal rather than
+/// kept pending, where it would stop every catch-up after it.
+fn is_permanent(error: &ServiceError) -> bool {
+    fn reused<R: std::error::Error + Send + Sync + 'static>(error: &ExecuteError<R>) -> bool {
+        matches!(error, ExecuteError::CommandIdReused { .. })
+    }
+    match error {
+        ServiceError::StreamId(_) => true,
+        ServiceError::Product(error) => reused(error),
+        ServiceError::Customer(error) => reused(error),
+        ServiceError::Contract(error) => reused(error),
+        ServiceError::Part(error) => reused(error),
+        ServiceError::Technician(error) => reused(error),
+        ServiceError::Coverage(error) => reused(error),
+        _ => false,
+    }
+}
 
 /// A reaction called for and not yet done.
 struct Pending {
@@ -122,31 +146,37 @@ impl Followers {
         store: &impl CheckpointStore,
     ) -> Result<(), ServiceError> {
         let done_through = match self.pending.front() {
-            Some(pending) => pending.trigger.position - 1,
+            Some(pending) => pending.trigger.position.saturating_sub(1),
             None => self.react_after.max(self.position),
         };
         if done_through <= self.saved {
             return Ok(());
         }
-        if self.pending.is_empty() && done_through == self.position {
-            let saved = SavedDirectory {
-                version: DIRECTORY_VERSION,
-                directory: std::mem::take(&mut self.directory),
-            };
-            let state = serde_json::to_vec(&saved);
-            self.directory = saved.directory;
-            if let Ok(state) = state {
-                store.save_read_model(
-                    POLICY_CHECKPOINT,
-                    &SavedReadModel {
-                        position: done_through,
-                        state,
-                    },
-                )?;
-            }
+        let saved = SavedDirectory {
+            version: DIRECTORY_VERSION,
+            directory: std::mem::take(&mut self.directory),
+        };
+        // Every field of the directory serializes; should one ever not, the checkpoint is still
+        // saved and the directory folded from the log at the next opening.
+        let state = (self.pending.is_empty() && done_through == self.position)
+            .then(|| serde_json::to_vec(&saved).ok())
+            .flatten();
+        self.directory = saved.directory;
+        match state {
+            // One write: the store saves the checkpoint with the directory.
+            Some(state) => store.save_read_model(
+                POLICY_CHECKPOINT,
+                &SavedReadModel {
+                    position: done_through,
+                    state,
+                },
+            )?,
+            None => store.save_checkpoint(POLICY_CHECKPOINT, done_through)?,
         }
-        // Also for a store that keeps no read models (saving one is then a no-op).
-        store.save_checkpoint(POLICY_CHECKPOINT, done_through)?;
+        // A store that keeps no read models saves no checkpoint with one: save it alone.
+        if store.load_checkpoint(POLICY_CHECKPOINT)? < done_through {
+            store.save_checkpoint(POLICY_CHECKPOINT, done_through)?;
+        }
         self.saved = done_through;
         Ok(())
     }
@@ -206,6 +236,12 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
     /// then returned.
     fn run_reaction(&self, pending: &Pending) -> Result<(), ServiceError> {
         let command_id = policy_command_id(pending.trigger.event_id, pending.index);
+        // Refused once, refused for good: a later run (a restart before the checkpoint, another
+        // process, a replay) does not issue it again when the state has changed since.
+        let refused = EventId::derived(refusal_command_id(command_id), 0);
+        if self.store.find_event(refused)?.is_some() {
+            return Ok(());
+        }
         let context = CommandContext::with_command_id(command_id)
             .caused_by(Causation::following(&pending.trigger));
         let mut pauses = RETRY_BACKOFF.iter();
@@ -236,7 +272,7 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
             };
             match outcome {
                 Ok(()) => return Ok(()),
-                Err(error) if error.is_rejection() => {
+                Err(error) if error.is_rejection() || is_permanent(&error) => {
                     return self.record_refusal(pending, command_id, &error);
                 }
                 Err(error) => match pauses.next() {
@@ -272,11 +308,8 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
                 .occurred_at()
                 .unwrap_or(pending.trigger.recorded_at),
         };
-        let context = CommandContext::with_command_id(CommandId::from_uuid(derived_uuid(
-            command_id.as_uuid(),
-            b"policy refusal",
-        )))
-        .caused_by(Causation::following(&pending.trigger));
+        let context = CommandContext::with_command_id(refusal_command_id(command_id))
+            .caused_by(Causation::following(&pending.trigger));
         self.policy_log
             .execute(&PolicyLog::stream_id()?, &RecordRefusal(failure), &context)?;
         Ok(())
