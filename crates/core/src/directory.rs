@@ -189,6 +189,17 @@ impl Directory {
             .copied()
     }
 
+    /// Drops a reservation of `call` that holds nothing more, and the call's entry with its
+    /// last one, so the directory keeps only open reservations.
+    fn forget_reservation(&mut self, call: CallId, key: &(PartNumber, u32)) {
+        if let Some(reservations) = self.reservations_by_call.get_mut(&call) {
+            reservations.remove(key);
+            if reservations.is_empty() {
+                self.reservations_by_call.remove(&call);
+            }
+        }
+    }
+
     pub(crate) fn owner(&self, stream: &StreamId) -> Option<&StreamOwner> {
         self.stream_ids.get(stream)
     }
@@ -380,9 +391,7 @@ impl Projection<ServiceEvent> for Directory {
                 PartEvent::Released { reservation, .. } => {
                     let key = (part, *reservation);
                     if let Some(call) = self.reservation_calls.remove(&key) {
-                        if let Some(reservations) = self.reservations_by_call.get_mut(&call) {
-                            reservations.remove(&key);
-                        }
+                        self.forget_reservation(call, &key);
                     }
                 }
                 PartEvent::Issued {
@@ -392,15 +401,15 @@ impl Projection<ServiceEvent> for Directory {
                 } => {
                     let key = (part, *reservation);
                     let call = self.reservation_calls.get(&key).copied();
-                    let reservations =
-                        call.and_then(|call| self.reservations_by_call.get_mut(&call));
-                    if let Some(reservations) = reservations {
+                    let reservations = call
+                        .and_then(|call| Some((call, self.reservations_by_call.get_mut(&call)?)));
+                    if let Some((call, reservations)) = reservations {
                         let left = reservations
                             .get(&key)
                             .map_or(0, |left| left.saturating_sub(*quantity));
                         if left == 0 {
-                            reservations.remove(&key);
                             self.reservation_calls.remove(&key);
+                            self.forget_reservation(call, &key);
                         } else {
                             reservations.insert(key, left);
                         }
