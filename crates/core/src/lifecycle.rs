@@ -519,27 +519,27 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
             Some(id) => self.store.find_event(EventId::derived(id, 0))?.is_some(),
             None => false,
         };
-        if !done_before {
+        let touches_others = matches!(
+            command,
+            ContractCommand::Propose { .. }
+                | ContractCommand::Renew { .. }
+                | ContractCommand::Dispatch { .. }
+        );
+        if !done_before && touches_others {
+            // Decided first, so a command the contract refuses changes no other aggregate.
+            let state = self
+                .contracts
+                .load(&stream)
+                .map_err(ExecuteError::<ContractError>::from)?
+                .state;
+            ServiceContract::decide(&state, command).map_err(ExecuteError::Rejected)?;
             match command {
                 ContractCommand::Propose { terms, at, .. } => {
-                    // Decided first, so a proposal the contract refuses claims nothing.
-                    let state = self
-                        .contracts
-                        .load(&stream)
-                        .map_err(ExecuteError::<ContractError>::from)?;
-                    ServiceContract::decide(&state.state, command)
-                        .map_err(ExecuteError::Rejected)?;
                     let undo = self.claim_units(terms, terms.end, *at, context, false)?;
                     return self.execute_or_undo(&stream, command, context, undo, *at);
                 }
                 ContractCommand::Renew { until, at, .. } => {
-                    let state = self
-                        .contracts
-                        .load(&stream)
-                        .map_err(ExecuteError::<ContractError>::from)?;
-                    ServiceContract::decide(&state.state, command)
-                        .map_err(ExecuteError::Rejected)?;
-                    if let Some(terms) = &state.state.terms {
+                    if let Some(terms) = &state.terms {
                         let undo = self.claim_units(terms, *until, *at, context, true)?;
                         return self.execute_or_undo(&stream, command, context, undo, *at);
                     }
@@ -550,13 +550,7 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
                     at,
                     ..
                 } => {
-                    let state = self
-                        .contracts
-                        .load(&stream)
-                        .map_err(ExecuteError::<ContractError>::from)?;
-                    ServiceContract::decide(&state.state, command)
-                        .map_err(ExecuteError::Rejected)?;
-                    let unit = state.state.calls.get(call).map(|call| call.unit).ok_or(
+                    let unit = state.calls.get(call).map(|call| call.unit).ok_or(
                         ServiceError::Unknown {
                             missing: Reference::Call(*call),
                         },

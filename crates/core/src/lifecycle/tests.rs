@@ -18,6 +18,22 @@ fn world() -> World {
     world_on(MemoryStore::new())
 }
 
+/// The world's unit sold to its customer on day 2: 100.00 EUR, a year's warranty from the sale.
+fn sale_on_day_2(w: &World) -> ProductCommand {
+    ProductCommand::Sell {
+        product: w.product,
+        customer: w.customer,
+        price: Money::new(10_000, w.eur),
+        packaging: "box".into(),
+        warranty: WarrantyTerms {
+            months: 12,
+            starts: WarrantyStart::OnSale,
+        },
+        services: AfterSaleServices::default(),
+        at: day(2),
+    }
+}
+
 #[test]
 fn one_unit_from_receipt_to_post_warranty_repair_with_parts_after_its_model_is_discontinued() {
     receipt_to_post_warranty_repair(MemoryStore::new());
@@ -791,22 +807,8 @@ fn a_refused_policy_command_is_recorded_in_the_store_once_and_survives_a_restart
         &no_context(),
     )
     .unwrap();
-    s.product(
-        ProductCommand::Sell {
-            product: w.product,
-            customer: w.customer,
-            price: Money::new(10_000, w.eur),
-            packaging: "box".into(),
-            warranty: WarrantyTerms {
-                months: 12,
-                starts: WarrantyStart::OnSale,
-            },
-            services: AfterSaleServices::default(),
-            at: day(2),
-        },
-        &no_context(),
-    )
-    .expect("the sale stands although a policy's command is refused");
+    s.product(sale_on_day_2(&w), &no_context())
+        .expect("the sale stands although a policy's command is refused");
     let refused = s.policy_failures().unwrap();
     assert!(
         refused
@@ -847,21 +849,7 @@ fn in_the_background_mode_commands_return_at_once_and_processing_catches_up() {
         )
         .unwrap();
     background
-        .product(
-            ProductCommand::Sell {
-                product: w.product,
-                customer: w.customer,
-                price: Money::new(10_000, w.eur),
-                packaging: "box".into(),
-                warranty: WarrantyTerms {
-                    months: 12,
-                    starts: WarrantyStart::OnSale,
-                },
-                services: AfterSaleServices::default(),
-                at: day(2),
-            },
-            &no_context(),
-        )
+        .product(sale_on_day_2(&w), &no_context())
         .unwrap();
     let purchased = || {
         w.state::<Customer>(Customer::stream_id(w.customer).unwrap())
