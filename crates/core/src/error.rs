@@ -117,6 +117,27 @@ impl ServiceError {
     }
 }
 
+impl ServiceError {
+    /// Whether the command failed for a reason no retry mends, although the rules did not
+    /// refuse it: its command id names a command of another stream, or an id makes no stream
+    /// id. The policies record such a failure like a refusal instead of retrying it forever.
+    pub(crate) fn is_permanent_failure(&self) -> bool {
+        fn reused<R: std::error::Error + Send + Sync + 'static>(error: &ExecuteError<R>) -> bool {
+            matches!(error, ExecuteError::CommandIdReused { .. })
+        }
+        match self {
+            Self::StreamId(_) => true,
+            Self::Product(error) => reused(error),
+            Self::Customer(error) => reused(error),
+            Self::Contract(error) => reused(error),
+            Self::Part(error) => reused(error),
+            Self::Technician(error) => reused(error),
+            Self::Coverage(error) => reused(error),
+            _ => false,
+        }
+    }
+}
+
 /// An entity a command names, by kind and id: what [`ServiceError::Unknown`] says is missing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]

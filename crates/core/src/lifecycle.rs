@@ -515,17 +515,20 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         context: &CommandContext,
     ) -> Result<Executed<ServiceContract>, ServiceError> {
         let stream = ServiceContract::stream_id(command.contract())?;
-        let done_before = match context.command_id {
-            Some(id) => self.store.find_event(EventId::derived(id, 0))?.is_some(),
-            None => false,
-        };
         let touches_others = matches!(
             command,
             ContractCommand::Propose { .. }
                 | ContractCommand::Renew { .. }
                 | ContractCommand::Dispatch { .. }
         );
-        if !done_before && touches_others {
+        // A retry of a command recorded already goes straight to the repository, which
+        // recognises it; only the commands that touch other aggregates pay for the lookup.
+        let done_before = touches_others
+            && match context.command_id {
+                Some(id) => self.store.find_event(EventId::derived(id, 0))?.is_some(),
+                None => false,
+            };
+        if touches_others && !done_before {
             // Decided first, so a command the contract refuses changes no other aggregate.
             let state = self
                 .contracts

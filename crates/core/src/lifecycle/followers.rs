@@ -20,7 +20,7 @@ use crate::error::ServiceError;
 use crate::events::ServiceEvent;
 use crate::kernel::{
     derived_uuid, Causation, CheckpointStore, CommandContext, CommandId, Envelope, EventId,
-    EventStore, ExecuteError, Projection, SavedReadModel,
+    EventStore, Projection, SavedReadModel,
 };
 use crate::parts::PartsSupply;
 use crate::policies::{policy_command_id, react_to, Reaction};
@@ -37,11 +37,12 @@ const CHECKPOINT_EVERY: u64 = 65_536;
 /// and the directory folded from the log instead (it is a cache of the log, never the truth).
 const DIRECTORY_VERSION: u32 = 1;
 
-/// The directory as saved with the followers' checkpoint.
+/// The directory as saved with the followers' checkpoint (written from a borrow, read back
+/// owned).
 #[derive(serde::Serialize, serde::Deserialize)]
-struct SavedDirectory {
+struct SavedDirectory<D> {
     version: u32,
-    directory: Directory,
+    directory: D,
 }
 
 /// The pauses before each retry of a policy command that failed for a reason a retry can mend
@@ -55,25 +56,6 @@ const RETRY_BACKOFF: [Duration; 3] = [
 /// The id of the command that records the refusal of policy command `command_id`.
 fn refusal_command_id(command_id: CommandId) -> CommandId {
     CommandId::from_uuid(derived_uuid(command_id.as_uuid(), b"policy refusal"))
-}
-
-/// Whether a policy command failed for a reason no retry mends (its id names a command of
-/// another stream, or an id makes no stream id): it is recorded like a refusal rather than
-/// kept pending, where it would stop every catch-up after it.
-fn is_permanent(error: &ServiceError) -> bool {
-    fn reused<R: std::error::Error + Send + Sync + 'static>(error: &ExecuteError<R>) -> bool {
-        matches!(error, ExecuteError::CommandIdReused { .. })
-    }
-    match error {
-        ServiceError::StreamId(_) => true,
-        ServiceError::Product(error) => reused(error),
-        ServiceError::Customer(error) => reused(error),
-        ServiceError::Contract(error) => reused(error),
-        ServiceError::Part(error) => reused(error),
-        ServiceError::Technician(error) => reused(error),
-        ServiceError::Coverage(error) => reused(error),
-        _ => false,
-    }
 }
 
 /// A reaction called for and not yet done.
@@ -121,7 +103,8 @@ impl Followers {
             .load_read_model(POLICY_CHECKPOINT)?
             .filter(|saved| saved.position <= head)
             .and_then(|saved| {
-                let decoded: SavedDirectory = serde_json::from_slice(&saved.state).ok()?;
+                let decoded: SavedDirectory<Directory> =
+                    serde_json::from_slice(&saved.state).ok()?;
                 (decoded.version == DIRECTORY_VERSION)
                     .then_some((saved.position, decoded.directory))
             });
@@ -152,18 +135,20 @@ impl Followers {
         if done_through <= self.saved {
             return Ok(());
         }
-        let saved = SavedDirectory {
-            version: DIRECTORY_VERSION,
-            directory: std::mem::take(&mut self.directory),
-        };
         // Every field of the directory serializes; should one ever not, the checkpoint is still
         // saved and the directory folded from the log at the next opening.
         let state = (self.pending.is_empty() && done_through == self.position)
-            .then(|| serde_json::to_vec(&saved).ok())
+            .then(|| {
+                serde_json::to_vec(&SavedDirectory {
+                    version: DIRECTORY_VERSION,
+                    directory: &self.directory,
+                })
+                .ok()
+            })
             .flatten();
-        self.directory = saved.directory;
         match state {
-            // One write: the store saves the checkpoint with the directory.
+            // One write: the store saves the checkpoint with the directory (a store that keeps
+            // no read models saves the checkpoint alone).
             Some(state) => store.save_read_model(
                 POLICY_CHECKPOINT,
                 &SavedReadModel {
@@ -172,10 +157,6 @@ impl Followers {
                 },
             )?,
             None => store.save_checkpoint(POLICY_CHECKPOINT, done_through)?,
-        }
-        // A store that keeps no read models saves no checkpoint with one: save it alone.
-        if store.load_checkpoint(POLICY_CHECKPOINT)? < done_through {
-            store.save_checkpoint(POLICY_CHECKPOINT, done_through)?;
         }
         self.saved = done_through;
         Ok(())
@@ -272,7 +253,7 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
             };
             match outcome {
                 Ok(()) => return Ok(()),
-                Err(error) if error.is_rejection() || is_permanent(&error) => {
+                Err(error) if error.is_rejection() || error.is_permanent_failure() => {
                     return self.record_refusal(pending, command_id, &error);
                 }
                 Err(error) => match pauses.next() {

@@ -965,3 +965,77 @@ fn the_directory_is_saved_with_the_checkpoint_and_opening_resumes_from_it() {
         folded_directory(&store)
     );
 }
+
+#[test]
+fn a_renewal_into_another_contracts_days_is_refused_and_a_cancellation_frees_them_s1() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    w.receive_and_commission_on_day_1();
+    let s = &w.service;
+    let on_demand = |n: u128, start: i64, end: i64| {
+        let contract = ContractId::from_uuid(uuid::Uuid::from_u128(n));
+        let propose = ContractCommand::Propose {
+            terms: Terms {
+                contract,
+                kind: ContractKind::OnDemand,
+                customer: w.customer,
+                units: std::collections::BTreeSet::from([w.product]),
+                start: day(start).date_naive(),
+                end: day(end).date_naive(),
+                plan: default_plan(&TargetGroup::Household),
+                entitlements: crate::contract::Entitlements::default(),
+                currency: w.eur,
+            },
+            warranty_ends: BTreeMap::new(),
+            at: day(2),
+        };
+        s.contract(propose, &no_context()).unwrap();
+        s.contract(
+            ContractCommand::Activate {
+                contract,
+                at: day(2),
+            },
+            &no_context(),
+        )
+        .unwrap();
+        contract
+    };
+    let first = on_demand(40, 10, 40);
+    let second = on_demand(41, 41, 70);
+    let renew = || {
+        s.contract(
+            ContractCommand::Renew {
+                contract: first,
+                until: day(50).date_naive(),
+                at: day(20),
+            },
+            &no_context(),
+        )
+    };
+    let error = renew().unwrap_err();
+    assert!(
+        matches!(error, ServiceError::UnitHasContract { contract, .. } if contract == second),
+        "{error}"
+    );
+    let coverage = w.state::<UnitCoverage>(UnitCoverage::stream_id(w.product).unwrap());
+    assert_eq!(
+        coverage.claims[&first].end,
+        day(40).date_naive(),
+        "the refused renewal leaves the days the contract held"
+    );
+    s.contract(
+        ContractCommand::Cancel {
+            contract: second,
+            reason: "the customer withdrew".into(),
+            at: day(20),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    let coverage = w.state::<UnitCoverage>(UnitCoverage::stream_id(w.product).unwrap());
+    assert!(
+        !coverage.claims.contains_key(&second),
+        "the cancellation released its days"
+    );
+    renew().expect("the days are free again");
+}
