@@ -1,15 +1,22 @@
-//! Business time: service-level targets count working hours only (rule S2 of docs/domain.md).
+//! Business time: service-level targets count working hours only (rule S2 of docs/domain.md),
+//! in the calendar's own time zone.
 
 use std::collections::BTreeSet;
 
 use chrono::{
-    DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, TimeZone, Utc, Weekday,
+    DateTime, Datelike, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime,
+    Offset, TimeZone, Timelike, Utc, Weekday,
 };
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 /// How far ahead [`BusinessCalendar::add`] looks before giving up (a calendar with almost no
 /// working time): ten years of days.
 const SEARCH_DAYS: u32 = 3_660;
+
+/// The last nanosecond of a day: what calendars stored before midnight closing existed used
+/// for "open until the end of the day". It is read as midnight.
+const LAST_NANOSECOND: Option<NaiveTime> = NaiveTime::from_hms_nano_opt(23, 59, 59, 999_999_999);
 
 /// Why a calendar is not usable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -20,7 +27,7 @@ pub enum CalendarError {
     #[error("a business calendar needs at least one working day")]
     NoWorkingDays,
     /// Opening is not before closing.
-    #[error("a business calendar must open before it closes (opens {opens}, closes {closes})")]
+    #[error("a business calendar must open before it closes (opens {opens}, closes {closes}; a closing time of 00:00 means midnight at the end of the day)")]
     EmptyDay {
         /// Opening time.
         opens: NaiveTime,
@@ -33,25 +40,59 @@ pub enum CalendarError {
         /// The offset given.
         minutes: i32,
     },
+    /// The time zone is not one of the IANA time-zone database.
+    #[error("{name:?} is not a time zone of the IANA database (such as Europe/Berlin or America/New_York)")]
+    UnknownTimeZone {
+        /// The name given.
+        name: String,
+    },
 }
 
-/// Working days, hours and holidays.
+/// Working days, hours and holidays, in a time zone.
 ///
-/// A [`BusinessCalendar`] has working days, opening hours (the same every working day, in a fixed
-/// offset from UTC) and holidays. [`BusinessCalendar::add`] moves an instant forward by an amount
-/// of business time: time outside working hours does not count.
+/// A [`BusinessCalendar`] has working days, opening hours (the same every working day, in local
+/// time) and holidays. Local time is an IANA time zone ([`in_time_zone`](Self::in_time_zone):
+/// opening hours follow its daylight-saving changes) or a fixed offset from UTC.
+/// [`BusinessCalendar::add`] moves an instant forward by an amount of business time: time
+/// outside working hours does not count, and time inside them counts as it passes (a working
+/// day from 00:00 to midnight on the day clocks go forward holds 23 hours).
+///
+/// ```
+/// use chrono::{Duration, NaiveTime, TimeZone, Utc, Weekday};
+/// use service_lifecycle_core::BusinessCalendar;
+///
+/// let hour = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+/// let weekdays = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri];
+/// let berlin = BusinessCalendar::new(weekdays, hour(9), hour(18), [], 0)?
+///     .in_time_zone_named("Europe/Berlin")?;
+/// // Friday 27 March 2026, 17:00 in Berlin (winter time) plus two working hours: one on Friday,
+/// // one on Monday from 09:00 summer time, 07:00 UTC.
+/// let friday = Utc.with_ymd_and_hms(2026, 3, 27, 16, 0, 0).unwrap();
+/// assert_eq!(
+///     berlin.add(friday, Duration::hours(2)),
+///     Some(Utc.with_ymd_and_hms(2026, 3, 30, 8, 0, 0).unwrap())
+/// );
+/// # Ok::<(), service_lifecycle_core::CalendarError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BusinessCalendar {
     working_days: BTreeSet<u8>,
     opens: NaiveTime,
+    /// 00:00 closes at midnight at the end of the day.
     closes: NaiveTime,
     holidays: BTreeSet<NaiveDate>,
+    /// The fixed offset, used when no time zone is set.
     utc_offset_minutes: i32,
+    /// The IANA time zone, by name; it takes the place of the fixed offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    time_zone: Option<Tz>,
 }
 
 impl BusinessCalendar {
-    /// A calendar open on `working_days` from `opens` to `closes` local time, `utc_offset_minutes`
-    /// east of UTC, closed on `holidays`.
+    /// A calendar open on `working_days` from `opens` to `closes` local time (`closes` 00:00:
+    /// until midnight), `utc_offset_minutes` east of UTC, closed on `holidays`.
+    /// [`in_time_zone`](Self::in_time_zone) makes local time a zone's instead.
     pub fn new(
         working_days: impl IntoIterator<Item = Weekday>,
         opens: NaiveTime,
@@ -66,7 +107,7 @@ impl BusinessCalendar {
         if working_days.is_empty() {
             return Err(CalendarError::NoWorkingDays);
         }
-        if opens >= closes {
+        if opens >= closes && closes != NaiveTime::MIN {
             return Err(CalendarError::EmptyDay { opens, closes });
         }
         if FixedOffset::east_opt(utc_offset_minutes.saturating_mul(60)).is_none() {
@@ -80,7 +121,29 @@ impl BusinessCalendar {
             closes,
             holidays: holidays.into_iter().collect(),
             utc_offset_minutes,
+            time_zone: None,
         })
+    }
+
+    /// The same calendar with its hours in `zone` (the fixed offset no longer counts).
+    pub fn in_time_zone(mut self, zone: Tz) -> Self {
+        self.time_zone = Some(zone);
+        self
+    }
+
+    /// The same calendar with its hours in the IANA zone named `name` (`"Europe/Berlin"`).
+    pub fn in_time_zone_named(self, name: &str) -> Result<Self, CalendarError> {
+        let zone = name
+            .parse::<Tz>()
+            .map_err(|_| CalendarError::UnknownTimeZone {
+                name: name.to_owned(),
+            })?;
+        Ok(self.in_time_zone(zone))
+    }
+
+    /// The IANA time zone of the calendar, if it has one (else it keeps a fixed offset).
+    pub fn time_zone(&self) -> Option<Tz> {
+        self.time_zone
     }
 
     /// Monday to Friday, 9:00 to 18:00 UTC, no holidays.
@@ -91,23 +154,20 @@ impl BusinessCalendar {
             closes: NaiveTime::from_hms_opt(18, 0, 0).unwrap_or(NaiveTime::MIN),
             holidays: BTreeSet::new(),
             utc_offset_minutes: 0,
+            time_zone: None,
         }
     }
 
-    /// Every day, all day.
+    /// Every day, all day: business time is elapsed time.
     pub fn around_the_clock() -> Self {
         Self {
             working_days: (0..7).collect(),
             opens: NaiveTime::MIN,
-            closes: NaiveTime::from_hms_nano_opt(23, 59, 59, 999_999_999).unwrap_or(NaiveTime::MIN),
+            closes: NaiveTime::MIN,
             holidays: BTreeSet::new(),
             utc_offset_minutes: 0,
+            time_zone: None,
         }
-    }
-
-    fn offset(&self) -> FixedOffset {
-        FixedOffset::east_opt(self.utc_offset_minutes.saturating_mul(60))
-            .unwrap_or_else(|| Utc.fix())
     }
 
     /// How many holidays the calendar names.
@@ -122,34 +182,83 @@ impl BusinessCalendar {
             && !self.holidays.contains(&date)
     }
 
+    /// The local date of `instant`.
+    fn local_date(&self, instant: DateTime<Utc>) -> NaiveDate {
+        match self.time_zone {
+            Some(zone) => instant.with_timezone(&zone).date_naive(),
+            None => instant.with_timezone(&self.offset()).date_naive(),
+        }
+    }
+
+    fn offset(&self) -> FixedOffset {
+        FixedOffset::east_opt(self.utc_offset_minutes.saturating_mul(60))
+            .unwrap_or_else(|| Utc.fix())
+    }
+
+    /// The instant of local time `local`: the earlier one when clocks going back make it occur
+    /// twice, the end of the gap when clocks going forward skip it.
+    fn instant(&self, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+        match self.time_zone {
+            Some(zone) => instant_in(&zone, local),
+            None => instant_in(&self.offset(), local),
+        }
+    }
+
+    /// The working hours of `date` as instants, if it is a working day.
+    fn hours_of(&self, date: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        if !self.is_working_day(date) {
+            return None;
+        }
+        let opens = self.instant(date.and_time(self.opens))?;
+        let closes = if self.closes == NaiveTime::MIN || Some(self.closes) == LAST_NANOSECOND {
+            self.instant(date.succ_opt()?.and_time(NaiveTime::MIN))?
+        } else {
+            self.instant(date.and_time(self.closes))?
+        };
+        Some((opens, closes))
+    }
+
     /// `start` plus `amount` of business time; `None` when no working time is found within ten
     /// years or the amount is negative.
     pub fn add(&self, start: DateTime<Utc>, amount: Duration) -> Option<DateTime<Utc>> {
         if amount < Duration::zero() {
             return None;
         }
-        let offset = self.offset();
-        let local = start.with_timezone(&offset).naive_local();
-        let mut date = local.date();
-        let mut from = local.time();
+        let mut date = self.local_date(start);
         let mut remaining = amount;
         for _ in 0..SEARCH_DAYS {
-            if self.is_working_day(date) && from < self.closes {
-                let begin = from.max(self.opens);
-                let open_today = self.closes - begin;
-                if remaining <= open_today {
-                    let end = date.and_time(begin) + remaining;
-                    return offset
-                        .from_local_datetime(&end)
-                        .single()
-                        .map(|end| end.with_timezone(&Utc));
+            if let Some((opens, closes)) = self.hours_of(date) {
+                let begin = opens.max(start);
+                if begin < closes {
+                    let open_now = closes - begin;
+                    if remaining <= open_now {
+                        return begin.checked_add_signed(remaining);
+                    }
+                    remaining -= open_now;
                 }
-                remaining -= open_today;
             }
             date = date.succ_opt()?;
-            from = NaiveTime::MIN;
         }
         None
+    }
+}
+
+/// The instant of `local` in `zone`: the earlier of two when clocks going back repeat it; when
+/// clocks going forward skip it, the instant they jumped (the first local time after the gap).
+fn instant_in<Z: TimeZone>(zone: &Z, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    match zone.from_local_datetime(&local) {
+        LocalResult::Single(instant) | LocalResult::Ambiguous(instant, _) => {
+            Some(instant.with_timezone(&Utc))
+        }
+        LocalResult::None => {
+            // Transitions fall on whole minutes: the gap ends at the first minute that exists.
+            let minute = local.with_second(0)?.with_nanosecond(0)?;
+            (1..=24 * 60).find_map(|minutes| {
+                zone.from_local_datetime(&(minute + Duration::minutes(minutes)))
+                    .earliest()
+                    .map(|instant| instant.with_timezone(&Utc))
+            })
+        }
     }
 }
 
@@ -227,8 +336,157 @@ mod tests {
         );
     }
 
+    /// Monday to Friday, 9:00 to 18:00 in Berlin, which changes to summer time on Sunday
+    /// 2026-03-29 (02:00 -> 03:00) and back on Sunday 2026-10-25 (03:00 -> 02:00).
+    fn berlin_office() -> BusinessCalendar {
+        weekdays_nine_to_six([], 0)
+            .in_time_zone_named("Europe/Berlin")
+            .unwrap()
+    }
+
+    #[test]
+    fn deadlines_follow_the_time_zone_into_summer_time() {
+        let berlin = berlin_office();
+        // Friday 17:00 CET (16:00 UTC) + 2 h: 1 h on Friday, 1 h from Monday 09:00 CEST (07:00 UTC).
+        assert_eq!(
+            berlin.add(at(2026, 3, 27, 16, 0), Duration::hours(2)),
+            Some(at(2026, 3, 30, 8, 0))
+        );
+        // A fixed offset of +1 h would be an hour late on Monday.
+        let fixed = weekdays_nine_to_six([], 60);
+        assert_eq!(
+            fixed.add(at(2026, 3, 27, 16, 0), Duration::hours(2)),
+            Some(at(2026, 3, 30, 9, 0))
+        );
+    }
+
+    #[test]
+    fn deadlines_follow_the_time_zone_back_to_winter_time() {
+        let berlin = berlin_office();
+        // Friday 17:00 CEST (15:00 UTC) + 2 h: Monday 10:00 CET (09:00 UTC).
+        assert_eq!(
+            berlin.add(at(2026, 10, 23, 15, 0), Duration::hours(2)),
+            Some(at(2026, 10, 26, 9, 0))
+        );
+        // Exactly the rest of Friday ends at its closing, 18:00 CEST = 16:00 UTC.
+        assert_eq!(
+            berlin.add(at(2026, 10, 23, 15, 0), Duration::hours(1)),
+            Some(at(2026, 10, 23, 16, 0))
+        );
+        // One nanosecond more is Monday's opening plus that nanosecond.
+        assert_eq!(
+            berlin.add(
+                at(2026, 10, 23, 15, 0),
+                Duration::hours(1) + Duration::nanoseconds(1)
+            ),
+            Some(at(2026, 10, 26, 8, 0) + Duration::nanoseconds(1))
+        );
+    }
+
+    #[test]
+    fn a_whole_working_day_holds_the_hours_that_pass_on_it() {
+        let sundays = BusinessCalendar::new([Weekday::Sun], NaiveTime::MIN, NaiveTime::MIN, [], 0)
+            .unwrap()
+            .in_time_zone_named("Europe/Berlin")
+            .unwrap();
+        // 29 March 2026 has 23 hours in Berlin: from 23:00 UTC the day before to 22:00 UTC.
+        let sunday_starts = at(2026, 3, 28, 23, 0);
+        assert_eq!(
+            sundays.add(sunday_starts, Duration::hours(23)),
+            Some(at(2026, 3, 29, 22, 0))
+        );
+        // The next nanosecond is on the next Sunday, which starts at 22:00 UTC (summer time).
+        assert_eq!(
+            sundays.add(
+                sunday_starts,
+                Duration::hours(23) + Duration::nanoseconds(1)
+            ),
+            Some(at(2026, 4, 4, 22, 0) + Duration::nanoseconds(1))
+        );
+        // 25 October has 25 hours.
+        assert_eq!(
+            sundays.add(at(2026, 10, 24, 22, 0), Duration::hours(25)),
+            Some(at(2026, 10, 25, 23, 0))
+        );
+    }
+
+    #[test]
+    fn hours_that_fall_in_a_gap_or_twice_begin_at_the_first_instant_that_exists() {
+        let hour_min = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default();
+        let night = BusinessCalendar::new([Weekday::Sun], hour_min(2, 30), hour_min(4, 0), [], 0)
+            .unwrap()
+            .in_time_zone_named("Europe/Berlin")
+            .unwrap();
+        // 02:30 does not exist on 29 March: the hours begin at 03:00 CEST, 01:00 UTC, and end
+        // at 04:00 CEST: one hour.
+        assert_eq!(
+            night.add(at(2026, 3, 29, 0, 0), Duration::minutes(30)),
+            Some(at(2026, 3, 29, 1, 30))
+        );
+        assert_eq!(
+            night.add(at(2026, 3, 29, 0, 0), Duration::minutes(60)),
+            Some(at(2026, 3, 29, 2, 0))
+        );
+        // 02:30 occurs twice on 25 October: the hours begin at the first, 00:30 UTC, and end at
+        // 04:00 CET, 03:00 UTC: two and a half hours.
+        assert_eq!(
+            night.add(at(2026, 10, 25, 0, 0), Duration::minutes(150)),
+            Some(at(2026, 10, 25, 3, 0))
+        );
+    }
+
+    #[test]
+    fn around_the_clock_business_time_is_elapsed_time_to_the_nanosecond() {
+        let always = BusinessCalendar::around_the_clock();
+        let start = at(2026, 3, 27, 16, 0) + Duration::nanoseconds(7);
+        for amount in [
+            Duration::zero(),
+            Duration::nanoseconds(1),
+            Duration::hours(8),
+            Duration::days(1),
+            Duration::days(45) + Duration::nanoseconds(3),
+        ] {
+            assert_eq!(always.add(start, amount), Some(start + amount));
+        }
+        let in_berlin = always.in_time_zone_named("Europe/Berlin").unwrap();
+        assert_eq!(
+            in_berlin.add(start, Duration::days(240)),
+            Some(start + Duration::days(240))
+        );
+    }
+
+    #[test]
+    fn a_calendar_stored_with_the_last_nanosecond_as_closing_closes_at_midnight() {
+        let mut json = serde_json::to_value(BusinessCalendar::around_the_clock()).unwrap();
+        json["closes"] = serde_json::json!("23:59:59.999999999");
+        let stored: BusinessCalendar = serde_json::from_value(json).unwrap();
+        let start = at(2026, 1, 1, 12, 0);
+        assert_eq!(
+            stored.add(start, Duration::days(3)),
+            Some(start + Duration::days(3))
+        );
+    }
+
+    #[test]
+    fn a_time_zone_is_stored_by_its_name() {
+        let berlin = berlin_office();
+        let json = serde_json::to_value(&berlin).unwrap();
+        assert_eq!(json["time_zone"], "Europe/Berlin");
+        let back: BusinessCalendar = serde_json::from_value(json).unwrap();
+        assert_eq!(back, berlin);
+        // A calendar without a zone is stored as before.
+        let fixed = serde_json::to_value(BusinessCalendar::office_hours()).unwrap();
+        assert!(fixed.get("time_zone").is_none());
+    }
+
     #[test]
     fn unusable_calendars_are_typed_errors() {
+        assert_eq!(
+            BusinessCalendar::office_hours().in_time_zone_named("Mars/Olympus"),
+            Err(CalendarError::UnknownTimeZone {
+                name: "Mars/Olympus".to_owned()
+            })
+        );
         let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default();
         assert_eq!(
             BusinessCalendar::new([], nine, nine, [], 0),
@@ -264,5 +522,29 @@ mod tests {
             all_holidays.add(at(2026, 3, 9, 9, 0), Duration::days(10_000)),
             None
         );
+    }
+
+    proptest::proptest! {
+        /// S2 in any zone: business time passes no faster than elapsed time, more of it never
+        /// ends earlier, and around the clock it is elapsed time exactly.
+        #[test]
+        fn business_time_is_monotone_and_never_faster_than_elapsed_time(
+            start_seconds in 1_735_689_600i64..1_798_761_600, // 2025 to 2026
+            nanos in 0u32..1_000_000_000,
+            first in 0i64..200_000_000_000_000,
+            more in 0i64..200_000_000_000_000,
+        ) {
+            let start = DateTime::from_timestamp(start_seconds, nanos).unwrap_or_default();
+            let (first, more) = (Duration::nanoseconds(first), Duration::nanoseconds(more));
+            for calendar in [berlin_office(), weekdays_nine_to_six([], 180)] {
+                let sooner = calendar.add(start, first);
+                let later = calendar.add(start, first + more);
+                proptest::prop_assert!(sooner.is_some() && later.is_some());
+                proptest::prop_assert!(sooner <= later);
+                proptest::prop_assert!(sooner.unwrap_or_default() - start >= first);
+            }
+            let always = BusinessCalendar::around_the_clock().in_time_zone(chrono_tz::America::New_York);
+            proptest::prop_assert_eq!(always.add(start, first), Some(start + first));
+        }
     }
 }

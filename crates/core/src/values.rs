@@ -229,7 +229,8 @@ business_key!(
     "part number"
 );
 
-/// An ISO 4217 currency code: three upper-case ASCII letters.
+/// An ISO 4217 currency code (three upper-case letters) of a currency the standard lists, with
+/// the number of digits of its minor unit from the standard's table (EUR 2, JPY 0, BHD 3).
 #[derive(
     Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -239,14 +240,20 @@ pub struct Currency([u8; 3]);
 
 /// Why a string is not an ISO 4217 currency code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{0:?} is not an ISO 4217 currency code (three upper-case letters, such as EUR)")]
+#[error("{0:?} is not an ISO 4217 currency code (three upper-case letters of a currency the standard lists, such as EUR, JPY or BHD)")]
 pub struct InvalidCurrency(pub String);
 
 impl Currency {
-    /// Validates a code such as `"EUR"` or `"RUB"`.
+    /// Validates a code such as `"EUR"` or `"RUB"`: three upper-case letters naming a currency
+    /// of ISO 4217 (the table of the `iso_currency` crate).
     pub fn new(code: &str) -> Result<Self, InvalidCurrency> {
         match code.as_bytes() {
-            &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_uppercase) => Ok(Self([a, b, c])),
+            &[a, b, c]
+                if [a, b, c].iter().all(u8::is_ascii_uppercase)
+                    && iso_currency::Currency::from_code(code).is_some() =>
+            {
+                Ok(Self([a, b, c]))
+            }
             _ => Err(InvalidCurrency(code.to_owned())),
         }
     }
@@ -255,6 +262,14 @@ impl Currency {
     pub fn code(&self) -> &str {
         // Only ASCII upper-case letters are ever stored.
         std::str::from_utf8(&self.0).unwrap_or("???")
+    }
+
+    /// How many decimal digits the currency's minor unit has (ISO 4217's exponent): 2 for EUR
+    /// (cents), 0 for JPY, 3 for BHD; 0 for the units without one (gold, XAU).
+    pub fn minor_unit_digits(&self) -> u32 {
+        iso_currency::Currency::from_code(self.code())
+            .and_then(iso_currency::Currency::exponent)
+            .map_or(0, u32::from)
     }
 }
 
@@ -316,16 +331,23 @@ impl Money {
 }
 
 impl fmt::Display for Money {
+    /// The amount with as many decimals as the currency's minor unit has: `-19.99 EUR`,
+    /// `1500 JPY`, `1.250 BHD`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.minor_units < 0 { "-" } else { "" };
         let units = self.minor_units.unsigned_abs();
-        write!(
-            f,
-            "{sign}{}.{:02} {}",
-            units / 100,
-            units % 100,
-            self.currency
-        )
+        let digits = self.currency.minor_unit_digits();
+        match 10u64.checked_pow(digits) {
+            Some(per_unit) if digits > 0 => write!(
+                f,
+                "{sign}{}.{:0width$} {}",
+                units / per_unit,
+                units % per_unit,
+                self.currency,
+                width = digits as usize
+            ),
+            _ => write!(f, "{sign}{units} {}", self.currency),
+        }
     }
 }
 
@@ -460,6 +482,33 @@ mod tests {
             None
         );
         assert_eq!(Money::new(-1999, eur).to_string(), "-19.99 EUR");
+        assert_eq!(Money::new(5, eur).to_string(), "0.05 EUR");
+    }
+
+    #[test]
+    fn money_shows_each_currencys_own_minor_unit() {
+        let money = |minor, code| Money::new(minor, Currency::new(code).unwrap()).to_string();
+        assert_eq!(money(1500, "JPY"), "1500 JPY");
+        assert_eq!(money(-1500, "JPY"), "-1500 JPY");
+        assert_eq!(money(1250, "BHD"), "1.250 BHD");
+        assert_eq!(money(7, "BHD"), "0.007 BHD");
+        assert_eq!(money(12_345, "CLF"), "1.2345 CLF");
+        assert_eq!(money(i64::MIN, "EUR"), "-92233720368547758.08 EUR");
+        assert_eq!(Currency::new("JPY").unwrap().minor_unit_digits(), 0);
+        assert_eq!(Currency::new("XAU").unwrap().minor_unit_digits(), 0);
+    }
+
+    #[test]
+    fn a_currency_is_one_iso_4217_lists() {
+        for code in ["EUR", "RUB", "USD", "JPY", "BHD", "CHF"] {
+            assert_eq!(
+                Currency::new(code).map(|c| c.to_string()),
+                Ok(code.to_owned())
+            );
+        }
+        for code in ["ABC", "eur", "EU", "EURO", "", "ÉUR", "ZZZ"] {
+            assert_eq!(Currency::new(code), Err(InvalidCurrency(code.to_owned())));
+        }
     }
 
     #[test]
