@@ -15,7 +15,7 @@ use service_lifecycle::kernel::{CommandContext, MemoryStore};
 use service_lifecycle::{
     AfterSaleServices, CallId, CallKind, ContractCommand, Currency, CustomerCommand, CustomerId,
     Location, ModelId, Money, PartCommand, PartNumber, PersonalData, Priority, ProductCommand,
-    ProductId, RelationshipLevel, SerialNumber, ServiceEvent, ServiceLifecycle, TargetGroup,
+    ProductId, Registration, RelationshipLevel, SerialNumber, ServiceEvent, ServiceLifecycle,
     TechnicianCommand, TechnicianId, WarrantyStart, WarrantyTerms,
 };
 
@@ -52,15 +52,15 @@ fn build_world() -> World {
     for n in 0..CUSTOMERS {
         service
             .register_customer(
-                CustomerId::from_uuid(uuid::Uuid::from_u128(n + 1)),
-                PersonalData {
-                    name: format!("customer {n}"),
-                    contact: format!("+0 {n}"),
-                },
-                TargetGroup::Household,
-                levels[(n % 3) as usize],
-                None,
-                at(0),
+                Registration::new(
+                    CustomerId::from_uuid(uuid::Uuid::from_u128(n + 1)),
+                    PersonalData {
+                        name: format!("customer {n}"),
+                        contact: format!("+0 {n}"),
+                    },
+                    at(0),
+                )
+                .level(levels[(n % 3) as usize]),
                 &context,
             )
             .expect("register");
@@ -70,6 +70,7 @@ fn build_world() -> World {
         .technician(
             TechnicianCommand::Hire {
                 technician,
+                name: "Ivan Sidorov".into(),
                 at: at(0),
             },
             &context,

@@ -29,7 +29,7 @@ use service_lifecycle::reports::Reports;
 use service_lifecycle::sled::{Durability, SledOptions, SledStore};
 use service_lifecycle::*;
 use service_lifecycle_cli::location::{StoreLocation, STORE_VARIABLE};
-use service_lifecycle_cli::tables::{write_table, ReportName};
+use service_lifecycle_cli::tables::{write_report, Format, ReportName, ReportOptions};
 use service_lifecycle_cli::{interrupt, is_broken_pipe};
 
 /// What the dealership needs of a store: events, checkpoints and personal data, and a way to
@@ -225,6 +225,18 @@ fn id_of(text: &str) -> uuid::Uuid {
 }
 
 const MODELS: [(&str, u128); 3] = [("WM-7", 1), ("RF-3", 2), ("DW-5", 3)];
+/// The catalogue's name, manufacturer and category of each of [`MODELS`].
+const CATALOGUE: [(&str, &str, &str); 3] = [
+    (
+        "WM-7 washing machine",
+        "Volga Appliances",
+        "washing machines",
+    ),
+    ("RF-3 refrigerator", "Ural Cold", "refrigerators"),
+    ("DW-5 dishwasher", "Neva Home", "dishwashers"),
+];
+/// The technicians' names, by number (1 and 2 work here).
+const TECHNICIANS: [&str; 3] = ["", "Ivan Sidorov", "Olga Kuznetsova"];
 const PARTS: [(&str, &[usize]); 3] = [
     ("PUMP-220", &[0, 2]),
     ("COMPRESSOR-9", &[1]),
@@ -340,8 +352,26 @@ impl<S: DealerStore> Dealer<S> {
         }
     }
 
-    /// Day 0: the parts, the technicians, the customers.
+    /// Day 0: the catalogue, the parts, the technicians, the customers.
     fn open_shop(&self) {
+        for (index, (name, manufacturer, category)) in CATALOGUE.iter().enumerate() {
+            let introduce = ModelCommand::Introduce {
+                model: model(index),
+                details: ModelDetails {
+                    name: (*name).to_owned(),
+                    manufacturer: (*manufacturer).to_owned(),
+                    category: (*category).to_owned(),
+                    warranty: WarrantyTerms {
+                        months: 12,
+                        starts: WarrantyStart::OnSale,
+                    },
+                },
+                at: at(0, 7),
+            };
+            let label = format!("catalogue-{}", MODELS[index].0);
+            let outcome = self.service.model(introduce, &Self::deed(&label));
+            self.note(&label, outcome);
+        }
         for (index, (_, models)) in PARTS.iter().enumerate() {
             self.part_command(
                 &format!("register-{}", PARTS[index].0),
@@ -366,6 +396,7 @@ impl<S: DealerStore> Dealer<S> {
             let label = |what: &str| format!("technician-{n}-{what}");
             let hire = TechnicianCommand::Hire {
                 technician: technician(n),
+                name: TECHNICIANS[n as usize].to_owned(),
                 at: at(0, 8),
             };
             let trained = TechnicianCommand::CompleteStandardsTraining {
@@ -399,15 +430,19 @@ impl<S: DealerStore> Dealer<S> {
             let owner = (level == RelationshipLevel::Partnership)
                 .then(|| AccountOwnerId::from_uuid(id_of("account-owner-1")));
             let outcome = self.service.register_customer(
-                customer(n),
-                PersonalData {
-                    name: format!("Customer {n}"),
-                    contact: format!("+7 900 000 00 {n:02}"),
+                Registration {
+                    account_owner: owner,
+                    ..Registration::new(
+                        customer(n),
+                        PersonalData {
+                            name: format!("Customer {n}"),
+                            contact: format!("+7 900 000 00 {n:02}"),
+                        },
+                        at(0, 11),
+                    )
+                    .target_group(groups[(n % 3) as usize].clone())
+                    .level(level)
                 },
-                groups[(n % 3) as usize].clone(),
-                level,
-                owner,
-                at(0, 11),
                 &Self::deed(&format!("register-customer-{n}")),
             );
             self.note("register a customer", outcome);
@@ -867,16 +902,17 @@ impl<S: DealerStore> Dealer<S> {
             "  day {day}: the {} leaves production; its compressor stays guaranteed for ten years",
             MODELS[1].0
         );
-        self.part_command(
-            "discontinue-fridge",
-            PartCommand::DiscontinueModel {
-                part: part(1),
-                model: model(1),
-                guarantee_years: 10,
-                last_order_date: date(day + 30),
-                at: at(day, 9),
-            },
-        );
+        // In the catalogue: every part the fridge uses gets the discontinuation (§7).
+        let discontinue = ModelCommand::Discontinue {
+            model: model(1),
+            guarantee_years: 10,
+            last_order_date: date(day + 30),
+            at: at(day, 9),
+        };
+        let outcome = self
+            .service
+            .model(discontinue, &Self::deed("discontinue-fridge"));
+        self.note("discontinue-fridge", outcome);
     }
 }
 
@@ -891,17 +927,11 @@ fn print_reports<S: DealerStore>(
     projector.catch_up(store, store)?;
     projector.save(store)?;
     let reports = projector.projection();
-    let model_name = |model: Option<ModelId>| {
-        MODELS
-            .iter()
-            .enumerate()
-            .find(|(index, _)| Some(self::model(*index)) == model)
-            .map_or_else(|| "?".to_owned(), |(_, (name, _))| (*name).to_owned())
-    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for name in ReportName::ALL {
-        write_table(&mut out, reports, name, date(last_day), 60, &model_name)?;
+        let options = ReportOptions::new(date(last_day));
+        write_report(&mut out, reports, Some(store), name, Format::Table, options)?;
         writeln!(out)?;
     }
     println!(

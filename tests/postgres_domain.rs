@@ -13,9 +13,7 @@ use service_lifecycle::reports::Reports;
 use service_lifecycle::testing::histories::{arbitrary_ops, run};
 use service_lifecycle::testing::races;
 use service_lifecycle::testing::scenario::receipt_to_post_warranty_repair;
-use service_lifecycle::{
-    CustomerId, PersonalData, RelationshipLevel, ServiceEvent, ServiceLifecycle, TargetGroup,
-};
+use service_lifecycle::{CustomerId, PersonalData, Registration, ServiceEvent, ServiceLifecycle};
 
 static SERVER: OnceLock<Option<ThrowawayServer>> = OnceLock::new();
 
@@ -68,12 +66,7 @@ fn personal_data_is_kept_in_the_database_and_erased_from_it() {
     };
     service
         .register_customer(
-            customer,
-            anna.clone(),
-            TargetGroup::Household,
-            RelationshipLevel::Basic,
-            None,
-            fixture_time(),
+            Registration::new(customer, anna.clone(), fixture_time()),
             &CommandContext::new(),
         )
         .unwrap();

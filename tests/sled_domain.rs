@@ -12,9 +12,7 @@ use service_lifecycle::kernel::{
 use service_lifecycle::sled::{Durability, DurableProjector, SledOptions, SledStore};
 use service_lifecycle::testing::races;
 use service_lifecycle::testing::scenario::receipt_to_post_warranty_repair;
-use service_lifecycle::{
-    CustomerId, PersonalData, RelationshipLevel, ServiceEvent, ServiceLifecycle, TargetGroup,
-};
+use service_lifecycle::{CustomerId, PersonalData, Registration, ServiceEvent, ServiceLifecycle};
 
 #[test]
 fn the_domain_scenario_runs_on_the_sled_store_and_survives_a_reopen() {
@@ -135,12 +133,7 @@ fn checkpoints_and_personal_data_persist_and_erasure_removes_the_data() {
         store.save_checkpoint("reports", 42).unwrap();
         service_on(&store)
             .register_customer(
-                customer,
-                anna.clone(),
-                TargetGroup::Household,
-                RelationshipLevel::Basic,
-                None,
-                fixture_time(),
+                Registration::new(customer, anna.clone(), fixture_time()),
                 &CommandContext::new(),
             )
             .unwrap();
@@ -278,12 +271,7 @@ fn after_erasure_no_file_of_the_store_holds_the_persons_data_in_a_readable_form(
         |service: &ServiceLifecycle<SledStore<ServiceEvent>>, id, data: &PersonalData| {
             service
                 .register_customer(
-                    id,
-                    data.clone(),
-                    TargetGroup::Household,
-                    RelationshipLevel::Basic,
-                    None,
-                    fixture_time(),
+                    Registration::new(id, data.clone(), fixture_time()),
                     &CommandContext::new(),
                 )
                 .unwrap();

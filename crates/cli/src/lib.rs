@@ -7,6 +7,7 @@
 pub mod interrupt;
 pub mod location;
 pub mod simulation;
+pub mod table;
 pub mod tables;
 
 /// The I/O error kinds in `error` and the errors it was caused by (inside `serde_json` errors too).

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! service-lifecycle simulate --store STORE [--customers N] [--years Y] [--seed S]
-//! service-lifecycle report <NAME> --store STORE [--as-of YYYY-MM-DD] [--json]
+//! service-lifecycle report <NAME> --store STORE [--as-of YYYY-MM-DD] [--format table|json|csv]
 //! service-lifecycle export --store STORE [--output FILE] [--after POSITION | --stream ID]
 //! service-lifecycle import --store STORE --input FILE
 //! service-lifecycle verify --store STORE
@@ -30,7 +30,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use service_lifecycle_cli::location::StoreLocation;
 use service_lifecycle_cli::simulation::{simulate_until, SimulationConfig, SimulationSummary};
-use service_lifecycle_cli::tables::{write_json, write_table, ReportName};
+use service_lifecycle_cli::tables::{write_report, Format, ReportName, ReportOptions};
 use service_lifecycle_cli::{interrupt, is_broken_pipe, is_disk_full};
 use service_lifecycle_core::kernel::AtomicImport;
 use service_lifecycle_core::kernel::{CheckpointStore, EventStore, StreamId};
@@ -96,8 +96,12 @@ enum Command {
         /// For the warranty report: how many days ahead counts as expiring.
         #[arg(long, default_value_t = 60)]
         within_days: u32,
-        /// Print the report as one JSON document instead of text.
-        #[arg(long)]
+        /// How to print it: aligned text tables (long ones show their first 25 rows), one JSON
+        /// document, or CSV with every row.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// The same as --format json.
+        #[arg(long, conflicts_with = "format", hide = true)]
         json: bool,
     },
     /// Export the store (or a part of it) as JSON Lines.
@@ -289,19 +293,23 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
             store,
             as_of,
             within_days,
+            format,
             json,
-        } => match &store {
-            StoreLocation::Sled(path) => {
-                report_command(&open_existing(path)?, name, as_of, within_days, json)
-            }
-            StoreLocation::Postgres { .. } => report_command(
-                &open_postgres(&store, true)?,
+        } => {
+            let format = if json { Format::Json } else { format };
+            let report = Report {
                 name,
                 as_of,
                 within_days,
-                json,
-            ),
-        },
+                format,
+            };
+            match &store {
+                StoreLocation::Sled(path) => report_command(&open_existing(path)?, report),
+                StoreLocation::Postgres { .. } => {
+                    report_command(&open_postgres(&store, true)?, report)
+                }
+            }
+        }
         Command::Export {
             store,
             output,
@@ -639,12 +647,22 @@ fn finish_simulation<S: EventStore<ServiceEvent>>(
     Ok(ExitCode::SUCCESS)
 }
 
-fn report_command<S: EventStore<ServiceEvent>>(
-    store: &S,
+/// What `report` was asked for.
+struct Report {
     name: ReportName,
     as_of: Option<NaiveDate>,
     within_days: u32,
-    json: bool,
+    format: Format,
+}
+
+fn report_command<S: EventStore<ServiceEvent> + service_lifecycle_core::kernel::Vault>(
+    store: &S,
+    Report {
+        name,
+        as_of,
+        within_days,
+        format,
+    }: Report,
 ) -> Result<ExitCode, Failure> {
     let bar = spinner("reading the store");
     let day = as_of.unwrap_or_else(|| Utc::now().date_naive());
@@ -663,17 +681,11 @@ fn report_command<S: EventStore<ServiceEvent>>(
     bar.finish_and_clear();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if json {
-        write_json(&mut out, reports, name, day, within_days)?;
-    } else {
-        let short_id = |model: Option<service_lifecycle_core::ModelId>| {
-            model.map_or_else(
-                || "?".to_owned(),
-                |model| model.as_uuid().to_string()[..8].to_owned(),
-            )
-        };
-        write_table(&mut out, reports, name, day, within_days, &short_id)?;
-    }
+    let options = ReportOptions {
+        within_days,
+        ..ReportOptions::new(day)
+    };
+    write_report(&mut out, reports, Some(store), name, format, options)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -36,6 +36,37 @@ pub struct SimulationSummary {
 
 const MODELS: u64 = 12;
 
+/// The kinds of goods the simulated dealership sells, with their makers: a model's category and
+/// manufacturer are those of its number modulo this list.
+const CATEGORIES: [(&str, &str, &str); 4] = [
+    ("washing machines", "WM", "Volga Appliances"),
+    ("refrigerators", "RF", "Ural Cold"),
+    ("dishwashers", "DW", "Neva Home"),
+    ("air conditioners", "AC", "Baikal Climate"),
+];
+
+/// Given names and family names the simulated staff and customers are named from.
+const GIVEN_NAMES: [&str; 8] = [
+    "Anna", "Boris", "Daria", "Elena", "Igor", "Marina", "Oleg", "Sofia",
+];
+const FAMILY_NAMES: [&str; 8] = [
+    "Ivanova",
+    "Kuznetsov",
+    "Lebedeva",
+    "Morozov",
+    "Novikova",
+    "Orlov",
+    "Popova",
+    "Sokolov",
+];
+
+/// A person's name for `number`, unique for the first 64 and repeating after.
+fn person_name(number: u64) -> String {
+    let given = GIVEN_NAMES[(number % 8) as usize];
+    let family = FAMILY_NAMES[(number / 8 % 8) as usize];
+    format!("{given} {family}")
+}
+
 /// A small, fast, seedable generator (xorshift64*): the same seed, the same history.
 struct Rng(u64);
 
@@ -156,11 +187,37 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> Simulation<S> {
         ProductId::of(self.model(number), &Self::serial(number))
     }
 
+    fn technician_name(number: u64) -> String {
+        person_name(number + 3)
+    }
+
+    /// The catalogue entry of model `number`.
+    fn model_details(number: u64) -> ModelDetails {
+        let (category, prefix, manufacturer) = CATEGORIES[(number % 4) as usize];
+        ModelDetails {
+            name: format!("{prefix}-{}", number + 1),
+            manufacturer: manufacturer.to_owned(),
+            category: category.to_owned(),
+            warranty: WarrantyTerms {
+                months: 12,
+                starts: WarrantyStart::OnSale,
+            },
+        }
+    }
+
     fn technicians(&self) -> u64 {
         (self.customers / 500).max(1)
     }
 
     fn open_shop(&mut self) -> Result<(), Halt> {
+        for model in 0..MODELS {
+            let introduce = ModelCommand::Introduce {
+                model: self.model(model),
+                details: Self::model_details(model),
+                at: instant(0, 0),
+            };
+            self.send(|service, context| service.model(introduce, context))?;
+        }
         for model in 0..MODELS {
             let register = PartCommand::RegisterPart {
                 part: Self::part(model),
@@ -175,6 +232,7 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> Simulation<S> {
             let mut commands = vec![
                 TechnicianCommand::Hire {
                     technician,
+                    name: Self::technician_name(number),
                     at: instant(0, 0),
                 },
                 TechnicianCommand::CompleteStandardsTraining {
@@ -205,17 +263,17 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> Simulation<S> {
             let customer = self.customer(number);
             let group = groups[self.rng.below(3) as usize].clone();
             let data = PersonalData {
-                name: format!("Customer {number}"),
+                name: format!("{} ({number})", person_name(number)),
                 contact: format!("customer-{number}@example.invalid"),
             };
             self.send(|service, context| {
                 service.register_customer(
-                    customer,
-                    data,
-                    group,
-                    level,
-                    owner,
-                    instant(0, 3),
+                    Registration {
+                        account_owner: owner,
+                        ..Registration::new(customer, data, instant(0, 3))
+                            .target_group(group)
+                            .level(level)
+                    },
                     context,
                 )
             })?;

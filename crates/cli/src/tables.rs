@@ -1,12 +1,17 @@
-//! The seven reports (and the policy refusals) as text tables, for people ([`write_table`]: the CLI's `report` and the
-//! dealership example print them), and as JSON documents, for programs ([`write_json`]: the
-//! CLI's `report --json`). Both answer for the same day in the same way.
+//! The seven reports (and the policy refusals) as a person reads them and as programs take
+//! them, in three formats ([`Format`]): aligned text tables, CSV and JSON. Each is built once as
+//! [`Table`]s with names, serial numbers and short ids unique within the report
+//! ([`report_tables`]); the CLI's `report` and the dealership example print them.
 
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use service_lifecycle_core::reports::{Reports, UnitRow};
-use service_lifecycle_core::ModelId;
+use serde::Serialize;
+use service_lifecycle_core::kernel::Vault;
+use service_lifecycle_core::reports::{Names, Reports, ShortIds, UnitRow};
+
+use crate::table::{Align, Table};
 
 /// One of the seven reports, or the policy refusals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -57,272 +62,458 @@ impl ReportName {
     }
 }
 
+/// How a report is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned text tables for a person (long tables show their first rows).
+    #[default]
+    Table,
+    /// One JSON document: the report with every row and its ids, and the names shown for them.
+    Json,
+    /// CSV, every row: one header and its rows per table, tables separated by an empty line.
+    Csv,
+}
+
+/// What a report answers for: the day, the warranty report's horizon, and how many rows a text
+/// table shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportOptions {
+    /// The day the report answers for.
+    pub today: NaiveDate,
+    /// For the warranty report: how many days ahead counts as expiring.
+    pub within_days: u32,
+    /// The most rows a text table shows (CSV and JSON show every row).
+    pub max_rows: usize,
+}
+
+impl ReportOptions {
+    /// As of `today`, 60 days of warranty horizon, 25 rows per text table.
+    pub fn new(today: NaiveDate) -> Self {
+        Self {
+            today,
+            within_days: 60,
+            max_rows: 25,
+        }
+    }
+}
+
 /// The instant a report of `day` answers for where it needs one (the SLA report: the calls
 /// opened by then, those at risk then): the close of that business day, 18:00 UTC.
 pub fn close_of_business(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(18, 0, 0).unwrap_or_default().and_utc()
 }
 
-/// Writes report `name` as of `today` as one JSON document (`service_lifecycle_core::reports::write_report`):
-/// the report [`write_table`] prints, with every row; `within_days` is the warranty report's
-/// horizon.
-pub fn write_json(
+/// Writes report `name` in `format`; customers' names come from `vault` (without one they are
+/// shown by id).
+pub fn write_report(
     out: &mut dyn Write,
     reports: &Reports,
+    vault: Option<&dyn Vault>,
     name: ReportName,
-    today: NaiveDate,
-    within_days: u32,
+    format: Format,
+    options: ReportOptions,
 ) -> io::Result<()> {
-    use service_lifecycle_core::reports::write_report;
-    let (report, day) = (name.as_str(), Some(today));
-    match name {
-        ReportName::PreSale => write_report(report, None, &reports.pre_sale_board(), out),
-        ReportName::Backlog => write_report(report, day, &reports.backlog(today), out),
-        ReportName::ServiceDue => write_report(report, day, &reports.service_due(today), out),
-        ReportName::Sla => {
-            let sla = reports.sla(close_of_business(today));
-            write_report(report, day, &sla, out)
+    let names = Names::new(reports, vault);
+    let tables = report_tables(reports, &names, name, options);
+    match format {
+        Format::Table => {
+            for table in &tables {
+                table.write_text(out, options.max_rows)?;
+            }
+            Ok(())
         }
-        ReportName::Warranty => {
-            let warranty = reports.warranty(today, within_days);
-            write_report(report, day, &warranty, out)
+        Format::Csv => {
+            for (index, table) in tables.iter().enumerate() {
+                if index > 0 {
+                    writeln!(out)?;
+                }
+                table.write_csv(out)?;
+            }
+            Ok(())
         }
-        ReportName::Parts => write_report(report, day, &reports.parts_horizon(today), out),
-        ReportName::Outreach => write_report(report, day, &reports.outreach(today), out),
-        ReportName::PolicyRefusals => write_report(report, None, &reports.policy_refusals(), out),
+        Format::Json => write_json(out, reports, &names, name, options),
     }
 }
 
-/// Writes report `name` as of `today` as a text table; `model_name` names a model (a short id
-/// when the caller has no names), `within_days` is the warranty report's horizon.
-pub fn write_table(
+/// The JSON document of `service_lifecycle_core::reports::write_report` with a `names` member:
+/// the names shown for the ids of the report.
+fn write_json(
     out: &mut dyn Write,
     reports: &Reports,
+    names: &Names,
     name: ReportName,
-    today: NaiveDate,
-    within_days: u32,
-    model_name: &dyn Fn(Option<ModelId>) -> String,
+    options: ReportOptions,
 ) -> io::Result<()> {
-    let serial_of = |row: &UnitRow| {
+    let today = options.today;
+    let day = Some(today);
+    let document = match name {
+        ReportName::PreSale => document(name, None, &reports.pre_sale_board()),
+        ReportName::Backlog => document(name, day, &reports.backlog(today)),
+        ReportName::ServiceDue => document(name, day, &reports.service_due(today)),
+        ReportName::Sla => document(name, day, &reports.sla(close_of_business(today))),
+        ReportName::Warranty => document(name, day, &reports.warranty(today, options.within_days)),
+        ReportName::Parts => document(name, day, &reports.parts_horizon(today)),
+        ReportName::Outreach => document(name, day, &reports.outreach(today)),
+        ReportName::PolicyRefusals => document(name, None, &reports.policy_refusals()),
+    };
+    let mut document = document.map_err(io::Error::other)?;
+    if let serde_json::Value::Object(members) = &mut document {
+        let shown = serde_json::to_value(names.shown()).map_err(io::Error::other)?;
+        members.insert("names".to_owned(), shown);
+    }
+    serde_json::to_writer(&mut *out, &document).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+fn document<R: Serialize>(
+    name: ReportName,
+    as_of: Option<NaiveDate>,
+    report: &R,
+) -> serde_json::Result<serde_json::Value> {
+    let mut out = Vec::new();
+    service_lifecycle_core::reports::write_report(name.as_str(), as_of, report, &mut out)
+        .map_err(serde_json::Error::io)?;
+    serde_json::from_slice(&out)
+}
+
+/// The serde name of a value (the names JSON documents use: `in_service`, `critical`).
+fn serde_name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+const L: Align = Align::Left;
+const R: Align = Align::Right;
+
+/// Report `name` as tables, with names for ids.
+pub fn report_tables(
+    reports: &Reports,
+    names: &Names,
+    name: ReportName,
+    options: ReportOptions,
+) -> Vec<Table> {
+    let today = options.today;
+    let unit = |row: &UnitRow| {
         row.serial
             .as_ref()
-            .map_or_else(|| "?".to_owned(), |serial| serial.to_string())
+            .map_or_else(|| names.unit(row.product), ToString::to_string)
     };
-    // The id's last eight hex digits: the part that differs between ids made from counters.
-    let short = |id: uuid::Uuid| {
-        let text = id.simple().to_string();
-        text[text.len() - 8..].to_owned()
+    let model = |model: Option<service_lifecycle_core::ModelId>| {
+        model.map_or_else(|| "(unknown)".to_owned(), |model| names.model(model))
     };
     match name {
         ReportName::PreSale => {
             let board = reports.pre_sale_board();
-            writeln!(out, "1. Pre-sale board (as of {today})")?;
-            writeln!(out, "   {:<8} {:<16} {:>5}", "model", "status", "units")?;
+            let mut by_status = Table::new(
+                format!("1. Pre-sale board (as of {today}): units per model and status"),
+                &[("model", L), ("status", L), ("units", R)],
+            );
             for row in &board.units_by_model_and_status {
-                writeln!(
-                    out,
-                    "   {:<8} {:<16} {:>5}",
-                    model_name(row.model),
-                    row.status,
-                    row.units
-                )?;
+                by_status.row(vec![
+                    model(row.model),
+                    row.status.clone(),
+                    row.units.to_string(),
+                ]);
             }
-            writeln!(
-                out,
-                "   ready for sale: {}; open transport damage: {}",
-                board.ready_for_sale.len(),
-                board.open_transport_damage.len()
-            )?;
+            let mut ready = Table::new("   Ready for sale", &[("serial", L), ("model", L)]);
+            for row in &board.ready_for_sale {
+                ready.row(vec![unit(row), model(row.model)]);
+            }
+            let mut damaged = Table::new(
+                "   Open transport damage",
+                &[("serial", L), ("model", L), ("open damages", L)],
+            );
+            for row in &board.open_transport_damage {
+                let numbers: Vec<String> = row.open_damages.iter().map(u32::to_string).collect();
+                damaged.row(vec![
+                    unit(&row.unit),
+                    model(row.unit.model),
+                    numbers.join(", "),
+                ]);
+            }
+            vec![by_status, ready, damaged]
         }
         ReportName::Backlog => {
             let backlog = reports.backlog(today);
-            writeln!(out, "2. Delivery and installation backlog")?;
-            writeln!(out, "   {:<14} {:<22} {:>8}", "unit", "waiting for", "days")?;
+            let mut table = Table::new(
+                format!("2. Delivery and installation backlog (as of {today})"),
+                &[
+                    ("serial", L),
+                    ("model", L),
+                    ("customer", L),
+                    ("waiting for", L),
+                    ("since", L),
+                    ("days", R),
+                ],
+            );
             for (what, rows) in [
                 ("delivery", &backlog.awaiting_delivery),
                 ("installation", &backlog.awaiting_installation),
             ] {
-                for row in rows.iter() {
-                    writeln!(
-                        out,
-                        "   {:<14} {:<22} {:>8}",
-                        serial_of(&row.unit),
-                        what,
-                        row.age_days
-                    )?;
+                for row in rows {
+                    table.row(vec![
+                        unit(&row.unit),
+                        model(row.unit.model),
+                        names.customer(row.customer).to_string(),
+                        what.to_owned(),
+                        row.since.to_string(),
+                        row.age_days.to_string(),
+                    ]);
                 }
             }
-            if backlog.awaiting_delivery.is_empty() && backlog.awaiting_installation.is_empty() {
-                writeln!(out, "   (nothing waiting)")?;
-            }
+            vec![table]
         }
         ReportName::ServiceDue => {
             let due = reports.service_due(today);
-            writeln!(out, "3. Service due list")?;
-            writeln!(
-                out,
-                "   {:<10} {:>5} {:<12} {:<12} status",
-                "contract", "visit", "due", "window end"
-            )?;
-            for (status, rows) in [("due", &due.due), ("MISSED", &due.missed)] {
-                for row in rows.iter().rev().take(8) {
-                    writeln!(
-                        out,
-                        "   {:<10} {:>5} {:<12} {:<12} {status}",
-                        short(row.contract.as_uuid()),
-                        row.visit,
-                        row.due,
-                        row.window_end
-                    )?;
+            let short = ShortIds::new(
+                due.due
+                    .iter()
+                    .chain(&due.missed)
+                    .map(|row| row.contract.as_uuid()),
+            );
+            let mut table = Table::new(
+                format!("3. Service due list (as of {today})"),
+                &[
+                    ("contract", L),
+                    ("customer", L),
+                    ("visit", R),
+                    ("due", L),
+                    ("window end", L),
+                    ("status", L),
+                ],
+            );
+            for (status, rows) in [("MISSED", &due.missed), ("due", &due.due)] {
+                for row in rows {
+                    table.row(vec![
+                        short.of(row.contract.as_uuid()),
+                        names.customer(row.customer).to_string(),
+                        row.visit.to_string(),
+                        row.due.to_string(),
+                        row.window_end.to_string(),
+                        status.to_owned(),
+                    ]);
                 }
             }
-            writeln!(
-                out,
-                "   ({} due, {} missed in all)",
+            table.note(format!(
+                "{} due, {} missed",
                 due.due.len(),
                 due.missed.len()
-            )?;
+            ));
+            vec![table]
         }
-        ReportName::Sla => {
-            let sla = reports.sla(close_of_business(today));
-            writeln!(out, "4. SLA compliance")?;
-            writeln!(
-                out,
-                "   {:<16} {:>6} {:>9} {:>8} {:>14} {:>14} {:>16}",
-                "", "calls", "breached", "rate", "response p50", "arrival p50", "resolution p90"
-            )?;
-            let mut rows = vec![("all".to_owned(), sla.overall.clone())];
-            rows.extend(
-                sla.by_target_group
-                    .iter()
-                    .map(|group| (group.target_group.clone(), group.stats.clone())),
-            );
-            rows.extend(sla.by_technician.iter().map(|row| {
-                (
-                    format!("tech {}", short(row.technician.as_uuid())),
-                    row.stats.clone(),
-                )
-            }));
-            let minutes =
-                |value: Option<i64>| value.map_or_else(|| "-".to_owned(), |m| format!("{m} min"));
-            for (name, stats) in rows {
-                writeln!(
-                    out,
-                    "   {:<16} {:>6} {:>9} {:>7.0}% {:>14} {:>14} {:>16}",
-                    name,
-                    stats.calls,
-                    stats.breached,
-                    stats.breach_rate * 100.0,
-                    minutes(stats.response_minutes.median),
-                    minutes(stats.arrival_minutes.median),
-                    minutes(stats.resolution_minutes.p90)
-                )?;
-            }
-            writeln!(out, "   calls at risk now: {}", sla.at_risk.len())?;
-        }
+        ReportName::Sla => sla_tables(reports, names, today),
         ReportName::Warranty => {
-            let warranty = reports.warranty(today, within_days);
-            writeln!(out, "5. Warranty")?;
-            writeln!(
-                out,
-                "   units under warranty: {}; expiring within {within_days} days: {}",
-                warranty.units_under_warranty,
-                warranty.expiring.len()
-            )?;
-            writeln!(
-                out,
-                "   {:<8} {:<8} {:>14}",
-                "model", "month", "seller's cost"
-            )?;
-            for row in &warranty.seller_cost {
-                writeln!(
-                    out,
-                    "   {:<8} {:<8} {:>10}.{:02} {}",
-                    model_name(Some(row.model)),
-                    row.month,
-                    row.minor_units / 100,
-                    row.minor_units % 100,
-                    row.currency
-                )?;
+            let warranty = reports.warranty(today, options.within_days);
+            let mut expiring = Table::new(
+                format!(
+                    "5. Warranty (as of {today}): {} units under warranty; expiring within {} days",
+                    warranty.units_under_warranty, options.within_days
+                ),
+                &[
+                    ("serial", L),
+                    ("model", L),
+                    ("customer", L),
+                    ("until", L),
+                    ("days left", R),
+                ],
+            );
+            for row in &warranty.expiring {
+                expiring.row(vec![
+                    unit(&row.unit),
+                    model(row.unit.model),
+                    row.customer
+                        .map_or_else(|| "-".to_owned(), |c| names.customer(c).to_string()),
+                    row.until.to_string(),
+                    row.days_left.to_string(),
+                ]);
             }
+            let mut cost = Table::new(
+                "   Service cost borne by the seller",
+                &[("model", L), ("month", L), ("cost", R)],
+            );
+            for row in &warranty.seller_cost {
+                let money = service_lifecycle_core::Money::new(row.minor_units, row.currency);
+                cost.row(vec![
+                    model(Some(row.model)),
+                    row.month.clone(),
+                    money.to_string(),
+                ]);
+            }
+            vec![expiring, cost]
         }
         ReportName::Parts => {
-            writeln!(out, "6. Parts horizon")?;
-            writeln!(
-                out,
-                "   {:<14} {:<12} {:>7} {:>8} {:>10} {:>9} {:>9}  runs out first",
-                "part", "obligation", "on hand", "reserved", "backorder", "per month", "cover"
-            )?;
+            let mut table = Table::new(
+                format!("6. Parts horizon (as of {today})"),
+                &[
+                    ("part", L),
+                    ("obligation until", L),
+                    ("on hand", R),
+                    ("reserved", R),
+                    ("backordered", R),
+                    ("per month", R),
+                    ("cover", R),
+                    ("runs out first", L),
+                ],
+            );
             for row in reports.parts_horizon(today).parts {
-                writeln!(
-                    out,
-                    "   {:<14} {:<12} {:>7} {:>8} {:>10} {:>9.1} {:>9}  {}",
+                table.row(vec![
                     row.part.to_string(),
                     row.obligation_until
                         .map_or_else(|| "in production".to_owned(), |until| until.to_string()),
-                    row.on_hand,
-                    row.reserved,
-                    row.backordered,
-                    row.monthly_consumption,
+                    row.on_hand.to_string(),
+                    row.reserved.to_string(),
+                    row.backordered.to_string(),
+                    format!("{:.1}", row.monthly_consumption),
                     row.months_of_cover
                         .map_or_else(|| "-".to_owned(), |months| format!("{months:.1} mo")),
                     if row.runs_out_before_obligation_end {
-                        "YES"
+                        "YES".to_owned()
                     } else {
-                        "no"
-                    }
-                )?;
+                        "no".to_owned()
+                    },
+                ]);
             }
+            vec![table]
         }
         ReportName::Outreach => {
             let outreach = reports.outreach(today);
-            writeln!(out, "7. Outreach")?;
-            writeln!(
-                out,
-                "   {:<12} {:>5} {:>5} {:>7} {:>10}",
-                "level", "open", "done", "missed", "withdrawn"
-            )?;
+            let mut by_level = Table::new(
+                format!("7. Outreach (as of {today}): obligations per relationship level"),
+                &[
+                    ("level", L),
+                    ("open", R),
+                    ("done", R),
+                    ("missed", R),
+                    ("withdrawn", R),
+                ],
+            );
             for row in &outreach.obligations_by_level {
-                writeln!(
-                    out,
-                    "   {:<12} {:>5} {:>5} {:>7} {:>10}",
-                    format!("{:?}", row.level).to_lowercase(),
-                    row.open,
-                    row.done,
-                    row.missed,
-                    row.withdrawn
-                )?;
+                by_level.row(vec![
+                    serde_name(&row.level),
+                    row.open.to_string(),
+                    row.done.to_string(),
+                    row.missed.to_string(),
+                    row.withdrawn.to_string(),
+                ]);
             }
-            writeln!(
-                out,
-                "   {:<12} {:<16} {:>9}",
-                "level", "target group", "customers"
-            )?;
+            let mut customers = Table::new(
+                "   Customers per level and target group",
+                &[("level", L), ("target group", L), ("customers", R)],
+            );
             for row in &outreach.customers_by_level_and_group {
-                writeln!(
-                    out,
-                    "   {:<12} {:<16} {:>9}",
-                    format!("{:?}", row.level).to_lowercase(),
-                    row.target_group,
-                    row.customers
-                )?;
+                customers.row(vec![
+                    serde_name(&row.level),
+                    row.target_group.clone(),
+                    row.customers.to_string(),
+                ]);
             }
+            vec![by_level, customers]
         }
         ReportName::PolicyRefusals => {
             let refused = reports.policy_refusals().refusals;
-            writeln!(out, "8. Policy commands refused: {}", refused.len())?;
+            let mut table = Table::new(
+                format!("8. Policy commands refused: {}", refused.len()),
+                &[("day", L), ("policy", L), ("why", L)],
+            );
             for refusal in &refused {
-                writeln!(
-                    out,
-                    "   {} {}: {}",
-                    refusal.at.date_naive(),
-                    refusal.policy,
-                    refusal.error
-                )?;
+                table.row(vec![
+                    refusal.at.date_naive().to_string(),
+                    refusal.policy.clone(),
+                    refusal.error.clone(),
+                ]);
             }
+            vec![table]
         }
     }
-    Ok(())
+}
+
+/// Report 4: the figures overall, per target group, technician and contract, and the calls at
+/// risk at the close of business.
+fn sla_tables(reports: &Reports, names: &Names, today: NaiveDate) -> Vec<Table> {
+    let sla = reports.sla(close_of_business(today));
+    let contracts: BTreeSet<uuid::Uuid> = sla
+        .by_contract
+        .iter()
+        .map(|row| row.contract.as_uuid())
+        .chain(sla.at_risk.iter().map(|call| call.contract.as_uuid()))
+        .collect();
+    let short = ShortIds::new(contracts);
+    let calls = ShortIds::new(sla.at_risk.iter().map(|call| call.call.as_uuid()));
+    let mut table = Table::new(
+        format!("4. SLA compliance (as of {today}, 18:00 UTC)"),
+        &[
+            ("scope", L),
+            ("name", L),
+            ("calls", R),
+            ("breached", R),
+            ("rate", R),
+            ("response p50", R),
+            ("arrival p50", R),
+            ("resolution p90", R),
+        ],
+    );
+    let minutes = |value: Option<i64>| value.map_or_else(|| "-".to_owned(), |m| format!("{m} min"));
+    let mut rows = vec![("all", "all calls".to_owned(), &sla.overall)];
+    rows.extend(
+        sla.by_target_group
+            .iter()
+            .map(|group| ("target group", group.target_group.clone(), &group.stats)),
+    );
+    rows.extend(
+        sla.by_technician
+            .iter()
+            .map(|row| ("technician", names.technician(row.technician), &row.stats)),
+    );
+    rows.extend(
+        sla.by_contract
+            .iter()
+            .map(|row| ("contract", short.of(row.contract.as_uuid()), &row.stats)),
+    );
+    for (scope, name, stats) in rows {
+        table.row(vec![
+            scope.to_owned(),
+            name,
+            stats.calls.to_string(),
+            stats.breached.to_string(),
+            format!("{:.0}%", stats.breach_rate * 100.0),
+            minutes(stats.response_minutes.median),
+            minutes(stats.arrival_minutes.median),
+            minutes(stats.resolution_minutes.p90),
+        ]);
+    }
+    let mut at_risk = Table::new(
+        format!("   Calls at risk: {}", sla.at_risk.len()),
+        &[
+            ("contract", L),
+            ("call", L),
+            ("serial", L),
+            ("priority", L),
+            ("overdue", L),
+            ("next deadline", L),
+        ],
+    );
+    for call in &sla.at_risk {
+        let overdue: Vec<String> = call.overdue.iter().map(serde_name).collect();
+        at_risk.row(vec![
+            short.of(call.contract.as_uuid()),
+            calls.of(call.call.as_uuid()),
+            names.unit(call.unit),
+            serde_name(&call.priority),
+            if overdue.is_empty() {
+                "-".to_owned()
+            } else {
+                overdue.join(", ")
+            },
+            call.next_deadline.map_or_else(
+                || "-".to_owned(),
+                |at| at.format("%Y-%m-%d %H:%M").to_string(),
+            ),
+        ]);
+    }
+    vec![table, at_risk]
 }
 
 #[cfg(test)]

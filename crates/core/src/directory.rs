@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use super::contract::{ContractEvent, ContractKind, ContractStatus, Terms};
 use super::customer::{CustomerEvent, TargetGroup};
 use super::events::ServiceEvent;
+use super::model::ModelEvent;
 use super::parts::PartEvent;
 use super::product::{ProductEvent, Warranty};
 use super::values::{CallId, ContractId, Currency, CustomerId, ModelId, PartNumber, ProductId};
@@ -87,6 +88,10 @@ pub struct Directory {
     reservation_calls: HashMap<(PartNumber, u32), CallId>,
     contract_units: HashMap<ContractId, BTreeSet<ProductId>>,
     models: HashSet<ModelId>,
+    /// The models of the catalogue that left production, with their discontinuation, so a part
+    /// registered for one later gets it too.
+    #[serde(default)]
+    pub discontinued_models: HashMap<ModelId, ModelEvent>,
     #[serde(with = "crate::values::map_as_pairs")]
     stream_ids: HashMap<StreamId, StreamOwner>,
 }
@@ -172,7 +177,8 @@ impl Directory {
         }
     }
 
-    /// Whether `model` is known: a unit of it was received or a part registered for it.
+    /// Whether `model` is known: introduced in the catalogue, a unit of it received or a part
+    /// registered for it.
     pub fn knows_model(&self, model: ModelId) -> bool {
         self.models.contains(&model)
     }
@@ -331,6 +337,15 @@ impl Projection<ServiceEvent> for Directory {
                     self.calls.insert(*call, (contract, *unit));
                 }
                 _ => {}
+            },
+            (ServiceEvent::Model(event), _) => match event {
+                ModelEvent::Introduced { model, .. } => {
+                    self.models.insert(*model);
+                }
+                ModelEvent::Discontinued { model, .. } => {
+                    self.discontinued_models.insert(*model, event.clone());
+                }
+                ModelEvent::Revised { .. } => {}
             },
             (ServiceEvent::Part(PartEvent::PartRegistered { part, models, .. }), _) => {
                 self.stream_ids

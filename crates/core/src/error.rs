@@ -3,15 +3,24 @@
 
 use chrono::NaiveDate;
 
+use super::calendar::CalendarError;
 use super::contract::ContractError;
 use super::coverage::CoverageError;
 use super::customer::CustomerError;
+use super::customer_export::CustomerExportError;
+use super::model::ModelError;
 use super::parts::PartError;
 use super::personal_data::PersonalDataError;
 use super::product::ProductError;
 use super::technician::TechnicianError;
-use super::values::{CallId, ContractId, CustomerId, ModelId, PartNumber, ProductId, TechnicianId};
-use crate::kernel::{CheckpointError, ExecuteError, InvalidStreamId, ReadError};
+use super::values::{
+    CallId, ContractId, CustomerId, InvalidCurrency, InvalidKey, ModelId, PartNumber, ProductId,
+    TechnicianId,
+};
+use crate::kernel::{
+    AppendError, CheckpointError, ExecuteError, InvalidStreamId, LoadError, ProjectionError,
+    ReadError, VaultError,
+};
 
 /// Why the facade refused or failed a command.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +41,9 @@ pub enum ServiceError {
     /// The technician refused or the store failed.
     #[error(transparent)]
     Technician(#[from] ExecuteError<TechnicianError>),
+    /// The model catalogue refused or the store failed.
+    #[error(transparent)]
+    Model(#[from] ExecuteError<ModelError>),
     /// T2: the technician holds no valid certification for the unit's model on the call's day.
     #[error("technician {technician} is not certified for model {model} on {date}: only a technician certified for the unit's model on the day is dispatched (T2)")]
     NotCertified {
@@ -88,6 +100,30 @@ pub enum ServiceError {
     /// An id makes no valid stream id.
     #[error(transparent)]
     StreamId(#[from] InvalidStreamId),
+    /// A serial number or part number given is not a valid one: nothing was written.
+    #[error(transparent)]
+    InvalidKey(#[from] InvalidKey),
+    /// A currency code given is not one of ISO 4217: nothing was written.
+    #[error(transparent)]
+    InvalidCurrency(#[from] InvalidCurrency),
+    /// A business calendar given is not usable: nothing was written.
+    #[error(transparent)]
+    Calendar(#[from] CalendarError),
+    /// A customer's data export failed.
+    #[error(transparent)]
+    CustomerExport(#[from] CustomerExportError),
+    /// A projection of the application's own failed.
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    /// Loading an aggregate failed (the store, or a stream that is not the aggregate's).
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// Appending to the store directly failed.
+    #[error(transparent)]
+    Append(#[from] AppendError),
+    /// A vault used directly failed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
 }
 
 impl ServiceError {
@@ -104,15 +140,24 @@ impl ServiceError {
             Self::Part(error) => error.is_rejection(),
             Self::Technician(error) => error.is_rejection(),
             Self::Coverage(error) => error.is_rejection(),
+            Self::Model(error) => error.is_rejection(),
             Self::NotCertified { .. }
             | Self::RequestedModelAvailable { .. }
             | Self::Unknown { .. }
-            | Self::UnitHasContract { .. } => true,
+            | Self::UnitHasContract { .. }
+            | Self::InvalidKey(_)
+            | Self::InvalidCurrency(_)
+            | Self::Calendar(_) => true,
             Self::PersonalData(_)
             | Self::PolicyLog(_)
             | Self::Checkpoint(_)
             | Self::Read(_)
-            | Self::StreamId(_) => false,
+            | Self::StreamId(_)
+            | Self::CustomerExport(_)
+            | Self::Projection(_)
+            | Self::Load(_)
+            | Self::Append(_)
+            | Self::Vault(_) => false,
         }
     }
 }
@@ -133,6 +178,7 @@ impl ServiceError {
             Self::Part(error) => reused(error),
             Self::Technician(error) => reused(error),
             Self::Coverage(error) => reused(error),
+            Self::Model(error) => reused(error),
             _ => false,
         }
     }
@@ -147,7 +193,7 @@ pub enum Reference {
     Customer(CustomerId),
     /// A unit (received).
     Unit(ProductId),
-    /// A model (of a received unit or a registered part).
+    /// A model (in the catalogue, or of a received unit or a registered part).
     Model(ModelId),
     /// A spare part (registered).
     Part(PartNumber),

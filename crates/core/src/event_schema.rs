@@ -18,6 +18,7 @@ use crate::contract::ContractEvent;
 use crate::coverage::CoverageEvent;
 use crate::customer::CustomerEvent;
 use crate::kernel::Event;
+use crate::model::ModelEvent;
 use crate::parts::PartEvent;
 use crate::policy_log::PolicyEvent;
 use crate::product::ProductEvent;
@@ -45,6 +46,7 @@ pub fn export_event_schema() -> Value {
         generator.subschema_for::<TechnicianEvent>(),
         generator.subschema_for::<CoverageEvent>(),
         generator.subschema_for::<PolicyEvent>(),
+        generator.subschema_for::<ModelEvent>(),
     ] {
         let definitions = generator.definitions();
         let enum_schema = resolve(enum_schema.as_value(), definitions);
@@ -62,6 +64,9 @@ pub fn export_event_schema() -> Value {
             ContractEvent::schema_name(),
             PartEvent::schema_name(),
             TechnicianEvent::schema_name(),
+            CoverageEvent::schema_name(),
+            PolicyEvent::schema_name(),
+            ModelEvent::schema_name(),
         ] {
             definitions.remove(name.as_ref());
         }

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::contract::ContractEvent;
 use super::coverage::CoverageEvent;
 use super::customer::CustomerEvent;
+use super::model::ModelEvent;
 use super::parts::PartEvent;
 use super::policy_log::PolicyEvent;
 use super::product::ProductEvent;
@@ -32,6 +33,8 @@ pub enum ServiceEvent {
     Coverage(CoverageEvent),
     /// A policy's event (a policy command that was refused).
     Policy(PolicyEvent),
+    /// A model's event (the catalogue).
+    Model(ModelEvent),
 }
 
 impl ServiceEvent {
@@ -48,6 +51,7 @@ impl ServiceEvent {
             Self::Technician(event) => event.occurred_at(),
             Self::Coverage(event) => event.occurred_at(),
             Self::Policy(event) => event.occurred_at(),
+            Self::Model(event) => event.occurred_at(),
         }
     }
 }
@@ -62,6 +66,7 @@ impl Event for ServiceEvent {
             Self::Technician(event) => event.event_type(),
             Self::Coverage(event) => event.event_type(),
             Self::Policy(event) => event.event_type(),
+            Self::Model(event) => event.event_type(),
         }
     }
 
@@ -74,6 +79,7 @@ impl Event for ServiceEvent {
             Self::Technician(event) => event.schema_version(),
             Self::Coverage(event) => event.schema_version(),
             Self::Policy(event) => event.schema_version(),
+            Self::Model(event) => event.schema_version(),
         }
     }
 
@@ -85,6 +91,7 @@ impl Event for ServiceEvent {
         catalogue.extend(TechnicianEvent::catalogue());
         catalogue.extend(CoverageEvent::catalogue());
         catalogue.extend(PolicyEvent::catalogue());
+        catalogue.extend(ModelEvent::catalogue());
         catalogue
     }
 
@@ -97,6 +104,7 @@ impl Event for ServiceEvent {
             Self::Technician(event) => event.to_payload(),
             Self::Coverage(event) => event.to_payload(),
             Self::Policy(event) => event.to_payload(),
+            Self::Model(event) => event.to_payload(),
         }
     }
 
@@ -109,6 +117,7 @@ impl Event for ServiceEvent {
             Self::Technician(event) => event.write_payload(out),
             Self::Coverage(event) => event.write_payload(out),
             Self::Policy(event) => event.write_payload(out),
+            Self::Model(event) => event.write_payload(out),
         }
     }
 
@@ -129,6 +138,7 @@ impl Event for ServiceEvent {
                 CoverageEvent::from_payload_bytes(event_type, payload).map(Self::Coverage)
             }
             "policy" => PolicyEvent::from_payload_bytes(event_type, payload).map(Self::Policy),
+            "model" => ModelEvent::from_payload_bytes(event_type, payload).map(Self::Model),
             _ => Err(no_owner(event_type)),
         }
     }
@@ -147,6 +157,7 @@ impl Event for ServiceEvent {
             }
             "coverage" => CoverageEvent::from_payload(event_type, payload).map(Self::Coverage),
             "policy" => PolicyEvent::from_payload(event_type, payload).map(Self::Policy),
+            "model" => ModelEvent::from_payload(event_type, payload).map(Self::Model),
             _ => Err(no_owner(event_type)),
         }
     }
@@ -186,6 +197,7 @@ contains!(Part, PartEvent);
 contains!(Technician, TechnicianEvent);
 contains!(Coverage, CoverageEvent);
 contains!(Policy, PolicyEvent);
+contains!(Model, ModelEvent);
 
 #[cfg(test)]
 mod tests {
@@ -208,6 +220,7 @@ mod tests {
                     "contract",
                     "parts",
                     "technician",
+                    "model",
                     "coverage",
                     "policy"
                 ]
@@ -220,7 +233,7 @@ mod tests {
     /// Every stored event type name, as the stores of every release hold them. Adding an event
     /// adds a name here; renaming or removing one would orphan stored events, so this list only
     /// ever grows.
-    const STORED_EVENT_TYPES: [&str; 65] = [
+    const STORED_EVENT_TYPES: [&str; 68] = [
         "product.unit_received",
         "product.transport_damage_recorded",
         "product.transport_damage_repaired",
@@ -286,6 +299,9 @@ mod tests {
         "coverage.claimed",
         "coverage.released",
         "policy.command_refused",
+        "model.introduced",
+        "model.revised",
+        "model.discontinued",
     ];
 
     #[test]

@@ -12,6 +12,8 @@
 //! - **The service** ([`ServiceLifecycle`]): one call per business command, every entity a
 //!   command names checked first, the policies run from a checkpointed subscription of the store,
 //!   and the [`Directory`] of who owns what. Its errors are [`ServiceError`].
+//! - **The model catalogue** ([`Model`], [`ModelCommand`], [`ModelEvent`]): each model's name,
+//!   manufacturer, category and the warranty it is sold with, and its discontinuation (M1-M3).
 //! - **A unit** ([`Product`], [`ProductCommand`], [`ProductEvent`]): from the day it arrives,
 //!   through preparation, the sale, delivery, installation and training, to its return (P1-P7).
 //! - **A customer** ([`Customer`], [`CustomerCommand`], [`CustomerEvent`]): the relationship level
@@ -50,11 +52,13 @@ mod event_enum;
 mod event_schema;
 mod events;
 mod lifecycle;
+mod model;
 mod parts;
 mod personal_data;
 mod policies;
 mod policy_log;
 mod product;
+mod registration;
 pub mod reports;
 mod scan;
 mod state_size;
@@ -86,6 +90,10 @@ pub use lifecycle::{
     default_plan, PolicyMode, ServiceBuilder, ServiceLifecycle, DEFAULT_STATE_CACHE_BYTES,
     POLICY_CHECKPOINT,
 };
+pub use model::{
+    Model, ModelCommand, ModelDetails, ModelDiscontinuation, ModelError, ModelEvent, ModelState,
+    MAX_MASTER_DATA_LEN,
+};
 pub use parts::{
     Backorder, Discontinuation, Location, PartCommand, PartError, PartEvent, PartState,
     PartsSupply, Reservation, Stock, DEFAULT_GUARANTEE_YEARS,
@@ -97,6 +105,7 @@ pub use product::{
     Product, ProductCommand, ProductError, ProductEvent, ProductState, ProductStatus, Sale,
     Warranty,
 };
+pub use registration::Registration;
 pub use technician::{
     Certification, Technician, TechnicianCommand, TechnicianError, TechnicianEvent, TechnicianState,
 };

@@ -19,10 +19,12 @@ use super::contract::{
 use super::coverage::{CoverageCommand, CoverageError, CoverageSpan, UnitCoverage};
 use super::customer::{Customer, CustomerCommand, Substitute, TargetGroup};
 use super::events::ServiceEvent;
+use super::model::{Model, ModelCommand, ModelState};
 use super::parts::{Location, PartCommand, PartsSupply};
 use super::personal_data::{PersonalData, PersonalDataRecord};
 use super::policy_log::{PolicyFailure, PolicyLog};
 use super::product::{Product, ProductCommand};
+use super::registration::Registration;
 use super::technician::{Technician, TechnicianCommand, TechnicianError};
 use super::values::{ContractId, CustomerId, ProductId};
 use crate::directory::Directory;
@@ -44,7 +46,7 @@ pub const POLICY_CHECKPOINT: &str = "service-lifecycle.policies";
 pub const DEFAULT_STATE_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// How many repositories share the state cache's bytes.
-const CACHED_REPOSITORIES: usize = 6;
+const CACHED_REPOSITORIES: usize = 7;
 
 /// When the policies run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -131,6 +133,7 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceBuilder<S> {
             contracts: repository(&self.store, share),
             parts: repository(&self.store, share),
             technicians: repository(&self.store, share),
+            models: repository(&self.store, share),
             coverage: repository(&self.store, share),
             policy_log: Repository::new(self.store.clone()).with_state_cache(1),
             personal_data: self.personal_data,
@@ -145,9 +148,9 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceBuilder<S> {
 }
 
 /// The service-lifecycle application over a store of [`ServiceEvent`]s: what an application
-/// embeds. One call per aggregate command ([`product`](Self::product),
-/// [`customer`](Self::customer), [`contract`](Self::contract), [`part`](Self::part),
-/// [`technician`](Self::technician)), plus [`register_customer`](Self::register_customer) and
+/// embeds. One call per aggregate command ([`model`](Self::model) for the catalogue,
+/// [`product`](Self::product), [`customer`](Self::customer), [`contract`](Self::contract),
+/// [`part`](Self::part), [`technician`](Self::technician)), plus [`register_customer`](Self::register_customer) and
 /// [`erase_customer`](Self::erase_customer) for personal data and [`run_daily`](Self::run_daily)
 /// for the policies a date triggers.
 ///
@@ -180,7 +183,8 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceBuilder<S> {
 ///   proposed and activated.
 /// - **Technician dispatched** with parts → the parts are reserved; **call resolved** → the parts
 ///   reserved for it are issued.
-/// - **Model discontinued** on one part → every other part the model uses gets the discontinuation.
+/// - **Model discontinued** in the catalogue, or on one part → every (other) part the model uses
+///   gets the discontinuation; a part registered later for a discontinued model gets it too.
 /// - **Contract cancelled or expired** → its units' days are released.
 /// - **Warranty ending within N days** (a date, not an event: [`ServiceLifecycle::run_daily`]) → a
 ///   proactive or partnership customer gets an outreach obligation offering a post-warranty
@@ -192,6 +196,7 @@ pub struct ServiceLifecycle<S> {
     contracts: Repository<ServiceContract, ServiceEvent, S>,
     parts: Repository<PartsSupply, ServiceEvent, S>,
     technicians: Repository<Technician, ServiceEvent, S>,
+    models: Repository<Model, ServiceEvent, S>,
     coverage: Repository<UnitCoverage, ServiceEvent, S>,
     policy_log: Repository<PolicyLog, ServiceEvent, S>,
     personal_data: Arc<dyn Vault>,
@@ -312,15 +317,50 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         Ok(PersonalDataRecord::of(&*self.personal_data, customer).get()?)
     }
 
-    /// Runs a Product command on a unit that was received (unless it receives one): a sale or a
-    /// modernization names a customer, who must exist.
+    /// Runs a catalogue command (M1-M3): introduce a model with its master data, revise it,
+    /// discontinue it (its parts then get the discontinuation, R3).
+    pub fn model(
+        &self,
+        command: ModelCommand,
+        context: &CommandContext,
+    ) -> Result<Executed<Model>, ServiceError> {
+        let executed = execute(
+            &self.models,
+            Model::stream_id(command.model()),
+            &command,
+            context,
+        )?;
+        self.after_command()?;
+        Ok(executed)
+    }
+
+    /// A model as the catalogue holds it (its master data and discontinuation); `None` when it
+    /// was never introduced.
+    pub fn catalogue_entry(
+        &self,
+        model: crate::values::ModelId,
+    ) -> Result<Option<ModelState>, ServiceError> {
+        let loaded = self
+            .models
+            .load(&Model::stream_id(model)?)
+            .map_err(ExecuteError::<super::model::ModelError>::from)?;
+        Ok(loaded
+            .state
+            .model
+            .is_some()
+            .then(|| ModelState::clone(&loaded.state)))
+    }
+
+    /// Runs a Product command on a unit that was received (unless it receives one, of a model
+    /// that is known): a sale or a modernization names a customer, who must exist.
     pub fn product(
         &self,
         command: ProductCommand,
         context: &CommandContext,
     ) -> Result<Executed<Product>, ServiceError> {
-        if !matches!(command, ProductCommand::ReceiveUnit { .. }) {
-            self.require_unit(command.product())?;
+        match &command {
+            ProductCommand::ReceiveUnit { model, .. } => self.require_model(*model)?,
+            _ => self.require_unit(command.product())?,
         }
         match &command {
             ProductCommand::Sell { customer, .. } => self.require_customer(*customer)?,
@@ -388,15 +428,20 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         Ok(executed)
     }
 
-    /// Runs a PartsSupply command: a reservation names a call, and a van names a technician,
-    /// which must exist.
+    /// Runs a PartsSupply command: a registration names models, a reservation a call, and a van
+    /// a technician, which must exist.
     pub fn part(
         &self,
         command: PartCommand,
         context: &CommandContext,
     ) -> Result<Executed<PartsSupply>, ServiceError> {
-        if !matches!(command, PartCommand::RegisterPart { .. }) {
-            self.require_part(command.part())?;
+        match &command {
+            PartCommand::RegisterPart { models, .. } => {
+                for model in models.keys() {
+                    self.require_model(*model)?;
+                }
+            }
+            _ => self.require_part(command.part())?,
         }
         let mut locations = Vec::new();
         match &command {
@@ -424,8 +469,8 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
     }
 
     /// Runs a Technician command on a hired technician (unless it hires one): an assignment
-    /// names a call, which must exist. A certification names a model without that check: staff
-    /// are trained before the first unit of a model arrives.
+    /// names a call and a certification a model, which must exist (a model is in the catalogue
+    /// before its first unit arrives, so staff are certified ahead of it).
     pub fn technician(
         &self,
         command: TechnicianCommand,
@@ -434,8 +479,10 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         if !matches!(command, TechnicianCommand::Hire { .. }) {
             self.require_technician(command.technician())?;
         }
-        if let TechnicianCommand::AssignToCall { call, .. } = &command {
-            self.require_call(*call)?;
+        match &command {
+            TechnicianCommand::AssignToCall { call, .. } => self.require_call(*call)?,
+            TechnicianCommand::Certify { model, .. } => self.require_model(*model)?,
+            _ => {}
         }
         let executed = execute(
             &self.technicians,
@@ -739,34 +786,23 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
     }
 
     /// C1: registers a customer, keeping the name and contact in the personal-data vault.
-    #[allow(clippy::too_many_arguments)] // one argument per field of the registration
+    ///
+    /// The two cannot be separated by a crash into a registered customer without personal
+    /// data: the record is stored first, then the registration. A crash or a failing store
+    /// between the two leaves a record nobody refers to, which the same registration again
+    /// (the same command id) completes; a customer registered already keeps the record it has.
     pub fn register_customer(
         &self,
-        customer: CustomerId,
-        personal: PersonalData,
-        target_group: TargetGroup,
-        level: super::customer::RelationshipLevel,
-        account_owner: Option<super::values::AccountOwnerId>,
-        at: DateTime<Utc>,
+        registration: Registration,
         context: &CommandContext,
     ) -> Result<Executed<Customer>, ServiceError> {
-        let command = CustomerCommand::Register {
-            customer,
-            target_group,
-            level,
-            account_owner,
-            terms: super::customer::OutreachTerms::default(),
-            at,
-        };
-        // The personal record goes first: a crash or a failing vault between the two leaves a
-        // record without a registration (the same command again completes it, an erasure
-        // removes it), never a registered customer whose name and contact are lost. A customer
-        // registered already keeps the record it has.
+        let customer = registration.customer;
         let stream = Customer::stream_id(customer)?;
         if self.store.stream_version(&stream)? == 0 {
-            PersonalDataRecord::of(&*self.personal_data, customer).put(&personal)?;
+            PersonalDataRecord::of(&*self.personal_data, customer)
+                .put(&registration.personal_data)?;
         }
-        self.customer(command, context)
+        self.customer(registration.command(), context)
     }
 
     /// C7: erases a customer's personal data: the event is recorded, the data removed from every

@@ -18,12 +18,22 @@ const PERSONAL_DATA_ERASED: &str = "customer.personal_data_erased";
 use crate::values::CustomerId;
 
 /// A customer's personal data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PersonalData {
     /// The display name.
     pub name: String,
     /// Contact details (telephone, e-mail, address).
     pub contact: String,
+}
+
+impl PersonalData {
+    /// A name and contact details.
+    pub fn new(name: impl Into<String>, contact: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            contact: contact.into(),
+        }
+    }
 }
 
 /// Why a customer's personal data could not be stored, read or erased.

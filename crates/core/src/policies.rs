@@ -10,6 +10,7 @@ use super::contract::{
 use super::coverage::CoverageCommand;
 use super::customer::{CustomerCommand, TargetGroup};
 use super::events::ServiceEvent;
+use super::model::ModelEvent;
 use super::parts::{Location, PartCommand, PartEvent};
 use super::product::ProductEvent;
 use super::values::ContractId;
@@ -147,6 +148,51 @@ pub(crate) fn react_to(
                         at: *at,
                     }),
                 );
+            }
+        }
+        (
+            ServiceEvent::Model(ModelEvent::Discontinued {
+                model,
+                guarantee_years,
+                last_order_date,
+                at,
+                ..
+            }),
+            _,
+        ) => {
+            for part in directory.parts_by_model.get(model).into_iter().flatten() {
+                push(
+                    "model discontinued: every part of the model",
+                    Reaction::Part(PartCommand::DiscontinueModel {
+                        part: part.clone(),
+                        model: *model,
+                        guarantee_years: *guarantee_years,
+                        last_order_date: *last_order_date,
+                        at: *at,
+                    }),
+                );
+            }
+        }
+        (ServiceEvent::Part(PartEvent::PartRegistered { part, models, .. }), _) => {
+            for model in models.keys() {
+                if let Some(ModelEvent::Discontinued {
+                    guarantee_years,
+                    last_order_date,
+                    at,
+                    ..
+                }) = directory.discontinued_models.get(model)
+                {
+                    push(
+                        "part registered for a discontinued model: the model's discontinuation",
+                        Reaction::Part(PartCommand::DiscontinueModel {
+                            part: part.clone(),
+                            model: *model,
+                            guarantee_years: *guarantee_years,
+                            last_order_date: *last_order_date,
+                            at: *at,
+                        }),
+                    );
+                }
             }
         }
         (

@@ -26,8 +26,10 @@
 //! ```
 
 mod document;
+mod names;
 
 pub use document::{write_report, ReportDocument, REPORT_FORMAT_NAME};
+pub use names::{CustomerName, Names, ShortIds, ShownNames};
 
 use std::collections::BTreeMap;
 
@@ -39,9 +41,11 @@ use super::contract::{
 };
 use super::customer::{Customer, CustomerState, ObligationStatus, RelationshipLevel, TargetGroup};
 use super::events::ServiceEvent;
+use super::model::{ModelDetails, ModelEvent};
 use super::parts::{PartEvent, PartState, PartsSupply};
 use super::policy_log::PolicyFailure;
 use super::product::{Product, ProductState, ProductStatus};
+use super::technician::TechnicianEvent;
 use super::values::{
     CallId, ContractId, Currency, CustomerId, ModelId, PartNumber, ProductId, SerialNumber,
     TechnicianId,
@@ -81,6 +85,12 @@ pub struct Reports {
     /// The policy commands the rules refused, in log order.
     #[serde(default)]
     refusals: Vec<PolicyFailure>,
+    /// The catalogue's master data per model, as last revised.
+    #[serde(default)]
+    catalogue: BTreeMap<ModelId, ModelDetails>,
+    /// Technicians' names.
+    #[serde(default)]
+    technicians: BTreeMap<TechnicianId, String>,
 }
 
 /// The entity states by stream: hashed (a rebuild looks one up per event), each report sorting
@@ -155,6 +165,22 @@ impl Projection<ServiceEvent> for Reports {
                 PartsSupply::apply(state_of(&mut self.parts, stream), event);
             }
             ServiceEvent::Policy(event) => self.refusals.push(PolicyFailure::from(event)),
+            ServiceEvent::Model(event) => match event {
+                ModelEvent::Introduced { model, details, .. } => {
+                    self.catalogue.insert(*model, details.clone());
+                }
+                ModelEvent::Revised { model, details, .. } => {
+                    self.catalogue.insert(*model, details.clone());
+                }
+                ModelEvent::Discontinued { .. } => {}
+            },
+            ServiceEvent::Technician(TechnicianEvent::Hired {
+                technician, name, ..
+            }) => {
+                if !name.is_empty() {
+                    self.technicians.insert(*technician, name.clone());
+                }
+            }
             ServiceEvent::Technician(_) | ServiceEvent::Coverage(_) => {}
         }
     }
@@ -204,6 +230,16 @@ impl Reports {
             reports.apply(&stored);
         }
         Ok(reports)
+    }
+
+    /// A model's master data as the catalogue holds it (as of the reports' cut).
+    pub fn model_details(&self, model: ModelId) -> Option<&ModelDetails> {
+        self.catalogue.get(&model)
+    }
+
+    /// A technician's name, if one was recorded when they were hired.
+    pub fn technician_name(&self, technician: TechnicianId) -> Option<&str> {
+        self.technicians.get(&technician).map(String::as_str)
     }
 
     /// The instant the reports stop at, if they stop before the head of the log.

@@ -24,6 +24,10 @@ event_enum! {
         "technician.hired" => Hired {
             /// The technician.
             technician: TechnicianId,
+            /// The name the reports show (staff, not customers: kept in the event; empty in
+            /// events recorded before names were).
+            #[serde(default)]
+            name: String,
             /// When.
             at: DateTime<Utc>,
         },
@@ -100,6 +104,9 @@ pub struct Certification {
 pub struct TechnicianState {
     /// The technician, once hired.
     pub technician: Option<TechnicianId>,
+    /// The name the reports show (empty for one hired before names were recorded).
+    #[serde(default)]
+    pub name: String,
     /// The day of hiring.
     pub hired_on: Option<NaiveDate>,
     /// Whether the service-standards training is done.
@@ -135,8 +142,13 @@ impl TechnicianState {
 
 fn apply(state: &mut TechnicianState, event: &TechnicianEvent) {
     match event {
-        TechnicianEvent::Hired { technician, at } => {
+        TechnicianEvent::Hired {
+            technician,
+            name,
+            at,
+        } => {
             state.technician = Some(*technician);
+            state.name.clone_from(name);
             state.hired_on = Some(at.date_naive());
         }
         TechnicianEvent::StandardsTrainingCompleted { .. } => state.trained_in_standards = true,
@@ -174,6 +186,8 @@ pub enum TechnicianCommand {
     Hire {
         /// The technician.
         technician: TechnicianId,
+        /// The name the reports show (1 to 200 characters, trimmed).
+        name: String,
         /// When.
         at: DateTime<Utc>,
     },
@@ -248,6 +262,14 @@ impl TechnicianCommand {
 #[serde(tag = "rule_broken", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TechnicianError {
+    /// T1: a name empty or too long.
+    #[error(
+        "technician {technician} needs a name of 1 to 200 characters: the reports show it (T1)"
+    )]
+    BadName {
+        /// The technician.
+        technician: TechnicianId,
+    },
     /// T1: hired already.
     #[error("technician {technician} is hired already: a technician is hired once (T1)")]
     AlreadyHired {
@@ -377,7 +399,7 @@ impl Decider for Technician {
             hired_not_left(state, technician)?;
         }
         match command {
-            TechnicianCommand::Hire { at, .. } => hire(state, technician, at),
+            TechnicianCommand::Hire { name, at, .. } => hire(state, technician, name, at),
             TechnicianCommand::CompleteStandardsTraining { at, .. } => {
                 complete_standards_training(state, at)
             }
@@ -422,15 +444,19 @@ fn assign_to_call(
 fn hire(
     state: &TechnicianState,
     technician: TechnicianId,
+    name: &str,
     at: &DateTime<Utc>,
 ) -> Result<Vec<TechnicianEvent>, TechnicianError> {
-    match state.technician {
-        Some(_) => Err(TechnicianError::AlreadyHired { technician }),
-        None => Ok(vec![TechnicianEvent::Hired {
-            technician,
-            at: *at,
-        }]),
+    if state.technician.is_some() {
+        return Err(TechnicianError::AlreadyHired { technician });
     }
+    let name = checks::trimmed(name, 1, crate::model::MAX_MASTER_DATA_LEN)
+        .map_err(|BadLength| TechnicianError::BadName { technician })?;
+    Ok(vec![TechnicianEvent::Hired {
+        technician,
+        name: name.to_owned(),
+        at: *at,
+    }])
 }
 
 /// T1: records the service-standards training (again records nothing).
@@ -576,6 +602,7 @@ mod tests {
         vec![
             TechnicianEvent::Hired {
                 technician,
+                name: "Ivan Sidorov".into(),
                 at: day(0),
             },
             TechnicianEvent::StandardsTrainingCompleted { at: day(1) },
@@ -718,6 +745,7 @@ mod tests {
         let (technician, model) = ids();
         given::<Technician>([TechnicianEvent::Hired {
             technician,
+            name: "Ivan Sidorov".into(),
             at: day(0),
         }])
         .when(TechnicianCommand::Certify {
@@ -820,6 +848,7 @@ mod tests {
         given::<Technician>(trained())
             .when(TechnicianCommand::Hire {
                 technician,
+                name: "Ivan Sidorov".into(),
                 at: day(3),
             })
             .then_error(TechnicianError::AlreadyHired { technician });
@@ -858,8 +887,11 @@ mod tests {
         let (technician, model) = ids();
         let at = (0i64..60).prop_map(day);
         prop_oneof![
-            at.clone()
-                .prop_map(move |at| TechnicianCommand::Hire { technician, at }),
+            at.clone().prop_map(move |at| TechnicianCommand::Hire {
+                technician,
+                name: "Ivan Sidorov".into(),
+                at
+            }),
             at.clone()
                 .prop_map(move |at| TechnicianCommand::CompleteStandardsTraining {
                     technician,

@@ -11,6 +11,7 @@ use crate::directory::Directory;
 use crate::error::{Reference, ServiceError};
 use crate::events::ServiceEvent;
 use crate::kernel::{CheckpointStore, EventStore, InvalidStreamId, StreamId};
+use crate::model::Model;
 use crate::parts::PartsSupply;
 use crate::product::Product;
 use crate::technician::Technician;
@@ -60,8 +61,12 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         )
     }
 
-    /// The model must be known: a unit of it received, or a part registered for it.
+    /// The model must be known: in the catalogue (its stream is looked up in the store), or,
+    /// in a store older than the catalogue, a unit of it received or a part registered for it.
     pub(super) fn require_model(&self, model: ModelId) -> Result<(), ServiceError> {
+        if self.store.stream_version(&Model::stream_id(model)?)? > 0 {
+            return Ok(());
+        }
         self.require_in_directory(
             |directory| directory.knows_model(model),
             Reference::Model(model),

@@ -63,6 +63,7 @@ fn a_technician_without_a_valid_certification_is_not_dispatched_t2() {
     s.technician(
         TechnicianCommand::Hire {
             technician: novice,
+            name: "Novice Nikitin".into(),
             at: day(0),
         },
         &no_context(),
@@ -244,6 +245,75 @@ fn discontinuing_a_model_on_one_part_reaches_every_part_of_the_model() {
 }
 
 #[test]
+fn discontinuing_a_model_in_the_catalogue_discontinues_every_part_it_uses_m3() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    let s = &w.service;
+    let discontinue = ModelCommand::Discontinue {
+        model: w.model,
+        guarantee_years: 10,
+        last_order_date: day(200).date_naive(),
+        at: day(10),
+    };
+    s.model(discontinue, &no_context()).unwrap();
+    let guaranteed_until = months_after(day(10).date_naive(), 120);
+    let pump = w.state::<PartsSupply>(PartsSupply::stream_id(&w.pump).unwrap());
+    assert_eq!(pump.obligation_until(), guaranteed_until);
+    // A part registered for the model afterwards gets the discontinuation too.
+    let valve = PartNumber::new("VALVE-9").unwrap();
+    s.part(
+        PartCommand::RegisterPart {
+            part: valve.clone(),
+            models: BTreeMap::from([(w.model, 2)]),
+            reorder_point: 0,
+            at: day(20),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    let valve = w.state::<PartsSupply>(PartsSupply::stream_id(&valve).unwrap());
+    assert_eq!(valve.obligation_until(), guaranteed_until);
+    let entry = s.catalogue_entry(w.model).unwrap().unwrap();
+    assert_eq!(
+        entry.discontinued.map(|d| d.guaranteed_until),
+        guaranteed_until
+    );
+    assert!(s.policy_failures().unwrap().is_empty());
+    // A part or certification for a model not in the catalogue is refused, naming it.
+    let unknown = ModelId::from_uuid(uuid::Uuid::from_u128(404));
+    let error = s
+        .part(
+            PartCommand::RegisterPart {
+                part: PartNumber::new("BELT-1").unwrap(),
+                models: BTreeMap::from([(unknown, 1)]),
+                reorder_point: 0,
+                at: day(20),
+            },
+            &no_context(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(error, ServiceError::Unknown { missing: Reference::Model(m) } if m == unknown),
+        "{error}"
+    );
+    let error = s
+        .technician(
+            TechnicianCommand::Certify {
+                technician: w.technician,
+                model: unknown,
+                until: day(100).date_naive(),
+                at: day(20),
+            },
+            &no_context(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(error, ServiceError::Unknown { missing: Reference::Model(m) } if m == unknown),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_substitute_is_offered_only_when_the_requested_model_has_no_unit_ready_c5() {
     let w = world();
     w.setup_customer_technician_and_parts();
@@ -258,12 +328,23 @@ fn a_substitute_is_offered_only_when_the_requested_model_has_no_unit_ready_c5() 
         accepted: true,
         at: day(2),
     };
-    // A model nobody has received a unit of (nor registered a part for) is unknown.
+    // A model not in the catalogue is unknown, and so no unit of it can be received.
     let error = s.customer(offer_of(other), &no_context()).unwrap_err();
     assert!(
         matches!(error, ServiceError::Unknown { missing: Reference::Model(model) } if model == other),
         "{error}"
     );
+    let receive_other = ProductCommand::ReceiveUnit {
+        model: other,
+        serial: SerialNumber::new("OTHER-1").unwrap(),
+        at: day(1),
+    };
+    let error = s.product(receive_other, &no_context()).unwrap_err();
+    assert!(
+        matches!(error, ServiceError::Unknown { missing: Reference::Model(model) } if model == other),
+        "{error}"
+    );
+    crate::testing::scenario::introduce(s, other, "WM-8 washing machine", day(1));
     s.product(
         ProductCommand::ReceiveUnit {
             model: other,
@@ -371,15 +452,15 @@ fn a_contract_gets_the_plan_of_its_customers_target_group() {
         .unwrap();
     service
         .register_customer(
-            w.customer,
-            PersonalData {
-                name: "Plant Ltd".into(),
-                contact: "ops@example.invalid".into(),
-            },
-            TargetGroup::Enterprise,
-            RelationshipLevel::Basic,
-            None,
-            day(0),
+            Registration::new(
+                w.customer,
+                PersonalData {
+                    name: "Plant Ltd".into(),
+                    contact: "ops@example.invalid".into(),
+                },
+                day(0),
+            )
+            .target_group(TargetGroup::Enterprise),
             &no_context(),
         )
         .unwrap();
@@ -496,15 +577,14 @@ fn a_registration_whose_personal_record_cannot_be_kept_records_nothing() {
     let customer = CustomerId::from_uuid(uuid::Uuid::from_u128(5));
     let error = service
         .register_customer(
-            customer,
-            PersonalData {
-                name: "Anna Petrova".into(),
-                contact: "+7 900 000 00 00".into(),
-            },
-            TargetGroup::Household,
-            RelationshipLevel::Basic,
-            None,
-            day(0),
+            Registration::new(
+                customer,
+                PersonalData {
+                    name: "Anna Petrova".into(),
+                    contact: "+7 900 000 00 00".into(),
+                },
+                day(0),
+            ),
             &no_context(),
         )
         .unwrap_err();
@@ -529,15 +609,7 @@ fn a_registered_customer_without_a_personal_record_is_found_until_erased() {
         contact: "+7 900 000 00 00".into(),
     };
     service
-        .register_customer(
-            customer,
-            anna,
-            TargetGroup::Household,
-            RelationshipLevel::Basic,
-            None,
-            day(0),
-            &no_context(),
-        )
+        .register_customer(Registration::new(customer, anna, day(0)), &no_context())
         .unwrap();
     let missing = || crate::customers_missing_personal_data(&store, &*vault).unwrap();
     assert!(missing().is_empty());
@@ -934,10 +1006,12 @@ fn the_directory_is_saved_with_the_checkpoint_and_opening_resumes_from_it() {
     );
     // More history after the save: opening again folds only the tail onto the saved directory,
     // and the result is the directory folded from the start.
+    let later_model = ModelId::from_uuid(uuid::Uuid::from_u128(77));
+    crate::testing::scenario::introduce(&opened, later_model, "WM-77", day(900));
     opened
         .product(
             ProductCommand::ReceiveUnit {
-                model: ModelId::from_uuid(uuid::Uuid::from_u128(77)),
+                model: later_model,
                 serial: SerialNumber::new("LATER-1").unwrap(),
                 at: day(900),
             },

@@ -140,6 +140,7 @@ pub fn run<S: EventStore<ServiceEvent> + CheckpointStore + Clone>(
     let part = |command| service.part(command, &CommandContext::new()).map(drop);
     let parts = Repository::<PartsSupply, ServiceEvent, S>::new(service.store().clone());
     let unit = |n: u8| ProductId::of(model(), &serial(n));
+    crate::testing::scenario::introduce(&service, model(), "WM-7 washing machine", hour(0));
     let register_part = part(PartCommand::RegisterPart {
         part: pump(),
         models: std::collections::BTreeMap::from([(model(), 1)]),
@@ -153,12 +154,8 @@ pub fn run<S: EventStore<ServiceEvent> + CheckpointStore + Clone>(
         let outcome = match *op {
             Op::Register { customer, level } => service
                 .register_customer(
-                    customer_id(customer),
-                    personal(customer),
-                    TargetGroup::Household,
-                    levels[level as usize % levels.len()],
-                    None,
-                    at,
+                    Registration::new(customer_id(customer), personal(customer), at)
+                        .level(levels[level as usize % levels.len()]),
                     &CommandContext::new(),
                 )
                 .map(drop),

@@ -48,10 +48,48 @@ pub struct World<S = MemoryStore<ServiceEvent>> {
     pub eur: Currency,
 }
 
-/// The scenario's world over `store` (which should be empty).
+/// The master data of a washing machine named `name`: 24 months of warranty from installation.
+pub fn washing_machine(name: &str) -> ModelDetails {
+    ModelDetails {
+        name: name.into(),
+        manufacturer: "Volga Appliances".into(),
+        category: "washing machines".into(),
+        warranty: WarrantyTerms {
+            months: 24,
+            starts: WarrantyStart::OnInstallation,
+        },
+    }
+}
+
+/// Puts `model` in the catalogue as a washing machine named `name` at `at`, unless it is there
+/// already.
+pub fn introduce<S: EventStore<ServiceEvent> + CheckpointStore + Clone>(
+    service: &ServiceLifecycle<S>,
+    model: ModelId,
+    name: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) {
+    let known = service
+        .catalogue_entry(model)
+        .expect("the store reads")
+        .is_some();
+    if !known {
+        let details = washing_machine(name);
+        service
+            .model(
+                ModelCommand::Introduce { model, details, at },
+                &no_context(),
+            )
+            .expect("the model enters the catalogue");
+    }
+}
+
+/// The scenario's world over `store` (which should be empty), with its model in the catalogue
+/// (the WM-7 washing machine) on day 0.
 pub fn world_on<S: EventStore<ServiceEvent> + CheckpointStore + Clone>(store: S) -> World<S> {
     let service = ServiceLifecycle::new(store).expect("the application starts");
     let model = ModelId::from_uuid(uuid::Uuid::from_u128(7));
+    introduce(&service, model, "WM-7 washing machine", day(0));
     let serial = SerialNumber::new("WM-1001").expect("the scenario's command succeeds");
     World {
         service,
@@ -70,21 +108,22 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> World<S> {
     pub fn setup_customer_technician_and_parts(&self) {
         let s = &self.service;
         s.register_customer(
-            self.customer,
-            PersonalData {
-                name: "Anna Petrova".into(),
-                contact: "+7 900 000 00 00".into(),
-            },
-            TargetGroup::Household,
-            RelationshipLevel::Accountable,
-            None,
-            day(0),
+            Registration::new(
+                self.customer,
+                PersonalData {
+                    name: "Anna Petrova".into(),
+                    contact: "+7 900 000 00 00".into(),
+                },
+                day(0),
+            )
+            .level(RelationshipLevel::Accountable),
             &no_context(),
         )
         .expect("the scenario's command succeeds");
         s.technician(
             TechnicianCommand::Hire {
                 technician: self.technician,
+                name: "Ivan Sidorov".into(),
                 at: day(0),
             },
             &no_context(),
