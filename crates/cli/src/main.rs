@@ -118,6 +118,14 @@ enum Command {
         /// Only this stream's events.
         #[arg(long)]
         stream: Option<String>,
+        /// Where the personal data (customers' names and contacts, kept out of events) goes;
+        /// by default beside --output, as NAME.personal-data.jsonl.
+        #[arg(long, conflicts_with = "without_personal_data")]
+        personal_data: Option<PathBuf>,
+        /// Leave the personal data out (to share a store); a backup restored from it has no
+        /// names or contacts.
+        #[arg(long)]
+        without_personal_data: bool,
     },
     /// Import a JSON Lines export into an empty store (or the incremental file that continues it).
     Import {
@@ -127,6 +135,34 @@ enum Command {
         /// The export file.
         #[arg(long)]
         input: PathBuf,
+        /// The personal-data file of the export; by default NAME.personal-data.jsonl beside
+        /// --input, when there is one.
+        #[arg(long, conflicts_with = "without_personal_data")]
+        personal_data: Option<PathBuf>,
+        /// Import the events only, even when a personal-data file lies beside them.
+        #[arg(long)]
+        without_personal_data: bool,
+    },
+    /// Write everything stored about one customer as one JSON document (a data-subject
+    /// request): their personal data, their own, their units' and their contracts' events.
+    CustomerExport {
+        /// The customer's id.
+        customer: uuid::Uuid,
+        /// The store: a directory (sled:DIR or DIR) or a PostgreSQL URL (postgres://...).
+        #[arg(long, env = "SERVICE_LIFECYCLE_STORE")]
+        store: StoreLocation,
+        /// The file to write; standard output by default.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Erase one customer's personal data (C7): recorded as an event, removed from the vault
+    /// and every read path; the rest of the history stays and replays.
+    CustomerErase {
+        /// The customer's id.
+        customer: uuid::Uuid,
+        /// The store: a directory (sled:DIR or DIR) or a PostgreSQL URL (postgres://...).
+        #[arg(long, env = "SERVICE_LIFECYCLE_STORE")]
+        store: StoreLocation,
     },
     /// Check every invariant of a store.
     Verify {
@@ -315,21 +351,69 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
             output,
             after,
             stream,
-        } => match &store {
-            StoreLocation::Sled(path) => {
-                export_command(&open_existing(path)?, output, after, stream)
+            personal_data,
+            without_personal_data,
+        } => {
+            let personal_data =
+                export_personal_data_to(output.as_deref(), personal_data, without_personal_data)?;
+            let export = Export {
+                output,
+                after,
+                stream,
+                personal_data,
+            };
+            match &store {
+                StoreLocation::Sled(path) => export_command(&open_existing(path)?, export),
+                StoreLocation::Postgres { .. } => {
+                    export_command(&open_postgres(&store, true)?, export)
+                }
             }
-            StoreLocation::Postgres { .. } => {
-                export_command(&open_postgres(&store, true)?, output, after, stream)
+        }
+        Command::Import {
+            store,
+            input,
+            personal_data,
+            without_personal_data,
+        } => {
+            let personal_data =
+                import_personal_data_from(&input, personal_data, without_personal_data)?;
+            match &store {
+                StoreLocation::Sled(path) => import_command(path, &input, personal_data),
+                StoreLocation::Postgres { .. } => {
+                    let postgres = open_postgres(&store, false)?;
+                    import_file(&postgres, &store.to_string(), &input, personal_data)
+                }
             }
-        },
-        Command::Import { store, input } => match &store {
-            StoreLocation::Sled(path) => import_command(path, &input),
-            StoreLocation::Postgres { .. } => {
-                let postgres = open_postgres(&store, false)?;
-                import_file(&postgres, &store.to_string(), &input)
+        }
+        Command::CustomerExport {
+            customer,
+            store,
+            output,
+        } => {
+            let customer = service_lifecycle_core::CustomerId::from_uuid(customer);
+            match &store {
+                StoreLocation::Sled(path) => {
+                    customer_export_command(&open_existing(path)?, customer, output)
+                }
+                StoreLocation::Postgres { .. } => {
+                    customer_export_command(&open_postgres(&store, true)?, customer, output)
+                }
             }
-        },
+        }
+        Command::CustomerErase { customer, store } => {
+            let customer = service_lifecycle_core::CustomerId::from_uuid(customer);
+            match &store {
+                StoreLocation::Sled(path) => {
+                    let sled = open_existing(path)?;
+                    let code = customer_erase_command(&sled, customer)?;
+                    sled.flush()?;
+                    Ok(code)
+                }
+                StoreLocation::Postgres { .. } => {
+                    customer_erase_command(&open_postgres(&store, true)?, customer)
+                }
+            }
+        }
         Command::Verify { store } => match &store {
             StoreLocation::Sled(path) => match open_existing(path) {
                 Ok(store) => verify_command(&store),
@@ -689,11 +773,103 @@ fn report_command<S: EventStore<ServiceEvent> + service_lifecycle_core::kernel::
     Ok(ExitCode::SUCCESS)
 }
 
-fn export_command<S: EventStore<ServiceEvent>>(
-    store: &S,
+/// The file beside `path` that holds the personal data of the export in `path`:
+/// `backup.jsonl` → `backup.personal-data.jsonl`.
+fn beside(path: &Path) -> PathBuf {
+    if path
+        .extension()
+        .is_some_and(|extension| extension == "jsonl")
+    {
+        path.with_extension("personal-data.jsonl")
+    } else {
+        PathBuf::from(format!("{}.personal-data.jsonl", path.display()))
+    }
+}
+
+/// Where an export writes the personal data: the file named, beside the output, or nowhere
+/// when asked to leave it out. An export to standard output must say.
+fn export_personal_data_to(
+    output: Option<&Path>,
+    named: Option<PathBuf>,
+    without: bool,
+) -> Result<Option<PathBuf>, Failure> {
+    match (named, output, without) {
+        (_, _, true) => Ok(None),
+        (Some(named), _, false) => Ok(Some(named)),
+        (None, Some(output), false) => Ok(Some(beside(output))),
+        (None, None, false) => Err(Failure::new(
+            "an export to standard output cannot carry the personal data (customers' names and              contacts, kept out of events): name a file for it with --personal-data FILE, or              leave it out with --without-personal-data"
+                .to_owned(),
+        )),
+    }
+}
+
+/// The personal-data file an import restores: the one named (which must exist), or the one
+/// beside the input when there is one.
+fn import_personal_data_from(
+    input: &Path,
+    named: Option<PathBuf>,
+    without: bool,
+) -> Result<Option<PathBuf>, Failure> {
+    if without {
+        return Ok(None);
+    }
+    if let Some(named) = named {
+        if !named.exists() {
+            return Err(Failure::new(format!(
+                "there is no personal-data file {}",
+                named.display()
+            )));
+        }
+        return Ok(Some(named));
+    }
+    let beside = beside(input);
+    Ok(beside.exists().then_some(beside))
+}
+
+/// What `export` was asked for.
+struct Export {
     output: Option<PathBuf>,
     after: Option<u64>,
     stream: Option<String>,
+    personal_data: Option<PathBuf>,
+}
+
+/// Writes `path` by writing `NAME.partial` first and renaming it when `write` succeeded, so a
+/// file under the name asked for is always complete.
+fn write_whole<T>(
+    path: &Path,
+    write: impl FnOnce(std::fs::File) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let partial = PathBuf::from(format!("{}.partial", path.display()));
+    let file = std::fs::File::create(&partial)
+        .map_err(|error| Failure::new(format!("cannot create {}: {error}", partial.display())))?;
+    match write(file) {
+        Ok(done) => {
+            std::fs::rename(&partial, path).map_err(|error| {
+                Failure::new(format!(
+                    "{} is complete but cannot be renamed to {}: {error}",
+                    partial.display(),
+                    path.display()
+                ))
+            })?;
+            Ok(done)
+        }
+        Err(failure) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(failure)
+        }
+    }
+}
+
+fn export_command<S: EventStore<ServiceEvent> + service_lifecycle_core::kernel::Vault>(
+    store: &S,
+    Export {
+        output,
+        after,
+        stream,
+        personal_data,
+    }: Export,
 ) -> Result<ExitCode, Failure> {
     let bar = spinner("exporting");
     // A file is written under a `.partial` name and renamed when its trailer is written, so a
@@ -742,18 +918,177 @@ fn export_command<S: EventStore<ServiceEvent>>(
             summary.trailer.crc32
         );
     }
+    match personal_data {
+        Some(path) => {
+            let written = write_whole(&path, |file| {
+                let mut out = std::io::BufWriter::new(file);
+                let written = service_lifecycle_core::export_personal_data(store, store, &mut out)?;
+                out.flush()?;
+                Ok(written)
+            })?;
+            eprintln!(
+                "exported the personal data of {} customers to {} (kept apart from the events;                  {} erased customers have none{})",
+                written.records,
+                path.display(),
+                written.erased,
+                if written.missing > 0 {
+                    format!(
+                        "; {} registered customers had no record in the vault",
+                        written.missing
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+        None => eprintln!(
+            "the personal data was left out: a store imported from this export has no              customer names or contacts"
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-fn import_command(path: &Path, input: &Path) -> Result<ExitCode, Failure> {
+/// `customer-export`: one customer's data, as one JSON document.
+fn customer_export_command<S: EventStore<ServiceEvent> + service_lifecycle_core::kernel::Vault>(
+    store: &S,
+    customer: service_lifecycle_core::CustomerId,
+    output: Option<PathBuf>,
+) -> Result<ExitCode, Failure> {
+    require_registered(store, customer)?;
+    let write = |out: &mut dyn Write| -> Result<(), Failure> {
+        service_lifecycle_core::export_customer_data(store, store, customer, &mut *out)?;
+        out.flush()?;
+        Ok(())
+    };
+    match output {
+        Some(path) => {
+            write_whole(&path, |file| write(&mut std::io::BufWriter::new(file)))?;
+            eprintln!(
+                "exported everything stored about customer {customer} to {}",
+                path.display()
+            );
+        }
+        None => write(&mut std::io::stdout().lock())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `customer-erase`: C7 through the application, so the erasure is an event and the vault
+/// forgets the record.
+fn customer_erase_command<
+    S: EventStore<ServiceEvent>
+        + CheckpointStore
+        + service_lifecycle_core::kernel::Vault
+        + Clone
+        + 'static,
+>(
+    store: &S,
+    customer: service_lifecycle_core::CustomerId,
+) -> Result<ExitCode, Failure> {
+    require_registered(store, customer)?;
+    let service = ServiceLifecycle::builder(store.clone())
+        .personal_data(store.clone())
+        .open()?;
+    let erased = service.erase_customer(
+        customer,
+        Utc::now(),
+        &service_lifecycle_core::kernel::CommandContext::new(),
+    )?;
+    if erased.events.is_empty() {
+        say!("customer {customer}'s personal data was erased before; nothing changed");
+    } else {
+        say!(
+            "erased the personal data of customer {customer}: no report, export or read path              shows it again; the rest of their history stays"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a customer the store never registered, in the shell user's words.
+fn require_registered<S: EventStore<ServiceEvent>>(
+    store: &S,
+    customer: service_lifecycle_core::CustomerId,
+) -> Result<(), Failure> {
+    let stream = service_lifecycle_core::Customer::stream_id(customer)?;
+    if store.stream_version(&stream)? == 0 {
+        return Err(Failure::new(format!(
+            "the store has no customer {customer} (never registered)"
+        )));
+    }
+    Ok(())
+}
+
+fn import_command(
+    path: &Path,
+    input: &Path,
+    personal_data: Option<PathBuf>,
+) -> Result<ExitCode, Failure> {
     let store = open(path, Durability::Buffered)?;
-    let code = import_file(&store, &path.display().to_string(), input)?;
+    let code = import_file(&store, &path.display().to_string(), input, personal_data)?;
     store.flush()?;
     Ok(code)
 }
 
-/// Imports `input` into `store` (shown as `shown`) as one atomic import.
-fn import_file<S: AtomicImport<ServiceEvent>>(
+fn open_file(path: &Path) -> Result<BufReader<std::fs::File>, Failure> {
+    std::fs::File::open(path)
+        .map(BufReader::new)
+        .map_err(|error| Failure::new(format!("cannot read {}: {error}", path.display())))
+}
+
+/// Imports `input` into `store` (shown as `shown`) as one atomic import, then the personal
+/// data beside it (checked before the events are imported).
+fn import_file<S: AtomicImport<ServiceEvent> + service_lifecycle_core::kernel::Vault>(
+    store: &S,
+    shown: &str,
+    input: &Path,
+    personal_data: Option<PathBuf>,
+) -> Result<ExitCode, Failure> {
+    if let Some(path) = &personal_data {
+        service_lifecycle_core::check_personal_data(open_file(path)?).map_err(|error| {
+            Failure::new(format!(
+                "{}: {error} (nothing was imported: the store holds what it held before)",
+                path.display()
+            ))
+        })?;
+    }
+    let code = import_events(store, shown, input)?;
+    if code != ExitCode::SUCCESS {
+        return Ok(code);
+    }
+    match personal_data {
+        Some(path) => {
+            let restored =
+                service_lifecycle_core::restore_personal_data(store, store, open_file(&path)?)
+                    .map_err(|error| {
+                        Failure::new(format!(
+                            "{}: {error} (the events were imported, the personal data was not: the customers have no names or contacts)",
+                            path.display()
+                        ))
+                    })?;
+            say!(
+                "restored the personal data of {} customers from {}{}",
+                restored.records,
+                path.display(),
+                if restored.skipped_erased > 0 {
+                    format!(
+                        " ({} erased since the backup stay erased)",
+                        restored.skipped_erased
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+        None => eprintln!(
+            "note: no personal data was imported (none beside {}): the customers have no names              or contacts; `service-lifecycle verify` lists them",
+            input.display()
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Imports the events of `input` into `store` as one atomic import.
+fn import_events<S: AtomicImport<ServiceEvent>>(
     store: &S,
     shown: &str,
     input: &Path,

@@ -11,6 +11,7 @@ use super::customer_export::CustomerExportError;
 use super::model::ModelError;
 use super::parts::PartError;
 use super::personal_data::PersonalDataError;
+use super::personal_data_backup::PersonalDataBackupError;
 use super::product::ProductError;
 use super::technician::TechnicianError;
 use super::values::{
@@ -112,6 +113,9 @@ pub enum ServiceError {
     /// A customer's data export failed.
     #[error(transparent)]
     CustomerExport(#[from] CustomerExportError),
+    /// A personal-data backup could not be written or restored.
+    #[error(transparent)]
+    PersonalDataBackup(#[from] PersonalDataBackupError),
     /// A projection of the application's own failed.
     #[error(transparent)]
     Projection(#[from] ProjectionError),
@@ -154,6 +158,7 @@ impl ServiceError {
             | Self::Read(_)
             | Self::StreamId(_)
             | Self::CustomerExport(_)
+            | Self::PersonalDataBackup(_)
             | Self::Projection(_)
             | Self::Load(_)
             | Self::Append(_)

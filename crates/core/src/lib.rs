@@ -55,6 +55,7 @@ mod lifecycle;
 mod model;
 mod parts;
 mod personal_data;
+mod personal_data_backup;
 mod policies;
 mod policy_log;
 mod product;
@@ -99,6 +100,10 @@ pub use parts::{
     PartsSupply, Reservation, Stock, DEFAULT_GUARANTEE_YEARS,
 };
 pub use personal_data::{customers_missing_personal_data, PersonalData, PersonalDataError};
+pub use personal_data_backup::{
+    check_personal_data, export_personal_data, restore_personal_data, PersonalDataBackupError,
+    PersonalDataSummary, PERSONAL_DATA_FORMAT_NAME,
+};
 pub use policy_log::{PolicyEvent, PolicyFailure, PolicyLog};
 pub use product::{
     AfterSaleService, AfterSaleServices, Damage, DamageSeverity, DeliveryTo, MissingForSale,

@@ -125,36 +125,66 @@ pub fn customers_missing_personal_data<S: EventStore<ServiceEvent>>(
     store: &S,
     vault: &dyn Vault,
 ) -> Result<Vec<CustomerId>, ServiceError> {
-    let mut registered: BTreeMap<String, CustomerId> = BTreeMap::new();
-    let mut erased: BTreeSet<String> = BTreeSet::new();
-    let scanned = visit_events_of_types(
-        store,
-        &[REGISTERED, PERSONAL_DATA_ERASED],
-        |encoded, event| {
-            match event {
-                ServiceEvent::Customer(CustomerEvent::Registered { customer, .. }) => {
-                    registered.insert(encoded.stream_id.to_owned(), customer);
-                }
-                ServiceEvent::Customer(CustomerEvent::PersonalDataErased { .. }) => {
-                    erased.insert(encoded.stream_id.to_owned());
-                }
-                _ => {}
-            }
-            Ok(())
-        },
-    );
-    scanned.map_err(|error| match error {
-        VisitError::Read(error) => ServiceError::Read(error),
-        other => ServiceError::Read(ReadError::Corrupt {
-            record: "the global log".into(),
-            problem: other.to_string(),
-        }),
-    })?;
+    let customers = RegisteredCustomers::read(store)?;
     let mut missing = Vec::new();
-    for (stream, customer) in registered {
-        if !erased.contains(&stream) && PersonalDataRecord::of(vault, customer).get()?.is_none() {
+    for customer in customers.with_personal_data {
+        if PersonalDataRecord::of(vault, customer).get()?.is_none() {
             missing.push(customer);
         }
     }
     Ok(missing)
+}
+
+/// The customers a log registered: those whose personal data it keeps, and those whose data it
+/// erased (C7).
+pub(crate) struct RegisteredCustomers {
+    /// Registered and never erased, in id order.
+    pub(crate) with_personal_data: Vec<CustomerId>,
+    /// Registered and erased since.
+    pub(crate) erased: BTreeSet<CustomerId>,
+}
+
+impl RegisteredCustomers {
+    /// Reads the whole log once, decoding only registrations and erasures.
+    pub(crate) fn read<S: EventStore<ServiceEvent>>(store: &S) -> Result<Self, ServiceError> {
+        let mut registered: BTreeMap<String, CustomerId> = BTreeMap::new();
+        let mut erased_streams: BTreeSet<String> = BTreeSet::new();
+        let scanned = visit_events_of_types(
+            store,
+            &[REGISTERED, PERSONAL_DATA_ERASED],
+            |encoded, event| {
+                match event {
+                    ServiceEvent::Customer(CustomerEvent::Registered { customer, .. }) => {
+                        registered.insert(encoded.stream_id.to_owned(), customer);
+                    }
+                    ServiceEvent::Customer(CustomerEvent::PersonalDataErased { .. }) => {
+                        erased_streams.insert(encoded.stream_id.to_owned());
+                    }
+                    _ => {}
+                }
+                Ok(())
+            },
+        );
+        scanned.map_err(|error| match error {
+            VisitError::Read(error) => ServiceError::Read(error),
+            other => ServiceError::Read(ReadError::Corrupt {
+                record: "the global log".into(),
+                problem: other.to_string(),
+            }),
+        })?;
+        let mut with_personal_data = Vec::new();
+        let mut erased = BTreeSet::new();
+        for (stream, customer) in registered {
+            if erased_streams.contains(&stream) {
+                erased.insert(customer);
+            } else {
+                with_personal_data.push(customer);
+            }
+        }
+        with_personal_data.sort();
+        Ok(Self {
+            with_personal_data,
+            erased,
+        })
+    }
 }
