@@ -327,3 +327,44 @@ fn the_schema_and_the_importer_agree_on_every_hand_made_bad_line() {
         disagreements.join("\n")
     );
 }
+
+/// The command-line schema (`exec`'s input) is generated from the command types; the file in
+/// docs/schemas/ is that schema, written out (`UPDATE_SCHEMAS=1` writes it after a change), and
+/// it takes the lines the application takes and refuses what it refuses.
+#[test]
+fn the_published_command_line_schema_is_the_one_generated_and_validates_real_lines() {
+    let path = format!(
+        "{}/docs/schemas/command-line.schema.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let generated =
+        serde_json::to_string_pretty(&service_lifecycle::command_line_schema()).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let published = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        published == generated,
+        "{path} differs from the schema generated from the command types; run \
+         UPDATE_SCHEMAS=1 cargo test --test json_schema to write it"
+    );
+    let schema = validator("command-line.schema.json");
+    let line = serde_json::json!({
+        "id": "0190a5b4-0000-7000-8000-0000000000a1",
+        "aggregate": "technician",
+        "command": {"Hire": {
+            "technician": "0190a5b4-0000-7000-8000-000000000777",
+            "name": "Olga Kuznetsova",
+            "at": "2026-12-01T09:00:00Z"
+        }}
+    });
+    let errors: Vec<String> = schema.iter_errors(&line).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    serde_json::from_value::<service_lifecycle::CommandLine>(line.clone()).unwrap();
+    let mut unknown = line.clone();
+    unknown["aggregate"] = serde_json::json!("invoice");
+    assert!(!schema.is_valid(&unknown));
+    let mut no_id = line;
+    no_id.as_object_mut().unwrap().remove("id");
+    assert!(!schema.is_valid(&no_id));
+}

@@ -4,7 +4,9 @@
 //! dealership example print.
 //! The tool itself is the `service-lifecycle` binary of this package (`src/main.rs`).
 
+pub mod exec;
 pub mod interrupt;
+pub mod load;
 pub mod location;
 pub mod simulation;
 pub mod table;

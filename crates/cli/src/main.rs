@@ -4,8 +4,12 @@
 //! ```text
 //! service-lifecycle simulate --store STORE [--customers N] [--years Y] [--seed S]
 //! service-lifecycle report <NAME> --store STORE [--as-of YYYY-MM-DD] [--format table|json|csv]
-//! service-lifecycle export --store STORE [--output FILE] [--after POSITION | --stream ID]
-//! service-lifecycle import --store STORE --input FILE
+//! service-lifecycle export --store STORE [--output FILE] [--after POSITION | --stream ID] [--personal-data FILE | --without-personal-data]
+//! service-lifecycle import --store STORE --input FILE [--personal-data FILE]
+//! service-lifecycle load   --store STORE [--from DIR] [--models F] [--parts F] [--technicians F] [--customers F] [--units F]
+//! service-lifecycle exec   --store STORE [--input FILE]
+//! service-lifecycle customer-export ID --store STORE [--output FILE]
+//! service-lifecycle customer-erase  ID --store STORE
 //! service-lifecycle verify --store STORE
 //! service-lifecycle stats  --store STORE
 //! service-lifecycle postgres-server
@@ -16,7 +20,8 @@
 //! `SERVICE_LIFECYCLE_STORE` names it.
 //!
 //! Exit codes: 0 done; 1 the command failed (the message says why and what to do); 2 the command
-//! line is wrong (clap's usage message); 3 `verify` found problems. An interrupted command (Ctrl-C)
+//! line is wrong (clap's usage message); 3 `verify` found problems. `exec` ends with 1 when a
+//! command was refused or a line is not a command (every line still ran). An interrupted command (Ctrl-C)
 //! leaves a store that opens and verifies: every append is atomic and the store is crash-safe.
 
 use std::collections::BTreeMap;
@@ -164,6 +169,43 @@ enum Command {
         #[arg(long, env = "SERVICE_LIFECYCLE_STORE")]
         store: StoreLocation,
     },
+    /// Load master data from CSV files (models, parts, technicians, customers, units in
+    /// stock; the columns are in docs/csv-load.md): everything is checked first, then written
+    /// all or nothing. Loading the same files again changes nothing.
+    Load {
+        /// The store: a directory or a PostgreSQL URL (created if it does not exist).
+        #[arg(long, env = "SERVICE_LIFECYCLE_STORE")]
+        store: StoreLocation,
+        /// A directory holding any of models.csv, parts.csv, technicians.csv, customers.csv
+        /// and units.csv.
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// The models file (the catalogue).
+        #[arg(long)]
+        models: Option<PathBuf>,
+        /// The parts file.
+        #[arg(long)]
+        parts: Option<PathBuf>,
+        /// The technicians file.
+        #[arg(long)]
+        technicians: Option<PathBuf>,
+        /// The customers file (with their personal data).
+        #[arg(long)]
+        customers: Option<PathBuf>,
+        /// The units file (units in stock).
+        #[arg(long)]
+        units: Option<PathBuf>,
+    },
+    /// Run commands given as JSON Lines (one per line: docs/commands.md), printing one JSON
+    /// result line per command. Lines with the ids of commands run before change nothing.
+    Exec {
+        /// The store: a directory or a PostgreSQL URL (created if it does not exist).
+        #[arg(long, env = "SERVICE_LIFECYCLE_STORE")]
+        store: StoreLocation,
+        /// The file of commands; standard input by default.
+        #[arg(long)]
+        input: Option<PathBuf>,
+    },
     /// Check every invariant of a store.
     Verify {
         /// The store: a directory (sled:DIR or DIR) or a PostgreSQL URL (postgres://...).
@@ -288,6 +330,8 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
         // Both stop at a clean point: the simulation after a command, the import undoing itself.
         Command::Simulate { .. } | Command::Import { .. } | Command::PostgresServer { .. } => None,
         Command::Export { .. } => Some("the export was not finished: a file being written is left as NAME.partial, never under the name asked for; do not import it"),
+        Command::Exec { .. } => Some("the commands with a result line are recorded, the rest are not; run the file again to finish (the recorded ones answer `replayed`)"),
+        Command::Load { .. } => Some("nothing was loaded: the store holds what it held before (an import cut short is rolled back when the store opens)"),
         _ => Some("nothing was written; the store is as it was"),
     });
     let left_behind = match &command {
@@ -414,6 +458,50 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
                 }
             }
         }
+        Command::Load {
+            store,
+            from,
+            models,
+            parts,
+            technicians,
+            customers,
+            units,
+        } => {
+            use service_lifecycle_cli::load::{Kind, LoadFiles};
+            let mut files = from.as_deref().map(LoadFiles::in_dir).unwrap_or_default();
+            for (kind, path) in [
+                (Kind::Models, models),
+                (Kind::Parts, parts),
+                (Kind::Technicians, technicians),
+                (Kind::Customers, customers),
+                (Kind::Units, units),
+            ] {
+                if let Some(path) = path {
+                    files = files.with(kind, path);
+                }
+            }
+            if files.is_empty() {
+                return Err(Failure::new(
+                    "nothing to load: name the files (--models FILE, ...) or a directory holding                      them (--from DIR)"
+                        .to_owned(),
+                ));
+            }
+            match &store {
+                StoreLocation::Sled(path) => {
+                    let sled = open(path, Durability::Buffered)?;
+                    let code = load_command(&sled, &files)?;
+                    sled.flush()?;
+                    Ok(code)
+                }
+                StoreLocation::Postgres { .. } => {
+                    load_command(&open_postgres(&store, false)?, &files)
+                }
+            }
+        }
+        Command::Exec { store, input } => match &store {
+            StoreLocation::Sled(path) => exec_command(&open(path, Durability::Flush)?, input),
+            StoreLocation::Postgres { .. } => exec_command(&open_postgres(&store, false)?, input),
+        },
         Command::Verify { store } => match &store {
             StoreLocation::Sled(path) => match open_existing(path) {
                 Ok(store) => verify_command(&store),
@@ -1002,6 +1090,88 @@ fn customer_erase_command<
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `load`: the files checked, then written as one import.
+fn load_command<S>(
+    store: &S,
+    files: &service_lifecycle_cli::load::LoadFiles,
+) -> Result<ExitCode, Failure>
+where
+    S: EventStore<ServiceEvent>
+        + AtomicImport<ServiceEvent>
+        + CheckpointStore
+        + service_lifecycle_core::kernel::Vault
+        + Clone,
+{
+    let bar = spinner("checking, then loading");
+    let loaded = service_lifecycle_cli::load::load(store, store, files, Utc::now());
+    bar.finish_and_clear();
+    let summary = loaded.map_err(|error| {
+        Failure::new(format!(
+            "{error}
+  nothing was loaded: the store holds what it held before"
+        ))
+    })?;
+    let loaded: Vec<String> = summary
+        .loaded
+        .iter()
+        .map(|(kind, rows)| format!("{rows} {kind}"))
+        .collect();
+    say!(
+        "loaded {} ({} events){}",
+        if loaded.is_empty() {
+            "nothing new".to_owned()
+        } else {
+            loaded.join(", ")
+        },
+        summary.events,
+        if summary.already_loaded > 0 {
+            format!(
+                "; {} entities were loaded before from the same rows and are unchanged",
+                summary.already_loaded
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `exec`: the commands of a JSON Lines file (or standard input), one result line each.
+fn exec_command<
+    S: EventStore<ServiceEvent>
+        + CheckpointStore
+        + service_lifecycle_core::kernel::Vault
+        + Clone
+        + 'static,
+>(
+    store: &S,
+    input: Option<PathBuf>,
+) -> Result<ExitCode, Failure> {
+    let service = ServiceLifecycle::builder(store.clone())
+        .personal_data(store.clone())
+        .open()?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let ran = match &input {
+        Some(path) => service_lifecycle_cli::exec::exec(&service, open_file(path)?, &mut out),
+        None => service_lifecycle_cli::exec::exec(&service, std::io::stdin().lock(), &mut out),
+    };
+    let summary = ran.map_err(|error| match error {
+        service_lifecycle_cli::exec::ExecError::Io(error) => Failure::from(error),
+        other => Failure::new(other.to_string()),
+    })?;
+    service.save_checkpoint()?;
+    eprintln!(
+        "{} recorded, {} unchanged, {} run before (replayed), {} refused, {} not commands",
+        summary.recorded, summary.unchanged, summary.replayed, summary.refused, summary.invalid
+    );
+    Ok(if summary.all_accepted() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Refuses a customer the store never registered, in the shell user's words.

@@ -63,6 +63,13 @@ pub enum ServiceError {
         /// A unit of it ready for sale.
         unit: ProductId,
     },
+    /// C1, §8: a registration given as a plain Customer command would leave the customer
+    /// without personal data.
+    #[error("customer {customer} is registered with their personal data (register_customer, or the register_customer command), never by a plain Customer command that would leave them without it (C1)")]
+    RegistrationWithoutPersonalData {
+        /// The customer.
+        customer: CustomerId,
+    },
     /// The command names an entity the store does not know: nothing was written.
     #[error("no {missing} is known: a command names only entities that exist (register or receive it first)")]
     Unknown {
@@ -148,6 +155,7 @@ impl ServiceError {
             Self::NotCertified { .. }
             | Self::RequestedModelAvailable { .. }
             | Self::Unknown { .. }
+            | Self::RegistrationWithoutPersonalData { .. }
             | Self::UnitHasContract { .. }
             | Self::InvalidKey(_)
             | Self::InvalidCurrency(_)

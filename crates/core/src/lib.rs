@@ -62,6 +62,7 @@ mod product;
 mod registration;
 pub mod reports;
 mod scan;
+mod service_command;
 mod state_size;
 mod technician;
 #[cfg(any(test, feature = "testing"))]
@@ -92,14 +93,16 @@ pub use lifecycle::{
     POLICY_CHECKPOINT,
 };
 pub use model::{
-    Model, ModelCommand, ModelDetails, ModelDiscontinuation, ModelError, ModelEvent, ModelState,
-    MAX_MASTER_DATA_LEN,
+    read_catalogue, Model, ModelCommand, ModelDetails, ModelDiscontinuation, ModelError,
+    ModelEvent, ModelState, MAX_MASTER_DATA_LEN,
 };
 pub use parts::{
     Backorder, Discontinuation, Location, PartCommand, PartError, PartEvent, PartState,
     PartsSupply, Reservation, Stock, DEFAULT_GUARANTEE_YEARS,
 };
-pub use personal_data::{customers_missing_personal_data, PersonalData, PersonalDataError};
+pub use personal_data::{
+    customers_missing_personal_data, put_personal_data, PersonalData, PersonalDataError,
+};
 pub use personal_data_backup::{
     check_personal_data, export_personal_data, restore_personal_data, PersonalDataBackupError,
     PersonalDataSummary, PERSONAL_DATA_FORMAT_NAME,
@@ -111,6 +114,7 @@ pub use product::{
     Warranty,
 };
 pub use registration::Registration;
+pub use service_command::{command_line_schema, CommandLine, CommandOutcome, ServiceCommand};
 pub use technician::{
     Certification, Technician, TechnicianCommand, TechnicianError, TechnicianEvent, TechnicianState,
 };

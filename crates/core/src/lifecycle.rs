@@ -3,6 +3,7 @@
 //! owns them, and the policies of §7 of `docs/domain.md` run from a checkpointed subscription of
 //! the store (`followers.rs`).
 
+mod dispatch;
 mod followers;
 mod references;
 

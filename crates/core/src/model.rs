@@ -5,10 +5,16 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use super::values::{months_after, ModelId, WarrantyTerms};
 use crate::checks::{self, BadLength};
+use crate::error::ServiceError;
 use crate::event_enum::event_enum;
+use crate::events::ServiceEvent;
+use crate::kernel::EventStore;
 use crate::kernel::{Decider, InvalidStreamId, StreamId};
+use crate::scan::visit_events_of_types;
 
 /// The longest name, manufacturer or category, in characters.
 pub const MAX_MASTER_DATA_LEN: usize = 200;
@@ -343,6 +349,30 @@ impl Decider for Model {
         }
     }
 }
+
+/// The model catalogue as `store` holds it: every model's master data, as last revised. Reads
+/// the whole log once, decoding only the catalogue's events.
+pub fn read_catalogue<S: EventStore<ServiceEvent>>(
+    store: &S,
+) -> Result<BTreeMap<ModelId, ModelDetails>, ServiceError> {
+    let mut catalogue = BTreeMap::new();
+    visit_events_of_types(store, &[INTRODUCED, REVISED], |_, event| {
+        if let ServiceEvent::Model(
+            ModelEvent::Introduced { model, details, .. }
+            | ModelEvent::Revised { model, details, .. },
+        ) = event
+        {
+            catalogue.insert(model, details);
+        }
+        Ok(())
+    })
+    .map_err(crate::scan::service_error)?;
+    Ok(catalogue)
+}
+
+/// The type names of the events that carry master data.
+const INTRODUCED: &str = "model.introduced";
+const REVISED: &str = "model.revised";
 
 /// The details trimmed, if each text holds 1 to [`MAX_MASTER_DATA_LEN`] characters and the
 /// warranty at least a month.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::customer::CustomerEvent;
 use crate::error::ServiceError;
 use crate::events::ServiceEvent;
-use crate::kernel::{EventStore, ReadError, SubjectId, Vault, VaultError, VisitError};
+use crate::kernel::{EventStore, SubjectId, Vault, VaultError};
 use crate::scan::visit_events_of_types;
 
 /// The type names of the events that say a customer has, or no longer has, personal data.
@@ -107,6 +107,17 @@ impl<'a> PersonalDataRecord<'a> {
     }
 }
 
+/// Stores `customer`'s personal data in `vault`, as the application does when it registers
+/// them: for a loader that writes registrations itself (before it writes them, so a crash never
+/// leaves a registered customer without personal data).
+pub fn put_personal_data(
+    vault: &dyn Vault,
+    customer: CustomerId,
+    data: &PersonalData,
+) -> Result<(), PersonalDataError> {
+    PersonalDataRecord::of(vault, customer).put(data)
+}
+
 /// The registered customers whose personal record is missing from `vault`: registered, never
 /// erased, and no record. A store written by this library never has one (the record is kept
 /// before the registration); one restored from a partial backup, or written by a version that
@@ -165,13 +176,7 @@ impl RegisteredCustomers {
                 Ok(())
             },
         );
-        scanned.map_err(|error| match error {
-            VisitError::Read(error) => ServiceError::Read(error),
-            other => ServiceError::Read(ReadError::Corrupt {
-                record: "the global log".into(),
-                problem: other.to_string(),
-            }),
-        })?;
+        scanned.map_err(crate::scan::service_error)?;
         let mut with_personal_data = Vec::new();
         let mut erased = BTreeSet::new();
         for (stream, customer) in registered {

@@ -2,8 +2,21 @@
 //! event passes by encoded, as the store keeps it. The customer data export and the personal-data
 //! check each need two types out of the whole log.
 
+use crate::error::ServiceError;
 use crate::events::ServiceEvent;
 use crate::kernel::{EncodedEnvelope, EventDecoder, EventStore, ReadError, VisitError};
+
+/// A failed scan as the facade's error: a read that failed, or an event that does not decode
+/// (the log is damaged).
+pub(crate) fn service_error(error: VisitError) -> ServiceError {
+    match error {
+        VisitError::Read(error) => ServiceError::Read(error),
+        other => ServiceError::Read(ReadError::Corrupt {
+            record: "the global log".into(),
+            problem: other.to_string(),
+        }),
+    }
+}
 
 /// Calls `visit` with every event of the store whose type is one of `types`, in commit order,
 /// decoded (upcast to today's schema), beside its stored envelope.
