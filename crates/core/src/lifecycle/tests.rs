@@ -1113,3 +1113,43 @@ fn a_renewal_into_another_contracts_days_is_refused_and_a_cancellation_frees_the
     );
     renew().expect("the days are free again");
 }
+
+/// An application's `?` works on every error of the public API: each converts into
+/// [`ServiceError`], and bad input stays a rejection (an answer to act on).
+#[test]
+fn every_public_error_converts_into_the_facades_error_with_a_question_mark() {
+    fn serial(text: &str) -> Result<SerialNumber, ServiceError> {
+        Ok(SerialNumber::new(text)?)
+    }
+    fn currency(text: &str) -> Result<Currency, ServiceError> {
+        Ok(Currency::new(text)?)
+    }
+    fn calendar(zone: &str) -> Result<BusinessCalendar, ServiceError> {
+        Ok(BusinessCalendar::office_hours().in_time_zone_named(zone)?)
+    }
+    fn stream(text: &str) -> Result<StreamId, ServiceError> {
+        Ok(StreamId::new(text)?)
+    }
+    fn vault() -> Result<(), ServiceError> {
+        let failing: Result<(), crate::kernel::VaultError> = Err(crate::kernel::VaultError {
+            subject: crate::kernel::SubjectId::from_uuid(uuid::Uuid::from_u128(1)),
+            source: Box::new(std::io::Error::other("the disk is gone")),
+        });
+        Ok(failing?)
+    }
+    for error in [
+        serial("").unwrap_err(),
+        currency("EURO").unwrap_err(),
+        calendar("Mars/Olympus").unwrap_err(),
+    ] {
+        assert!(error.is_rejection(), "{error}");
+    }
+    assert!(!stream("").unwrap_err().is_rejection());
+    assert!(!vault().unwrap_err().is_rejection());
+    let load: Result<(), ServiceError> = Err(crate::kernel::LoadError::from(ReadError::Corrupt {
+        record: "x".into(),
+        problem: "y".into(),
+    })
+    .into());
+    assert!(load.unwrap_err().to_string().contains('y'));
+}

@@ -518,3 +518,64 @@ fn a_report_as_of_an_instant_includes_what_occurred_at_that_instant_and_nothing_
         "before the unit was received, the board is empty"
     );
 }
+
+#[test]
+fn names_come_from_the_catalogue_the_hiring_and_the_vault_and_an_erased_customer_shows_as_erased() {
+    use crate::kernel::{CommandContext, MemoryVault};
+    let store = MemoryStore::new();
+    let vault = std::sync::Arc::new(MemoryVault::new());
+    let service = crate::ServiceLifecycle::builder(store.clone())
+        .personal_data(vault.clone())
+        .open()
+        .unwrap();
+    let world = crate::testing::scenario::World {
+        service,
+        ..crate::testing::scenario::world_on(store.clone())
+    };
+    world.setup_customer_technician_and_parts();
+    let reports = Reports::read_as_of(&store, DateTime::<Utc>::MAX_UTC).unwrap();
+    let names = Names::new(&reports, Some(&*vault));
+    assert_eq!(names.model(world.model), "WM-7 washing machine");
+    assert_eq!(names.technician(world.technician), "Ivan Sidorov");
+    assert_eq!(
+        names.customer(world.customer),
+        CustomerName::Known("Anna Petrova".into())
+    );
+    let unknown = ModelId::from_uuid(uuid::Uuid::from_u128(404));
+    assert_eq!(names.model(unknown), format!("model {unknown}"));
+    let shown = names.shown();
+    assert_eq!(shown.models.len(), 2);
+    assert_eq!(shown.customers.len(), 1);
+
+    world
+        .service
+        .erase_customer(world.customer, scenario_day(3), &CommandContext::new())
+        .unwrap();
+    let reports = Reports::read_as_of(&store, DateTime::<Utc>::MAX_UTC).unwrap();
+    let names = Names::new(&reports, Some(&*vault));
+    assert_eq!(names.customer(world.customer), CustomerName::Erased);
+    assert_eq!(names.customer(world.customer).to_string(), "(erased)");
+    // Without a vault a customer is shown without a name, never guessed.
+    let blind = Names::new(&reports, None);
+    let other = CustomerId::from_uuid(uuid::Uuid::from_u128(99));
+    assert_eq!(blind.customer(other), CustomerName::Unavailable);
+}
+
+#[test]
+fn short_ids_are_unique_within_what_is_shown_and_never_a_time_prefix() {
+    // UUIDv7s made in the same millisecond share their first twelve hex digits.
+    let ids: Vec<uuid::Uuid> = (0..200).map(|_| ContractId::new().as_uuid()).collect();
+    let short = ShortIds::new(ids.iter().copied());
+    let shown: std::collections::BTreeSet<String> = ids.iter().map(|id| short.of(*id)).collect();
+    assert_eq!(shown.len(), ids.len());
+    for id in &ids {
+        let text = id.simple().to_string();
+        assert!(text.ends_with(&short.of(*id)));
+        assert!(short.of(*id).len() >= 8);
+    }
+    // Ids alike but for their first digit need all 32.
+    let a = uuid::Uuid::from_u128(1);
+    let b = uuid::Uuid::from_u128(1 | (1 << 124));
+    assert_eq!(ShortIds::new([a, b]).of(b).len(), 32);
+    assert_eq!(ShortIds::new([]).of(a).len(), 8);
+}
