@@ -1,7 +1,8 @@
 //! The service-lifecycle command-line tool's library: the seeded simulation
-//! ([`simulation::simulate`]) that the `simulate` command, the benchmarks and load tests share,
-//! and the reports as text tables ([`tables::write_table`]) that the `report` command and the
-//! dealership example print.
+//! ([`simulation::simulate`]) that the `simulate` command, the benchmarks and load tests share;
+//! the reports as tables, CSV or JSON with names ([`tables::write_report`]) that the `report`
+//! command and the dealership example print; the CSV loader of master data ([`load::load`]) and
+//! the runner of JSON Lines commands ([`exec::exec`]).
 //! The tool itself is the `service-lifecycle` binary of this package (`src/main.rs`).
 
 pub mod exec;

@@ -398,13 +398,12 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
             personal_data,
             without_personal_data,
         } => {
-            let personal_data =
-                export_personal_data_to(output.as_deref(), personal_data, without_personal_data)?;
             let export = Export {
                 output,
                 after,
                 stream,
                 personal_data,
+                without_personal_data,
             };
             match &store {
                 StoreLocation::Sled(path) => export_command(&open_existing(path)?, export),
@@ -482,7 +481,7 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
             }
             if files.is_empty() {
                 return Err(Failure::new(
-                    "nothing to load: name the files (--models FILE, ...) or a directory holding                      them (--from DIR)"
+                    "nothing to load: name the files (--models FILE, ...) or a directory holding them (--from DIR)"
                         .to_owned(),
                 ));
             }
@@ -886,7 +885,7 @@ fn export_personal_data_to(
         (Some(named), _, false) => Ok(Some(named)),
         (None, Some(output), false) => Ok(Some(beside(output))),
         (None, None, false) => Err(Failure::new(
-            "an export to standard output cannot carry the personal data (customers' names and              contacts, kept out of events): name a file for it with --personal-data FILE, or              leave it out with --without-personal-data"
+            "an export to standard output cannot carry the personal data (customers' names and contacts, kept out of events): name a file for it with --personal-data FILE, or leave it out with --without-personal-data"
                 .to_owned(),
         )),
     }
@@ -921,6 +920,7 @@ struct Export {
     after: Option<u64>,
     stream: Option<String>,
     personal_data: Option<PathBuf>,
+    without_personal_data: bool,
 }
 
 /// Writes `path` by writing `NAME.partial` first and renaming it when `write` succeeded, so a
@@ -957,8 +957,11 @@ fn export_command<S: EventStore<ServiceEvent> + service_lifecycle_core::kernel::
         after,
         stream,
         personal_data,
+        without_personal_data,
     }: Export,
 ) -> Result<ExitCode, Failure> {
+    let personal_data =
+        export_personal_data_to(output.as_deref(), personal_data, without_personal_data)?;
     let bar = spinner("exporting");
     // A file is written under a `.partial` name and renamed when its trailer is written, so a
     // file under the name asked for is always a complete export.
@@ -1030,7 +1033,7 @@ fn export_command<S: EventStore<ServiceEvent> + service_lifecycle_core::kernel::
             );
         }
         None => eprintln!(
-            "the personal data was left out: a store imported from this export has no              customer names or contacts"
+            "the personal data was left out: a store imported from this export has no customer names or contacts"
         ),
     }
     Ok(ExitCode::SUCCESS)
@@ -1086,7 +1089,7 @@ fn customer_erase_command<
         say!("customer {customer}'s personal data was erased before; nothing changed");
     } else {
         say!(
-            "erased the personal data of customer {customer}: no report, export or read path              shows it again; the rest of their history stays"
+            "erased the personal data of customer {customer}: no report, export or read path shows it again; the rest of their history stays"
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -1250,7 +1253,7 @@ fn import_file<S: AtomicImport<ServiceEvent> + service_lifecycle_core::kernel::V
             );
         }
         None => eprintln!(
-            "note: no personal data was imported (none beside {}): the customers have no names              or contacts; `service-lifecycle verify` lists them",
+            "note: no personal data was imported (none beside {}): the customers have no names or contacts; `service-lifecycle verify` lists them",
             input.display()
         ),
     }

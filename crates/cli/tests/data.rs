@@ -449,3 +449,39 @@ fn a_damaged_personal_data_file_stops_the_import_before_anything_is_written() {
     assert!(said.contains("CRC-32"), "{said}");
     assert!(said.contains("nothing was imported"), "{said}");
 }
+
+/// The README's commands: the sample shop in `examples/data` loads, and its board shows names.
+#[test]
+fn the_sample_shop_of_the_readme_loads_and_shows_its_models_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("shop");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data");
+    let said = succeeded(
+        &tool(&["load", "--store", path(&store), "--from", path(&sample)]),
+        "load the sample",
+    );
+    assert!(
+        said.contains("loaded 3 customers, 3 models, 3 parts, 2 technicians, 4 units"),
+        "{said}"
+    );
+    let board = succeeded(
+        &tool(&["report", "pre-sale", "--store", path(&store)]),
+        "the board",
+    );
+    for shown in ["RF-3 refrigerator", "DW-5 dishwasher", "WM-1001"] {
+        assert!(board.contains(shown), "{shown}: {board}");
+    }
+    // The refrigerator left production in models.csv: its compressor is guaranteed ten years.
+    let parts = succeeded(
+        &tool(&[
+            "report",
+            "parts",
+            "--store",
+            path(&store),
+            "--format",
+            "csv",
+        ]),
+        "the parts",
+    );
+    assert!(parts.contains("COMPRESSOR-9,2036-06-30"), "{parts}");
+}

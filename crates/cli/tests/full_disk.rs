@@ -88,7 +88,7 @@ fn an_export_to_a_full_device_says_so_in_words() {
         .open("/dev/full")
         .expect("/dev/full exists on Linux");
     let output = Command::new(TOOL)
-        .args(["export", "--store", path(&store)])
+        .args(["export", "--store", path(&store), "--without-personal-data"])
         .stdout(full)
         .output()
         .unwrap();

@@ -108,6 +108,22 @@ fn state_of<'a, S: Default>(states: &'a mut FastMap<StreamId, S>, stream: &Strea
 
 impl Projection<ServiceEvent> for Reports {
     fn apply(&mut self, envelope: &Envelope<ServiceEvent>) {
+        // Names are how the reports show things, not facts of the day they answer for: a report
+        // as of a past day shows a model or technician by the name they have now.
+        match &envelope.event {
+            ServiceEvent::Model(
+                ModelEvent::Introduced { model, details, .. }
+                | ModelEvent::Revised { model, details, .. },
+            ) => {
+                self.catalogue.insert(*model, details.clone());
+            }
+            ServiceEvent::Technician(TechnicianEvent::Hired {
+                technician, name, ..
+            }) if !name.is_empty() => {
+                self.technicians.insert(*technician, name.clone());
+            }
+            _ => {}
+        }
         if let Some(cut) = self.cut {
             // An event without a time of its own was recorded with the one before it.
             self.skipping = match envelope.event.occurred_at() {
@@ -165,23 +181,7 @@ impl Projection<ServiceEvent> for Reports {
                 PartsSupply::apply(state_of(&mut self.parts, stream), event);
             }
             ServiceEvent::Policy(event) => self.refusals.push(PolicyFailure::from(event)),
-            ServiceEvent::Model(event) => match event {
-                ModelEvent::Introduced { model, details, .. } => {
-                    self.catalogue.insert(*model, details.clone());
-                }
-                ModelEvent::Revised { model, details, .. } => {
-                    self.catalogue.insert(*model, details.clone());
-                }
-                ModelEvent::Discontinued { .. } => {}
-            },
-            ServiceEvent::Technician(TechnicianEvent::Hired {
-                technician, name, ..
-            }) => {
-                if !name.is_empty() {
-                    self.technicians.insert(*technician, name.clone());
-                }
-            }
-            ServiceEvent::Technician(_) | ServiceEvent::Coverage(_) => {}
+            ServiceEvent::Model(_) | ServiceEvent::Technician(_) | ServiceEvent::Coverage(_) => {}
         }
     }
 }
@@ -232,7 +232,8 @@ impl Reports {
         Ok(reports)
     }
 
-    /// A model's master data as the catalogue holds it (as of the reports' cut).
+    /// A model's master data as the catalogue holds it now (names are not cut by
+    /// [`as_of`](Self::as_of): a past day's report shows today's names).
     pub fn model_details(&self, model: ModelId) -> Option<&ModelDetails> {
         self.catalogue.get(&model)
     }

@@ -1146,10 +1146,13 @@ fn every_public_error_converts_into_the_facades_error_with_a_question_mark() {
     }
     assert!(!stream("").unwrap_err().is_rejection());
     assert!(!vault().unwrap_err().is_rejection());
-    let load: Result<(), ServiceError> = Err(crate::kernel::LoadError::from(ReadError::Corrupt {
-        record: "x".into(),
-        problem: "y".into(),
-    })
-    .into());
-    assert!(load.unwrap_err().to_string().contains('y'));
+    fn load() -> Result<(), ServiceError> {
+        let failing: Result<(), crate::kernel::LoadError> =
+            Err(crate::kernel::LoadError::from(ReadError::Corrupt {
+                record: "x".into(),
+                problem: "y".into(),
+            }));
+        Ok(failing?)
+    }
+    assert!(load().unwrap_err().to_string().contains('y'));
 }
