@@ -353,15 +353,33 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
     }
 
     /// Runs a Product command on a unit that was received (unless it receives one, of a model
-    /// that is known): a sale or a modernization names a customer, who must exist.
+    /// that is known): a sale or a modernization names a customer, who must exist. A sale
+    /// without warranty terms gets the terms the unit's model has in the catalogue (P4).
     pub fn product(
         &self,
-        command: ProductCommand,
+        mut command: ProductCommand,
         context: &CommandContext,
     ) -> Result<Executed<Product>, ServiceError> {
         match &command {
             ProductCommand::ReceiveUnit { model, .. } => self.require_model(*model)?,
             _ => self.require_unit(command.product())?,
+        }
+        if let ProductCommand::Sell {
+            product,
+            warranty: warranty @ None,
+            ..
+        } = &mut command
+        {
+            let unit = self
+                .products
+                .load(&Product::stream_id(*product)?)
+                .map_err(ExecuteError::<super::product::ProductError>::from)?;
+            if let Some(model) = unit.state.model {
+                *warranty = self
+                    .catalogue_entry(model)?
+                    .and_then(|entry| entry.details)
+                    .map(|details| details.warranty);
+            }
         }
         match &command {
             ProductCommand::Sell { customer, .. } => self.require_customer(*customer)?,

@@ -25,10 +25,10 @@ fn sale_on_day_2(w: &World) -> ProductCommand {
         customer: w.customer,
         price: Money::new(10_000, w.eur),
         packaging: "box".into(),
-        warranty: WarrantyTerms {
+        warranty: Some(WarrantyTerms {
             months: 12,
             starts: WarrantyStart::OnSale,
-        },
+        }),
         services: AfterSaleServices::default(),
         at: day(2),
     }
@@ -406,10 +406,10 @@ fn policies_interrupted_by_a_stop_are_completed_when_the_application_opens_again
         customer: w.customer,
         price: Money::new(10_000, w.eur),
         packaging: "box".into(),
-        warranty: WarrantyTerms {
+        warranty: Some(WarrantyTerms {
             months: 12,
             starts: WarrantyStart::OnSale,
-        },
+        }),
         services: AfterSaleServices::default(),
         at: day(2),
     };
@@ -1155,4 +1155,88 @@ fn every_public_error_converts_into_the_facades_error_with_a_question_mark() {
         Ok(failing?)
     }
     assert!(load().unwrap_err().to_string().contains('y'));
+}
+
+/// P4: a sale without terms of its own carries the warranty its model is sold with in the
+/// catalogue; terms given override them; without either, the sale is refused naming the rule.
+#[test]
+fn a_sale_without_terms_gets_the_models_warranty_from_the_catalogue_p4() {
+    let w = world();
+    w.setup_customer_technician_and_parts();
+    w.receive_and_commission_on_day_1();
+    let s = &w.service;
+    let yearly = ModelId::from_uuid(uuid::Uuid::from_u128(12));
+    let details = ModelDetails {
+        name: "DW-5 dishwasher".into(),
+        manufacturer: "Neva Home".into(),
+        category: "dishwashers".into(),
+        warranty: WarrantyTerms {
+            months: 18,
+            starts: WarrantyStart::OnSale,
+        },
+    };
+    s.model(
+        ModelCommand::Introduce {
+            model: yearly,
+            details,
+            at: day(0),
+        },
+        &no_context(),
+    )
+    .unwrap();
+    let serial = SerialNumber::new("DW-1").unwrap();
+    let unit = ProductId::of(yearly, &serial);
+    for command in [
+        ProductCommand::ReceiveUnit {
+            model: yearly,
+            serial,
+            at: day(1),
+        },
+        ProductCommand::Commission {
+            product: unit,
+            at: day(1),
+        },
+        ProductCommand::RecordTestRun {
+            product: unit,
+            passed: true,
+            notes: "ok".into(),
+            at: day(1),
+        },
+    ] {
+        s.product(command, &no_context()).unwrap();
+    }
+    let sale = |product| ProductCommand::Sell {
+        product,
+        customer: w.customer,
+        price: Money::new(30_000, w.eur),
+        packaging: "box".into(),
+        warranty: None,
+        services: AfterSaleServices::default(),
+        at: day(2),
+    };
+    let sold = s.product(sale(unit), &no_context()).unwrap();
+    let warranty = sold.state.warranty.expect("it starts on the sale");
+    assert_eq!(
+        warranty.until,
+        months_after(day(2).date_naive(), 18).unwrap()
+    );
+    // The world's own model starts its warranty at installation, which this sale does not
+    // order: the catalogue's terms are checked like any others (P4).
+    let test_run = ProductCommand::RecordTestRun {
+        product: w.product,
+        passed: true,
+        notes: "ok".into(),
+        at: day(1),
+    };
+    s.product(test_run, &no_context()).unwrap();
+    let error = s.product(sale(w.product), &no_context()).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ServiceError::Product(ExecuteError::Rejected(
+                ProductError::WarrantyWouldNeverStart { .. }
+            ))
+        ),
+        "{error}"
+    );
 }
