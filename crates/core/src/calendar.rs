@@ -91,7 +91,9 @@ pub struct BusinessCalendar {
 
 impl BusinessCalendar {
     /// A calendar open on `working_days` from `opens` to `closes` local time (`closes` 00:00:
-    /// until midnight), `utc_offset_minutes` east of UTC, closed on `holidays`.
+    /// until midnight), `utc_offset_minutes` east of UTC, closed on `holidays`: the same as
+    /// [`open`](Self::open) with [`with_holidays`](Self::with_holidays) and
+    /// [`with_utc_offset_minutes`](Self::with_utc_offset_minutes).
     /// [`in_time_zone`](Self::in_time_zone) makes local time a zone's instead.
     pub fn new(
         working_days: impl IntoIterator<Item = Weekday>,
@@ -99,6 +101,30 @@ impl BusinessCalendar {
         closes: NaiveTime,
         holidays: impl IntoIterator<Item = NaiveDate>,
         utc_offset_minutes: i32,
+    ) -> Result<Self, CalendarError> {
+        Self::open(working_days, opens, closes)?
+            .with_holidays(holidays)
+            .with_utc_offset_minutes(utc_offset_minutes)
+    }
+
+    /// A calendar open on `working_days` from `opens` to `closes` (00:00: until midnight),
+    /// in UTC, without holidays; the `with_` and `in_` methods add the rest.
+    ///
+    /// ```
+    /// use chrono::{NaiveDate, NaiveTime, Weekday};
+    /// use service_lifecycle_core::BusinessCalendar;
+    ///
+    /// let hour = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+    /// let calendar = BusinessCalendar::open([Weekday::Mon, Weekday::Tue], hour(8), hour(17))?
+    ///     .with_holidays([NaiveDate::from_ymd_opt(2026, 12, 29).unwrap()])
+    ///     .in_time_zone_named("Europe/Moscow")?;
+    /// assert!(!calendar.is_working_day(NaiveDate::from_ymd_opt(2026, 12, 29).unwrap()));
+    /// # Ok::<(), service_lifecycle_core::CalendarError>(())
+    /// ```
+    pub fn open(
+        working_days: impl IntoIterator<Item = Weekday>,
+        opens: NaiveTime,
+        closes: NaiveTime,
     ) -> Result<Self, CalendarError> {
         let working_days: BTreeSet<u8> = working_days
             .into_iter()
@@ -110,19 +136,30 @@ impl BusinessCalendar {
         if opens >= closes && closes != NaiveTime::MIN {
             return Err(CalendarError::EmptyDay { opens, closes });
         }
-        if FixedOffset::east_opt(utc_offset_minutes.saturating_mul(60)).is_none() {
-            return Err(CalendarError::BadOffset {
-                minutes: utc_offset_minutes,
-            });
-        }
         Ok(Self {
             working_days,
             opens,
             closes,
-            holidays: holidays.into_iter().collect(),
-            utc_offset_minutes,
+            holidays: BTreeSet::new(),
+            utc_offset_minutes: 0,
             time_zone: None,
         })
+    }
+
+    /// The same calendar, closed on `holidays` too.
+    pub fn with_holidays(mut self, holidays: impl IntoIterator<Item = NaiveDate>) -> Self {
+        self.holidays.extend(holidays);
+        self
+    }
+
+    /// The same calendar at a fixed offset of `minutes` east of UTC (used while no time zone is
+    /// set).
+    pub fn with_utc_offset_minutes(mut self, minutes: i32) -> Result<Self, CalendarError> {
+        if FixedOffset::east_opt(minutes.saturating_mul(60)).is_none() {
+            return Err(CalendarError::BadOffset { minutes });
+        }
+        self.utc_offset_minutes = minutes;
+        Ok(self)
     }
 
     /// The same calendar with its hours in `zone` (the fixed offset no longer counts).
