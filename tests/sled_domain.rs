@@ -12,7 +12,9 @@ use service_lifecycle::kernel::{
 use service_lifecycle::sled::{Durability, DurableProjector, SledOptions, SledStore};
 use service_lifecycle::testing::races;
 use service_lifecycle::testing::scenario::receipt_to_post_warranty_repair;
-use service_lifecycle::{CustomerId, PersonalData, Registration, ServiceEvent, ServiceLifecycle};
+use service_lifecycle::{
+    CustomerId, PersonalData, Registration, ServiceError, ServiceEvent, ServiceLifecycle,
+};
 
 #[test]
 fn the_domain_scenario_runs_on_the_sled_store_and_survives_a_reopen() {
@@ -407,4 +409,26 @@ fn rules_across_aggregates_hold_when_commands_race_on_sled() {
     assert_eq!(report.passed + report.refused, 200, "{report:?}");
     let verified = store.verify().unwrap();
     assert!(verified.is_clean(), "{verified}");
+}
+
+/// An application's `?` carries the sled store's errors into the facade's error, like the
+/// domain's own.
+#[test]
+fn an_applications_question_mark_carries_the_sled_stores_errors() {
+    fn open(
+        path: &std::path::Path,
+    ) -> Result<ServiceLifecycle<SledStore<ServiceEvent>>, ServiceError> {
+        let store = SledStore::open(path)?;
+        store.flush()?;
+        Ok(ServiceLifecycle::builder(store.clone())
+            .personal_data(store)
+            .open()?)
+    }
+    let dir = tempfile::tempdir().unwrap();
+    assert!(open(&dir.path().join("store")).is_ok());
+    let not_a_directory = dir.path().join("file");
+    std::fs::write(&not_a_directory, "not a store").unwrap();
+    let error = open(&not_a_directory).unwrap_err();
+    assert!(matches!(error, ServiceError::Adapter(_)), "{error}");
+    assert!(!error.is_rejection());
 }

@@ -135,7 +135,45 @@ pub enum ServiceError {
     /// A vault used directly failed.
     #[error(transparent)]
     Vault(#[from] VaultError),
+    /// An adapter failed: opening or checking a sled or PostgreSQL store, a JSON export or
+    /// import. The adapter's own error is the source (downcast it for its details).
+    #[error(transparent)]
+    Adapter(Box<dyn std::error::Error + Send + Sync>),
 }
+
+/// `?` carries the adapters' errors into [`ServiceError::Adapter`].
+macro_rules! adapter_errors {
+    ($($error:ty),* $(,)?) => {
+        $(
+            impl From<$error> for ServiceError {
+                fn from(error: $error) -> Self {
+                    Self::Adapter(Box::new(error))
+                }
+            }
+        )*
+    };
+}
+
+adapter_errors!(
+    service_lifecycle_json::ExportError,
+    service_lifecycle_json::ImportError,
+);
+
+#[cfg(feature = "sled")]
+adapter_errors!(
+    service_lifecycle_sled::StorageError,
+    service_lifecycle_sled::OpenError,
+    service_lifecycle_sled::ReadModelError,
+);
+
+#[cfg(feature = "postgres")]
+adapter_errors!(
+    service_lifecycle_postgres::DatabaseError,
+    service_lifecycle_postgres::OpenError,
+    service_lifecycle_postgres::SchemaError,
+    service_lifecycle_postgres::ProjectionError,
+    service_lifecycle_postgres::ThrowawayError,
+);
 
 impl ServiceError {
     /// Whether the rules refused the command: an aggregate rejected it, a rule across aggregates
@@ -170,7 +208,8 @@ impl ServiceError {
             | Self::Projection(_)
             | Self::Load(_)
             | Self::Append(_)
-            | Self::Vault(_) => false,
+            | Self::Vault(_)
+            | Self::Adapter(_) => false,
         }
     }
 }
