@@ -420,9 +420,9 @@ fn an_applications_question_mark_carries_the_sled_stores_errors() {
     ) -> Result<ServiceLifecycle<SledStore<ServiceEvent>>, ServiceError> {
         let store = SledStore::open(path)?;
         store.flush()?;
-        Ok(ServiceLifecycle::builder(store.clone())
+        ServiceLifecycle::builder(store.clone())
             .personal_data(store)
-            .open()?)
+            .open()
     }
     let dir = tempfile::tempdir().unwrap();
     assert!(open(&dir.path().join("store")).is_ok());
