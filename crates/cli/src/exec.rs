@@ -23,7 +23,8 @@ pub enum Outcome {
     Unchanged,
     /// The command id had run before: nothing was written now.
     Replayed,
-    /// The rules refused it; nothing was written.
+    /// The rules refused it, or its id was used before for another command; nothing was
+    /// written.
     Refused,
     /// The line is not a command; nothing was written.
     Invalid,
@@ -44,7 +45,7 @@ pub struct ResultLine {
     /// The stream it was recorded in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<String>,
-    /// The stream's version after it.
+    /// The stream's version after it (for a replayed command: the stream's version now).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
     /// The types of the events it recorded.
@@ -102,9 +103,17 @@ pub fn exec<S: EventStore<ServiceEvent> + CheckpointStore + Clone>(
     out: &mut dyn Write,
 ) -> Result<ExecSummary, ExecError> {
     let mut summary = ExecSummary::default();
-    for (index, text) in input.lines().enumerate() {
-        let text = text?;
-        let line = index as u64 + 1;
+    let mut input = input;
+    let mut bytes = Vec::new();
+    let mut line = 0u64;
+    loop {
+        bytes.clear();
+        if input.read_until(b'\n', &mut bytes)? == 0 {
+            break;
+        }
+        line += 1;
+        // A line that is not UTF-8 is not a command; the next one still runs.
+        let text = String::from_utf8_lossy(&bytes);
         if text.trim().is_empty() {
             continue;
         }
@@ -117,7 +126,13 @@ pub fn exec<S: EventStore<ServiceEvent> + CheckpointStore + Clone>(
             events: Vec::new(),
             error: None,
         };
-        let stop = match serde_json::from_str::<CommandLine>(&text) {
+        let parsed = match std::str::from_utf8(&bytes) {
+            Ok(text) => {
+                serde_json::from_str::<CommandLine>(text).map_err(|error| error.to_string())
+            }
+            Err(error) => Err(format!("the line is not UTF-8 ({error})")),
+        };
+        let stop = match parsed {
             Err(error) => {
                 result.error = Some(format!("not a command: {error}"));
                 summary.invalid += 1;
@@ -143,7 +158,9 @@ pub fn exec<S: EventStore<ServiceEvent> + CheckpointStore + Clone>(
                         result.events = outcome.events;
                         None
                     }
-                    Err(error) if error.is_rejection() => {
+                    // A refusal, or a mistake of the sender (a command id used before for
+                    // another command): this line is answered, the next one runs.
+                    Err(error) if error.is_rejection() || error.is_permanent_failure() => {
                         result.result = Outcome::Refused;
                         result.error = Some(error.to_string());
                         summary.refused += 1;

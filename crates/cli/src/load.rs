@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use service_lifecycle_core::kernel::{
-    derived_uuid, AtomicImport, AtomicImportError, CheckpointStore, CommandContext, CommandId,
-    EventStore, ExpectedVersion, MemoryStore, NewEvent, StreamId, Vault,
+    derived_uuid, AtomicImport, AtomicImportError, CommandContext, CommandId, EventStore,
+    ExpectedVersion, MemoryStore, NewEvent, StreamId, Vault,
 };
 use service_lifecycle_core::*;
 
@@ -32,6 +32,14 @@ pub enum Kind {
     Customers,
     /// `units.csv`: units in stock.
     Units,
+}
+
+impl std::fmt::Display for Kind {
+    /// What a summary counts: `models`, `parts`, ...
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let file = self.file_name();
+        f.write_str(file.strip_suffix(".csv").unwrap_or(file))
+    }
 }
 
 impl Kind {
@@ -211,9 +219,9 @@ impl LoadError {
 /// What a load wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadSummary {
-    /// Rows per kind whose entities were written now.
-    pub loaded: BTreeMap<&'static str, u64>,
-    /// Rows whose entities the store held already from the same row (an earlier load).
+    /// Entities (models, parts, ...) per kind written now.
+    pub loaded: BTreeMap<Kind, u64>,
+    /// Entities the store held already from the same rows (an earlier load of them).
     pub already_loaded: u64,
     /// Events written.
     pub events: u64,
@@ -229,7 +237,9 @@ struct Planned {
 }
 
 /// Loads `files` into `store` (personal data into `vault`), all or nothing; `now` is the time
-/// of rows that give none.
+/// of rows that give none. The store's own policies follow what was loaded (a part of a model
+/// discontinued before gets the discontinuation) the next time the application opens on it,
+/// or when a running one processes its policies.
 pub fn load<S>(
     store: &S,
     vault: &dyn Vault,
@@ -237,7 +247,7 @@ pub fn load<S>(
     now: DateTime<Utc>,
 ) -> Result<LoadSummary, LoadError>
 where
-    S: EventStore<ServiceEvent> + AtomicImport<ServiceEvent> + CheckpointStore + Clone,
+    S: EventStore<ServiceEvent> + AtomicImport<ServiceEvent>,
 {
     if files.is_empty() {
         return Ok(LoadSummary::default());
@@ -323,7 +333,7 @@ where
     let mut summary = LoadSummary::default();
     for (stream, (kind, _, _)) in &rows_of_stream {
         match in_store.get(stream) {
-            Some(InStore::New) => *summary.loaded.entry(kind_name(*kind)).or_default() += 1,
+            Some(InStore::New) => *summary.loaded.entry(*kind).or_default() += 1,
             _ => summary.already_loaded += 1,
         }
     }
@@ -371,11 +381,6 @@ where
             })
             .map_err(|error: AtomicImportError<_>| LoadError::store(error))?;
     }
-    // The store's own policies follow what was loaded (a part of a discontinued model gets the
-    // discontinuation) when the application opens on it.
-    ServiceLifecycle::builder(store.clone())
-        .open()
-        .map_err(LoadError::store)?;
     Ok(summary)
 }
 
@@ -409,16 +414,6 @@ impl InStore {
             }
             Some(_) => Self::HeldOtherwise,
         })
-    }
-}
-
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Models => "models",
-        Kind::Parts => "parts",
-        Kind::Technicians => "technicians",
-        Kind::Customers => "customers",
-        Kind::Units => "units",
     }
 }
 
@@ -487,12 +482,19 @@ impl Row<'_> {
         parse(self.required(column)?).map_err(|problem| self.error(column, problem))
     }
 
-    /// A stable key of the row's content, for the ids of its commands.
+    /// A stable key of the row's content, for the ids of its commands: its non-empty cells by
+    /// column name, so neither the order of the columns nor an empty optional one changes it.
     fn content(&self) -> String {
-        self.header
+        let cells: BTreeMap<&str, &str> = self
+            .header
             .iter()
             .zip(self.record.iter())
-            .map(|(name, cell)| format!("{name}={}", cell.trim()))
+            .map(|(name, cell)| (name, cell.trim()))
+            .filter(|(_, cell)| !cell.is_empty())
+            .collect();
+        cells
+            .iter()
+            .map(|(name, cell)| format!("{name}={cell}"))
             .collect::<Vec<_>>()
             .join("\u{1}")
     }
@@ -663,6 +665,20 @@ fn plan(
             .collect(),
         ids: catalogue.keys().copied().collect(),
     };
+    // The line of the row that named each entity (and each model name) first.
+    let mut first_lines: HashMap<String, u64> = HashMap::new();
+    let mut once = |row: &Row<'_>, column: &str, what: String| -> Result<(), LoadError> {
+        match first_lines.get(&what) {
+            Some(first) => Err(row.error(
+                column,
+                format!("{what} is on line {first} already: each entity is on one row"),
+            )),
+            None => {
+                first_lines.insert(what, row.line);
+                Ok(())
+            }
+        }
+    };
     for (kind, path) in &files.files {
         let mut push = |row: &Row<'_>, index: u32, command: ServiceCommand| {
             planned.push(Planned {
@@ -692,7 +708,15 @@ fn plan(
                     category: row.required("category")?.to_owned(),
                     warranty,
                 };
-                let at = now;
+                once(row, "model_id", format!("model {model}"))?;
+                once(
+                    row,
+                    "name",
+                    format!("the model name {:?}", name.to_lowercase()),
+                )?;
+                let discontinued_on = row.parsed("discontinued_on", date_cell)?;
+                // A model that left production before the load was in the catalogue by then.
+                let at = discontinued_on.map_or(now, |on| now.min(start_of(on)));
                 models.by_name.insert(name.to_lowercase(), model);
                 models.ids.insert(model);
                 push(
@@ -700,7 +724,7 @@ fn plan(
                     0,
                     ServiceCommand::Model(ModelCommand::Introduce { model, details, at }),
                 );
-                if let Some(on) = row.parsed("discontinued_on", date_cell)? {
+                if let Some(on) = discontinued_on {
                     let guarantee_years = row
                         .parsed("guarantee_years", whole_number)?
                         .unwrap_or(DEFAULT_GUARANTEE_YEARS);
@@ -727,6 +751,7 @@ fn plan(
             Kind::Parts => read_rows(*kind, path, |row| {
                 let part = PartNumber::new(row.required("part_number")?)
                     .map_err(|error| row.error("part_number", error.to_string()))?;
+                once(row, "part_number", format!("part {part}"))?;
                 let mut uses = BTreeMap::new();
                 for entry in row
                     .required("models")?
@@ -734,10 +759,11 @@ fn plan(
                     .map(str::trim)
                     .filter(|e| !e.is_empty())
                 {
-                    let (name, quantity) = match entry.rsplit_once(':') {
-                        Some((name, quantity)) if quantity.trim().parse::<u32>().is_ok() => {
-                            (name.trim(), quantity.trim().parse::<u32>().unwrap_or(1))
-                        }
+                    let (name, quantity) = match entry
+                        .rsplit_once(':')
+                        .map(|(name, quantity)| (name.trim(), quantity.trim().parse::<u32>()))
+                    {
+                        Some((name, Ok(quantity))) => (name, quantity),
                         _ => (entry, 1),
                     };
                     let model = models
@@ -778,6 +804,7 @@ fn plan(
                             Some(id) => id,
                             None => derived("technician", name),
                         });
+                    once(row, "technician_id", format!("technician {technician}"))?;
                     let at = row.parsed("hired_on", date_cell)?.map_or(now, start_of);
                     push(
                         row,
@@ -838,6 +865,7 @@ fn plan(
                         Some(id) => id,
                         None => derived("customer", &format!("{name}\u{0}{contact}")),
                     });
+                once(row, "customer_id", format!("customer {customer}"))?;
                 let at = row
                     .parsed("registered_on", date_cell)?
                     .map_or(now, start_of);
@@ -876,6 +904,7 @@ fn plan(
                     .map_err(|problem| row.error("model", problem))?;
                 let at = row.parsed("received_on", date_cell)?.map_or(now, start_of);
                 let product = ProductId::of(model, &serial);
+                once(row, "serial", format!("unit {serial} of model {model}"))?;
                 push(
                     row,
                     0,

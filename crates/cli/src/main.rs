@@ -960,48 +960,37 @@ fn export_command<S: EventStore<ServiceEvent> + service_lifecycle_core::kernel::
         without_personal_data,
     }: Export,
 ) -> Result<ExitCode, Failure> {
-    let personal_data =
-        export_personal_data_to(output.as_deref(), personal_data, without_personal_data)?;
+    // A stream export is for reading, not restoring: it carries personal data only when asked.
+    let personal_data = match (&stream, personal_data) {
+        (Some(_), None) => None,
+        (_, named) => export_personal_data_to(output.as_deref(), named, without_personal_data)?,
+    };
     let bar = spinner("exporting");
+    let export = |writer: &mut dyn Write| -> Result<_, Failure> {
+        match (after, &stream) {
+            (_, Some(stream)) => Ok(export_stream(
+                store,
+                &StreamId::new(stream.clone())?,
+                writer,
+            )?),
+            (Some(after), None) => Ok(export_after(store, after, writer)?),
+            (None, None) => Ok(export_all(store, writer)?),
+        }
+    };
     // A file is written under a `.partial` name and renamed when its trailer is written, so a
     // file under the name asked for is always a complete export.
-    let partial = output
-        .as_ref()
-        .map(|path| PathBuf::from(format!("{}.partial", path.display())));
-    let writer: Box<dyn Write> = match &partial {
-        Some(partial) => Box::new(std::fs::File::create(partial).map_err(|error| {
-            Failure::new(format!("cannot create {}: {error}", partial.display()))
-        })?),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let exported = match (after, stream) {
-        (_, Some(stream)) => StreamId::new(stream)
-            .map_err(Failure::from)
-            .and_then(|stream| export_stream(store, &stream, writer).map_err(Failure::from)),
-        (Some(after), None) => export_after(store, after, writer).map_err(Failure::from),
-        (None, None) => export_all(store, writer).map_err(Failure::from),
+    let exported = match &output {
+        Some(path) => write_whole(path, |file| {
+            let mut out = std::io::BufWriter::new(file);
+            let summary = export(&mut out)?;
+            out.flush()?;
+            Ok(summary)
+        }),
+        None => export(&mut std::io::stdout().lock()),
     };
     bar.finish_and_clear();
-    let summary = match (exported, &partial, &output) {
-        (Ok(summary), Some(partial), Some(path)) => {
-            std::fs::rename(partial, path).map_err(|error| {
-                Failure::new(format!(
-                    "the export is complete in {} but cannot be renamed to {}: {error}",
-                    partial.display(),
-                    path.display()
-                ))
-            })?;
-            summary
-        }
-        (Ok(summary), _, _) => summary,
-        (Err(failure), partial, _) => {
-            if let Some(partial) = partial {
-                let _ = std::fs::remove_file(partial);
-            }
-            return Err(failure);
-        }
-    };
-    if let Some(path) = output {
+    let summary = exported?;
+    if let Some(path) = &output {
         eprintln!(
             "exported {} events to {} (CRC-32 {})",
             summary.header.events,
@@ -1009,16 +998,20 @@ fn export_command<S: EventStore<ServiceEvent> + service_lifecycle_core::kernel::
             summary.trailer.crc32
         );
     }
+    // The personal data of the customers registered in what was exported, no later.
+    let until = summary.header.last_position.or(after).unwrap_or_default();
     match personal_data {
         Some(path) => {
             let written = write_whole(&path, |file| {
                 let mut out = std::io::BufWriter::new(file);
-                let written = service_lifecycle_core::export_personal_data(store, store, &mut out)?;
+                let written = service_lifecycle_core::export_personal_data_until(
+                    store, store, until, &mut out,
+                )?;
                 out.flush()?;
                 Ok(written)
             })?;
             eprintln!(
-                "exported the personal data of {} customers to {} (kept apart from the events;                  {} erased customers have none{})",
+                "exported the personal data of {} customers to {} (kept apart from the events; {} erased customers have none{})",
                 written.records,
                 path.display(),
                 written.erased,
@@ -1032,8 +1025,13 @@ fn export_command<S: EventStore<ServiceEvent> + service_lifecycle_core::kernel::
                 }
             );
         }
+        None if without_personal_data => eprintln!(
+            "the personal data was left out: a store imported from this export has no customer \
+             names or contacts (technicians' names are part of the events)"
+        ),
         None => eprintln!(
-            "the personal data was left out: a store imported from this export has no customer names or contacts"
+            "a stream export carries no personal data (it is for reading, not restoring); name a \
+             file for it with --personal-data FILE"
         ),
     }
     Ok(ExitCode::SUCCESS)
@@ -1112,8 +1110,7 @@ where
     bar.finish_and_clear();
     let summary = loaded.map_err(|error| {
         Failure::new(format!(
-            "{error}
-  nothing was loaded: the store holds what it held before"
+            "{error}\n  nothing was loaded: the store holds what it held before"
         ))
     })?;
     let loaded: Vec<String> = summary
@@ -1138,6 +1135,14 @@ where
             String::new()
         }
     );
+    // The store's policies follow what was loaded (a part registered for a model discontinued
+    // before gets the discontinuation) as the application opens.
+    if let Err(error) = ServiceLifecycle::builder(store.clone()).open() {
+        eprintln!(
+            "note: the load is complete, but the policies could not follow it yet ({error}); \
+             they do when the application next opens on the store"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1253,7 +1258,8 @@ fn import_file<S: AtomicImport<ServiceEvent> + service_lifecycle_core::kernel::V
             );
         }
         None => eprintln!(
-            "note: no personal data was imported (none beside {}): the customers have no names or contacts; `service-lifecycle verify` lists them",
+            "note: no personal data was imported with {}: the customers have no names or contacts; \
+             `service-lifecycle verify` lists them",
             input.display()
         ),
     }

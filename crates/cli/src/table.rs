@@ -109,14 +109,30 @@ impl Table {
     }
 
     /// Writes the table as CSV (RFC 4180): a header row, then every row; the title and notes
-    /// are not part of it.
+    /// are not part of it. A cell a spreadsheet would take for a formula (a name beginning with
+    /// `=`, say) is written with a leading `'`, so opening the file runs nothing.
     pub fn write_csv(&self, out: &mut dyn Write) -> io::Result<()> {
         let mut writer = csv::Writer::from_writer(out);
         writer.write_record(self.columns.iter().map(|(name, _)| *name))?;
         for row in &self.rows {
-            writer.write_record(row)?;
+            writer.write_record(row.iter().map(|cell| spreadsheet_safe(cell).into_owned()))?;
         }
         writer.flush()
+    }
+}
+
+/// `cell`, with a `'` before it when a spreadsheet would read it as a formula: it begins with
+/// `=`, `+`, `@`, a tab or a carriage return, or with `-` and is not a number.
+fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    let formula = match cell.chars().next() {
+        Some('=' | '+' | '@' | '\t' | '\r') => true,
+        Some('-') => cell.parse::<f64>().is_err() && cell != "-",
+        _ => false,
+    };
+    if formula {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
     }
 }
 
@@ -157,6 +173,28 @@ mod tests {
             .write_text(&mut empty, 5)
             .unwrap();
         assert!(String::from_utf8(empty).unwrap().contains("(none)"));
+    }
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_as_formulas_are_defused() {
+        let mut table = Table::new("t", &[("a", Align::Left)]);
+        for cell in [
+            "=HYPERLINK(\"x\")",
+            "+1",
+            "@SUM(A1)",
+            "-2.5",
+            "-",
+            "-x",
+            "plain",
+        ] {
+            table.row(vec![cell.to_owned()]);
+        }
+        let mut out = Vec::new();
+        table.write_csv(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a\n\"'=HYPERLINK(\"\"x\"\")\"\n'+1\n'@SUM(A1)\n-2.5\n-\n'-x\nplain\n"
+        );
     }
 
     #[test]

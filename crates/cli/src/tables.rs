@@ -84,6 +84,8 @@ pub struct ReportOptions {
     pub within_days: u32,
     /// The most rows a text table shows (CSV and JSON show every row).
     pub max_rows: usize,
+    /// Ids in full instead of short forms (CSV: what a program joins on).
+    pub full_ids: bool,
 }
 
 impl ReportOptions {
@@ -93,6 +95,7 @@ impl ReportOptions {
             today,
             within_days: 60,
             max_rows: 25,
+            full_ids: false,
         }
     }
 }
@@ -103,8 +106,8 @@ pub fn close_of_business(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(18, 0, 0).unwrap_or_default().and_utc()
 }
 
-/// Writes report `name` in `format`; customers' names come from `vault` (without one they are
-/// shown by id).
+/// Writes report `name` in `format`; customers' names come from `vault` (without one, or when it
+/// has no name for a customer, they are shown by id; an erased customer as "(erased)").
 pub fn write_report(
     out: &mut dyn Write,
     reports: &Reports,
@@ -114,6 +117,10 @@ pub fn write_report(
     options: ReportOptions,
 ) -> io::Result<()> {
     let names = Names::new(reports, vault);
+    let options = ReportOptions {
+        full_ids: options.full_ids || format == Format::Csv,
+        ..options
+    };
     let tables = report_tables(reports, &names, name, options);
     match format {
         Format::Table => {
@@ -182,6 +189,15 @@ fn serde_name<T: Serialize>(value: &T) -> String {
         Ok(serde_json::Value::String(name)) => name,
         Ok(other) => other.to_string(),
         Err(_) => String::new(),
+    }
+}
+
+/// The ids of one table as it shows them: short unless asked in full.
+fn short_ids(options: ReportOptions, ids: impl IntoIterator<Item = uuid::Uuid>) -> ShortIds {
+    if options.full_ids {
+        ShortIds::full()
+    } else {
+        ShortIds::new(ids)
     }
 }
 
@@ -257,7 +273,7 @@ pub fn report_tables(
                     table.row(vec![
                         unit(&row.unit),
                         model(row.unit.model),
-                        names.customer(row.customer).to_string(),
+                        names.customer_label(row.customer),
                         what.to_owned(),
                         row.since.to_string(),
                         row.age_days.to_string(),
@@ -268,7 +284,8 @@ pub fn report_tables(
         }
         ReportName::ServiceDue => {
             let due = reports.service_due(today);
-            let short = ShortIds::new(
+            let short = short_ids(
+                options,
                 due.due
                     .iter()
                     .chain(&due.missed)
@@ -289,7 +306,7 @@ pub fn report_tables(
                 for row in rows {
                     table.row(vec![
                         short.of(row.contract.as_uuid()),
-                        names.customer(row.customer).to_string(),
+                        names.customer_label(row.customer),
                         row.visit.to_string(),
                         row.due.to_string(),
                         row.window_end.to_string(),
@@ -304,7 +321,7 @@ pub fn report_tables(
             ));
             vec![table]
         }
-        ReportName::Sla => sla_tables(reports, names, today),
+        ReportName::Sla => sla_tables(reports, names, options),
         ReportName::Warranty => {
             let warranty = reports.warranty(today, options.within_days);
             let mut expiring = Table::new(
@@ -325,7 +342,7 @@ pub fn report_tables(
                     unit(&row.unit),
                     model(row.unit.model),
                     row.customer
-                        .map_or_else(|| "-".to_owned(), |c| names.customer(c).to_string()),
+                        .map_or_else(|| "-".to_owned(), |c| names.customer_label(c)),
                     row.until.to_string(),
                     row.days_left.to_string(),
                 ]);
@@ -432,7 +449,8 @@ pub fn report_tables(
 
 /// Report 4: the figures overall, per target group, technician and contract, and the calls at
 /// risk at the close of business.
-fn sla_tables(reports: &Reports, names: &Names, today: NaiveDate) -> Vec<Table> {
+fn sla_tables(reports: &Reports, names: &Names, options: ReportOptions) -> Vec<Table> {
+    let today = options.today;
     let sla = reports.sla(close_of_business(today));
     let contracts: BTreeSet<uuid::Uuid> = sla
         .by_contract
@@ -440,8 +458,8 @@ fn sla_tables(reports: &Reports, names: &Names, today: NaiveDate) -> Vec<Table> 
         .map(|row| row.contract.as_uuid())
         .chain(sla.at_risk.iter().map(|call| call.contract.as_uuid()))
         .collect();
-    let short = ShortIds::new(contracts);
-    let calls = ShortIds::new(sla.at_risk.iter().map(|call| call.call.as_uuid()));
+    let short = short_ids(options, contracts);
+    let calls = short_ids(options, sla.at_risk.iter().map(|call| call.call.as_uuid()));
     let mut table = Table::new(
         format!("4. SLA compliance (as of {today}, 18:00 UTC)"),
         &[

@@ -90,7 +90,7 @@ fn loaded(dir: &Path) -> PathBuf {
         "load",
     );
     assert!(
-        said.contains("2 customers, 2 models, 2 parts, 1 technicians, 2 units"),
+        said.contains("2 models, 2 parts, 1 technicians, 2 customers, 2 units"),
         "{said}"
     );
     store
@@ -113,6 +113,21 @@ fn load_writes_master_data_once_and_reports_show_it_by_name() {
         "load again",
     );
     assert!(again.contains("loaded nothing new (0 events)"), "{again}");
+    assert_eq!(head(&store), events);
+    // Columns in another order, and an empty optional one, are still the same rows.
+    let reordered = dir.path().join("reordered.csv");
+    std::fs::write(
+        &reordered,
+        "ready_for_sale,model,received_on,serial\n\
+         yes,WM-7 washing machine,2026-11-01,WM-0001\n\
+         no,Холодильник RF-3,2026-11-02,RF-0001\n",
+    )
+    .unwrap();
+    let again = succeeded(
+        &tool(&["load", "--store", path(&store), "--units", path(&reordered)]),
+        "load reordered",
+    );
+    assert!(again.contains("loaded nothing new"), "{again}");
     assert_eq!(head(&store), events);
     succeeded(&tool(&["verify", "--store", path(&store)]), "verify");
 
@@ -188,7 +203,7 @@ fn a_bad_file_names_file_line_and_column_and_nothing_is_loaded() {
     let store = loaded(dir.path());
     let events = head(&store);
     let bad = dir.path().join("bad.csv");
-    let cases: [(&str, &str, &str); 6] = [
+    let cases: [(&str, &str, &str); 7] = [
         (
             "models",
             "name,manufacturer,category,warranty_months,warranty_starts\nDW-5,Neva,dishwashers,24,on_sale\nX,Y,Z,twelve,on_sale\n",
@@ -214,6 +229,12 @@ fn a_bad_file_names_file_line_and_column_and_nothing_is_loaded() {
             "models",
             "name,manufacturer,category,warranty_months,warranty_starts\nDW-5,Neva,dishwashers,0,on_sale\n",
             "bad.csv, line 2: command rejected: the warranty of model",
+        ),
+        // The same model twice in one file.
+        (
+            "models",
+            "name,manufacturer,category,warranty_months,warranty_starts\nDW-5,Neva,dishwashers,24,on_sale\ndw-5,Neva,dishwashers,12,on_sale\n",
+            "bad.csv, line 3, column model_id: model ",
         ),
         // The store holds the model from other data.
         (
@@ -277,8 +298,21 @@ fn exec_runs_each_line_once_and_says_what_became_of_it() {
         .to_string(),
         "not a command".to_owned(),
         inquiry.to_string(),
+        // The id of line 1 again, for another command: the sender's mistake, answered.
+        serde_json::json!({
+            "id": "0190a5b4-0000-7000-8000-0000000000a1",
+            "aggregate": "customer",
+            "command": {"LogInquiry": {
+                "customer": "0190a5b4-0000-7000-8000-0000000000c2",
+                "topic": "delivery times",
+                "at": "2026-12-01T10:00:00Z"
+            }}
+        })
+        .to_string(),
     ];
-    std::fs::write(&commands, lines.join("\n") + "\n").unwrap();
+    let mut bytes = (lines.join("\n") + "\n").into_bytes();
+    bytes.extend_from_slice(b"{\"id\": \"\xff\xfe\"}\n");
+    std::fs::write(&commands, bytes).unwrap();
     let run = tool(&["exec", "--store", path(&store), "--input", path(&commands)]);
     assert_eq!(
         run.status.code(),
@@ -296,9 +330,14 @@ fn exec_runs_each_line_once_and_says_what_became_of_it() {
         .collect();
     assert_eq!(
         outcomes,
-        ["recorded", "refused", "invalid", "recorded"],
+        ["recorded", "refused", "invalid", "recorded", "refused", "invalid"],
         "{results:?}"
     );
+    assert!(results[4]["error"]
+        .as_str()
+        .unwrap()
+        .contains("was executed on stream"));
+    assert!(results[5]["error"].as_str().unwrap().contains("not UTF-8"));
     assert!(results[1]["error"]
         .as_str()
         .unwrap()
@@ -316,7 +355,14 @@ fn exec_runs_each_line_once_and_says_what_became_of_it() {
         .collect();
     assert_eq!(
         outcomes,
-        ["\"replayed\"", "\"refused\"", "\"invalid\"", "\"replayed\""]
+        [
+            "\"replayed\"",
+            "\"refused\"",
+            "\"invalid\"",
+            "\"replayed\"",
+            "\"refused\"",
+            "\"invalid\""
+        ]
     );
     assert_eq!(head(&store), events);
 }
@@ -461,7 +507,7 @@ fn the_sample_shop_of_the_readme_loads_and_shows_its_models_by_name() {
         "load the sample",
     );
     assert!(
-        said.contains("loaded 3 customers, 3 models, 3 parts, 2 technicians, 4 units"),
+        said.contains("loaded 3 models, 3 parts, 2 technicians, 3 customers, 4 units"),
         "{said}"
     );
     let board = succeeded(

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use chrono::{
     DateTime, Datelike, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime,
-    Offset, TimeZone, Timelike, Utc, Weekday,
+    Offset, TimeZone, Utc, Weekday,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -288,13 +288,31 @@ fn instant_in<Z: TimeZone>(zone: &Z, local: NaiveDateTime) -> Option<DateTime<Ut
             Some(instant.with_timezone(&Utc))
         }
         LocalResult::None => {
-            // Transitions fall on whole minutes: the gap ends at the first minute that exists.
-            let minute = local.with_second(0)?.with_nanosecond(0)?;
-            (1..=24 * 60).find_map(|minutes| {
-                zone.from_local_datetime(&(minute + Duration::minutes(minutes)))
-                    .earliest()
-                    .map(|instant| instant.with_timezone(&Utc))
-            })
+            // In a gap: read with the offset after it, `local` is an instant before the jump;
+            // with the offset before it, one after. The jump is the first instant between the
+            // two whose local time is at or past `local`, found to the nanosecond.
+            let offset_at = |instant: NaiveDateTime| {
+                zone.offset_from_utc_datetime(&instant)
+                    .fix()
+                    .local_minus_utc()
+            };
+            let seconds = |offset: i32| Duration::seconds(i64::from(offset));
+            let before = offset_at(local - Duration::days(1));
+            let after = offset_at(local + Duration::days(1));
+            let (mut low, mut high) = (local - seconds(after), local - seconds(before));
+            let reached = |instant: NaiveDateTime| instant + seconds(offset_at(instant)) >= local;
+            if low >= high || !reached(high) {
+                return None;
+            }
+            while high - low > Duration::nanoseconds(1) {
+                let middle = low + (high - low) / 2;
+                if reached(middle) {
+                    high = middle;
+                } else {
+                    low = middle;
+                }
+            }
+            Some(high.and_utc())
         }
     }
 }

@@ -843,6 +843,12 @@ impl Customer {
     pub fn stream_id(customer: CustomerId) -> Result<StreamId, InvalidStreamId> {
         StreamId::for_entity("customer", customer)
     }
+
+    /// The customer whose stream `stream` is (the inverse of [`stream_id`](Self::stream_id)).
+    pub fn of_stream(stream: &StreamId) -> Option<CustomerId> {
+        let id = stream.as_str().strip_prefix("customer-")?;
+        uuid::Uuid::parse_str(id).ok().map(CustomerId::from_uuid)
+    }
 }
 
 /// Kotler's advice on the level to promise, by the number of customers and the margin. Offered

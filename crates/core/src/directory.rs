@@ -91,9 +91,17 @@ pub struct Directory {
     /// The models of the catalogue that left production, with their discontinuation, so a part
     /// registered for one later gets it too.
     #[serde(default)]
-    pub discontinued_models: HashMap<ModelId, ModelEvent>,
+    pub(crate) discontinued_models: HashMap<ModelId, ModelLeftProduction>,
     #[serde(with = "crate::values::map_as_pairs")]
     stream_ids: HashMap<StreamId, StreamOwner>,
+}
+
+/// A catalogue model's discontinuation, as a part registered later receives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ModelLeftProduction {
+    pub(crate) guarantee_years: u32,
+    pub(crate) last_order_date: NaiveDate,
+    pub(crate) at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -342,8 +350,19 @@ impl Projection<ServiceEvent> for Directory {
                 ModelEvent::Introduced { model, .. } => {
                     self.models.insert(*model);
                 }
-                ModelEvent::Discontinued { model, .. } => {
-                    self.discontinued_models.insert(*model, event.clone());
+                ModelEvent::Discontinued {
+                    model,
+                    guarantee_years,
+                    last_order_date,
+                    at,
+                    ..
+                } => {
+                    let left = ModelLeftProduction {
+                        guarantee_years: *guarantee_years,
+                        last_order_date: *last_order_date,
+                        at: *at,
+                    };
+                    self.discontinued_models.insert(*model, left);
                 }
                 ModelEvent::Revised { .. } => {}
             },

@@ -216,9 +216,10 @@ impl ServiceError {
 
 impl ServiceError {
     /// Whether the command failed for a reason no retry mends, although the rules did not
-    /// refuse it: its command id names a command of another stream, or an id makes no stream
-    /// id. The policies record such a failure like a refusal instead of retrying it forever.
-    pub(crate) fn is_permanent_failure(&self) -> bool {
+    /// refuse it: its command id names a command of another stream (the sender reused an id),
+    /// or an id makes no stream id. The policies record such a failure like a refusal instead
+    /// of retrying it forever; a sender should treat it as its own mistake, not the store's.
+    pub fn is_permanent_failure(&self) -> bool {
         fn reused<R: std::error::Error + Send + Sync + 'static>(error: &ExecuteError<R>) -> bool {
             matches!(error, ExecuteError::CommandIdReused { .. })
         }

@@ -104,8 +104,8 @@ pub use personal_data::{
     customers_missing_personal_data, put_personal_data, PersonalData, PersonalDataError,
 };
 pub use personal_data_backup::{
-    check_personal_data, export_personal_data, restore_personal_data, PersonalDataBackupError,
-    PersonalDataSummary, PERSONAL_DATA_FORMAT_NAME,
+    check_personal_data, export_personal_data, export_personal_data_until, restore_personal_data,
+    PersonalDataBackupError, PersonalDataSummary, PERSONAL_DATA_FORMAT_NAME,
 };
 pub use policy_log::{PolicyEvent, PolicyFailure, PolicyLog};
 pub use product::{

@@ -817,11 +817,14 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
     ) -> Result<Executed<Customer>, ServiceError> {
         let customer = registration.customer;
         let stream = Customer::stream_id(customer)?;
+        let command = registration.command();
         if self.store.stream_version(&stream)? == 0 {
+            // Decided first, so a registration the rules refuse leaves no record behind.
+            Customer::decide(&Default::default(), &command).map_err(ExecuteError::Rejected)?;
             PersonalDataRecord::of(&*self.personal_data, customer)
                 .put(&registration.personal_data)?;
         }
-        self.customer(registration.command(), context)
+        self.customer(command, context)
     }
 
     /// C7: erases a customer's personal data: the event is recorded, the data removed from every

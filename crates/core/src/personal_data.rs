@@ -10,7 +10,7 @@ use crate::customer::CustomerEvent;
 use crate::error::ServiceError;
 use crate::events::ServiceEvent;
 use crate::kernel::{EventStore, SubjectId, Vault, VaultError};
-use crate::scan::visit_events_of_types;
+use crate::scan::visit_events_of_types_until;
 
 /// The type names of the events that say a customer has, or no longer has, personal data.
 const REGISTERED: &str = "customer.registered";
@@ -158,10 +158,19 @@ pub(crate) struct RegisteredCustomers {
 impl RegisteredCustomers {
     /// Reads the whole log once, decoding only registrations and erasures.
     pub(crate) fn read<S: EventStore<ServiceEvent>>(store: &S) -> Result<Self, ServiceError> {
+        Self::read_until(store, store.head_position()?)
+    }
+
+    /// [`read`](Self::read), of the log up to position `until` (inclusive).
+    pub(crate) fn read_until<S: EventStore<ServiceEvent>>(
+        store: &S,
+        until: u64,
+    ) -> Result<Self, ServiceError> {
         let mut registered: BTreeMap<String, CustomerId> = BTreeMap::new();
         let mut erased_streams: BTreeSet<String> = BTreeSet::new();
-        let scanned = visit_events_of_types(
+        let scanned = visit_events_of_types_until(
             store,
+            until,
             &[REGISTERED, PERSONAL_DATA_ERASED],
             |encoded, event| {
                 match event {

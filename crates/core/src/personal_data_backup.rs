@@ -116,9 +116,22 @@ struct TrailerLine {
 pub fn export_personal_data<S: EventStore<ServiceEvent>>(
     store: &S,
     vault: &dyn Vault,
+    out: impl Write,
+) -> Result<PersonalDataSummary, PersonalDataBackupError> {
+    let head = store.head_position().map_err(ServiceError::from)?;
+    export_personal_data_until(store, vault, head, out)
+}
+
+/// [`export_personal_data`] for the customers the log registered up to position `until`: the
+/// personal data that belongs with an export of the events up to there (a customer registered
+/// while the events were exported is left to the next backup, whose events hold them).
+pub fn export_personal_data_until<S: EventStore<ServiceEvent>>(
+    store: &S,
+    vault: &dyn Vault,
+    until: u64,
     mut out: impl Write,
 ) -> Result<PersonalDataSummary, PersonalDataBackupError> {
-    let customers = RegisteredCustomers::read(store)?;
+    let customers = RegisteredCustomers::read_until(store, until)?;
     let write = |out: &mut dyn Write, bytes: &[u8]| {
         out.write_all(bytes).map_err(PersonalDataBackupError::Write)
     };
@@ -190,10 +203,7 @@ pub fn restore_personal_data<S: EventStore<ServiceEvent>, R: BufRead + Seek>(
             });
         }
         if !seen.insert(record.customer) {
-            return Err(invalid(
-                line,
-                format!("customer {} appears a second time", record.customer),
-            ));
+            return Err(twice(line, record.customer));
         }
         Ok(())
     })?;
@@ -222,12 +232,19 @@ pub fn restore_personal_data<S: EventStore<ServiceEvent>, R: BufRead + Seek>(
 /// count and CRC-32) without a store: how many records it holds. A restore checks it again,
 /// with the store's customers.
 pub fn check_personal_data(mut input: impl BufRead) -> Result<u64, PersonalDataBackupError> {
-    let mut records = 0;
-    read_records(&mut input, |_, _| {
-        records += 1;
-        Ok(())
+    let mut seen = BTreeSet::new();
+    read_records(&mut input, |line, record| {
+        if seen.insert(record.customer) {
+            Ok(())
+        } else {
+            Err(twice(line, record.customer))
+        }
     })?;
-    Ok(records)
+    Ok(seen.len() as u64)
+}
+
+fn twice(line: u64, customer: CustomerId) -> PersonalDataBackupError {
+    invalid(line, format!("customer {customer} appears a second time"))
 }
 
 fn invalid(line: u64, problem: String) -> PersonalDataBackupError {

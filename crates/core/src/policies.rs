@@ -175,21 +175,15 @@ pub(crate) fn react_to(
         }
         (ServiceEvent::Part(PartEvent::PartRegistered { part, models, .. }), _) => {
             for model in models.keys() {
-                if let Some(ModelEvent::Discontinued {
-                    guarantee_years,
-                    last_order_date,
-                    at,
-                    ..
-                }) = directory.discontinued_models.get(model)
-                {
+                if let Some(left) = directory.discontinued_models.get(model) {
                     push(
                         "part registered for a discontinued model: the model's discontinuation",
                         Reaction::Part(PartCommand::DiscontinueModel {
                             part: part.clone(),
                             model: *model,
-                            guarantee_years: *guarantee_years,
-                            last_order_date: *last_order_date,
-                            at: *at,
+                            guarantee_years: left.guarantee_years,
+                            last_order_date: left.last_order_date,
+                            at: left.at,
                         }),
                     );
                 }

@@ -39,7 +39,9 @@ use serde::{Deserialize, Serialize};
 use super::contract::{
     ContractEvent, ContractState, Payer, Priority, ServiceContract, SlaTarget, VisitStatus,
 };
-use super::customer::{Customer, CustomerState, ObligationStatus, RelationshipLevel, TargetGroup};
+use super::customer::{
+    Customer, CustomerEvent, CustomerState, ObligationStatus, RelationshipLevel, TargetGroup,
+};
 use super::events::ServiceEvent;
 use super::model::{ModelDetails, ModelEvent};
 use super::parts::{PartEvent, PartState, PartsSupply};
@@ -91,6 +93,10 @@ pub struct Reports {
     /// Technicians' names.
     #[serde(default)]
     technicians: BTreeMap<TechnicianId, String>,
+    /// Customers whose personal data was erased, by now (not cut: an erased name is never shown,
+    /// also in a report of a day before the erasure).
+    #[serde(default)]
+    erased: std::collections::BTreeSet<CustomerId>,
 }
 
 /// The entity states by stream: hashed (a rebuild looks one up per event), each report sorting
@@ -121,6 +127,11 @@ impl Projection<ServiceEvent> for Reports {
                 technician, name, ..
             }) if !name.is_empty() => {
                 self.technicians.insert(*technician, name.clone());
+            }
+            ServiceEvent::Customer(CustomerEvent::PersonalDataErased { .. }) => {
+                if let Some(customer) = Customer::of_stream(&envelope.stream_id) {
+                    self.erased.insert(customer);
+                }
             }
             _ => {}
         }
@@ -236,6 +247,11 @@ impl Reports {
     /// [`as_of`](Self::as_of): a past day's report shows today's names).
     pub fn model_details(&self, model: ModelId) -> Option<&ModelDetails> {
         self.catalogue.get(&model)
+    }
+
+    /// Whether `customer`'s personal data was erased (by now, whatever the cut).
+    pub fn is_erased(&self, customer: CustomerId) -> bool {
+        self.erased.contains(&customer)
     }
 
     /// A technician's name, if one was recorded when they were hired.

@@ -23,11 +23,21 @@ pub(crate) fn service_error(error: VisitError) -> ServiceError {
 pub(crate) fn visit_events_of_types<S: EventStore<ServiceEvent>>(
     store: &S,
     types: &[&str],
+    visit: impl FnMut(&EncodedEnvelope<'_>, ServiceEvent) -> Result<(), ReadError>,
+) -> Result<(), VisitError> {
+    let head = store.head_position()?;
+    visit_events_of_types_until(store, head, types, visit)
+}
+
+/// [`visit_events_of_types`] up to position `until` (inclusive).
+pub(crate) fn visit_events_of_types_until<S: EventStore<ServiceEvent>>(
+    store: &S,
+    until: u64,
+    types: &[&str],
     mut visit: impl FnMut(&EncodedEnvelope<'_>, ServiceEvent) -> Result<(), ReadError>,
 ) -> Result<(), VisitError> {
     let decoder = EventDecoder::<ServiceEvent>::default();
-    let head = store.head_position()?;
-    store.visit_encoded(1, head, &mut |encoded| {
+    store.visit_encoded(1, until, &mut |encoded| {
         if !types.contains(&encoded.event_type) {
             return Ok(());
         }

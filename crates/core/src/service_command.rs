@@ -77,7 +77,7 @@ pub struct CommandLine {
 pub struct CommandOutcome {
     /// The stream the command was recorded in.
     pub stream: String,
-    /// The stream's version after it.
+    /// The stream's version after it (for a replayed command: the stream's version now).
     pub version: u64,
     /// The type names of the events it recorded (empty: there was nothing to record).
     pub events: Vec<&'static str>,

@@ -229,8 +229,8 @@ business_key!(
     "part number"
 );
 
-/// An ISO 4217 currency code (three upper-case letters) of a currency the standard lists, with
-/// the number of digits of its minor unit from the standard's table (EUR 2, JPY 0, BHD 3).
+/// An ISO 4217 currency code: three upper-case letters, with the number of digits of its minor
+/// unit from the standard's table (EUR 2, JPY 0, BHD 3; see [`Currency::minor_unit_digits`]).
 #[derive(
     Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -240,22 +240,26 @@ pub struct Currency([u8; 3]);
 
 /// Why a string is not an ISO 4217 currency code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{0:?} is not an ISO 4217 currency code (three upper-case letters of a currency the standard lists, such as EUR, JPY or BHD)")]
+#[error(
+    "{0:?} is not an ISO 4217 currency code (three upper-case letters, such as EUR, JPY or BHD)"
+)]
 pub struct InvalidCurrency(pub String);
 
 impl Currency {
-    /// Validates a code such as `"EUR"` or `"RUB"`: three upper-case letters naming a currency
-    /// of ISO 4217 (the table of the `iso_currency` crate).
+    /// Validates a code such as `"EUR"` or `"RUB"`: three upper-case letters. A code the
+    /// standard's table does not list (yet) is taken too, so stored amounts never stop
+    /// decoding; [`is_listed`](Self::is_listed) says which it is.
     pub fn new(code: &str) -> Result<Self, InvalidCurrency> {
         match code.as_bytes() {
-            &[a, b, c]
-                if [a, b, c].iter().all(u8::is_ascii_uppercase)
-                    && iso_currency::Currency::from_code(code).is_some() =>
-            {
-                Ok(Self([a, b, c]))
-            }
+            &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_uppercase) => Ok(Self([a, b, c])),
             _ => Err(InvalidCurrency(code.to_owned())),
         }
+    }
+
+    /// Whether ISO 4217's table (the `iso_currency` crate's, kept current with the standard)
+    /// lists the code.
+    pub fn is_listed(&self) -> bool {
+        iso_currency::Currency::from_code(self.code()).is_some()
     }
 
     /// The code.
@@ -265,11 +269,13 @@ impl Currency {
     }
 
     /// How many decimal digits the currency's minor unit has (ISO 4217's exponent): 2 for EUR
-    /// (cents), 0 for JPY, 3 for BHD; 0 for the units without one (gold, XAU).
+    /// (cents), 0 for JPY, 3 for BHD; 0 for the units the standard gives none (gold, XAU); 2
+    /// for a code the table does not list.
     pub fn minor_unit_digits(&self) -> u32 {
-        iso_currency::Currency::from_code(self.code())
-            .and_then(iso_currency::Currency::exponent)
-            .map_or(0, u32::from)
+        match iso_currency::Currency::from_code(self.code()) {
+            Some(listed) => listed.exponent().map_or(0, u32::from),
+            None => 2,
+        }
     }
 }
 
@@ -499,14 +505,16 @@ mod tests {
     }
 
     #[test]
-    fn a_currency_is_one_iso_4217_lists() {
+    fn a_currency_is_three_upper_case_letters_and_the_table_says_which_are_listed() {
         for code in ["EUR", "RUB", "USD", "JPY", "BHD", "CHF"] {
-            assert_eq!(
-                Currency::new(code).map(|c| c.to_string()),
-                Ok(code.to_owned())
-            );
+            let currency = Currency::new(code).unwrap();
+            assert_eq!(currency.to_string(), code);
+            assert!(currency.is_listed(), "{code}");
         }
-        for code in ["ABC", "eur", "EU", "EURO", "", "ÉUR", "ZZZ"] {
+        let unlisted = Currency::new("ZZZ").unwrap();
+        assert!(!unlisted.is_listed());
+        assert_eq!(Money::new(1234, unlisted).to_string(), "12.34 ZZZ");
+        for code in ["eur", "EU", "EURO", "", "ÉUR", "E1R"] {
             assert_eq!(Currency::new(code), Err(InvalidCurrency(code.to_owned())));
         }
     }

@@ -1240,3 +1240,24 @@ fn a_sale_without_terms_gets_the_models_warranty_from_the_catalogue_p4() {
         "{error}"
     );
 }
+
+/// C1, §8: a registration the rules refuse (a partnership needs an account owner) leaves no
+/// personal record behind.
+#[test]
+fn a_refused_registration_leaves_no_personal_data_behind() {
+    let vault = std::sync::Arc::new(crate::kernel::MemoryVault::new());
+    let service = ServiceLifecycle::builder(MemoryStore::new())
+        .personal_data(vault.clone())
+        .open()
+        .unwrap();
+    let customer = CustomerId::from_uuid(uuid::Uuid::from_u128(31));
+    let registration = Registration::new(customer, PersonalData::new("Olga", "+7"), day(0))
+        .level(RelationshipLevel::Partnership);
+    let error = service
+        .register_customer(registration, &no_context())
+        .unwrap_err();
+    assert!(error.is_rejection(), "{error}");
+    assert_eq!(service.personal_data(customer).unwrap(), None);
+    let subject = crate::kernel::SubjectId::from_uuid(customer.as_uuid());
+    assert_eq!(crate::kernel::Vault::get(&*vault, subject).unwrap(), None);
+}

@@ -9,7 +9,6 @@ use std::fmt;
 use serde::Serialize;
 
 use super::Reports;
-use crate::customer::Customer;
 use crate::kernel::Vault;
 use crate::personal_data::PersonalDataRecord;
 use crate::product::Product;
@@ -23,7 +22,8 @@ pub enum CustomerName {
     Known(String),
     /// Their personal data was erased (C7): the reports never show it again.
     Erased,
-    /// No record in the vault, or the vault could not be read: the reports show the id.
+    /// No record in the vault, or the vault could not be read (or none was given): the
+    /// reports show the id ([`Names::customer_label`]).
     Unavailable,
 }
 
@@ -131,17 +131,22 @@ impl<'a> Names<'a> {
         serial
     }
 
+    /// A customer as a table shows them: their name, "(erased)", or their id when the vault
+    /// has no name for them.
+    pub fn customer_label(&self, customer: CustomerId) -> String {
+        match self.customer(customer) {
+            CustomerName::Unavailable => format!("customer {customer}"),
+            shown => shown.to_string(),
+        }
+    }
+
     /// The customer as a report shows them: their name, erased, or unavailable.
     pub fn customer(&self, customer: CustomerId) -> CustomerName {
         let cached = self.customers.borrow().get(&customer).cloned();
         if let Some(name) = cached {
             return name;
         }
-        let erased = Customer::stream_id(customer)
-            .ok()
-            .and_then(|stream| self.reports.customers.get(&stream))
-            .is_some_and(|state| state.personal_data_erased);
-        let name = if erased {
+        let name = if self.reports.is_erased(customer) {
             CustomerName::Erased
         } else {
             match self
@@ -161,9 +166,9 @@ impl<'a> Names<'a> {
     }
 }
 
-/// Short forms of ids, unique among the ids shown together: the last hex digits of each (the
-/// random end of a UUIDv7, never its time prefix), as many as it takes for no two to agree, and
-/// at least eight.
+/// Short forms of ids, unique among the ids shown together: the last hex digits of each (from
+/// the random end of a UUIDv7, not its time prefix), as many as it takes for no two to agree,
+/// and at least eight; all 32 only for ids that differ in their first digit alone.
 ///
 /// ```
 /// use service_lifecycle_core::reports::ShortIds;
@@ -177,7 +182,8 @@ impl<'a> Names<'a> {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShortIds {
-    digits: usize,
+    /// How many trailing hex digits; `None`: the whole id, hyphenated.
+    digits: Option<usize>,
 }
 
 impl ShortIds {
@@ -195,12 +201,24 @@ impl ShortIds {
                 suffixes.len() == ids.len()
             })
             .unwrap_or(32);
-        Self { digits }
+        Self {
+            digits: Some(digits),
+        }
+    }
+
+    /// Ids in full (`0190a5b4-0000-7000-8000-0000000000a1`): for output a program joins on.
+    pub fn full() -> Self {
+        Self { digits: None }
     }
 
     /// The short form of `id`.
     pub fn of(&self, id: uuid::Uuid) -> String {
-        let text = id.simple().to_string();
-        text[text.len() - self.digits..].to_owned()
+        match self.digits {
+            Some(digits) => {
+                let text = id.simple().to_string();
+                text[text.len() - digits..].to_owned()
+            }
+            None => id.to_string(),
+        }
     }
 }

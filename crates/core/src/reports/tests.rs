@@ -554,11 +554,16 @@ fn names_come_from_the_catalogue_the_hiring_and_the_vault_and_an_erased_customer
     let reports = Reports::read_as_of(&store, DateTime::<Utc>::MAX_UTC).unwrap();
     let names = Names::new(&reports, Some(&*vault));
     assert_eq!(names.customer(world.customer), CustomerName::Erased);
+    // Also in a report of a day before the erasure: an erased name is never shown again.
+    let before = Reports::read_as_of(&store, scenario_day(1)).unwrap();
+    let names_before = Names::new(&before, Some(&*vault));
+    assert_eq!(names_before.customer(world.customer), CustomerName::Erased);
     assert_eq!(names.customer(world.customer).to_string(), "(erased)");
     // Without a vault a customer is shown without a name, never guessed.
     let blind = Names::new(&reports, None);
     let other = CustomerId::from_uuid(uuid::Uuid::from_u128(99));
     assert_eq!(blind.customer(other), CustomerName::Unavailable);
+    assert_eq!(blind.customer_label(other), format!("customer {other}"));
 }
 
 #[test]
