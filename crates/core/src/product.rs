@@ -40,10 +40,11 @@ pub enum DeliveryTo {
     Enterprise,
 }
 
-/// The after-sale services a sale orders (P4).
+/// The after-sale services a sale orders (P4); each left out of the JSON is not ordered.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
 )]
+#[serde(default)]
 pub struct AfterSaleServices {
     /// Delivery, and where to.
     pub delivery: Option<DeliveryTo>,
