@@ -63,6 +63,26 @@ fn needs_attention(table: &Table, row: &[String]) -> bool {
     })
 }
 
+/// The SLA figures per contract run to a row per contract: the dashboard keeps those with a
+/// breach, and says how many it left out (the API's report lists them all).
+fn keep_what_needs_a_look(table: &mut Table) {
+    let column = |name: &str| table.columns.iter().position(|(column, _)| *column == name);
+    let (Some(scope), Some(breached)) = (column("scope"), column("breached")) else {
+        return;
+    };
+    let before = table.rows.len();
+    table.rows.retain(|row| {
+        row.get(scope).map(String::as_str) != Some("contract")
+            || row.get(breached).map(String::as_str) != Some("0")
+    });
+    let left_out = before - table.rows.len();
+    if left_out > 0 {
+        table.note(format!(
+            "{left_out} contracts without a breach are left out (GET /api/reports/sla lists them)"
+        ));
+    }
+}
+
 fn write_table(html: &mut String, table: &Table, first: bool) {
     let title = table.title.trim();
     let _ = if first {
@@ -127,6 +147,7 @@ pub async fn dashboard<S: DeskStore>(
                 html,
                 "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
                  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+                 <link rel=\"icon\" href=\"data:,\">\
                  <title>Service desk: the morning reports of {today}</title>\
                  <style>{STYLE}</style></head><body>\n<header><h1>Service desk: the morning \
                  reports of {today}</h1><form method=\"get\" action=\"/\"><label for=\"as_of\">As \
@@ -135,11 +156,12 @@ pub async fn dashboard<S: DeskStore>(
             );
             for name in ReportName::ALL {
                 let _ = writeln!(html, "<section id=\"{}\">", name.as_str());
-                for (index, table) in report_tables(&reports, &names, name, options)
-                    .iter()
+                for (index, mut table) in report_tables(&reports, &names, name, options)
+                    .into_iter()
                     .enumerate()
                 {
-                    write_table(&mut html, table, index == 0);
+                    keep_what_needs_a_look(&mut table);
+                    write_table(&mut html, &table, index == 0);
                 }
                 html.push_str("</section>\n");
             }
