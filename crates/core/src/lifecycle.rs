@@ -190,6 +190,49 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceBuilder<S> {
 /// - **Warranty ending within N days** (a date, not an event: [`ServiceLifecycle::run_daily`]) → a
 ///   proactive or partnership customer gets an outreach obligation offering a post-warranty
 ///   contract.
+///
+/// # Example
+/// A model in the catalogue, a customer, a unit received and prepared, then sold: the warranty
+/// starts, and the policy opens its contract.
+///
+/// ```
+/// use service_lifecycle_core::kernel::{CommandContext, MemoryStore};
+/// use service_lifecycle_core::testing::scenario::washing_machine;
+/// use service_lifecycle_core::testing::time::{eur_cents, scenario_day as day};
+/// use service_lifecycle_core::*;
+///
+/// let service = ServiceLifecycle::new(MemoryStore::new())?;
+/// let context = CommandContext::new();
+/// let model = ModelId::new();
+/// let details = washing_machine("WM-7 washing machine");
+/// service.model(ModelCommand::Introduce { model, details, at: day(0) }, &context)?;
+/// let customer = CustomerId::new();
+/// let anna = PersonalData::new("Anna Petrova", "+7 900 000 00 00");
+/// service.register_customer(Registration::new(customer, anna, day(0)), &context)?;
+/// let serial = SerialNumber::new("WM-1001")?;
+/// let product = ProductId::of(model, &serial);
+/// service.product(ProductCommand::ReceiveUnit { model, serial, at: day(1) }, &context)?;
+/// service.product(ProductCommand::Commission { product, at: day(1) }, &context)?;
+/// let notes = "quiet".to_owned();
+/// service.product(ProductCommand::RecordTestRun { product, passed: true, notes, at: day(1) }, &context)?;
+/// let sold = service.product(
+///     ProductCommand::Sell {
+///         product,
+///         customer,
+///         price: eur_cents(49_900),
+///         packaging: "box".into(),
+///         // Two years from installation, the model's terms, would never start: this sale
+///         // gives terms of its own.
+///         warranty: Some(WarrantyTerms { months: 12, starts: WarrantyStart::OnSale }),
+///         services: AfterSaleServices::default(),
+///         at: day(2),
+///     },
+///     &context,
+/// )?;
+/// assert!(sold.state.warranty.is_some());
+/// assert_eq!(service.directory(|d| d.contracts_by_unit[&product].len()), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ServiceLifecycle<S> {
     store: S,
     products: Repository<Product, ServiceEvent, S>,
@@ -320,6 +363,29 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
 
     /// Runs a catalogue command (M1-M3): introduce a model with its master data, revise it,
     /// discontinue it (its parts then get the discontinuation, R3).
+    ///
+    /// ```
+    /// use service_lifecycle_core::kernel::MemoryStore;
+    /// use service_lifecycle_core::testing::scenario::{no_context, world_on};
+    /// use service_lifecycle_core::testing::time::scenario_day as day;
+    /// use service_lifecycle_core::{ModelCommand, ServiceError, ModelError};
+    /// use service_lifecycle_core::kernel::ExecuteError;
+    ///
+    /// let world = world_on(MemoryStore::new()); // its model is in the catalogue
+    /// let discontinue = |at| ModelCommand::Discontinue {
+    ///     model: world.model,
+    ///     guarantee_years: 10,
+    ///     last_order_date: day(400).date_naive(),
+    ///     at,
+    /// };
+    /// world.service.model(discontinue(day(30)), &no_context())?;
+    /// let again = world.service.model(discontinue(day(31)), &no_context()).unwrap_err();
+    /// assert!(matches!(
+    ///     again,
+    ///     ServiceError::Model(ExecuteError::Rejected(ModelError::AlreadyDiscontinued { .. }))
+    /// ));
+    /// # Ok::<(), ServiceError>(())
+    /// ```
     pub fn model(
         &self,
         command: ModelCommand,
@@ -355,6 +421,26 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
     /// Runs a Product command on a unit that was received (unless it receives one, of a model
     /// that is known): a sale or a modernization names a customer, who must exist. A sale
     /// without warranty terms gets the terms the unit's model has in the catalogue (P4).
+    ///
+    /// ```
+    /// use service_lifecycle_core::kernel::MemoryStore;
+    /// use service_lifecycle_core::testing::scenario::{no_context, world_on};
+    /// use service_lifecycle_core::testing::time::scenario_day as day;
+    /// use service_lifecycle_core::{DamageSeverity, ProductCommand, ProductStatus};
+    ///
+    /// let world = world_on(MemoryStore::new());
+    /// world.receive_and_commission_on_day_1();
+    /// let damage = ProductCommand::RecordTransportDamage {
+    ///     product: world.product,
+    ///     description: "dented lid".into(),
+    ///     severity: DamageSeverity::Cosmetic,
+    ///     at: day(1),
+    /// };
+    /// let damaged = world.service.product(damage, &no_context())?;
+    /// // Open damage keeps the unit from sale (P3).
+    /// assert_ne!(damaged.state.status(), Some(ProductStatus::ReadyForSale));
+    /// # Ok::<(), service_lifecycle_core::ServiceError>(())
+    /// ```
     pub fn product(
         &self,
         mut command: ProductCommand,
@@ -403,6 +489,24 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
     /// ready for sale (C5). Registration and erasure of personal data go through
     /// [`register_customer`](Self::register_customer) and
     /// [`erase_customer`](Self::erase_customer).
+    ///
+    /// ```
+    /// use service_lifecycle_core::kernel::MemoryStore;
+    /// use service_lifecycle_core::testing::scenario::{no_context, world_on};
+    /// use service_lifecycle_core::testing::time::scenario_day as day;
+    /// use service_lifecycle_core::CustomerCommand;
+    ///
+    /// let world = world_on(MemoryStore::new());
+    /// world.setup_customer_technician_and_parts(); // an accountable household
+    /// let inquiry = CustomerCommand::LogInquiry {
+    ///     customer: world.customer,
+    ///     topic: "which programme for wool".into(),
+    ///     at: day(3),
+    /// };
+    /// let logged = world.service.customer(inquiry, &no_context())?;
+    /// assert_eq!(logged.state.inquiries.len(), 1);
+    /// # Ok::<(), service_lifecycle_core::ServiceError>(())
+    /// ```
     pub fn customer(
         &self,
         command: CustomerCommand,
@@ -449,6 +553,25 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
 
     /// Runs a PartsSupply command: a registration names models, a reservation a call, and a van
     /// a technician, which must exist.
+    ///
+    /// ```
+    /// use service_lifecycle_core::kernel::MemoryStore;
+    /// use service_lifecycle_core::testing::scenario::{no_context, world_on};
+    /// use service_lifecycle_core::testing::time::scenario_day as day;
+    /// use service_lifecycle_core::{Location, PartCommand};
+    ///
+    /// let world = world_on(MemoryStore::new());
+    /// world.setup_customer_technician_and_parts(); // two pumps in stock
+    /// let delivery = PartCommand::ReceiveStock {
+    ///     part: world.pump.clone(),
+    ///     location: Location::CentralWarehouse,
+    ///     quantity: 3,
+    ///     at: day(2),
+    /// };
+    /// let stocked = world.service.part(delivery, &no_context())?;
+    /// assert_eq!(stocked.state.available(), 5);
+    /// # Ok::<(), service_lifecycle_core::ServiceError>(())
+    /// ```
     pub fn part(
         &self,
         command: PartCommand,
@@ -490,6 +613,24 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
     /// Runs a Technician command on a hired technician (unless it hires one): an assignment
     /// names a call and a certification a model, which must exist (a model is in the catalogue
     /// before its first unit arrives, so staff are certified ahead of it).
+    ///
+    /// ```
+    /// use service_lifecycle_core::kernel::MemoryStore;
+    /// use service_lifecycle_core::testing::scenario::{no_context, world_on};
+    /// use service_lifecycle_core::testing::time::scenario_day as day;
+    /// use service_lifecycle_core::{TechnicianCommand, TechnicianId};
+    ///
+    /// let world = world_on(MemoryStore::new());
+    /// let olga = TechnicianId::new();
+    /// let service = &world.service;
+    /// service.technician(TechnicianCommand::Hire { technician: olga, name: "Olga".into(), at: day(0) }, &no_context())?;
+    /// service.technician(TechnicianCommand::CompleteStandardsTraining { technician: olga, at: day(1) }, &no_context())?;
+    /// let until = day(365).date_naive();
+    /// let certify = TechnicianCommand::Certify { technician: olga, model: world.model, until, at: day(1) };
+    /// let certified = service.technician(certify, &no_context())?;
+    /// assert!(certified.state.certified_for(world.model, day(100).date_naive()));
+    /// # Ok::<(), service_lifecycle_core::ServiceError>(())
+    /// ```
     pub fn technician(
         &self,
         command: TechnicianCommand,
@@ -513,7 +654,33 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         Ok(executed)
     }
 
-    /// Runs a ServiceContract command, checking first what needs other aggregates: a proposal
+    /// Runs a ServiceContract command, checking first what needs other aggregates. A call on a
+    /// unit sold under warranty, for instance:
+    ///
+    /// ```
+    /// use service_lifecycle_core::kernel::MemoryStore;
+    /// use service_lifecycle_core::testing::scenario::{no_context, world_on};
+    /// use service_lifecycle_core::testing::time::scenario_day as day;
+    /// use service_lifecycle_core::{CallId, CallKind, ContractCommand, Priority};
+    ///
+    /// let world = world_on(MemoryStore::new());
+    /// world.setup_customer_technician_and_parts();
+    /// world.prepare_and_sell(); // the warranty contract is opened by a policy
+    /// let call = CallId::new();
+    /// let open = ContractCommand::OpenCall {
+    ///     contract: world.warranty_contract(),
+    ///     call,
+    ///     unit: world.product,
+    ///     priority: Priority::High,
+    ///     kind: CallKind::Breakdown,
+    ///     at: day(10),
+    /// };
+    /// let opened = world.service.contract(open, &no_context())?;
+    /// assert!(opened.state.calls.contains_key(&call));
+    /// # Ok::<(), service_lifecycle_core::ServiceError>(())
+    /// ```
+    ///
+    /// What it checks: a proposal
     /// names a customer and units that must exist, and claims the units' days (S1: no two
     /// contracts at once), a post-warranty proposal's warranty ends are filled in from the
     /// units; a renewal claims the further days; a call names a unit; a dispatch names a
