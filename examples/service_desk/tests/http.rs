@@ -1,11 +1,12 @@
 //! The desk over real HTTP on 127.0.0.1: the daily story through the API, every class of error
 //! with its status, a request sent twice, and many clients at once, after which the store
-//! verifies clean.
+//! verifies clean; and the same desk on PostgreSQL, on a throwaway server the test starts.
 
 mod common;
 
 use common::Running;
 use serde_json::{json, Value};
+use service_desk::DeskStore;
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -28,7 +29,7 @@ fn ok(response: &(u16, Value), what: &str) -> Value {
 
 /// The shop: a model, a customer, a certified technician, a pump in stock. Returns (model,
 /// customer, technician).
-fn open_shop(desk: &Running) -> (String, String, String) {
+fn open_shop<S: DeskStore>(desk: &Running<S>) -> (String, String, String) {
     let model = created(
         &desk.post(
             "/api/models",
@@ -86,7 +87,7 @@ fn open_shop(desk: &Running) -> (String, String, String) {
 }
 
 /// A unit of `model` received ready for sale.
-fn unit(desk: &Running, model: &str, serial: &str) -> String {
+fn unit<S: DeskStore>(desk: &Running<S>, model: &str, serial: &str) -> String {
     created(
         &desk.post(
             "/api/units",
@@ -374,4 +375,49 @@ fn many_clients_at_once_get_a_success_or_a_clear_conflict_and_the_store_stays_wh
     desk.stop();
     let report = desk.store.verify().unwrap();
     assert!(report.is_clean(), "{report}");
+}
+
+#[test]
+fn the_desk_runs_on_postgresql_too() {
+    use service_lifecycle::kernel::EventStore;
+    use service_lifecycle::postgres::{PostgresOptions, PostgresStore, ThrowawayServer};
+    let Some(server) = ThrowawayServer::start_unless_missing().unwrap() else {
+        return;
+    };
+    let store = PostgresStore::<service_lifecycle::ServiceEvent>::open_with(
+        &server.url(),
+        PostgresOptions::new().schema("desk"),
+    )
+    .unwrap();
+    let mut desk = Running::on(store);
+    let (model, customer, _) = open_shop(&desk);
+    let washer = unit(&desk, &model, "WM-0001");
+    ok(
+        &desk.post(&format!("/api/units/{washer}/sale"), sale(&customer)),
+        "the sale",
+    );
+    created(
+        &desk.post(
+            "/api/service-requests",
+            json!({"unit": washer, "priority": "critical", "kind": "breakdown"}),
+        ),
+        "a service request",
+    );
+    let (status, board) = desk.call("GET", "/", None, &[]);
+    assert_eq!(status, 200);
+    assert!(board.contains("WM-7 washing machine"), "{board}");
+    desk.stop();
+    // Every event reads back in order, and every customer has their personal data.
+    let mut versions = std::collections::HashMap::new();
+    for stored in desk.store.read_all(1).unwrap() {
+        let stored = stored.unwrap();
+        let version = versions.entry(stored.stream_id.clone()).or_insert(0);
+        *version += 1;
+        assert_eq!(stored.stream_version, *version);
+    }
+    assert!(
+        service_lifecycle::customers_missing_personal_data(&desk.store, &desk.store)
+            .unwrap()
+            .is_empty()
+    );
 }

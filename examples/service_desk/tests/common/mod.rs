@@ -7,21 +7,21 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
-use service_desk::{serve, Desk};
+use service_desk::{serve, Desk, DeskStore};
 use service_lifecycle::sled::SledStore;
 use service_lifecycle::ServiceEvent;
 
 /// A desk running on its own runtime until [`Running::stop`].
-pub struct Running {
+pub struct Running<S = SledStore<ServiceEvent>> {
     pub address: SocketAddr,
-    pub store: SledStore<ServiceEvent>,
+    pub store: S,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<std::thread::JoinHandle<std::io::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
 }
 
 impl Running {
-    /// The desk over a new store.
+    /// The desk over a new sled store.
     pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path().join("store")).unwrap();
@@ -29,9 +29,11 @@ impl Running {
         running._dir = Some(dir);
         running
     }
+}
 
+impl<S: DeskStore> Running<S> {
     /// The desk over `store`.
-    pub fn on(store: SledStore<ServiceEvent>) -> Self {
+    pub fn on(store: S) -> Self {
         let desk = Arc::new(Desk::open(store.clone()).unwrap());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();
@@ -59,17 +61,6 @@ impl Running {
         }
     }
 
-    /// Stops the desk as Ctrl-C does and waits for it: the requests in flight finish, the
-    /// background task saves the checkpoint.
-    pub fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.join().unwrap().unwrap();
-        }
-    }
-
     /// `method path` with `body` (JSON) and `headers`; the status and the body.
     pub fn call(
         &self,
@@ -94,7 +85,20 @@ impl Running {
     }
 }
 
-impl Drop for Running {
+impl<S> Running<S> {
+    /// Stops the desk as Ctrl-C does and waits for it: the requests in flight finish, the
+    /// background task saves the checkpoint.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.join().unwrap().unwrap();
+        }
+    }
+}
+
+impl<S> Drop for Running<S> {
     fn drop(&mut self) {
         self.stop();
     }
