@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -135,11 +135,11 @@ async fn run<S: DeskStore>(
                     step(id, &index.to_string())
                 };
                 last = Some(desk.service().execute(command, &context)?);
+                desk.notify_recorded();
             }
             Ok(last)
         })
         .await?;
-    desk.recorded();
     Ok((status, Json(answer(outcome, extra))).into_response())
 }
 
@@ -376,15 +376,23 @@ pub async fn open_request<S: DeskStore>(
             if version == 0 {
                 return Err(ApiError::NotFound(format!("no unit {unit} is known")));
             }
-            let contract =
-                covering(desk, unit, at.date_naive())?.ok_or_else(|| ApiError::Refused {
-                    message: format!(
-                        "unit {unit} has no active contract on {}: a service call is opened \
+            // A request sent again (the same key, so the same call) keeps the contract it was
+            // opened under, whatever covers the unit now.
+            let opened = desk
+                .service()
+                .directory(|directory| directory.calls.get(&call).map(|(contract, _)| *contract));
+            let contract = match opened {
+                Some(contract) => Some(contract),
+                None => covering(desk, unit, at.date_naive())?,
+            };
+            let contract = contract.ok_or_else(|| ApiError::Refused {
+                message: format!(
+                    "unit {unit} has no active contract on {}: a service call is opened \
                          under the contract that covers the unit (S2)",
-                        at.date_naive()
-                    ),
-                    rule: Some("not_covered".into()),
-                })?;
+                    at.date_naive()
+                ),
+                rule: Some("not_covered".into()),
+            })?;
             let mut fields = fields;
             fields.insert("contract".into(), serde_json::json!(contract));
             let open = command("OpenCall", fields)?;
@@ -392,10 +400,10 @@ pub async fn open_request<S: DeskStore>(
                 ServiceCommand::Contract(open),
                 &CommandContext::with_command_id(id),
             )?;
+            desk.notify_recorded();
             Ok((outcome, contract))
         })
         .await?;
-    desk.recorded();
     let (outcome, contract) = response;
     let extra = serde_json::json!({ "call": call, "contract": contract });
     Ok((StatusCode::CREATED, Json(answer(Some(outcome), extra))).into_response())
@@ -465,14 +473,15 @@ pub async fn request_step<S: DeskStore>(
             .ok_or_else(|| ApiError::NotFound(format!("no service request {call} is known")))?;
             let mut fields = fields;
             fields.insert("contract".into(), serde_json::json!(contract));
-            let step = command(variant, fields)?;
-            Ok(desk.service().execute(
-                ServiceCommand::Contract(step),
+            let next = command(variant, fields)?;
+            let outcome = desk.service().execute(
+                ServiceCommand::Contract(next),
                 &CommandContext::with_command_id(id),
-            )?)
+            )?;
+            desk.notify_recorded();
+            Ok(outcome)
         })
         .await?;
-    desk.recorded();
     Ok((StatusCode::OK, Json(answer(Some(outcome), Value::Null))).into_response())
 }
 
@@ -538,6 +547,30 @@ pub struct AsOf {
     pub as_of: Option<String>,
 }
 
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AsOf {
+    type Rejection = ApiError;
+
+    /// Read from the query string by hand, so a malformed one is answered like any other bad
+    /// input (a JSON 400 naming `as_of`), not with the framework's plain-text rejection.
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let mut as_of = None;
+        for pair in parts.uri.query().unwrap_or_default().split('&') {
+            if let Some(value) = pair.strip_prefix("as_of=") {
+                if as_of.is_some() {
+                    return Err(ApiError::BadInput("as_of: given twice".into()));
+                }
+                // A date has no character a query would encode but the separators of a
+                // browser's form, which it leaves as they are.
+                as_of = Some(value.to_owned());
+            }
+        }
+        Ok(Self { as_of })
+    }
+}
+
 impl AsOf {
     /// The day asked for, or a 400 saying how to write one.
     pub fn day(&self) -> Result<Option<NaiveDate>, ApiError> {
@@ -597,7 +630,7 @@ pub fn report_named(name: &str) -> Result<ReportName, ApiError> {
 pub async fn report<S: DeskStore>(
     State(desk): Shared<S>,
     Path(name): Path<String>,
-    Query(as_of): Query<AsOf>,
+    as_of: AsOf,
 ) -> Result<Response, ApiError> {
     let name = report_named(&name)?;
     let day = as_of.day()?;

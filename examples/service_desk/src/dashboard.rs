@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Html;
 use chrono::Utc;
 use service_lifecycle::reports::Names;
@@ -130,7 +130,7 @@ fn write_table(html: &mut String, table: &Table, first: bool) {
 /// `GET /?as_of=YYYY-MM-DD`: the dashboard.
 pub async fn dashboard<S: DeskStore>(
     State(desk): State<Arc<Desk<S>>>,
-    Query(as_of): Query<AsOf>,
+    as_of: AsOf,
 ) -> Result<Html<String>, ApiError> {
     let day = as_of.day()?;
     let html = desk
@@ -138,10 +138,7 @@ pub async fn dashboard<S: DeskStore>(
             let reports = reports_as_of(desk, day)?;
             let today = day.unwrap_or_else(|| Utc::now().date_naive());
             let names = Names::new(&reports, Some(desk.store()));
-            let options = ReportOptions {
-                max_rows: usize::MAX,
-                ..ReportOptions::new(today)
-            };
+            let options = ReportOptions::new(today);
             let mut html = String::new();
             let _ = write!(
                 html,

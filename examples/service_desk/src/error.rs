@@ -33,6 +33,9 @@ pub enum ApiError {
     /// The store or the work failed; the request may be sent again.
     #[error("{0}")]
     Unavailable(String),
+    /// A bug of the desk (its work panicked): not the client's doing, and not worth a retry.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -43,6 +46,7 @@ impl ApiError {
             Self::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -53,6 +57,7 @@ impl ApiError {
             Self::Refused { .. } => "refused",
             Self::Conflict(_) => "conflict",
             Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
         }
     }
 }
@@ -98,7 +103,10 @@ impl From<ServiceError> for ApiError {
             | ServiceError::Contract(ExecuteError::TooManyConflicts { .. })
             | ServiceError::Part(ExecuteError::TooManyConflicts { .. })
             | ServiceError::Technician(ExecuteError::TooManyConflicts { .. })
-            | ServiceError::Model(ExecuteError::TooManyConflicts { .. }) => Self::Conflict(message),
+            | ServiceError::Model(ExecuteError::TooManyConflicts { .. })
+            | ServiceError::Coverage(ExecuteError::TooManyConflicts { .. }) => {
+                Self::Conflict(message)
+            }
             _ => Self::Unavailable(message),
         }
     }

@@ -58,10 +58,16 @@ pub async fn serve<S: DeskStore>(
 ) -> std::io::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let follower = tokio::spawn(Arc::clone(&desk).follow_until(stopped));
-    let served = axum::serve(listener, router(desk))
+    let served = axum::serve(listener, router(Arc::clone(&desk)))
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop.send(true);
-    let _ = follower.await;
-    served
+    let saved = follower
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|saved| saved.map_err(std::io::Error::other));
+    // The last handle of the desk closes its store (a flush, a pool of connections): blocking
+    // work, done off the async threads.
+    let _ = tokio::task::spawn_blocking(move || drop(desk)).await;
+    served.and(saved)
 }

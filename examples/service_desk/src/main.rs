@@ -1,6 +1,7 @@
 //! `service-desk [STORE]`: the service desk on a store (a sled directory, by default
 //! `target/service-desk-store`; or the store `SERVICE_LIFECYCLE_STORE` names, a PostgreSQL URL
-//! included), at `http://127.0.0.1:8080/` (or `SERVICE_DESK_ADDR`). Ctrl-C stops it cleanly.
+//! included), at `http://127.0.0.1:8080/` (or `SERVICE_DESK_ADDR`). Ctrl-C or SIGTERM stops it
+//! cleanly.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -57,9 +58,27 @@ async fn desk_on<S: DeskStore>(store: S, address: &str) -> Result<(), Box<dyn st
         listener.local_addr()?
     );
     serve(listener, desk, async {
-        let _ = tokio::signal::ctrl_c().await;
+        stop_asked().await;
         eprintln!("stopping: the requests in flight finish, the policies save their checkpoint");
     })
     .await?;
     Ok(())
+}
+
+/// Ctrl-C, or the SIGTERM a service manager (systemd, docker) sends.
+async fn stop_asked() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match terminate.as_mut() {
+            Some(signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminated => {}
+    }
 }

@@ -92,18 +92,32 @@ fn the_dashboard_of_a_seeded_store_renders_every_report_with_names_in_a_real_bro
     ] {
         assert!(dom.contains(title), "{title} is missing from the page");
     }
-    // Names, not ids: the simulated catalogue's models, its technicians, its customers.
-    assert!(dom.contains("WM-1"), "a model by its name");
+    // Names, not ids: the simulated catalogue's models, and customers by the names in the vault
+    // (the simulation names a customer "Given Family (number)", a technician without the number).
     assert!(
-        dom.contains("Volga") || dom.contains("WM-"),
-        "the catalogue's names"
+        dom.contains("<td>WM-1</td>"),
+        "a model by its catalogue name"
     );
-    assert!(
-        ["Anna", "Boris", "Daria", "Elena", "Igor", "Marina", "Oleg", "Sofia"]
+    let given = [
+        "Anna", "Boris", "Daria", "Elena", "Igor", "Marina", "Oleg", "Sofia",
+    ];
+    let family = [
+        "Ivanova",
+        "Kuznetsov",
+        "Lebedeva",
+        "Morozov",
+        "Novikova",
+        "Orlov",
+        "Popova",
+        "Sokolov",
+    ];
+    let customer_named = given.iter().any(|given| {
+        family
             .iter()
-            .any(|name| dom.contains(name)),
-        "people by their names"
-    );
+            .any(|family| dom.contains(&format!("<td>{given} {family} (")))
+    });
+    assert!(customer_named, "a customer by the name in the vault");
+    assert!(!dom.contains("<td>customer "), "no customer shown by id");
     assert!(
         dom.contains("value=\"2026-06-30\""),
         "the date picker shows the day"

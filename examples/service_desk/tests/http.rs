@@ -179,10 +179,26 @@ fn the_daily_story_runs_through_the_api_and_the_store_verifies_clean() {
         .unwrap()
         .values()
         .any(|name| name == "WM-7 washing machine"));
-    let (status, past) = desk.get_json("/api/reports/backlog?as_of=2020-01-01");
+    // As of a day before anything happened, the board is empty; today it holds the units.
+    let (status, past) = desk.get_json("/api/reports/pre-sale?as_of=2020-01-01");
     assert_eq!(status, 200, "{past}");
-    assert_eq!(past["data"]["awaiting_delivery"], json!([]));
+    assert_eq!(past["data"]["units_by_model_and_status"], json!([]));
+    assert_ne!(pre_sale["data"]["units_by_model_and_status"], json!([]));
+    let (status, twice) = desk.get_json("/api/reports/pre-sale?as_of=2020-01-01&as_of=2021-01-01");
+    assert_eq!(status, 400, "{twice}");
+    assert_eq!(twice["error"], "bad_input");
     desk.stop();
+    // The background task followed the log to its end and saved the policies' checkpoint there.
+    use service_lifecycle::kernel::{CheckpointStore, EventStore};
+    let head = desk.store.head_position().unwrap();
+    let followed = desk
+        .store
+        .load_checkpoint(service_lifecycle::POLICY_CHECKPOINT)
+        .unwrap();
+    assert_eq!(
+        followed, head,
+        "the checkpoint is at the head when the desk stops"
+    );
     let report = desk.store.verify().unwrap();
     assert!(report.is_clean(), "{report}");
     assert!(
@@ -190,6 +206,75 @@ fn the_daily_story_runs_through_the_api_and_the_store_verifies_clean() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[test]
+fn a_request_sent_again_with_its_idempotency_key_records_nothing_twice() {
+    let desk = Running::start();
+    let (model, customer, _) = open_shop(&desk);
+    let key = id();
+    let send = |path: &str, body: Value| {
+        let (status, text) = desk.call(
+            "POST",
+            path,
+            Some(&body.to_string()),
+            &[("Idempotency-Key", &key)],
+        );
+        (status, common::json(&text))
+    };
+    // A unit received ready for sale: three commands, each recognised the second time.
+    let receive = json!({"model": model, "serial": "WM-0009", "ready_for_sale": true});
+    let first = send("/api/units", receive.clone());
+    assert_eq!(first.0, 201, "{}", first.1);
+    let again = send("/api/units", receive);
+    assert_eq!(again.0, 201, "{}", again.1);
+    assert_eq!(again.1["replayed"], true);
+    assert_eq!(again.1["unit"], first.1["unit"]);
+    // A customer: the same id, registered once.
+    let key = id();
+    let register = |desk: &Running| {
+        let body = json!({"name": "Vera", "contact": "+7"}).to_string();
+        let (status, text) = desk.call(
+            "POST",
+            "/api/customers",
+            Some(&body),
+            &[("Idempotency-Key", &key)],
+        );
+        (status, common::json(&text))
+    };
+    let first = register(&desk);
+    let again = register(&desk);
+    assert_eq!((first.0, again.0), (201, 201), "{} {}", first.1, again.1);
+    assert_eq!(first.1["customer"], again.1["customer"]);
+    assert_eq!(again.1["replayed"], true);
+    // A service request: the same call, under the same contract.
+    let washer = first_sold_unit(&desk, &model, &customer);
+    let key = id();
+    let open = |desk: &Running| {
+        let body = json!({"unit": washer, "priority": "high", "kind": "breakdown"}).to_string();
+        let (status, text) = desk.call(
+            "POST",
+            "/api/service-requests",
+            Some(&body),
+            &[("Idempotency-Key", &key)],
+        );
+        (status, common::json(&text))
+    };
+    let first = open(&desk);
+    let again = open(&desk);
+    assert_eq!((first.0, again.0), (201, 201), "{} {}", first.1, again.1);
+    assert_eq!(first.1["call"], again.1["call"]);
+    assert_eq!(again.1["replayed"], true);
+}
+
+/// A unit of `model` sold to `customer`.
+fn first_sold_unit<S: DeskStore>(desk: &Running<S>, model: &str, customer: &str) -> String {
+    let washer = unit(desk, model, "WM-0100");
+    ok(
+        &desk.post(&format!("/api/units/{washer}/sale"), sale(customer)),
+        "the sale",
+    );
+    washer
 }
 
 #[test]
@@ -327,7 +412,7 @@ fn many_clients_at_once_get_a_success_or_a_clear_conflict_and_the_store_stays_wh
                         Some(&sale(&customer).to_string()),
                         &[],
                     );
-                    statuses.push((status, body));
+                    statuses.push(("sale", status, body));
                     let (status, body) = common::request(
                         address,
                         "POST",
@@ -338,7 +423,7 @@ fn many_clients_at_once_get_a_success_or_a_clear_conflict_and_the_store_stays_wh
                         ),
                         &[],
                     );
-                    statuses.push((status, body));
+                    statuses.push(("receipt", status, body));
                     let (status, body) = common::request(
                         address,
                         "POST",
@@ -349,7 +434,7 @@ fn many_clients_at_once_get_a_success_or_a_clear_conflict_and_the_store_stays_wh
                         ),
                         &[],
                     );
-                    statuses.push((status, body));
+                    statuses.push(("request", status, body));
                 }
                 statuses
             })
@@ -357,11 +442,17 @@ fn many_clients_at_once_get_a_success_or_a_clear_conflict_and_the_store_stays_wh
         .collect();
     let mut sold = 0;
     for client in clients {
-        for (status, body) in client.join().unwrap() {
+        for (what, status, body) in client.join().unwrap() {
             assert!(
                 matches!(status, 200 | 201 | 409 | 422),
                 "a success or a clear refusal, never {status}: {body}"
             );
+            if what == "receipt" {
+                assert_eq!(
+                    status, 201,
+                    "a receipt of a new serial always passes: {body}"
+                );
+            }
             if status >= 400 {
                 let body = common::json(&body);
                 assert!(!body["message"].as_str().unwrap_or_default().is_empty());

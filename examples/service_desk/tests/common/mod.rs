@@ -93,7 +93,11 @@ impl<S> Running<S> {
             let _ = stop.send(());
         }
         if let Some(server) = self.server.take() {
-            server.join().unwrap().unwrap();
+            let stopped = server.join();
+            // While a failing test unwinds, its own message is the one to keep.
+            if !std::thread::panicking() {
+                stopped.unwrap().unwrap();
+            }
         }
     }
 }
@@ -118,6 +122,10 @@ pub fn request(
     headers: &[(&str, &str)],
 ) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
+    // A desk that stops answering fails the test instead of hanging it.
+    let patience = Some(std::time::Duration::from_secs(60));
+    stream.set_read_timeout(patience).unwrap();
+    stream.set_write_timeout(patience).unwrap();
     let body = body.unwrap_or("");
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
