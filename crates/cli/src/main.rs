@@ -238,6 +238,23 @@ macro_rules! say {
     }};
 }
 
+/// Runs `$run` with `$store` bound to the existing store at `$location`: a sled directory or a
+/// PostgreSQL database, two types, one command. Reading commands never create a store.
+macro_rules! on_existing_store {
+    ($location:expr, |$store:ident| $run:expr) => {
+        match &$location {
+            StoreLocation::Sled(path) => {
+                let $store = &open_existing(path)?;
+                $run
+            }
+            StoreLocation::Postgres { .. } => {
+                let $store = &open_postgres(&$location, true)?;
+                $run
+            }
+        }
+    };
+}
+
 /// A failure a shell user can act on.
 struct Failure {
     message: String,
@@ -383,12 +400,7 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
                 within_days,
                 format,
             };
-            match &store {
-                StoreLocation::Sled(path) => report_command(&open_existing(path)?, report),
-                StoreLocation::Postgres { .. } => {
-                    report_command(&open_postgres(&store, true)?, report)
-                }
-            }
+            on_existing_store!(store, |opened| report_command(opened, report))
         }
         Command::Export {
             store,
@@ -405,12 +417,7 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
                 personal_data,
                 without_personal_data,
             };
-            match &store {
-                StoreLocation::Sled(path) => export_command(&open_existing(path)?, export),
-                StoreLocation::Postgres { .. } => {
-                    export_command(&open_postgres(&store, true)?, export)
-                }
-            }
+            on_existing_store!(store, |opened| export_command(opened, export))
         }
         Command::Import {
             store,
@@ -434,14 +441,9 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
             output,
         } => {
             let customer = service_lifecycle_core::CustomerId::from_uuid(customer);
-            match &store {
-                StoreLocation::Sled(path) => {
-                    customer_export_command(&open_existing(path)?, customer, output)
-                }
-                StoreLocation::Postgres { .. } => {
-                    customer_export_command(&open_postgres(&store, true)?, customer, output)
-                }
-            }
+            on_existing_store!(store, |opened| customer_export_command(
+                opened, customer, output
+            ))
         }
         Command::CustomerErase { customer, store } => {
             let customer = service_lifecycle_core::CustomerId::from_uuid(customer);
