@@ -302,7 +302,7 @@ where
     // Against the store: a stream it holds is either this load's (the same first event: the
     // rows were loaded before, and are left out) or another's (refused).
     let mut in_store: HashMap<String, InStore> = HashMap::new();
-    let mut events = Vec::new();
+    let mut events = 0u64;
     for stored in scratch.read_all(seeded + 1).map_err(LoadError::store)? {
         let stored = stored.map_err(LoadError::store)?;
         let stream = stored.stream_id.as_str().to_owned();
@@ -315,7 +315,7 @@ where
             }
         };
         match state {
-            InStore::New => events.push(stored),
+            InStore::New => events += 1,
             InStore::LoadedBefore => {}
             InStore::HeldOtherwise => {
                 // Only a stream a row created can be held otherwise (the policies' streams
@@ -346,40 +346,55 @@ where
                 .map_err(LoadError::store)?;
         }
     }
-    summary.events = events.len() as u64;
-    if !events.is_empty() {
+    summary.events = events;
+    if events > 0 {
+        // The scratch log read a second time, straight into the import: one run per stretch of
+        // consecutive events of a stream, so memory holds a run, not the load.
         store
             .import_atomically(|sink| {
-                let mut runs: Vec<(StreamId, u64, Vec<NewEvent<ServiceEvent>>)> = Vec::new();
-                for stored in events {
-                    let event = NewEvent {
-                        event_id: stored.event_id,
-                        recorded_at: stored.recorded_at,
-                        correlation_id: stored.correlation_id,
-                        causation_id: stored.causation_id,
-                        metadata: stored.metadata.clone(),
-                        event: stored.event.clone(),
+                let mut run: Option<(StreamId, u64, Vec<NewEvent<ServiceEvent>>)> = None;
+                let mut append = |run: Option<(StreamId, u64, Vec<NewEvent<ServiceEvent>>)>| {
+                    let Some((stream, first_version, events)) = run else {
+                        return Ok(());
                     };
-                    match runs.last_mut() {
-                        Some((stream, _, run)) if *stream == stored.stream_id => run.push(event),
-                        _ => runs.push((
-                            stored.stream_id.clone(),
-                            stored.stream_version,
-                            vec![event],
-                        )),
-                    }
-                }
-                for (stream, first_version, run) in runs {
                     let expected = if first_version == 1 {
                         ExpectedVersion::NoStream
                     } else {
                         ExpectedVersion::Exact(first_version - 1)
                     };
-                    sink.append_run(&stream, expected, run)?;
+                    sink.append_run(&stream, expected, events)
+                        .map_err(LoadError::store)
+                };
+                for stored in scratch.read_all(seeded + 1).map_err(LoadError::store)? {
+                    let stored = stored.map_err(LoadError::store)?;
+                    if in_store.get(stored.stream_id.as_str()) != Some(&InStore::New) {
+                        continue;
+                    }
+                    let stored = stored.into_owned();
+                    let event = NewEvent {
+                        event_id: stored.event_id,
+                        recorded_at: stored.recorded_at,
+                        correlation_id: stored.correlation_id,
+                        causation_id: stored.causation_id,
+                        metadata: stored.metadata,
+                        event: stored.event,
+                    };
+                    match &mut run {
+                        Some((stream, _, events)) if *stream == stored.stream_id => {
+                            events.push(event);
+                        }
+                        _ => {
+                            let next = (stored.stream_id, stored.stream_version, vec![event]);
+                            append(run.replace(next))?;
+                        }
+                    }
                 }
-                Ok::<(), service_lifecycle_core::kernel::AppendError>(())
+                append(run)
             })
-            .map_err(|error: AtomicImportError<_>| LoadError::store(error))?;
+            .map_err(|error| match error {
+                AtomicImportError::Feed(error) => error,
+                other => LoadError::store(other),
+            })?;
     }
     Ok(summary)
 }
