@@ -418,9 +418,10 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
             .then(|| ModelState::clone(&loaded.state)))
     }
 
-    /// Runs a Product command on a unit that was received (unless it receives one, of a model
-    /// that is known): a sale or a modernization names a customer, who must exist. A sale
-    /// without warranty terms gets the terms the unit's model has in the catalogue (P4).
+    /// Runs a Product command on a unit that was received (unless it receives one): a sale or a
+    /// modernization names a customer, who must exist. A sale without warranty terms gets the
+    /// terms the unit's model has in the catalogue (P4). A unit may be of a model the catalogue
+    /// does not hold (yet): the reports then show the model by its id.
     ///
     /// ```
     /// use service_lifecycle_core::kernel::MemoryStore;
@@ -446,9 +447,8 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         mut command: ProductCommand,
         context: &CommandContext,
     ) -> Result<Executed<Product>, ServiceError> {
-        match &command {
-            ProductCommand::ReceiveUnit { model, .. } => self.require_model(*model)?,
-            _ => self.require_unit(command.product())?,
+        if !matches!(command, ProductCommand::ReceiveUnit { .. }) {
+            self.require_unit(command.product())?;
         }
         if let ProductCommand::Sell {
             product,
@@ -551,8 +551,8 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         Ok(executed)
     }
 
-    /// Runs a PartsSupply command: a registration names models, a reservation a call, and a van
-    /// a technician, which must exist.
+    /// Runs a PartsSupply command: a reservation names a call, and a van a technician, which
+    /// must exist (the models a registration names may be ones no unit has arrived of yet).
     ///
     /// ```
     /// use service_lifecycle_core::kernel::MemoryStore;
@@ -577,13 +577,8 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         command: PartCommand,
         context: &CommandContext,
     ) -> Result<Executed<PartsSupply>, ServiceError> {
-        match &command {
-            PartCommand::RegisterPart { models, .. } => {
-                for model in models.keys() {
-                    self.require_model(*model)?;
-                }
-            }
-            _ => self.require_part(command.part())?,
+        if !matches!(command, PartCommand::RegisterPart { .. }) {
+            self.require_part(command.part())?;
         }
         let mut locations = Vec::new();
         match &command {
@@ -611,8 +606,8 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
     }
 
     /// Runs a Technician command on a hired technician (unless it hires one): an assignment
-    /// names a call and a certification a model, which must exist (a model is in the catalogue
-    /// before its first unit arrives, so staff are certified ahead of it).
+    /// names a call, which must exist. A certification names a model without that check: staff
+    /// are trained before the first unit of a model arrives, and before it is in the catalogue.
     ///
     /// ```
     /// use service_lifecycle_core::kernel::MemoryStore;
@@ -639,10 +634,8 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         if !matches!(command, TechnicianCommand::Hire { .. }) {
             self.require_technician(command.technician())?;
         }
-        match &command {
-            TechnicianCommand::AssignToCall { call, .. } => self.require_call(*call)?,
-            TechnicianCommand::Certify { model, .. } => self.require_model(*model)?,
-            _ => {}
+        if let TechnicianCommand::AssignToCall { call, .. } = &command {
+            self.require_call(*call)?;
         }
         let executed = execute(
             &self.technicians,
