@@ -186,10 +186,10 @@ fn round(world: &mut World) -> bool {
                 customer,
                 price: Money::new(50_000, world.eur),
                 packaging: "box".into(),
-                warranty: Some(WarrantyTerms {
+                warranty: WarrantyTerms {
                     months: 24,
                     starts: WarrantyStart::OnSale,
-                }),
+                },
                 services: AfterSaleServices::default(),
                 at: at(start),
             },

@@ -579,14 +579,14 @@ impl<S: DealerStore> Dealer<S> {
                     customer: buyer,
                     price: Money::new([64_900, 89_900, 54_900][m], eur()),
                     packaging: "original box".into(),
-                    warranty: Some(WarrantyTerms {
+                    warranty: WarrantyTerms {
                         months,
                         starts: if m == 0 {
                             WarrantyStart::OnInstallation
                         } else {
                             WarrantyStart::OnSale
                         },
-                    }),
+                    },
                     services,
                     at: at(day, 12),
                 },

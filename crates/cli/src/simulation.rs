@@ -369,10 +369,10 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> Simulation<S> {
                 customer: buyer,
                 price: Money::new(50_000 + (unit % 50) as i64 * 1_000, eur),
                 packaging: "original box".into(),
-                warranty: Some(WarrantyTerms {
+                warranty: WarrantyTerms {
                     months: 12,
                     starts: WarrantyStart::OnSale,
-                }),
+                },
                 services: AfterSaleServices {
                     delivery: full.then_some(DeliveryTo::Home),
                     installation: full,

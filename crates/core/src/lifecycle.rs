@@ -27,7 +27,7 @@ use super::policy_log::{PolicyFailure, PolicyLog};
 use super::product::{Product, ProductCommand};
 use super::registration::Registration;
 use super::technician::{Technician, TechnicianCommand, TechnicianError};
-use super::values::{ContractId, CustomerId, ProductId};
+use super::values::{ContractId, CustomerId, ProductId, WarrantyTerms};
 use crate::directory::Directory;
 use crate::error::{Reference, ServiceError};
 use crate::kernel::{
@@ -223,7 +223,7 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceBuilder<S> {
 ///         packaging: "box".into(),
 ///         // Two years from installation, the model's terms, would never start: this sale
 ///         // gives terms of its own.
-///         warranty: Some(WarrantyTerms { months: 12, starts: WarrantyStart::OnSale }),
+///         warranty: WarrantyTerms { months: 12, starts: WarrantyStart::OnSale },
 ///         services: AfterSaleServices::default(),
 ///         at: day(2),
 ///     },
@@ -418,10 +418,27 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
             .then(|| ModelState::clone(&loaded.state)))
     }
 
+    /// The warranty a unit is sold with by default: the terms its model has in the catalogue
+    /// (P4), `None` for a unit of a model the catalogue does not hold, or a unit never received.
+    pub fn warranty_of(&self, unit: ProductId) -> Result<Option<WarrantyTerms>, ServiceError> {
+        let loaded = self
+            .products
+            .load(&Product::stream_id(unit)?)
+            .map_err(ExecuteError::<super::product::ProductError>::from)?;
+        let Some(model) = loaded.state.model else {
+            return Ok(None);
+        };
+        Ok(self
+            .catalogue_entry(model)?
+            .and_then(|entry| entry.details)
+            .map(|details| details.warranty))
+    }
+
     /// Runs a Product command on a unit that was received (unless it receives one): a sale or a
-    /// modernization names a customer, who must exist. A sale without warranty terms gets the
-    /// terms the unit's model has in the catalogue (P4). A unit may be of a model the catalogue
-    /// does not hold (yet): the reports then show the model by its id.
+    /// modernization names a customer, who must exist. A sale carries its warranty terms: the
+    /// model's from the catalogue ([`warranty_of`](Self::warranty_of)) or its own (P4). A unit
+    /// may be of a model the catalogue does not hold (yet): the reports then show the model by
+    /// its id.
     ///
     /// ```
     /// use service_lifecycle_core::kernel::MemoryStore;
@@ -444,28 +461,11 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
     /// ```
     pub fn product(
         &self,
-        mut command: ProductCommand,
+        command: ProductCommand,
         context: &CommandContext,
     ) -> Result<Executed<Product>, ServiceError> {
         if !matches!(command, ProductCommand::ReceiveUnit { .. }) {
             self.require_unit(command.product())?;
-        }
-        if let ProductCommand::Sell {
-            product,
-            warranty: warranty @ None,
-            ..
-        } = &mut command
-        {
-            let unit = self
-                .products
-                .load(&Product::stream_id(*product)?)
-                .map_err(ExecuteError::<super::product::ProductError>::from)?;
-            if let Some(model) = unit.state.model {
-                *warranty = self
-                    .catalogue_entry(model)?
-                    .and_then(|entry| entry.details)
-                    .map(|details| details.warranty);
-            }
         }
         match &command {
             ProductCommand::Sell { customer, .. } => self.require_customer(*customer)?,

@@ -513,10 +513,8 @@ pub enum ProductCommand {
         price: Money,
         /// How it is packed.
         packaging: String,
-        /// The warranty for this sale; `None` (or left out of the JSON) sells with the terms
-        /// the model has in the catalogue, which the application fills in (P4).
-        #[serde(default)]
-        warranty: Option<WarrantyTerms>,
+        /// The warranty: the model's default or overridden for this sale.
+        warranty: WarrantyTerms,
         /// The after-sale services ordered.
         services: AfterSaleServices,
         /// When.
@@ -670,12 +668,6 @@ pub enum ProductError {
         "the warranty of unit {product} lasts no month: a warranty lasts at least one month (P4)"
     )]
     EmptyWarranty {
-        /// The unit.
-        product: ProductId,
-    },
-    /// P4: a sale without warranty terms, of a model the catalogue gives none for.
-    #[error("the sale of unit {product} names no warranty terms and its model has none in the catalogue: a sale carries the model's terms or its own (P4)")]
-    NoWarrantyTerms {
         /// The unit.
         product: ProductId,
     },
@@ -986,14 +978,11 @@ fn sell(
     customer: &CustomerId,
     price: &Money,
     packaging: &str,
-    warranty: &Option<WarrantyTerms>,
+    warranty: &WarrantyTerms,
     services: &AfterSaleServices,
     at: &DateTime<Utc>,
 ) -> Result<Vec<ProductEvent>, ProductError> {
     before_sale(state, product, "P4")?;
-    let Some(warranty) = warranty else {
-        return Err(ProductError::NoWarrantyTerms { product });
-    };
     let missing = state.missing_for_sale();
     if !missing.is_empty() {
         return Err(ProductError::NotReadyForSale { product, missing });

@@ -310,6 +310,23 @@ pub async fn unit_step<S: DeskStore>(
         fields
             .entry("services")
             .or_insert_with(|| serde_json::json!({}));
+        if !fields.contains_key("warranty") {
+            // The warranty the model is sold with, from the catalogue (P4).
+            let terms = desk
+                .blocking(move |desk| {
+                    require_unit(desk, unit)?;
+                    Ok(desk.service().warranty_of(unit)?)
+                })
+                .await?
+                .ok_or_else(|| ApiError::Refused {
+                    message: format!(
+                        "the sale of unit {unit} names no warranty and its model has none in \
+                         the catalogue: a sale carries the model's terms or its own (P4)"
+                    ),
+                    rule: Some("no_warranty_terms".into()),
+                })?;
+            fields.insert("warranty".into(), serde_json::json!(terms));
+        }
     }
     let command: ProductCommand = command(variant, fields)?;
     let id = command_id(&headers)?;
@@ -321,6 +338,17 @@ pub async fn unit_step<S: DeskStore>(
         Value::Null,
     )
     .await
+}
+
+/// A 404 unless `unit` was received.
+fn require_unit<S: DeskStore>(desk: &Desk<S>, unit: ProductId) -> Result<(), ApiError> {
+    let stream = service_lifecycle::Product::stream_id(unit).map_err(ServiceError::from)?;
+    let version = service_lifecycle::kernel::EventStore::stream_version(desk.store(), &stream)
+        .map_err(ServiceError::from)?;
+    if version == 0 {
+        return Err(ApiError::NotFound(format!("no unit {unit} is known")));
+    }
+    Ok(())
 }
 
 /// The contract covering `unit` on `date` (active, from its start to its end), looked up in the
@@ -369,13 +397,7 @@ pub async fn open_request<S: DeskStore>(
     let id = command_id(&headers)?;
     let response = desk
         .blocking(move |desk| {
-            let stream = service_lifecycle::Product::stream_id(unit).map_err(ServiceError::from)?;
-            let version =
-                service_lifecycle::kernel::EventStore::stream_version(desk.store(), &stream)
-                    .map_err(ServiceError::from)?;
-            if version == 0 {
-                return Err(ApiError::NotFound(format!("no unit {unit} is known")));
-            }
+            require_unit(desk, unit)?;
             // A request sent again (the same key, so the same call) keeps the contract it was
             // opened under, whatever covers the unit now.
             let opened = desk

@@ -25,10 +25,10 @@ fn sale_on_day_2(w: &World) -> ProductCommand {
         customer: w.customer,
         price: Money::new(10_000, w.eur),
         packaging: "box".into(),
-        warranty: Some(WarrantyTerms {
+        warranty: WarrantyTerms {
             months: 12,
             starts: WarrantyStart::OnSale,
-        }),
+        },
         services: AfterSaleServices::default(),
         at: day(2),
     }
@@ -388,10 +388,10 @@ fn policies_interrupted_by_a_stop_are_completed_when_the_application_opens_again
         customer: w.customer,
         price: Money::new(10_000, w.eur),
         packaging: "box".into(),
-        warranty: Some(WarrantyTerms {
+        warranty: WarrantyTerms {
             months: 12,
             starts: WarrantyStart::OnSale,
-        }),
+        },
         services: AfterSaleServices::default(),
         at: day(2),
     };
@@ -1138,89 +1138,34 @@ fn every_public_error_converts_into_the_facades_error_with_a_question_mark() {
     }
     assert!(load().unwrap_err().to_string().contains('y'));
 }
-
-/// P4: a sale without terms of its own carries the warranty its model is sold with in the
-/// catalogue; terms given override them; without either, the sale is refused naming the rule.
+/// P4: the warranty a unit is sold with by default is the one its model has in the catalogue.
 #[test]
-fn a_sale_without_terms_gets_the_models_warranty_from_the_catalogue_p4() {
+fn a_units_default_warranty_is_its_models_in_the_catalogue_p4() {
     let w = world();
-    w.setup_customer_technician_and_parts();
     w.receive_and_commission_on_day_1();
     let s = &w.service;
-    let yearly = ModelId::from_uuid(uuid::Uuid::from_u128(12));
-    let details = ModelDetails {
-        name: "DW-5 dishwasher".into(),
-        manufacturer: "Neva Home".into(),
-        category: "dishwashers".into(),
-        warranty: WarrantyTerms {
-            months: 18,
-            starts: WarrantyStart::OnSale,
-        },
-    };
-    s.model(
-        ModelCommand::Introduce {
-            model: yearly,
-            details,
-            at: day(0),
+    assert_eq!(
+        s.warranty_of(w.product).unwrap(),
+        Some(WarrantyTerms {
+            months: 24,
+            starts: WarrantyStart::OnInstallation,
+        })
+    );
+    let unlisted = ModelId::from_uuid(uuid::Uuid::from_u128(404));
+    let serial = SerialNumber::new("X-1").unwrap();
+    let unit = ProductId::of(unlisted, &serial);
+    s.product(
+        ProductCommand::ReceiveUnit {
+            model: unlisted,
+            serial,
+            at: day(1),
         },
         &no_context(),
     )
     .unwrap();
-    let serial = SerialNumber::new("DW-1").unwrap();
-    let unit = ProductId::of(yearly, &serial);
-    for command in [
-        ProductCommand::ReceiveUnit {
-            model: yearly,
-            serial,
-            at: day(1),
-        },
-        ProductCommand::Commission {
-            product: unit,
-            at: day(1),
-        },
-        ProductCommand::RecordTestRun {
-            product: unit,
-            passed: true,
-            notes: "ok".into(),
-            at: day(1),
-        },
-    ] {
-        s.product(command, &no_context()).unwrap();
-    }
-    let sale = |product| ProductCommand::Sell {
-        product,
-        customer: w.customer,
-        price: Money::new(30_000, w.eur),
-        packaging: "box".into(),
-        warranty: None,
-        services: AfterSaleServices::default(),
-        at: day(2),
-    };
-    let sold = s.product(sale(unit), &no_context()).unwrap();
-    let warranty = sold.state.warranty.expect("it starts on the sale");
-    assert_eq!(
-        warranty.until,
-        months_after(day(2).date_naive(), 18).unwrap()
-    );
-    // The world's own model starts its warranty at installation, which this sale does not
-    // order: the catalogue's terms are checked like any others (P4).
-    let test_run = ProductCommand::RecordTestRun {
-        product: w.product,
-        passed: true,
-        notes: "ok".into(),
-        at: day(1),
-    };
-    s.product(test_run, &no_context()).unwrap();
-    let error = s.product(sale(w.product), &no_context()).unwrap_err();
-    assert!(
-        matches!(
-            error,
-            ServiceError::Product(ExecuteError::Rejected(
-                ProductError::WarrantyWouldNeverStart { .. }
-            ))
-        ),
-        "{error}"
-    );
+    assert_eq!(s.warranty_of(unit).unwrap(), None);
+    let never = ProductId::of(unlisted, &SerialNumber::new("X-2").unwrap());
+    assert_eq!(s.warranty_of(never).unwrap(), None);
 }
 
 /// C1, §8: a registration the rules refuse (a partnership needs an account owner) leaves no

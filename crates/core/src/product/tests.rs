@@ -61,7 +61,7 @@ fn sell(u: &Unit, warranty: WarrantyTerms, services: AfterSaleServices) -> Produ
         customer: u.customer,
         price: eur_cents(49_900),
         packaging: "original box".into(),
-        warranty: Some(warranty),
+        warranty,
         services,
         at: day(3),
     }
@@ -866,7 +866,7 @@ fn arbitrary_product_command() -> impl Strategy<Value = ProductCommand> {
                 customer: owner,
                 price: eur_cents(price),
                 packaging: "box".into(),
-                warranty: Some(WarrantyTerms { months, starts }),
+                warranty: WarrantyTerms { months, starts },
                 services,
                 at,
             }
@@ -977,16 +977,4 @@ fn a_warranty_ending_beyond_the_calendar_is_a_typed_error_not_a_panic() {
             AfterSaleServices::default(),
         ))
         .then_error(ProductError::WarrantyEndOutOfRange { product: u.product });
-}
-
-#[test]
-fn a_sale_without_warranty_terms_is_refused_by_the_unit_itself_p4() {
-    let u = unit();
-    let mut sale = sell(&u, ONE_YEAR_ON_SALE, AfterSaleServices::default());
-    if let ProductCommand::Sell { warranty, .. } = &mut sale {
-        *warranty = None;
-    }
-    given::<Product>(ready(&u))
-        .when(sale)
-        .then_error(ProductError::NoWarrantyTerms { product: u.product });
 }

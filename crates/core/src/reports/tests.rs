@@ -429,10 +429,10 @@ fn open_damage_the_backlog_and_calls_at_risk_show_while_they_last() {
         customer: w.customer,
         price: Money::new(64_900, w.eur),
         packaging: "box".into(),
-        warranty: Some(WarrantyTerms {
+        warranty: WarrantyTerms {
             months: 12,
             starts: WarrantyStart::OnSale,
-        }),
+        },
         services: AfterSaleServices {
             delivery: Some(DeliveryTo::Home),
             installation: true,

@@ -179,10 +179,10 @@ pub fn run<S: EventStore<ServiceEvent> + CheckpointStore + Clone>(
                 customer: customer_id(customer),
                 price: Money::new(64_900, eur),
                 packaging: "original box".into(),
-                warranty: Some(WarrantyTerms {
+                warranty: WarrantyTerms {
                     months: 12,
                     starts: WarrantyStart::OnSale,
-                }),
+                },
                 services: AfterSaleServices::default(),
                 at,
             }),

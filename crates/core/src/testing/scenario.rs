@@ -257,10 +257,10 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> World<S> {
                 customer: self.customer,
                 price: Money::new(64_900, self.eur),
                 packaging: "original box".into(),
-                warranty: Some(WarrantyTerms {
+                warranty: WarrantyTerms {
                     months: 12,
                     starts: WarrantyStart::OnInstallation,
-                }),
+                },
                 services: AfterSaleServices {
                     delivery: Some(DeliveryTo::Home),
                     installation: true,
