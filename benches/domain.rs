@@ -70,7 +70,6 @@ fn build_world() -> World {
         .technician(
             TechnicianCommand::Hire {
                 technician,
-                name: "Ivan Sidorov".into(),
                 at: at(0),
             },
             &context,

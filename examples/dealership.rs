@@ -396,6 +396,10 @@ impl<S: DealerStore> Dealer<S> {
             let label = |what: &str| format!("technician-{n}-{what}");
             let hire = TechnicianCommand::Hire {
                 technician: technician(n),
+                at: at(0, 8),
+            };
+            let named = TechnicianCommand::RecordName {
+                technician: technician(n),
                 name: TECHNICIANS[n as usize].to_owned(),
                 at: at(0, 8),
             };
@@ -403,7 +407,7 @@ impl<S: DealerStore> Dealer<S> {
                 technician: technician(n),
                 at: at(0, 9),
             };
-            for (what, command) in [("hire", hire), ("training", trained)] {
+            for (what, command) in [("hire", hire), ("name", named), ("training", trained)] {
                 let outcome = self.service.technician(command, &Self::deed(&label(what)));
                 self.note(&label(what), outcome);
             }

@@ -824,7 +824,12 @@ fn plan(
                     push(
                         row,
                         0,
-                        ServiceCommand::Technician(TechnicianCommand::Hire {
+                        ServiceCommand::Technician(TechnicianCommand::Hire { technician, at }),
+                    );
+                    push(
+                        row,
+                        10_000,
+                        ServiceCommand::Technician(TechnicianCommand::RecordName {
                             technician,
                             name: name.to_owned(),
                             at,

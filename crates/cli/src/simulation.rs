@@ -232,6 +232,10 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> Simulation<S> {
             let mut commands = vec![
                 TechnicianCommand::Hire {
                     technician,
+                    at: instant(0, 0),
+                },
+                TechnicianCommand::RecordName {
+                    technician,
                     name: Self::technician_name(number),
                     at: instant(0, 0),
                 },

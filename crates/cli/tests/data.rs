@@ -281,7 +281,6 @@ fn exec_runs_each_line_once_and_says_what_became_of_it() {
             "aggregate": "technician",
             "command": {"Hire": {
                 "technician": "0190a5b4-0000-7000-8000-000000000777",
-                "name": "Olga Kuznetsova",
                 "at": "2026-12-01T09:00:00Z"
             }}
         })
@@ -291,7 +290,6 @@ fn exec_runs_each_line_once_and_says_what_became_of_it() {
             "aggregate": "technician",
             "command": {"Hire": {
                 "technician": "0190a5b4-0000-7000-8000-000000000777",
-                "name": "Olga Kuznetsova",
                 "at": "2026-12-01T09:00:00Z"
             }}
         })

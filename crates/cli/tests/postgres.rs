@@ -188,7 +188,7 @@ fn load_exec_and_the_data_subject_commands_work_on_postgres() {
     let commands = dir.path().join("commands.jsonl");
     std::fs::write(
         &commands,
-        "{\"id\":\"0190a5b4-0000-7000-8000-0000000000a1\",\"aggregate\":\"technician\",\"command\":{\"Hire\":{\"technician\":\"0190a5b4-0000-7000-8000-000000000777\",\"name\":\"Olga\",\"at\":\"2026-12-01T09:00:00Z\"}}}\n",
+        "{\"id\":\"0190a5b4-0000-7000-8000-0000000000a1\",\"aggregate\":\"technician\",\"command\":{\"Hire\":{\"technician\":\"0190a5b4-0000-7000-8000-000000000777\",\"at\":\"2026-12-01T09:00:00Z\"}}}\n",
     )
     .unwrap();
     for expected in ["\"recorded\"", "\"replayed\""] {

@@ -233,7 +233,7 @@ mod tests {
     /// Every stored event type name, as the stores of every release hold them. Adding an event
     /// adds a name here; renaming or removing one would orphan stored events, so this list only
     /// ever grows.
-    const STORED_EVENT_TYPES: [&str; 68] = [
+    const STORED_EVENT_TYPES: [&str; 69] = [
         "product.unit_received",
         "product.transport_damage_recorded",
         "product.transport_damage_repaired",
@@ -293,6 +293,7 @@ mod tests {
         "technician.hired",
         "technician.standards_training_completed",
         "technician.certified",
+        "technician.named",
         "technician.certification_revoked",
         "technician.assigned_to_call",
         "technician.left",

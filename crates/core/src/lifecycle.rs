@@ -618,7 +618,8 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
     /// let world = world_on(MemoryStore::new());
     /// let olga = TechnicianId::new();
     /// let service = &world.service;
-    /// service.technician(TechnicianCommand::Hire { technician: olga, name: "Olga".into(), at: day(0) }, &no_context())?;
+    /// service.technician(TechnicianCommand::Hire { technician: olga, at: day(0) }, &no_context())?;
+    /// service.technician(TechnicianCommand::RecordName { technician: olga, name: "Olga".into(), at: day(0) }, &no_context())?;
     /// service.technician(TechnicianCommand::CompleteStandardsTraining { technician: olga, at: day(1) }, &no_context())?;
     /// let until = day(365).date_naive();
     /// let certify = TechnicianCommand::Certify { technician: olga, model: world.model, until, at: day(1) };

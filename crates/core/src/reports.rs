@@ -123,9 +123,9 @@ impl Projection<ServiceEvent> for Reports {
             ) => {
                 self.catalogue.insert(*model, details.clone());
             }
-            ServiceEvent::Technician(TechnicianEvent::Hired {
+            ServiceEvent::Technician(TechnicianEvent::Named {
                 technician, name, ..
-            }) if !name.is_empty() => {
+            }) => {
                 self.technicians.insert(*technician, name.clone());
             }
             ServiceEvent::Customer(CustomerEvent::PersonalDataErased { .. }) => {
@@ -254,7 +254,7 @@ impl Reports {
         self.erased.contains(&customer)
     }
 
-    /// A technician's name, if one was recorded when they were hired.
+    /// A technician's name, if one was recorded (`TechnicianCommand::RecordName`).
     pub fn technician_name(&self, technician: TechnicianId) -> Option<&str> {
         self.technicians.get(&technician).map(String::as_str)
     }

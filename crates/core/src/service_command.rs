@@ -29,7 +29,7 @@ use crate::values::CustomerId;
 /// let command: ServiceCommand = serde_json::from_str(
 ///     r#"{"aggregate": "technician", "command": {"Hire": {
 ///         "technician": "0190a5b4-0000-7000-8000-000000000001",
-///         "name": "Ivan Sidorov", "at": "2026-03-01T09:00:00Z"}}}"#,
+///         "at": "2026-03-01T09:00:00Z"}}}"#,
 /// )?;
 /// assert!(matches!(command, ServiceCommand::Technician(_)));
 /// # Ok::<(), serde_json::Error>(())

@@ -24,10 +24,6 @@ event_enum! {
         "technician.hired" => Hired {
             /// The technician.
             technician: TechnicianId,
-            /// The name the reports show (staff, not customers: kept in the event; empty in
-            /// events recorded before names were).
-            #[serde(default)]
-            name: String,
             /// When.
             at: DateTime<Utc>,
         },
@@ -42,6 +38,16 @@ event_enum! {
             model: ModelId,
             /// The last valid day.
             until: NaiveDate,
+            /// When.
+            at: DateTime<Utc>,
+        },
+        /// The name the reports show was recorded (a work record the employer keeps; staff
+        /// contacts never enter an event).
+        "technician.named" => Named {
+            /// The technician.
+            technician: TechnicianId,
+            /// The name.
+            name: String,
             /// When.
             at: DateTime<Utc>,
         },
@@ -78,6 +84,7 @@ impl TechnicianEvent {
     pub fn occurred_at(&self) -> Option<DateTime<Utc>> {
         match self {
             Self::Hired { at, .. }
+            | Self::Named { at, .. }
             | Self::StandardsTrainingCompleted { at, .. }
             | Self::Certified { at, .. }
             | Self::CertificationRevoked { at, .. }
@@ -104,7 +111,7 @@ pub struct Certification {
 pub struct TechnicianState {
     /// The technician, once hired.
     pub technician: Option<TechnicianId>,
-    /// The name the reports show (empty for one hired before names were recorded).
+    /// The name the reports show (empty until one is recorded).
     #[serde(default)]
     pub name: String,
     /// The day of hiring.
@@ -142,16 +149,12 @@ impl TechnicianState {
 
 fn apply(state: &mut TechnicianState, event: &TechnicianEvent) {
     match event {
-        TechnicianEvent::Hired {
-            technician,
-            name,
-            at,
-        } => {
+        TechnicianEvent::Hired { technician, at } => {
             state.technician = Some(*technician);
-            state.name.clone_from(name);
             state.hired_on = Some(at.date_naive());
         }
         TechnicianEvent::StandardsTrainingCompleted { .. } => state.trained_in_standards = true,
+        TechnicianEvent::Named { name, .. } => state.name.clone_from(name),
         TechnicianEvent::Certified { model, until, .. } => {
             state.certifications.insert(
                 *model,
@@ -186,7 +189,15 @@ pub enum TechnicianCommand {
     Hire {
         /// The technician.
         technician: TechnicianId,
-        /// The name the reports show (1 to 200 characters, trimmed).
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Record the name the reports show (1 to 200 characters, trimmed; the same name again
+    /// records nothing).
+    RecordName {
+        /// The technician.
+        technician: TechnicianId,
+        /// The name.
         name: String,
         /// When.
         at: DateTime<Utc>,
@@ -248,6 +259,7 @@ impl TechnicianCommand {
     pub fn technician(&self) -> TechnicianId {
         match self {
             Self::Hire { technician, .. }
+            | Self::RecordName { technician, .. }
             | Self::CompleteStandardsTraining { technician, .. }
             | Self::Certify { technician, .. }
             | Self::Revoke { technician, .. }
@@ -263,9 +275,7 @@ impl TechnicianCommand {
 #[non_exhaustive]
 pub enum TechnicianError {
     /// T1: a name empty or too long.
-    #[error(
-        "technician {technician} needs a name of 1 to 200 characters: the reports show it (T1)"
-    )]
+    #[error("technician {technician} needs a name of 1 to 200 characters: the reports show it")]
     BadName {
         /// The technician.
         technician: TechnicianId,
@@ -399,7 +409,10 @@ impl Decider for Technician {
             hired_not_left(state, technician)?;
         }
         match command {
-            TechnicianCommand::Hire { name, at, .. } => hire(state, technician, name, at),
+            TechnicianCommand::Hire { at, .. } => hire(state, technician, at),
+            TechnicianCommand::RecordName { name, at, .. } => {
+                record_name(state, technician, name, at)
+            }
             TechnicianCommand::CompleteStandardsTraining { at, .. } => {
                 complete_standards_training(state, at)
             }
@@ -444,15 +457,31 @@ fn assign_to_call(
 fn hire(
     state: &TechnicianState,
     technician: TechnicianId,
+    at: &DateTime<Utc>,
+) -> Result<Vec<TechnicianEvent>, TechnicianError> {
+    match state.technician {
+        Some(_) => Err(TechnicianError::AlreadyHired { technician }),
+        None => Ok(vec![TechnicianEvent::Hired {
+            technician,
+            at: *at,
+        }]),
+    }
+}
+
+/// Records the technician's name, 1 to 200 characters trimmed (the same name again records
+/// nothing).
+fn record_name(
+    state: &TechnicianState,
+    technician: TechnicianId,
     name: &str,
     at: &DateTime<Utc>,
 ) -> Result<Vec<TechnicianEvent>, TechnicianError> {
-    if state.technician.is_some() {
-        return Err(TechnicianError::AlreadyHired { technician });
-    }
     let name = checks::trimmed(name, 1, crate::model::MAX_MASTER_DATA_LEN)
         .map_err(|BadLength| TechnicianError::BadName { technician })?;
-    Ok(vec![TechnicianEvent::Hired {
+    if state.name == name {
+        return Ok(Vec::new());
+    }
+    Ok(vec![TechnicianEvent::Named {
         technician,
         name: name.to_owned(),
         at: *at,
@@ -602,7 +631,6 @@ mod tests {
         vec![
             TechnicianEvent::Hired {
                 technician,
-                name: "Ivan Sidorov".into(),
                 at: day(0),
             },
             TechnicianEvent::StandardsTrainingCompleted { at: day(1) },
@@ -618,6 +646,41 @@ mod tests {
             at: day(2),
         });
         history
+    }
+
+    #[test]
+    fn a_technicians_name_is_recorded_trimmed_once_and_only_for_one_hired() {
+        let (technician, _) = ids();
+        let name = |name: &str| TechnicianCommand::RecordName {
+            technician,
+            name: name.into(),
+            at: day(1),
+        };
+        let state = given::<Technician>(trained())
+            .when(name("  Ivan Sidorov "))
+            .then_events([TechnicianEvent::Named {
+                technician,
+                name: "Ivan Sidorov".into(),
+                at: day(1),
+            }]);
+        assert_eq!(state.name, "Ivan Sidorov");
+        let mut named = trained();
+        named.push(TechnicianEvent::Named {
+            technician,
+            name: "Ivan Sidorov".into(),
+            at: day(1),
+        });
+        given::<Technician>(named)
+            .when(name("Ivan Sidorov"))
+            .then_events([]);
+        for bad in ["", "   ", &"я".repeat(201)] {
+            given::<Technician>(trained())
+                .when(name(bad))
+                .then_error(TechnicianError::BadName { technician });
+        }
+        given::<Technician>([])
+            .when(name("Ivan"))
+            .then_error(TechnicianError::NotHired { technician });
     }
 
     // --- T1: hire, certify after the standards training, revoke, leave ------------------------
@@ -745,7 +808,6 @@ mod tests {
         let (technician, model) = ids();
         given::<Technician>([TechnicianEvent::Hired {
             technician,
-            name: "Ivan Sidorov".into(),
             at: day(0),
         }])
         .when(TechnicianCommand::Certify {
@@ -848,7 +910,6 @@ mod tests {
         given::<Technician>(trained())
             .when(TechnicianCommand::Hire {
                 technician,
-                name: "Ivan Sidorov".into(),
                 at: day(3),
             })
             .then_error(TechnicianError::AlreadyHired { technician });
@@ -887,11 +948,8 @@ mod tests {
         let (technician, model) = ids();
         let at = (0i64..60).prop_map(day);
         prop_oneof![
-            at.clone().prop_map(move |at| TechnicianCommand::Hire {
-                technician,
-                name: "Ivan Sidorov".into(),
-                at
-            }),
+            at.clone()
+                .prop_map(move |at| TechnicianCommand::Hire { technician, at }),
             at.clone()
                 .prop_map(move |at| TechnicianCommand::CompleteStandardsTraining {
                     technician,

@@ -20,7 +20,7 @@ use service_lifecycle::reports::Reports;
 use service_lifecycle::{
     CallId, CommandLine, CommandOutcome, ContractId, ContractStatus, CustomerId, ModelCommand,
     ModelId, PartCommand, ProductCommand, ProductId, Registration, ServiceCommand, ServiceError,
-    TechnicianId,
+    TechnicianCommand, TechnicianId,
 };
 use service_lifecycle_cli::tables::{write_report, Format, ReportName, ReportOptions};
 
@@ -549,13 +549,29 @@ pub async fn hire_technician<S: DeskStore>(
         )?),
     };
     fields.insert("technician".into(), serde_json::json!(technician));
-    let command = command("Hire", fields)?;
+    let name: String = field(&fields, "name")?;
+    let hire = command("Hire", {
+        let mut hire = fields.clone();
+        hire.remove("name");
+        hire
+    })?;
+    let TechnicianCommand::Hire { at, .. } = &hire else {
+        return Err(ApiError::BadInput("not a hiring".into()));
+    };
+    let named = TechnicianCommand::RecordName {
+        technician,
+        name,
+        at: *at,
+    };
     let id = command_id(&headers)?;
     let extra = serde_json::json!({ "technician": technician });
     run(
         &desk,
         id,
-        vec![ServiceCommand::Technician(command)],
+        vec![
+            ServiceCommand::Technician(hire),
+            ServiceCommand::Technician(named),
+        ],
         StatusCode::CREATED,
         extra,
     )

@@ -356,17 +356,20 @@ fn every_class_of_error_has_its_status_and_says_what_is_wrong() {
     assert_eq!(status, 422, "no contract covers an unsold unit: {body}");
     // 409: an idempotency key used for another command.
     let key = id();
+    let model_line = json!({"name": "DW-5 dishwasher", "manufacturer": "Neva Home",
+        "category": "dishwashers", "warranty": {"months": 24, "starts": "on_sale"}})
+    .to_string();
     let first = desk.call(
         "POST",
-        "/api/technicians",
-        Some(&json!({"name": "Olga"}).to_string()),
+        "/api/models",
+        Some(&model_line),
         &[("Idempotency-Key", &key)],
     );
     assert_eq!(first.0, 201, "{}", first.1);
     let again = desk.call(
         "POST",
-        "/api/technicians",
-        Some(&json!({"name": "Olga"}).to_string()),
+        "/api/models",
+        Some(&model_line),
         &[("Idempotency-Key", &key)],
     );
     assert_eq!(again.0, 201);

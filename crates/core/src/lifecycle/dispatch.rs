@@ -29,7 +29,7 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
     /// let line: CommandLine = serde_json::from_str(
     ///     r#"{"id": "0190a5b4-0000-7000-8000-0000000000aa", "aggregate": "technician",
     ///         "command": {"Hire": {"technician": "0190a5b4-0000-7000-8000-000000000001",
-    ///                              "name": "Ivan Sidorov", "at": "2026-03-01T09:00:00Z"}}}"#,
+    ///                              "at": "2026-03-01T09:00:00Z"}}}"#,
     /// )?;
     /// let context = CommandContext::with_command_id(line.id);
     /// let first = service.execute(line.command.clone(), &context)?;

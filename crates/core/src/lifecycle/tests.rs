@@ -63,7 +63,6 @@ fn a_technician_without_a_valid_certification_is_not_dispatched_t2() {
     s.technician(
         TechnicianCommand::Hire {
             technician: novice,
-            name: "Novice Nikitin".into(),
             at: day(0),
         },
         &no_context(),

@@ -1,5 +1,5 @@
 //! What a person reads instead of ids: models by their catalogue name, customers by the name in
-//! the personal-data vault (or as erased), technicians by the name they were hired under, and
+//! the personal-data vault (or as erased), technicians by the name recorded for them, and
 //! any id left by a short form that is unique among the ids shown together.
 
 use std::cell::RefCell;

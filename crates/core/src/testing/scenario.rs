@@ -123,6 +123,14 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> World<S> {
         s.technician(
             TechnicianCommand::Hire {
                 technician: self.technician,
+                at: day(0),
+            },
+            &no_context(),
+        )
+        .expect("the scenario's command succeeds");
+        s.technician(
+            TechnicianCommand::RecordName {
+                technician: self.technician,
                 name: "Ivan Sidorov".into(),
                 at: day(0),
             },
