@@ -876,20 +876,16 @@ fn beside(path: &Path) -> PathBuf {
 }
 
 /// Where an export writes the personal data: the file named, beside the output, or nowhere
-/// when asked to leave it out. An export to standard output must say.
+/// (asked to leave it out, or an export to standard output, which has no file beside it).
 fn export_personal_data_to(
     output: Option<&Path>,
     named: Option<PathBuf>,
     without: bool,
-) -> Result<Option<PathBuf>, Failure> {
+) -> Option<PathBuf> {
     match (named, output, without) {
-        (_, _, true) => Ok(None),
-        (Some(named), _, false) => Ok(Some(named)),
-        (None, Some(output), false) => Ok(Some(beside(output))),
-        (None, None, false) => Err(Failure::new(
-            "an export to standard output cannot carry the personal data (customers' names and contacts, kept out of events): name a file for it with --personal-data FILE, or leave it out with --without-personal-data"
-                .to_owned(),
-        )),
+        (_, _, true) | (None, None, false) => None,
+        (Some(named), _, false) => Some(named),
+        (None, Some(output), false) => Some(beside(output)),
     }
 }
 
@@ -965,7 +961,7 @@ fn export_command<S: EventStore<ServiceEvent> + service_lifecycle_core::kernel::
     // A stream export is for reading, not restoring: it carries personal data only when asked.
     let personal_data = match (&stream, personal_data) {
         (Some(_), None) => None,
-        (_, named) => export_personal_data_to(output.as_deref(), named, without_personal_data)?,
+        (_, named) => export_personal_data_to(output.as_deref(), named, without_personal_data),
     };
     let bar = spinner("exporting");
     let export = |writer: &mut dyn Write| -> Result<_, Failure> {
@@ -1031,9 +1027,14 @@ fn export_command<S: EventStore<ServiceEvent> + service_lifecycle_core::kernel::
             "the personal data was left out: a store imported from this export has no customer \
              names or contacts (technicians' names are part of the events)"
         ),
-        None => eprintln!(
+        None if stream.is_some() => eprintln!(
             "a stream export carries no personal data (it is for reading, not restoring); name a \
              file for it with --personal-data FILE"
+        ),
+        None => eprintln!(
+            "note: the personal data (customers' names and contacts, kept out of events) is not \
+             in an export to standard output: name a file for it with --personal-data FILE, or \
+             pass --without-personal-data to leave it out knowingly"
         ),
     }
     Ok(ExitCode::SUCCESS)
