@@ -745,10 +745,7 @@ fn plan(
                         .unwrap_or(DEFAULT_GUARANTEE_YEARS);
                     let last_order_date = match row.parsed("last_order_date", date_cell)? {
                         Some(date) => date,
-                        None => guarantee_years
-                            .checked_mul(12)
-                            .and_then(|months| months_after(on, months))
-                            .unwrap_or(on),
+                        None => guarantee_end(on, guarantee_years).unwrap_or(on),
                     };
                     push(
                         row,

@@ -842,15 +842,10 @@ fn report_command<S: EventStore<ServiceEvent> + service_lifecycle_core::kernel::
     // A report reads the store and never writes to it. As of a day, it answers from the
     // events that had occurred by that day's end, so a past day's report is the one that day
     // would have printed; without a day, from every event, as of today.
-    let end_of_day = match as_of {
-        Some(day) => day
-            .succ_opt()
-            .and_then(|next| next.and_hms_opt(0, 0, 0))
-            .map(|midnight| midnight.and_utc() - chrono::Duration::nanoseconds(1))
-            .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC),
-        None => chrono::DateTime::<Utc>::MAX_UTC,
+    let reports = &match as_of {
+        Some(day) => Reports::read_as_of_day(store, day)?,
+        None => Reports::read_as_of(store, chrono::DateTime::<Utc>::MAX_UTC)?,
     };
-    let reports = &Reports::read_as_of(store, end_of_day)?;
     bar.finish_and_clear();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -45,11 +45,13 @@ const CATEGORIES: [(&str, &str, &str); 4] = [
     ("air conditioners", "AC", "Baikal Climate"),
 ];
 
-/// Given names and family names the simulated staff and customers are named from.
-const GIVEN_NAMES: [&str; 8] = [
+/// The given names the simulated staff and customers are named from (a customer is "Given
+/// Family (number)", a technician "Given Family").
+pub const GIVEN_NAMES: [&str; 8] = [
     "Anna", "Boris", "Daria", "Elena", "Igor", "Marina", "Oleg", "Sofia",
 ];
-const FAMILY_NAMES: [&str; 8] = [
+/// The family names of [`GIVEN_NAMES`]' people.
+pub const FAMILY_NAMES: [&str; 8] = [
     "Ivanova",
     "Kuznetsov",
     "Lebedeva",

@@ -142,8 +142,8 @@ pub fn write_report(
     }
 }
 
-/// The JSON document of `service_lifecycle_core::reports::write_report` with a `names` member:
-/// the names shown for the ids of the report.
+/// The JSON document of `service_lifecycle_core::reports::write_report_with_names`: the report
+/// with every row and the names shown for its ids.
 fn write_json(
     out: &mut dyn Write,
     reports: &Reports,
@@ -151,36 +151,25 @@ fn write_json(
     name: ReportName,
     options: ReportOptions,
 ) -> io::Result<()> {
-    let today = options.today;
-    let day = Some(today);
-    let document = match name {
-        ReportName::PreSale => document(name, None, &reports.pre_sale_board()),
-        ReportName::Backlog => document(name, day, &reports.backlog(today)),
-        ReportName::ServiceDue => document(name, day, &reports.service_due(today)),
-        ReportName::Sla => document(name, day, &reports.sla(close_of_business(today))),
-        ReportName::Warranty => document(name, day, &reports.warranty(today, options.within_days)),
-        ReportName::Parts => document(name, day, &reports.parts_horizon(today)),
-        ReportName::Outreach => document(name, day, &reports.outreach(today)),
-        ReportName::PolicyRefusals => document(name, None, &reports.policy_refusals()),
-    };
-    let mut document = document.map_err(io::Error::other)?;
-    if let serde_json::Value::Object(members) = &mut document {
-        let shown = serde_json::to_value(names.shown()).map_err(io::Error::other)?;
-        members.insert("names".to_owned(), shown);
+    use service_lifecycle_core::reports::write_report_with_names as write;
+    let (today, shown) = (options.today, names.shown());
+    let (report, day) = (name.as_str(), Some(options.today));
+    match name {
+        ReportName::PreSale => write(report, None, &reports.pre_sale_board(), &shown, out),
+        ReportName::Backlog => write(report, day, &reports.backlog(today), &shown, out),
+        ReportName::ServiceDue => write(report, day, &reports.service_due(today), &shown, out),
+        ReportName::Sla => {
+            let sla = reports.sla(close_of_business(today));
+            write(report, day, &sla, &shown, out)
+        }
+        ReportName::Warranty => {
+            let warranty = reports.warranty(today, options.within_days);
+            write(report, day, &warranty, &shown, out)
+        }
+        ReportName::Parts => write(report, day, &reports.parts_horizon(today), &shown, out),
+        ReportName::Outreach => write(report, day, &reports.outreach(today), &shown, out),
+        ReportName::PolicyRefusals => write(report, None, &reports.policy_refusals(), &shown, out),
     }
-    serde_json::to_writer(&mut *out, &document).map_err(io::Error::other)?;
-    writeln!(out)
-}
-
-fn document<R: Serialize>(
-    name: ReportName,
-    as_of: Option<NaiveDate>,
-    report: &R,
-) -> serde_json::Result<serde_json::Value> {
-    let mut out = Vec::new();
-    service_lifecycle_core::reports::write_report(name.as_str(), as_of, report, &mut out)
-        .map_err(serde_json::Error::io)?;
-    serde_json::from_slice(&out)
 }
 
 /// The serde name of a value (the names JSON documents use: `in_service`, `critical`).

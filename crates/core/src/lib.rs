@@ -119,7 +119,7 @@ pub use technician::{
     Certification, Technician, TechnicianCommand, TechnicianError, TechnicianEvent, TechnicianState,
 };
 pub use values::{
-    months_after, AccountOwnerId, CallId, ContractId, Currency, CustomerId, InvalidCurrency,
-    InvalidKey, ModelId, Money, PartNumber, ProductId, SerialNumber, TechnicianId, WarrantyStart,
-    WarrantyTerms, MAX_KEY_LEN, MAX_TEXT_LEN,
+    guarantee_end, months_after, AccountOwnerId, CallId, ContractId, Currency, CustomerId,
+    InvalidCurrency, InvalidKey, ModelId, Money, PartNumber, ProductId, SerialNumber, TechnicianId,
+    WarrantyStart, WarrantyTerms, MAX_KEY_LEN, MAX_TEXT_LEN,
 };

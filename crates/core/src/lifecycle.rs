@@ -333,6 +333,20 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         )
     }
 
+    /// Looks something up in the directory (`find` answers `None` when it is not there); when it
+    /// is not there yet, drives the policies to the head of the log first and looks again: the
+    /// directory lags the store in the background mode, or behind another process's writes.
+    pub fn find_in_directory<R>(
+        &self,
+        find: impl Fn(&Directory) -> Option<R>,
+    ) -> Result<Option<R>, ServiceError> {
+        if let Some(found) = self.directory(&find) {
+            return Ok(Some(found));
+        }
+        self.process_policies()?;
+        Ok(self.directory(&find))
+    }
+
     /// The service plan of `customer`'s target group (S2), as the plans function chooses it; the
     /// plan of households for a customer the directory does not know.
     pub fn plan_for(&self, customer: CustomerId) -> ServicePlan {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
-use super::values::{months_after, ModelId, WarrantyTerms};
+use super::values::{guarantee_end, ModelId, WarrantyTerms};
 use crate::checks::{self, BadLength};
 use crate::error::ServiceError;
 use crate::event_enum::event_enum;
@@ -329,10 +329,7 @@ impl Decider for Model {
                         on: discontinued.on,
                     });
                 }
-                let guaranteed_until = guarantee_years
-                    .checked_mul(12)
-                    .filter(|&months| months > 0)
-                    .and_then(|months| months_after(at.date_naive(), months))
+                let guaranteed_until = guarantee_end(at.date_naive(), *guarantee_years)
                     .filter(|until| last_order_date <= until)
                     .ok_or(ModelError::BadGuarantee {
                         model,

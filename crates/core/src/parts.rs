@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::values::{months_after, CallId, ModelId, PartNumber, TechnicianId};
+use super::values::{guarantee_end, CallId, ModelId, PartNumber, TechnicianId};
 use crate::event_enum::event_enum;
 use crate::kernel::{Decider, InvalidStreamId, StreamId};
 
@@ -1092,10 +1092,7 @@ fn discontinue_model(
         // Discontinued already: the policy may deliver the same fact twice.
         return Ok(Vec::new());
     }
-    let guaranteed_until = guarantee_years
-        .checked_mul(12)
-        .filter(|&months| months > 0)
-        .and_then(|months| months_after(at.date_naive(), months));
+    let guaranteed_until = guarantee_end(at.date_naive(), *guarantee_years);
     let Some(guaranteed_until) = guaranteed_until.filter(|until| last_order_date <= until) else {
         return Err(PartError::BadGuarantee {
             part,

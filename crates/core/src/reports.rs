@@ -28,7 +28,7 @@
 mod document;
 mod names;
 
-pub use document::{write_report, ReportDocument, REPORT_FORMAT_NAME};
+pub use document::{write_report, write_report_with_names, ReportDocument, REPORT_FORMAT_NAME};
 pub use names::{CustomerName, Names, ShortIds, ShownNames};
 
 use std::collections::BTreeMap;
@@ -257,6 +257,20 @@ impl Reports {
     /// A technician's name, if one was recorded (`TechnicianCommand::RecordName`).
     pub fn technician_name(&self, technician: TechnicianId) -> Option<&str> {
         self.technicians.get(&technician).map(String::as_str)
+    }
+
+    /// The reports of `day`: folded from the events that had occurred by its last instant
+    /// (23:59:59.999999999 UTC), so the day's own events count and the next day's do not.
+    pub fn read_as_of_day<S: EventStore<ServiceEvent>>(
+        store: &S,
+        day: NaiveDate,
+    ) -> Result<Self, ReadError> {
+        let end = day
+            .succ_opt()
+            .and_then(|next| next.and_hms_opt(0, 0, 0))
+            .map(|midnight| midnight.and_utc() - chrono::Duration::nanoseconds(1))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        Self::read_as_of(store, end)
     }
 
     /// The instant the reports stop at, if they stop before the head of the log.

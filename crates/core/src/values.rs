@@ -398,6 +398,16 @@ pub fn months_after(from: NaiveDate, months: u32) -> Option<NaiveDate> {
     from.checked_add_months(Months::new(months))
 }
 
+/// R3: the last day (inclusive) of a parts guarantee of `years` years from `from`, counted in
+/// months by [`months_after`]'s rule (10 years from 2024-02-29 end on 2034-02-28). `None` for a
+/// guarantee of no years, or one ending beyond the calendar's range.
+pub fn guarantee_end(from: NaiveDate, years: u32) -> Option<NaiveDate> {
+    years
+        .checked_mul(12)
+        .filter(|&months| months > 0)
+        .and_then(|months| months_after(from, months))
+}
+
 /// Serializes a map whose keys are not strings (an enum with data, say) as a list of pairs, since
 /// JSON objects only have string keys. Use with `#[serde(with = "map_as_pairs")]`.
 pub mod map_as_pairs {
@@ -489,6 +499,21 @@ mod tests {
         );
         assert_eq!(Money::new(-1999, eur).to_string(), "-19.99 EUR");
         assert_eq!(Money::new(5, eur).to_string(), "0.05 EUR");
+    }
+
+    #[test]
+    fn a_parts_guarantee_ends_by_the_month_rule_and_needs_a_year_r3() {
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(
+            guarantee_end(date(2024, 2, 29), 10),
+            Some(date(2034, 2, 28))
+        );
+        assert_eq!(
+            guarantee_end(date(2026, 1, 31), 12),
+            Some(date(2038, 1, 31))
+        );
+        assert_eq!(guarantee_end(date(2026, 1, 31), 0), None);
+        assert_eq!(guarantee_end(date(2026, 1, 31), u32::MAX), None);
     }
 
     #[test]

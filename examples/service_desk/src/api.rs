@@ -52,6 +52,21 @@ fn read<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     })
 }
 
+/// The body as a JSON object; an empty body is an empty object (a step with nothing to say).
+fn object_or_empty(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    if body.is_empty() {
+        Ok(Map::new())
+    } else {
+        object(body)
+    }
+}
+
+/// The id named `what` in a request's path (`the unit in the path`), or a 400.
+fn path_id<T: DeserializeOwned>(text: String, what: &str) -> Result<T, ApiError> {
+    serde_json::from_value(Value::String(text))
+        .map_err(|error| ApiError::BadInput(format!("the {what} in the path: {error}")))
+}
+
 /// The command `variant` of `T` from `fields`, with `at` defaulting to now; a 400 naming the
 /// field that is wrong.
 fn command<T: DeserializeOwned>(
@@ -287,8 +302,7 @@ pub async fn unit_step<S: DeskStore>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let unit: ProductId = serde_json::from_value(Value::String(unit))
-        .map_err(|error| ApiError::BadInput(format!("the unit in the path: {error}")))?;
+    let unit: ProductId = path_id(unit, "unit")?;
     let variant = match what.as_str() {
         "sale" => "Sell",
         "delivery" => "Deliver",
@@ -300,11 +314,7 @@ pub async fn unit_step<S: DeskStore>(
             )))
         }
     };
-    let mut fields = if body.is_empty() {
-        Map::new()
-    } else {
-        object(&body)?
-    };
+    let mut fields = object_or_empty(&body)?;
     fields.insert("product".into(), serde_json::json!(unit));
     if variant == "Sell" {
         fields
@@ -352,31 +362,24 @@ fn require_unit<S: DeskStore>(desk: &Desk<S>, unit: ProductId) -> Result<(), Api
 }
 
 /// The contract covering `unit` on `date` (active, from its start to its end), looked up in the
-/// directory after the policies have followed the log (a sale's warranty contract is opened by
-/// a policy).
+/// directory, caught up first when it has none yet (a sale's warranty contract is opened by a
+/// policy).
 fn covering<S: DeskStore>(
     desk: &Desk<S>,
     unit: ProductId,
     date: NaiveDate,
 ) -> Result<Option<ContractId>, ServiceError> {
-    let find = |desk: &Desk<S>| {
-        desk.service().directory(|directory| {
-            directory
-                .contracts_by_unit
-                .get(&unit)
-                .into_iter()
-                .flatten()
-                .find(|(_, span)| {
-                    span.status == ContractStatus::Active && span.start <= date && date <= span.end
-                })
-                .map(|(contract, _)| *contract)
-        })
-    };
-    if let Some(contract) = find(desk) {
-        return Ok(Some(contract));
-    }
-    desk.service().process_policies()?;
-    Ok(find(desk))
+    desk.service().find_in_directory(|directory| {
+        directory
+            .contracts_by_unit
+            .get(&unit)
+            .into_iter()
+            .flatten()
+            .find(|(_, span)| {
+                span.status == ContractStatus::Active && span.start <= date && date <= span.end
+            })
+            .map(|(contract, _)| *contract)
+    })
 }
 
 /// `POST /api/service-requests`: a service call on a unit (`unit`, `priority`, `kind`; `at`),
@@ -440,8 +443,7 @@ pub async fn request_step<S: DeskStore>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let call: CallId = serde_json::from_value(Value::String(call))
-        .map_err(|error| ApiError::BadInput(format!("the call in the path: {error}")))?;
+    let call: CallId = path_id(call, "call")?;
     let variant = match what.as_str() {
         "dispatch" => "Dispatch",
         "arrival" => "Arrive",
@@ -452,11 +454,7 @@ pub async fn request_step<S: DeskStore>(
             )))
         }
     };
-    let mut fields = if body.is_empty() {
-        Map::new()
-    } else {
-        object(&body)?
-    };
+    let mut fields = object_or_empty(&body)?;
     fields.insert("call".into(), serde_json::json!(call));
     match variant {
         "Dispatch" => {
@@ -480,19 +478,12 @@ pub async fn request_step<S: DeskStore>(
     let id = command_id(&headers)?;
     let outcome = desk
         .blocking(move |desk| {
-            let known = |desk: &Desk<S>| {
-                desk.service().directory(|directory| {
+            let contract = desk
+                .service()
+                .find_in_directory(|directory| {
                     directory.calls.get(&call).map(|(contract, _)| *contract)
-                })
-            };
-            let contract = match known(desk) {
-                Some(contract) => Some(contract),
-                None => {
-                    desk.service().process_policies()?;
-                    known(desk)
-                }
-            }
-            .ok_or_else(|| ApiError::NotFound(format!("no service request {call} is known")))?;
+                })?
+                .ok_or_else(|| ApiError::NotFound(format!("no service request {call} is known")))?;
             let mut fields = fields;
             fields.insert("contract".into(), serde_json::json!(contract));
             let next = command(variant, fields)?;
@@ -628,21 +619,16 @@ impl AsOf {
     }
 }
 
-/// The reports as of `day` (its end), or today's.
-pub fn reports_as_of<S: DeskStore>(
+/// `read` of the reports as of `day` (its end), or of today's, which the desk keeps up to date
+/// (read under their lock: nothing is copied). Blocking.
+pub fn with_reports_as_of<S: DeskStore, T>(
     desk: &Desk<S>,
     day: Option<NaiveDate>,
-) -> Result<Reports, ServiceError> {
+    read: impl FnOnce(&Reports) -> T,
+) -> Result<T, ServiceError> {
     match day {
-        None => desk.with_reports(Reports::clone),
-        Some(day) => {
-            let end = day
-                .succ_opt()
-                .and_then(|next| next.and_hms_opt(0, 0, 0))
-                .map(|midnight| midnight.and_utc() - chrono::Duration::nanoseconds(1))
-                .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC);
-            Ok(Reports::read_as_of(desk.store(), end)?)
-        }
+        None => desk.with_reports(read),
+        Some(day) => Ok(read(&Reports::read_as_of_day(desk.store(), day)?)),
     }
 }
 
@@ -674,17 +660,18 @@ pub async fn report<S: DeskStore>(
     let day = as_of.day()?;
     let document = desk
         .blocking(move |desk| {
-            let reports = reports_as_of(desk, day)?;
             let today = day.unwrap_or_else(|| Utc::now().date_naive());
             let mut out = Vec::new();
-            write_report(
-                &mut out,
-                &reports,
-                Some(desk.store()),
-                name,
-                Format::Json,
-                ReportOptions::new(today),
-            )
+            with_reports_as_of(desk, day, |reports| {
+                write_report(
+                    &mut out,
+                    reports,
+                    Some(desk.store()),
+                    name,
+                    Format::Json,
+                    ReportOptions::new(today),
+                )
+            })?
             .map_err(|error| ApiError::Unavailable(error.to_string()))?;
             Ok(out)
         })

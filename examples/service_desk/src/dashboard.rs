@@ -12,7 +12,7 @@ use service_lifecycle::reports::Names;
 use service_lifecycle_cli::table::{Align, Table};
 use service_lifecycle_cli::tables::{report_tables, ReportName, ReportOptions};
 
-use crate::api::{reports_as_of, AsOf};
+use crate::api::{with_reports_as_of, AsOf};
 use crate::desk::{Desk, DeskStore};
 use crate::error::ApiError;
 
@@ -135,9 +135,7 @@ pub async fn dashboard<S: DeskStore>(
     let day = as_of.day()?;
     let html = desk
         .blocking(move |desk| {
-            let reports = reports_as_of(desk, day)?;
             let today = day.unwrap_or_else(|| Utc::now().date_naive());
-            let names = Names::new(&reports, Some(desk.store()));
             let options = ReportOptions::new(today);
             let mut html = String::new();
             let _ = write!(
@@ -151,17 +149,20 @@ pub async fn dashboard<S: DeskStore>(
                  of</label><input type=\"date\" id=\"as_of\" name=\"as_of\" value=\"{today}\">\
                  <button type=\"submit\">Show</button></form></header>\n"
             );
-            for name in ReportName::ALL {
-                let _ = writeln!(html, "<section id=\"{}\">", name.as_str());
-                for (index, mut table) in report_tables(&reports, &names, name, options)
-                    .into_iter()
-                    .enumerate()
-                {
-                    keep_what_needs_a_look(&mut table);
-                    write_table(&mut html, &table, index == 0);
+            with_reports_as_of(desk, day, |reports| {
+                let names = Names::new(reports, Some(desk.store()));
+                for name in ReportName::ALL {
+                    let _ = writeln!(html, "<section id=\"{}\">", name.as_str());
+                    for (index, mut table) in report_tables(reports, &names, name, options)
+                        .into_iter()
+                        .enumerate()
+                    {
+                        keep_what_needs_a_look(&mut table);
+                        write_table(&mut html, &table, index == 0);
+                    }
+                    html.push_str("</section>\n");
                 }
-                html.push_str("</section>\n");
-            }
+            })?;
             html.push_str("</body></html>\n");
             Ok(html)
         })

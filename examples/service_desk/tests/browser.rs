@@ -98,21 +98,9 @@ fn the_dashboard_of_a_seeded_store_renders_every_report_with_names_in_a_real_bro
         dom.contains("<td>WM-1</td>"),
         "a model by its catalogue name"
     );
-    let given = [
-        "Anna", "Boris", "Daria", "Elena", "Igor", "Marina", "Oleg", "Sofia",
-    ];
-    let family = [
-        "Ivanova",
-        "Kuznetsov",
-        "Lebedeva",
-        "Morozov",
-        "Novikova",
-        "Orlov",
-        "Popova",
-        "Sokolov",
-    ];
-    let customer_named = given.iter().any(|given| {
-        family
+    use service_lifecycle_cli::simulation::{FAMILY_NAMES, GIVEN_NAMES};
+    let customer_named = GIVEN_NAMES.iter().any(|given| {
+        FAMILY_NAMES
             .iter()
             .any(|family| dom.contains(&format!("<td>{given} {family} (")))
     });

@@ -11,7 +11,6 @@ use crate::directory::Directory;
 use crate::error::{Reference, ServiceError};
 use crate::events::ServiceEvent;
 use crate::kernel::{CheckpointStore, EventStore, InvalidStreamId, StreamId};
-use crate::model::Model;
 use crate::parts::PartsSupply;
 use crate::product::Product;
 use crate::technician::Technician;
@@ -61,12 +60,9 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         )
     }
 
-    /// The model must be known: in the catalogue (its stream is looked up in the store), or,
-    /// in a store older than the catalogue, a unit of it received or a part registered for it.
+    /// The model must be known: in the catalogue, or named by a received unit or a registered
+    /// part (the directory follows all three, and is caught up first when it does not know it).
     pub(super) fn require_model(&self, model: ModelId) -> Result<(), ServiceError> {
-        if self.store.stream_version(&Model::stream_id(model)?)? > 0 {
-            return Ok(());
-        }
         self.require_in_directory(
             |directory| directory.knows_model(model),
             Reference::Model(model),
@@ -88,14 +84,9 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> ServiceLifecycle<S> 
         known: impl Fn(&Directory) -> bool,
         missing: Reference,
     ) -> Result<(), ServiceError> {
-        if self.directory(&known) {
-            return Ok(());
-        }
-        self.process_policies()?;
-        if self.directory(&known) {
-            Ok(())
-        } else {
-            Err(ServiceError::Unknown { missing })
+        match self.find_in_directory(|directory| known(directory).then_some(()))? {
+            Some(()) => Ok(()),
+            None => Err(ServiceError::Unknown { missing }),
         }
     }
 

@@ -5,6 +5,8 @@ use std::io::Write;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::ShownNames;
+
 /// The `format` of a report document.
 pub const REPORT_FORMAT_NAME: &str = "service-lifecycle-report";
 
@@ -23,6 +25,10 @@ pub struct ReportDocument<'a, R> {
     pub as_of: Option<NaiveDate>,
     /// The report itself.
     pub data: &'a R,
+    /// The names shown for the report's ids, when the writer gives them
+    /// ([`write_report_with_names`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub names: Option<&'a ShownNames>,
 }
 
 /// Writes `report` named `name` as one JSON document (one line) to `out`.
@@ -43,6 +49,28 @@ pub fn write_report<R: Serialize>(
     name: &str,
     as_of: Option<NaiveDate>,
     report: &R,
+    out: impl Write,
+) -> Result<(), std::io::Error> {
+    write_document(name, as_of, report, None, out)
+}
+
+/// [`write_report`] with a `names` member: what a person reads for each id of the report
+/// ([`Names::shown`](super::Names::shown)).
+pub fn write_report_with_names<R: Serialize>(
+    name: &str,
+    as_of: Option<NaiveDate>,
+    report: &R,
+    names: &ShownNames,
+    out: impl Write,
+) -> Result<(), std::io::Error> {
+    write_document(name, as_of, report, Some(names), out)
+}
+
+fn write_document<R: Serialize>(
+    name: &str,
+    as_of: Option<NaiveDate>,
+    report: &R,
+    names: Option<&ShownNames>,
     mut out: impl Write,
 ) -> Result<(), std::io::Error> {
     let document = ReportDocument {
@@ -51,6 +79,7 @@ pub fn write_report<R: Serialize>(
         report: name,
         as_of,
         data: report,
+        names,
     };
     serde_json::to_writer(&mut out, &document)?;
     out.write_all(b"\n")?;
