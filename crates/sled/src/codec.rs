@@ -11,12 +11,13 @@ use uuid::Uuid;
 
 /// The format metadata: magic and format version.
 pub(crate) const FORMAT_KEY: &[u8] = b"Mformat";
-/// The global head: newest position and how many streams exist.
+/// The global head of a format-1 store: newest position and how many streams exist. Format 2
+/// writes no head: it is the last log row and the last stream row.
 pub(crate) const HEAD_KEY: &[u8] = b"H";
 /// Present while an import is in progress: the global head before it, which opening the store
 /// rolls back to.
 pub(crate) const IMPORT_KEY: &[u8] = b"Mimport";
-/// Stream heads, by stream name.
+/// Stream numbers, by stream name (format 1 kept the stream's version beside it).
 pub(crate) const STREAM_PREFIX: u8 = b'S';
 /// Stream rows, by (stream number, version): the event's position.
 pub(crate) const ROW_PREFIX: u8 = b'V';
@@ -38,7 +39,10 @@ pub(crate) const PLAIN_VAULT_PREFIX: u8 = b'D';
 /// The magic at the start of the format value.
 pub(crate) const MAGIC: &[u8; 8] = b"SVCLIFE\0";
 /// The on-disk format this code reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// The earlier on-disk format this code still reads (read-only; `service-lifecycle migrate`
+/// converts it): it wrote the stream head and the global head with every append.
+pub const READ_ONLY_FORMAT_VERSION: u32 = 1;
 /// The version byte at the start of an event record.
 const EVENT_RECORD_VERSION: u8 = 1;
 /// Bytes of the checksum at the end of every value.
@@ -266,10 +270,6 @@ pub(crate) struct GlobalHead {
 }
 
 impl GlobalHead {
-    pub(crate) fn encode(self) -> Vec<u8> {
-        self.encode_under(HEAD_KEY)
-    }
-
     pub(crate) fn decode(value: &[u8]) -> Result<Self, Damage> {
         Self::decode_under(HEAD_KEY, value)
     }
@@ -293,30 +293,41 @@ impl GlobalHead {
     }
 }
 
-/// A stream's head: its number (for its row keys) and its version.
+/// A stream's head: its number (for its row keys) and its version. Format 2 stores the number
+/// under the stream's `S` key once, when the stream is created; the version is the stream's last
+/// row. Format 1 stored both under the `S` key and rewrote it with every append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct StreamHead {
     pub(crate) number: u64,
     pub(crate) version: u64,
 }
 
-impl StreamHead {
-    pub(crate) fn encode(self, key: &[u8]) -> Vec<u8> {
-        let mut body = Vec::with_capacity(20);
-        body.extend_from_slice(&self.number.to_be_bytes());
-        body.extend_from_slice(&self.version.to_be_bytes());
-        seal(key, body)
-    }
+/// The value of a stream's `S` key in format 2: its number.
+pub(crate) fn encode_stream_number(key: &[u8], number: u64) -> Vec<u8> {
+    encode_u64(key, number)
+}
 
-    pub(crate) fn decode(key: &[u8], value: &[u8]) -> Result<Self, Damage> {
-        let mut reader = Reader::new(open(key, value)?);
-        let head = Self {
-            number: reader.u64()?,
-            version: reader.u64()?,
-        };
-        reader.finish()?;
-        Ok(head)
-    }
+/// The number a stream's `S` value holds, in either format, with the version a format-1 value
+/// also holds.
+pub(crate) fn decode_stream_number(
+    key: &[u8],
+    value: &[u8],
+    format: u32,
+) -> Result<(u64, Option<u64>), Damage> {
+    let mut reader = Reader::new(open(key, value)?);
+    let number = reader.u64()?;
+    let version = if format == READ_ONLY_FORMAT_VERSION {
+        Some(reader.u64()?)
+    } else {
+        None
+    };
+    reader.finish()?;
+    Ok((number, version))
+}
+
+/// The first and last keys (the end exclusive) of the rows of stream number `number`.
+pub(crate) fn rows_of(number: u64) -> ([u8; 17], [u8; 17]) {
+    (row_key(number, 0), row_key(number, u64::MAX))
 }
 
 /// A sealed value holding one `u64` (a row's position, a checkpoint).

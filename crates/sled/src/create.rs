@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use crate::codec::{encode_format, GlobalHead, FORMAT_KEY, FORMAT_VERSION, HEAD_KEY};
+use crate::codec::{encode_format, FORMAT_KEY, FORMAT_VERSION};
 use crate::storage::{Storage, StorageError, WriteBatch};
 
 /// The marker file's name in the store's directory.
@@ -64,13 +64,10 @@ fn sync_directory(path: &Path) -> std::io::Result<()> {
     std::fs::File::open(path)?.sync_all()
 }
 
-/// Writes the records of a new, empty store (format and global head) and flushes them.
-pub(crate) fn initialize<S: Storage>(storage: &S) -> Result<GlobalHead, StorageError> {
-    let head = GlobalHead::default();
-    let mut batch = WriteBatch::with_capacity(2);
+/// Writes the record of a new, empty store (its format) and flushes it.
+pub(crate) fn initialize<S: Storage>(storage: &S) -> Result<(), StorageError> {
+    let mut batch = WriteBatch::with_capacity(1);
     batch.insert(FORMAT_KEY.to_vec(), encode_format(FORMAT_VERSION));
-    batch.insert(HEAD_KEY.to_vec(), head.encode());
     storage.apply(batch)?;
-    storage.flush()?;
-    Ok(head)
+    storage.flush()
 }

@@ -20,9 +20,10 @@ use service_lifecycle_kernel::{
 };
 
 use crate::codec::{
-    self, decode_event_record, event_id_key, log_key, row_key, GlobalHead, StreamHead, HEAD_KEY,
-    IMPORT_KEY,
+    self, decode_event_record, decode_stream_number, event_id_key, log_key, row_key, GlobalHead,
+    FORMAT_VERSION, IMPORT_KEY,
 };
+use crate::heads::global_head;
 use crate::storage::{Storage, StorageError, WriteBatch};
 use crate::store::{AppendMode, Durability, SledStore, Writer};
 
@@ -58,8 +59,8 @@ pub(crate) fn import_marker<S: Storage>(storage: &S) -> Result<Option<GlobalHead
         .map_err(|damage| StorageError::Corrupted(format!("the import marker: {damage}")))
 }
 
-/// Removes every event after `saved.position`, restores the heads to `saved` and removes the
-/// marker; flushes. Returns how many events it removed.
+/// Removes every event after `saved.position` (and the streams the import created) and removes
+/// the marker; flushes. Returns how many events it removed. The heads follow from the rows.
 pub(crate) fn roll_back<S: Storage>(storage: &S, saved: GlobalHead) -> Result<u64, StorageError> {
     let corrupt = |record: String, problem: &dyn std::fmt::Display| {
         StorageError::Corrupted(format!(
@@ -68,14 +69,10 @@ pub(crate) fn roll_back<S: Storage>(storage: &S, saved: GlobalHead) -> Result<u6
     };
     let mut removed = 0;
     loop {
-        let head = match storage.get(HEAD_KEY)? {
-            Some(value) => GlobalHead::decode(value.as_ref())
-                .map_err(|damage| corrupt("the global head".into(), &damage))?,
-            None => return Err(corrupt("the global head".into(), &"it is missing")),
-        };
+        let head = global_head(storage, FORMAT_VERSION)
+            .map_err(|error| corrupt("the store's heads".into(), &error))?;
         if head.position <= saved.position {
-            let mut batch = WriteBatch::with_capacity(2);
-            batch.insert(HEAD_KEY.to_vec(), saved.encode());
+            let mut batch = WriteBatch::with_capacity(1);
             batch.remove(IMPORT_KEY.to_vec());
             storage.apply(batch)?;
             storage.flush()?;
@@ -85,8 +82,8 @@ pub(crate) fn roll_back<S: Storage>(storage: &S, saved: GlobalHead) -> Result<u6
             .position
             .saturating_sub(ROLLBACK_SLICE - 1)
             .max(saved.position + 1);
-        let mut batch = WriteBatch::with_capacity(3 * (head.position - low + 1) as usize + 1);
-        // Each stream of the slice goes back to the version before its first event in it.
+        let mut batch = WriteBatch::with_capacity(3 * (head.position - low + 1) as usize);
+        // A stream whose first event is in the slice goes with it.
         let mut first_versions: HashMap<String, u64> = HashMap::new();
         let mut versions: Vec<(String, u64)> = Vec::new();
         for row in storage.range(&log_key(low), &log_key(head.position + 1))? {
@@ -104,35 +101,22 @@ pub(crate) fn roll_back<S: Storage>(storage: &S, saved: GlobalHead) -> Result<u6
             versions.push((record.stream_id.to_owned(), record.stream_version));
             removed += 1;
         }
-        let mut removed_streams = 0;
         let mut numbers: HashMap<String, u64> = HashMap::new();
         for (stream, first) in &first_versions {
             let key = codec::stream_key_of(stream);
             let value = storage
                 .get(&key)?
                 .ok_or_else(|| corrupt(format!("stream head of {stream}"), &"it is missing"))?;
-            let stream_head = StreamHead::decode(&key, value.as_ref())
+            let (number, _) = decode_stream_number(&key, value.as_ref(), FORMAT_VERSION)
                 .map_err(|damage| corrupt(format!("stream head of {stream}"), &damage))?;
-            numbers.insert(stream.clone(), stream_head.number);
+            numbers.insert(stream.clone(), number);
             if *first <= 1 {
                 batch.remove(key);
-                removed_streams += 1;
-            } else {
-                let restored = StreamHead {
-                    number: stream_head.number,
-                    version: first - 1,
-                };
-                batch.insert(key.clone(), restored.encode(&key));
             }
         }
         for (stream, version) in versions {
             batch.remove(row_key(numbers[&stream], version).to_vec());
         }
-        let restored = GlobalHead {
-            position: low - 1,
-            streams: head.streams.saturating_sub(removed_streams),
-        };
-        batch.insert(HEAD_KEY.to_vec(), restored.encode());
         storage.apply(batch)?;
     }
 }
@@ -218,6 +202,8 @@ impl<E: Event, S: Storage> SledStore<E, S> {
     }
 
     fn begin_import(&self) -> Result<(), AtomicImportErrorKind> {
+        self.check_writable()
+            .map_err(|error| AtomicImportErrorKind::Store(Box::new(error)))?;
         let inner = &*self.inner;
         let mut writer = self.lock_writer();
         if writer.importing.is_some() {

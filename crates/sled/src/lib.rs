@@ -80,6 +80,7 @@
 mod checkpoints;
 mod codec;
 mod create;
+mod heads;
 mod import;
 mod read_model;
 mod snapshots;
@@ -89,12 +90,13 @@ mod vault;
 mod vault_keys;
 mod verify;
 
-pub use codec::{Damage, FORMAT_VERSION};
+pub use codec::{Damage, FORMAT_VERSION, READ_ONLY_FORMAT_VERSION};
 pub use import::RolledBackImport;
 pub use read_model::{DurableProjector, ReadModelError};
 pub use storage::DEFAULT_LOCK_TIMEOUT;
 pub use storage::{
-    BatchOp, FaultMode, FaultyStorage, SledRange, SledStorage, Storage, StorageError, WriteBatch,
+    BatchOp, FaultMode, FaultyStorage, KeyValue, SledRange, SledStorage, Storage, StorageError,
+    WriteBatch,
 };
 pub use store::{
     AllEvents, Durability, OpenError, SledOptions, SledStore, StreamEvents, DEFAULT_CACHE_CAPACITY,

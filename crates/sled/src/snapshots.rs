@@ -33,6 +33,10 @@ impl<E: Event, S: Storage> SnapshotStore for SledStore<E, S> {
     }
 
     fn save_snapshot(&self, stream: &StreamId, snapshot: Snapshot) -> Result<(), SnapshotError> {
+        self.check_writable().map_err(|error| SnapshotError {
+            stream: stream.clone(),
+            source: error.into(),
+        })?;
         let key = snapshot_key(stream);
         let mut body = Vec::with_capacity(12 + snapshot.state.len());
         body.extend_from_slice(&snapshot.stream_version.to_be_bytes());

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 /// How long opening waits for a locked database unless chosen: 2 seconds.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// A key and its value, as a storage hands them out.
+pub type KeyValue<B> = (B, B);
+
 /// One key and its value, or `None` for a removal.
 pub type BatchOp = (Vec<u8>, Option<Vec<u8>>);
 
@@ -70,6 +73,14 @@ impl WriteBatch {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StorageError {
+    /// The store is in an older storage format, which this version reads but does not write.
+    #[error("the store at {path} is in storage format {found}, which this version reads but no longer writes; convert it with `service-lifecycle migrate --store {path}` (it writes the converted store into a new directory, then renames it into place and keeps the old one beside it)")]
+    ReadOnlyFormat {
+        /// The store's directory.
+        path: String,
+        /// The store's format version.
+        found: u32,
+    },
     /// The operating system reported an I/O error.
     #[error("I/O error: {0}")]
     Io(std::io::Error),
@@ -164,6 +175,10 @@ pub trait Storage: Send + Sync + 'static {
     fn get(&self, key: &[u8]) -> Result<Option<Self::Bytes>, StorageError>;
     /// The keys from `start` (inclusive) to `end` (exclusive) with their values, in key order.
     fn range(&self, start: &[u8], end: &[u8]) -> Result<Self::Range, StorageError>;
+    /// The last key from `start` (inclusive) to `end` (exclusive) with its value: how the store
+    /// finds its heads (the newest log position, a stream's newest version) without writing them.
+    fn last(&self, start: &[u8], end: &[u8])
+        -> Result<Option<KeyValue<Self::Bytes>>, StorageError>;
     /// Writes every operation of `batch` atomically: after a crash, all or none of them.
     fn apply(&self, batch: WriteBatch) -> Result<(), StorageError>;
     /// Makes everything applied so far durable (see the crate docs for what that means on sled).
@@ -305,6 +320,10 @@ impl Storage for SledStorage {
         })
     }
 
+    fn last(&self, start: &[u8], end: &[u8]) -> Result<Option<KeyValue<sled::IVec>>, StorageError> {
+        self.guarded(|| Ok(self.db.range(start..end).next_back().transpose()?))
+    }
+
     fn apply(&self, batch: WriteBatch) -> Result<(), StorageError> {
         let mut sled_batch = sled::Batch::default();
         for (key, value) in batch.into_ops() {
@@ -395,6 +414,11 @@ impl<S: Storage> Storage for FaultyStorage<S> {
     fn range(&self, start: &[u8], end: &[u8]) -> Result<S::Range, StorageError> {
         self.check("range")?;
         self.inner.range(start, end)
+    }
+
+    fn last(&self, start: &[u8], end: &[u8]) -> Result<Option<KeyValue<S::Bytes>>, StorageError> {
+        self.check("last")?;
+        self.inner.last(start, end)
     }
 
     fn apply(&self, batch: WriteBatch) -> Result<(), StorageError> {

@@ -18,13 +18,14 @@ use service_lifecycle_kernel::{
 };
 
 use crate::codec::{
-    self, decode_event_record, decode_format, encode_event_body, event_id_key, log_key,
-    place_event_body, row_key, stream_key, Damage, EventFields, EventRecord, GlobalHead, IdEntry,
-    StreamHead, FORMAT_KEY, FORMAT_VERSION, HEAD_KEY,
+    self, decode_event_record, decode_format, encode_event_body, encode_stream_number,
+    event_id_key, log_key, place_event_body, row_key, stream_key, Damage, EventFields, EventRecord,
+    GlobalHead, IdEntry, StreamHead, FORMAT_KEY, FORMAT_VERSION, READ_ONLY_FORMAT_VERSION,
 };
 use crate::create::{
     begin_creation, creation_unfinished, finish_creation, initialize, restart_creation,
 };
+use crate::heads::{global_head, stream_head, HeadError};
 use crate::import::{import_marker, roll_back, RolledBackImport};
 use crate::storage::{SledStorage, Storage, StorageError, WriteBatch, DEFAULT_LOCK_TIMEOUT};
 use crate::vault_keys::KeyFile;
@@ -153,8 +154,8 @@ pub enum OpenError {
         /// What was found.
         reason: String,
     },
-    /// The store was written in another format version.
-    #[error("{path} holds a store in format version {found}; this code reads version {supported}")]
+    /// The store was written in a format version this code does not read (a newer one).
+    #[error("{path} holds a store in format version {found}; this code reads version {supported} (and version 1, read-only)")]
     FormatVersion {
         /// The path.
         path: PathBuf,
@@ -218,6 +219,9 @@ impl<E, S: Storage> fmt::Debug for SledStore<E, S> {
 pub(crate) struct Inner<E, S: Storage> {
     /// What opening found of an import a crash had stopped, and rolled back.
     rolled_back_import: Option<RolledBackImport>,
+    /// The store's format version: [`FORMAT_VERSION`], or [`READ_ONLY_FORMAT_VERSION`] for a
+    /// store that is read but never written.
+    format: u32,
     pub(crate) storage: S,
     pub(crate) path: PathBuf,
     pub(crate) durability: Durability,
@@ -452,6 +456,13 @@ fn corrupt(record: impl Into<String>, problem: impl fmt::Display) -> ReadError {
     }
 }
 
+fn head_error(error: HeadError) -> ReadError {
+    match error {
+        HeadError::Storage(error) => read_storage(error),
+        HeadError::Corrupt { record, problem } => corrupt(record, problem),
+    }
+}
+
 fn read_storage(error: StorageError) -> ReadError {
     ReadError::Storage(Box::new(error))
 }
@@ -481,7 +492,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
             path: path.clone(),
             source,
         };
-        let head = match storage.get(FORMAT_KEY).map_err(storage_error)? {
+        let format = match storage.get(FORMAT_KEY).map_err(storage_error)? {
             None if options.existing_only && creation_unfinished(&path) => {
                 return Err(OpenError::NotAStore {
                     path,
@@ -503,13 +514,13 @@ impl<E: Event, S: Storage> SledStore<E, S> {
                         reason: "a sled database with other data in it".into(),
                     });
                 }
-                let head = initialize(&storage).map_err(storage_error)?;
+                initialize(&storage).map_err(storage_error)?;
                 finish_creation(&path).map_err(|source| storage_error(source.into()))?;
-                head
+                FORMAT_VERSION
             }
             Some(value) => {
-                match decode_format(value.as_ref()) {
-                    Ok(FORMAT_VERSION) => {}
+                let format = match decode_format(value.as_ref()) {
+                    Ok(found @ (FORMAT_VERSION | READ_ONLY_FORMAT_VERSION)) => found,
                     Ok(found) => {
                         return Err(OpenError::FormatVersion {
                             path,
@@ -527,43 +538,42 @@ impl<E: Event, S: Storage> SledStore<E, S> {
                             problem,
                         })
                     }
-                }
-                let value = storage
-                    .get(HEAD_KEY)
-                    .map_err(storage_error)?
-                    .ok_or_else(|| OpenError::Corrupt {
-                        path: path.clone(),
-                        record: "global head".into(),
-                        problem: Damage::Invalid("it is missing".into()),
-                    })?;
-                let head =
-                    GlobalHead::decode(value.as_ref()).map_err(|problem| OpenError::Corrupt {
-                        path: path.clone(),
-                        record: "global head".into(),
-                        problem,
-                    })?;
+                };
                 // A crash after the first records were flushed but before the marker went.
                 if !options.existing_only {
                     finish_creation(&path).map_err(|source| storage_error(source.into()))?;
                 }
-                head
+                format
             }
         };
-        // An import that a crash stopped never committed: its events go before anyone reads.
-        let (head, rolled_back_import) = match import_marker(&storage).map_err(storage_error)? {
-            None => (head, None),
-            Some(saved) => {
+        let marker = import_marker(&storage).map_err(storage_error)?;
+        // An import that a crash stopped never committed: its events go before anyone reads. A
+        // read-only store is not changed: it reads as it stood before the import.
+        let rolled_back_import = match marker {
+            Some(saved) if format == FORMAT_VERSION => {
                 let removed_events = roll_back(&storage, saved).map_err(storage_error)?;
-                let rolled_back = RolledBackImport {
+                Some(RolledBackImport {
                     head: saved.position,
                     removed_events,
-                };
-                (saved, Some(rolled_back))
+                })
             }
+            _ => None,
+        };
+        let head = match marker {
+            Some(saved) if format == READ_ONLY_FORMAT_VERSION => saved,
+            _ => global_head(&storage, format).map_err(|error| match error {
+                HeadError::Storage(source) => storage_error(source),
+                HeadError::Corrupt { record, problem } => OpenError::Corrupt {
+                    path: path.clone(),
+                    record,
+                    problem,
+                },
+            })?,
         };
         Ok(Self {
             inner: Arc::new(Inner {
                 rolled_back_import,
+                format,
                 storage,
                 path,
                 durability: options.durability,
@@ -587,6 +597,30 @@ impl<E: Event, S: Storage> SledStore<E, S> {
     /// if there was one: the store then holds exactly what it held before that import began.
     pub fn rolled_back_import(&self) -> Option<RolledBackImport> {
         self.inner.rolled_back_import
+    }
+
+    /// The store's storage format version: [`FORMAT_VERSION`], or [`READ_ONLY_FORMAT_VERSION`]
+    /// for a store written by an earlier version, which is read but not written (appends,
+    /// snapshots, checkpoints and personal data are refused with
+    /// [`StorageError::ReadOnlyFormat`]; [`migrate`](crate::migrate) converts it).
+    pub fn format_version(&self) -> u32 {
+        self.inner.format
+    }
+
+    /// Whether the store is read-only because it is in an earlier storage format.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.format != FORMAT_VERSION
+    }
+
+    /// Refuses a write to a store in an earlier format.
+    pub(crate) fn check_writable(&self) -> Result<(), StorageError> {
+        if self.is_read_only() {
+            return Err(StorageError::ReadOnlyFormat {
+                path: self.inner.path.display().to_string(),
+                found: self.inner.format,
+            });
+        }
+        Ok(())
     }
 
     /// The directory (or name) of the store.
@@ -626,6 +660,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
     /// Applies a batch of non-event writes (snapshots, checkpoints, personal data) with the
     /// store's durability.
     pub(crate) fn write(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        self.check_writable()?;
         self.inner.storage.apply(batch)?;
         let ticket = self.inner.flushes.written();
         if self.inner.durability == Durability::Flush {
@@ -728,15 +763,9 @@ impl<E: Event, S: Storage> SledStore<E, S> {
         Ok(Some((entry, envelope)))
     }
 
-    /// A stream's head as stored (not from the writer's cache).
+    /// A stream's head as stored (not from the writer's cache): its number and last row.
     fn stored_stream_head(&self, stream: &StreamId) -> Result<Option<StreamHead>, ReadError> {
-        let key = stream_key(stream);
-        let Some(value) = self.inner.storage.get(&key).map_err(read_storage)? else {
-            return Ok(None);
-        };
-        StreamHead::decode(&key, value.as_ref())
-            .map(Some)
-            .map_err(|damage| corrupt(format!("stream head of {stream}"), damage))
+        stream_head(&self.inner.storage, stream, self.inner.format).map_err(head_error)
     }
 
     /// Encodes the events of an append, outside the writer lock.
@@ -878,7 +907,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
                 StorageError::Engine("more than 2^32 - 1 events in one append".into()),
             )
         })?;
-        let mut batch = WriteBatch::with_capacity(3 * events.len() + 2);
+        let mut batch = WriteBatch::with_capacity(3 * events.len() + 1);
         for ((offset, new_event), body) in (0u32..).zip(events).zip(bodies) {
             let version = result.first_version + u64::from(offset);
             let position = result.first_position + u64::from(offset);
@@ -896,18 +925,20 @@ impl<E: Event, S: Storage> SledStore<E, S> {
             };
             batch.insert(id_key.to_vec(), entry.encode(&id_key));
         }
+        if stream_head.is_none() {
+            // The stream's number, written once: its version is its last row from now on.
+            let key = stream_key(stream);
+            let value = encode_stream_number(&key, number);
+            batch.insert(key, value);
+        }
         let new_stream_head = StreamHead {
             number,
             version: result.last_version,
         };
-        let head_key = stream_key(stream);
-        let head_value = new_stream_head.encode(&head_key);
-        batch.insert(head_key, head_value);
         let new_global = GlobalHead {
             position: result.last_position,
             streams,
         };
-        batch.insert(HEAD_KEY.to_vec(), new_global.encode());
 
         writer.stale = true;
         inner
@@ -934,12 +965,7 @@ impl Writer {
     /// Reloads the global head and forgets cached stream heads after a failed batch.
     pub(crate) fn refresh<S: Storage>(&mut self, storage: &S) -> Result<(), ReadError> {
         if self.stale {
-            let value = storage
-                .get(HEAD_KEY)
-                .map_err(read_storage)?
-                .ok_or_else(|| corrupt("global head", "it is missing"))?;
-            self.head = GlobalHead::decode(value.as_ref())
-                .map_err(|damage| corrupt("global head", damage))?;
+            self.head = global_head(storage, FORMAT_VERSION).map_err(head_error)?;
             self.streams.clear();
             self.stale = false;
         }
@@ -964,6 +990,8 @@ impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
         events: Vec<NewEvent<E>>,
     ) -> Result<AppendResult, AppendError> {
         validate_append(stream, &events)?;
+        self.check_writable()
+            .map_err(|error| append_storage(stream, error))?;
         let bodies = self.encode_events(stream, &events)?;
         let inner = &*self.inner;
         let mut writer = self.lock_writer();

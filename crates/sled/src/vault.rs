@@ -61,6 +61,8 @@ impl<E: Event, S: Storage> Vault for SledStore<E, S> {
     fn put(&self, subject: SubjectId, record: Vec<u8>) -> Result<(), VaultError> {
         let failed =
             |source: Box<dyn std::error::Error + Send + Sync>| VaultError { subject, source };
+        self.check_writable()
+            .map_err(|error| failed(error.into()))?;
         let mut keys = self.key_file(true).map_err(|error| failed(error.into()))?;
         let keys = keys
             .as_mut()
@@ -141,6 +143,8 @@ impl<E: Event, S: Storage> Vault for SledStore<E, S> {
     fn erase(&self, subject: SubjectId) -> Result<bool, VaultError> {
         let failed =
             |source: Box<dyn std::error::Error + Send + Sync>| VaultError { subject, source };
+        self.check_writable()
+            .map_err(|error| failed(error.into()))?;
         let key = vault_key(subject);
         let plain = plain_vault_key(subject);
         let mut existed = false;

@@ -6,8 +6,8 @@ use std::fmt;
 use service_lifecycle_kernel::{Event, StreamId};
 
 use crate::codec::{
-    self, decode_event_record, event_id_key, log_key, GlobalHead, IdEntry, StreamHead, FORMAT_KEY,
-    HEAD_KEY, LOG_PREFIX, ROW_PREFIX, STREAM_PREFIX,
+    self, decode_event_record, decode_stream_number, event_id_key, log_key, GlobalHead, IdEntry,
+    FORMAT_KEY, HEAD_KEY, LOG_PREFIX, READ_ONLY_FORMAT_VERSION, ROW_PREFIX, STREAM_PREFIX,
 };
 use crate::storage::{Storage, StorageError};
 use crate::store::SledStore;
@@ -79,26 +79,32 @@ struct StreamSeen {
 
 impl<E: Event, S: Storage> SledStore<E, S> {
     /// Reads the whole store and checks every invariant: the format; every checksum; positions
-    /// contiguous from 1 to the global head; each stream's versions contiguous in commit order;
-    /// the stream heads, the stream rows and the event-id index agreeing with the log; every
-    /// event decoding into `E`. Memory grows with the number of streams, not of events.
+    /// contiguous from 1 to the newest; each stream's versions contiguous in commit order; the
+    /// stream numbers (given 1, 2, 3... in creation order), the stream rows and the event-id
+    /// index agreeing with the log; every event decoding into `E`; in a format-1 store, the
+    /// stored heads too. Memory grows with the number of streams, not of events.
     ///
     /// `Err` only when the storage itself fails; damage is reported in the [`VerifyReport`].
     pub fn verify(&self) -> Result<VerifyReport, StorageError> {
         let storage = self.storage();
         let mut report = VerifyReport::default();
 
-        let head = match storage.get(HEAD_KEY)? {
-            Some(value) => match GlobalHead::decode(value.as_ref()) {
-                Ok(head) => Some(head),
-                Err(damage) => {
-                    report.problem(format!("global head: {damage}"));
+        let format = self.format_version();
+        let head = if format != READ_ONLY_FORMAT_VERSION {
+            None
+        } else {
+            match storage.get(HEAD_KEY)? {
+                Some(value) => match GlobalHead::decode(value.as_ref()) {
+                    Ok(head) => Some(head),
+                    Err(damage) => {
+                        report.problem(format!("global head: {damage}"));
+                        None
+                    }
+                },
+                None => {
+                    report.problem("global head: missing");
                     None
                 }
-            },
-            None => {
-                report.problem("global head: missing");
-                None
             }
         };
         match storage.get(FORMAT_KEY)? {
@@ -120,7 +126,16 @@ impl<E: Event, S: Storage> SledStore<E, S> {
                 ));
             }
         }
-        let numbers = verify_stream_heads(storage, &mut report, &mut streams)?;
+        let numbers = verify_stream_heads(storage, format, &mut report, &mut streams)?;
+        if let Some((&last, _)) = numbers.last_key_value() {
+            if last != numbers.len() as u64 {
+                report.problem(format!(
+                    "stream numbers: {} streams, but the highest number is {last} (numbers are \
+                     given 1, 2, 3... without a gap)",
+                    numbers.len()
+                ));
+            }
+        }
         if let Some(head) = head {
             if head.streams != report.streams {
                 report.problem(format!(
@@ -257,6 +272,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
 /// The stream heads: each agrees with the log; numbers unique. Returns stream number → name.
 fn verify_stream_heads<S: Storage>(
     storage: &S,
+    format: u32,
     report: &mut VerifyReport,
     streams: &mut HashMap<StreamId, StreamSeen>,
 ) -> Result<BTreeMap<u64, StreamId>, StorageError> {
@@ -275,25 +291,24 @@ fn verify_stream_heads<S: Storage>(
             ));
             continue;
         };
-        let head = match StreamHead::decode(key, value.as_ref()) {
+        let (number, version) = match decode_stream_number(key, value.as_ref(), format) {
             Ok(head) => head,
             Err(damage) => {
                 report.problem(format!("stream head of {stream}: {damage}"));
                 continue;
             }
         };
-        if let Some(other) = numbers.insert(head.number, stream.clone()) {
+        if let Some(other) = numbers.insert(number, stream.clone()) {
             report.problem(format!(
-                "stream head of {stream}: number {} is also {other}'s",
-                head.number
+                "stream head of {stream}: number {number} is also {other}'s"
             ));
         }
         let seen = streams.entry(stream.clone()).or_default();
-        seen.number = Some(head.number);
-        if head.version != seen.version {
+        seen.number = Some(number);
+        if let Some(version) = version.filter(|&version| version != seen.version) {
             report.problem(format!(
-                "stream head of {stream}: says version {}, the log holds {}",
-                head.version, seen.version
+                "stream head of {stream}: says version {version}, the log holds {}",
+                seen.version
             ));
         }
     }

@@ -169,10 +169,10 @@ fn every_damage_to_a_stream_row_a_stream_head_or_an_index_entry_is_detected() {
 }
 
 #[test]
-fn damage_to_the_global_head_is_reported_when_the_store_opens() {
+fn damage_to_the_format_record_is_reported_when_the_store_opens() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = store_with_events(dir.path());
-    let original = store.storage().get(b"H").unwrap().unwrap().to_vec();
+    let original = store.storage().get(b"Mformat").unwrap().unwrap().to_vec();
     drop(store);
     // Every truncation, and one flip per byte (each reopen costs a few milliseconds).
     let variants = damaged_variants(&original)
@@ -184,15 +184,44 @@ fn damage_to_the_global_head_is_reported_when_the_store_opens() {
         {
             let storage = service_lifecycle_sled::SledStorage::open(dir.path(), 1 << 20).unwrap();
             let mut batch = WriteBatch::new();
-            batch.insert(b"H".to_vec(), damaged);
+            batch.insert(b"Mformat".to_vec(), damaged);
             storage.apply(batch).unwrap();
         }
         let error = SledStore::<ProbeEvent>::open(dir.path()).unwrap_err();
         assert!(
-            matches!(&error, OpenError::Corrupt { record, .. } if record == "global head"),
+            matches!(&error, OpenError::Corrupt { record, .. } if record == "format"),
             "{what}: {error}"
         );
     }
+}
+
+#[test]
+fn a_damaged_newest_record_is_reported_on_reopening_and_reading() {
+    // Format 2 finds the newest position from the log's last key: the record under it is read
+    // like any other, so its damage is a typed error on reading it, and verify names it.
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store_with_events(dir.path());
+    let original = store.storage().get(&log_key(4)).unwrap().unwrap().to_vec();
+    let mut damaged = original.clone();
+    damaged[10] ^= 0x01;
+    put(&store, &log_key(4), damaged);
+    drop(store);
+    let store = SledStore::<ProbeEvent>::open(dir.path()).unwrap();
+    assert_eq!(store.head_position().unwrap(), 4);
+    let all = read_all(&store);
+    assert!(
+        matches!(&all[3], Err(ReadError::Corrupt { record, .. }) if record == "log position 4"),
+        "{:?}",
+        all[3]
+    );
+    let report = store.verify().unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|problem| problem.contains("log position 4")),
+        "{report}"
+    );
 }
 
 #[test]

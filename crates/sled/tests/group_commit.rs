@@ -7,7 +7,7 @@ use chrono::Utc;
 use service_lifecycle_kernel::testing::fixture::ProbeEvent;
 use service_lifecycle_kernel::{EventStore, ExpectedVersion, NewEvent, StreamId};
 use service_lifecycle_sled::{
-    Durability, SledOptions, SledStorage, SledStore, Storage, StorageError, WriteBatch,
+    Durability, KeyValue, SledOptions, SledStorage, SledStore, Storage, StorageError, WriteBatch,
 };
 
 /// Sled storage whose flushes are counted and take at least a millisecond, like a disk's.
@@ -25,6 +25,13 @@ impl Storage for SlowFlushes {
     }
     fn range(&self, start: &[u8], end: &[u8]) -> Result<Self::Range, StorageError> {
         self.inner.range(start, end)
+    }
+    fn last(
+        &self,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<Option<KeyValue<Self::Bytes>>, StorageError> {
+        self.inner.last(start, end)
     }
     fn apply(&self, batch: WriteBatch) -> Result<(), StorageError> {
         self.inner.apply(batch)
