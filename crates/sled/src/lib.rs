@@ -82,6 +82,7 @@ mod codec;
 mod create;
 mod heads;
 mod import;
+mod migrate;
 mod read_model;
 mod snapshots;
 mod storage;
@@ -92,6 +93,7 @@ mod verify;
 
 pub use codec::{Damage, FORMAT_VERSION, READ_ONLY_FORMAT_VERSION};
 pub use import::RolledBackImport;
+pub use migrate::{migrate, MigrateError, Migration};
 pub use read_model::{DurableProjector, ReadModelError};
 pub use storage::DEFAULT_LOCK_TIMEOUT;
 pub use storage::{
@@ -100,6 +102,6 @@ pub use storage::{
 };
 pub use store::{
     AllEvents, Durability, OpenError, SledOptions, SledStore, StreamEvents, DEFAULT_CACHE_CAPACITY,
-    DEFAULT_MAX_EVENT_SIZE,
+    DEFAULT_MAX_EVENT_SIZE, ONE_PASS_CACHE_CAPACITY,
 };
 pub use verify::VerifyReport;

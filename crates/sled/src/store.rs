@@ -35,6 +35,10 @@ use crate::vault_keys::KeyFile;
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 64 * 1024;
 /// sled's page cache size unless chosen: 128 MiB.
 pub const DEFAULT_CACHE_CAPACITY: u64 = 128 * 1024 * 1024;
+/// The page cache of a store opened for one pass over it ([`SledOptions::one_pass`]: an export,
+/// an import, a migration): 8 MiB. Such a job reads or writes each record once, so a large
+/// cache only holds what it will not touch again.
+pub const ONE_PASS_CACHE_CAPACITY: u64 = 8 * 1024 * 1024;
 
 /// When an append counts as done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -101,6 +105,13 @@ impl SledOptions {
     pub fn cache_capacity(mut self, bytes: u64) -> Self {
         self.cache_capacity = bytes;
         self
+    }
+
+    /// Chooses the small page cache of a job that passes over the store once (an export, an
+    /// import, a migration): [`ONE_PASS_CACHE_CAPACITY`]. Its memory then does not grow with the
+    /// store.
+    pub fn one_pass(self) -> Self {
+        self.cache_capacity(ONE_PASS_CACHE_CAPACITY)
     }
 
     /// Sets the largest encoded event accepted, in bytes (at most 64 KiB is wise: see
