@@ -32,13 +32,17 @@ pub(crate) fn begin_creation(path: &Path) -> std::io::Result<()> {
     sync_directory(path)
 }
 
-/// Removes what sled wrote of a creation that did not finish (its marker is there, so nothing of
+/// Removes what the engine (sled or redb) wrote of a creation that did not finish (its marker is there, so nothing of
 /// value is), keeping the marker, so that the creation starts again.
 pub(crate) fn restart_creation(path: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(path)?.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let sleds = name == "conf" || name == "db" || name == "blobs" || name.starts_with("snap.");
+        let sleds = name == "conf"
+            || name == "db"
+            || name == "blobs"
+            || name.starts_with("snap.")
+            || name == crate::redb_storage::REDB_FILE;
         if !sleds {
             continue;
         }

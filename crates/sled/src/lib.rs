@@ -80,10 +80,12 @@
 mod checkpoints;
 mod codec;
 mod create;
+mod engine;
 mod heads;
 mod import;
 mod migrate;
 mod read_model;
+mod redb_storage;
 mod snapshots;
 mod storage;
 mod store;
@@ -92,9 +94,11 @@ mod vault_keys;
 mod verify;
 
 pub use codec::{Damage, FORMAT_VERSION, READ_ONLY_FORMAT_VERSION};
+pub use engine::{Engine, EngineBytes, EngineRange, EngineStorage};
 pub use import::RolledBackImport;
 pub use migrate::{migrate, MigrateError, Migration};
 pub use read_model::{DurableProjector, ReadModelError};
+pub use redb_storage::{RedbRange, RedbStorage, REDB_FILE};
 pub use storage::DEFAULT_LOCK_TIMEOUT;
 pub use storage::{
     BatchOp, FaultMode, FaultyStorage, KeyValue, SledRange, SledStorage, Storage, StorageError,

@@ -102,6 +102,9 @@ pub enum StorageError {
     /// The engine found its own files damaged (a checksum of sled's log failed, say).
     #[error("the database files are damaged: {0}; restore the directory from a backup, or import an export into a new one")]
     Corrupted(String),
+    /// Another process (or another handle in this one) has the database open.
+    #[error("could not acquire lock: {0}")]
+    Locked(String),
     /// A fault injected by [`FaultyStorage`].
     #[error("injected fault at operation {operation} ({kind})")]
     Injected {
@@ -115,7 +118,11 @@ pub enum StorageError {
 impl StorageError {
     /// Whether the engine refused to open because another handle holds the database's lock.
     pub fn is_locked(&self) -> bool {
-        matches!(self, Self::Io(io) if io.to_string().contains("could not acquire lock"))
+        match self {
+            Self::Locked(_) => true,
+            Self::Io(io) => io.to_string().contains("could not acquire lock"),
+            _ => false,
+        }
     }
 
     /// Whether the disk holding the store is full.

@@ -25,8 +25,10 @@ use crate::codec::{
 use crate::create::{
     begin_creation, creation_unfinished, finish_creation, initialize, restart_creation,
 };
+use crate::engine::{Engine, EngineStorage};
 use crate::heads::{global_head, stream_head, HeadError};
 use crate::import::{import_marker, roll_back, RolledBackImport};
+use crate::redb_storage::{RedbStorage, REDB_FILE};
 use crate::storage::{SledStorage, Storage, StorageError, WriteBatch, DEFAULT_LOCK_TIMEOUT};
 use crate::vault_keys::KeyFile;
 
@@ -62,6 +64,7 @@ pub struct SledOptions {
     lock_timeout: Duration,
     upcasters: Upcasters,
     existing_only: bool,
+    engine: Option<Engine>,
 }
 
 impl fmt::Debug for SledOptions {
@@ -72,6 +75,7 @@ impl fmt::Debug for SledOptions {
             .field("max_event_size", &self.max_event_size)
             .field("lock_timeout", &self.lock_timeout)
             .field("existing_only", &self.existing_only)
+            .field("engine", &self.engine)
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +89,7 @@ impl Default for SledOptions {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             upcasters: Upcasters::new(),
             existing_only: false,
+            engine: None,
         }
     }
 }
@@ -93,6 +98,14 @@ impl SledOptions {
     /// Flush durability, a 128 MiB cache, 64 KiB events, no upcasters.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Chooses the engine of a new store ([`Engine::Sled`] unless chosen). An existing store is
+    /// opened on the engine whose files its directory holds; naming another is
+    /// [`OpenError::NotAStore`].
+    pub fn engine(mut self, engine: Engine) -> Self {
+        self.engine = Some(engine);
+        self
     }
 
     /// Chooses when an append counts as done.
@@ -205,7 +218,7 @@ pub enum OpenError {
 
 /// A durable event store on sled (see the [crate docs](crate)). Cloning gives another handle to
 /// the same store.
-pub struct SledStore<E, S: Storage = SledStorage> {
+pub struct SledStore<E, S: Storage = EngineStorage> {
     pub(crate) inner: Arc<Inner<E, S>>,
 }
 
@@ -259,14 +272,15 @@ pub(crate) struct Writer {
 }
 
 impl<E: Event> SledStore<E> {
-    /// Opens the store in directory `path` with default [`SledOptions`], creating it if the
-    /// directory does not exist or is empty.
+    /// Opens the store in directory `path` with default [`SledOptions`], creating it (on sled)
+    /// if the directory does not exist or is empty.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
         Self::open_with(path, SledOptions::default())
     }
 
     /// Opens the store in directory `path`, creating it if the directory does not exist or is
-    /// empty.
+    /// empty. The engine is the one whose files the directory holds; a new store is made on
+    /// [`SledOptions::engine`] (sled unless chosen).
     pub fn open_with(path: impl AsRef<Path>, options: SledOptions) -> Result<Self, OpenError> {
         let path = path.as_ref();
         check_directory(path)?;
@@ -278,7 +292,7 @@ impl<E: Event> SledStore<E> {
                 reason: "there is no store there (the directory is missing or empty)".into(),
             });
         }
-        // A creation stopped before the store held anything: whatever sled files it left (even
+        // A creation stopped before the store held anything: whatever files it left (even
         // torn ones) hold nothing of value.
         if options.existing_only && creation_unfinished(path) {
             return Err(OpenError::NotAStore {
@@ -288,50 +302,114 @@ impl<E: Event> SledStore<E> {
                     .into(),
             });
         }
-        // sled keeps the data in `db` and its configuration in `conf`: with one and not the
-        // other the store lost part of itself, and opening would start an empty one in its place.
-        let (conf, db) = (path.join("conf").is_file(), path.join("db").is_file());
-        if options.existing_only && conf != db {
-            let missing = if db { "conf" } else { "db" };
-            return Err(OpenError::Damaged {
-                path: path.to_path_buf(),
-                reason: format!("its file {missing} is missing, so its events cannot be read"),
-            });
-        }
-        // (A creation that did not finish is started again below if sled cannot read its files.)
-        if conf && !creation_unfinished(path) {
-            check_sled_configuration(path)?;
-        }
-        if holds_nothing && !options.existing_only {
-            begin_creation(path).map_err(|source| OpenError::Storage {
-                path: path.to_path_buf(),
-                source: source.into(),
-            })?;
-        }
-        let mut opened =
-            SledStorage::open_waiting(path, options.cache_capacity, options.lock_timeout);
-        if matches!(&opened, Err(error) if !error.is_locked()) && creation_unfinished(path) {
-            // Torn files of a creation that a crash stopped: start that creation again.
-            restart_creation(path).map_err(|source| OpenError::Storage {
-                path: path.to_path_buf(),
-                source: source.into(),
-            })?;
-            opened = SledStorage::open_waiting(path, options.cache_capacity, options.lock_timeout);
-        }
-        if matches!(&opened, Err(error) if !error.is_locked()) && remove_unfinished_snapshots(path)
-        {
-            opened = SledStorage::open_waiting(path, options.cache_capacity, options.lock_timeout);
-        }
-        let storage = opened.map_err(|source| {
-            let path = path.to_path_buf();
-            if source.is_locked() {
-                OpenError::Locked { path, source }
-            } else {
-                OpenError::Storage { path, source }
+        let engine = match (Engine::of_directory(path), options.engine) {
+            (Some(found), Some(wanted)) if found != wanted => {
+                return Err(OpenError::NotAStore {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "it holds a store on {found}, not on {wanted} (name it {found}:PATH, or \
+                         just PATH)"
+                    ),
+                })
             }
-        })?;
+            (Some(found), _) => found,
+            (None, wanted) => wanted.unwrap_or_default(),
+        };
+        let storage = match engine {
+            Engine::Sled => EngineStorage::Sled(open_sled(path, holds_nothing, &options)?),
+            Engine::Redb => EngineStorage::Redb(open_redb(path, holds_nothing, &options)?),
+        };
         Self::with_storage(storage, path, options)
     }
+}
+
+/// What opening the storage failed on, as an [`OpenError`].
+fn opening_failed(path: &Path, source: StorageError) -> OpenError {
+    let path = path.to_path_buf();
+    if source.is_locked() {
+        OpenError::Locked { path, source }
+    } else {
+        OpenError::Storage { path, source }
+    }
+}
+
+fn io_failed(path: &Path) -> impl Fn(std::io::Error) -> OpenError + '_ {
+    move |source| OpenError::Storage {
+        path: path.to_path_buf(),
+        source: source.into(),
+    }
+}
+
+/// Opens the sled database of the store in `path`, repairing what a crash of its creation or of
+/// sled's snapshotting left.
+fn open_sled(
+    path: &Path,
+    holds_nothing: bool,
+    options: &SledOptions,
+) -> Result<SledStorage, OpenError> {
+    // sled keeps the data in `db` and its configuration in `conf`: with one and not the other
+    // the store lost part of itself, and opening would start an empty one in its place.
+    let (conf, db) = (path.join("conf").is_file(), path.join("db").is_file());
+    if options.existing_only && conf != db {
+        let missing = if db { "conf" } else { "db" };
+        return Err(OpenError::Damaged {
+            path: path.to_path_buf(),
+            reason: format!("its file {missing} is missing, so its events cannot be read"),
+        });
+    }
+    // (A creation that did not finish is started again below if sled cannot read its files.)
+    if conf && !creation_unfinished(path) {
+        check_sled_configuration(path)?;
+    }
+    if holds_nothing && !options.existing_only {
+        begin_creation(path).map_err(io_failed(path))?;
+    }
+    let open = || SledStorage::open_waiting(path, options.cache_capacity, options.lock_timeout);
+    let mut opened = open();
+    if matches!(&opened, Err(error) if !error.is_locked()) && creation_unfinished(path) {
+        // Torn files of a creation that a crash stopped: start that creation again.
+        restart_creation(path).map_err(io_failed(path))?;
+        opened = open();
+    }
+    if matches!(&opened, Err(error) if !error.is_locked()) && remove_unfinished_snapshots(path) {
+        opened = open();
+    }
+    opened.map_err(|source| opening_failed(path, source))
+}
+
+/// Opens the redb database of the store in `path`, starting again a creation a crash stopped.
+fn open_redb(
+    path: &Path,
+    holds_nothing: bool,
+    options: &SledOptions,
+) -> Result<RedbStorage, OpenError> {
+    if options.existing_only && !path.join(REDB_FILE).is_file() {
+        return Err(OpenError::Damaged {
+            path: path.to_path_buf(),
+            reason: format!("its file {REDB_FILE} is missing, so its events cannot be read"),
+        });
+    }
+    if holds_nothing && !options.existing_only {
+        begin_creation(path).map_err(io_failed(path))?;
+    }
+    let background_flush = options.durability == Durability::Buffered;
+    let open = || {
+        let deadline = std::time::Instant::now() + options.lock_timeout;
+        loop {
+            match RedbStorage::open(path, options.cache_capacity, background_flush) {
+                Err(error) if error.is_locked() && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                result => return result,
+            }
+        }
+    };
+    let mut opened = open();
+    if matches!(&opened, Err(error) if !error.is_locked()) && creation_unfinished(path) {
+        restart_creation(path).map_err(io_failed(path))?;
+        opened = open();
+    }
+    opened.map_err(|source| opening_failed(path, source))
 }
 
 impl OpenError {
@@ -400,8 +478,8 @@ fn check_sled_configuration(path: &Path) -> Result<(), OpenError> {
     Ok(())
 }
 
-/// Refuses a path that holds something other than a sled database: a file, or a directory with
-/// files but none of sled's.
+/// Refuses a path that holds something other than a store's database: a file, or a directory
+/// with files but none of sled's or redb's.
 fn check_directory(path: &Path) -> Result<(), OpenError> {
     let not_a_store = |reason: &str| OpenError::NotAStore {
         path: path.to_path_buf(),
@@ -421,11 +499,12 @@ fn check_directory(path: &Path) -> Result<(), OpenError> {
             })?;
             let is_empty = entries.next().is_none();
             let creating = creation_unfinished(path);
-            if is_empty || creating || path.join("conf").is_file() || path.join("db").is_file() {
+            if is_empty || creating || Engine::of_directory(path).is_some() {
                 Ok(())
             } else {
                 Err(not_a_store(
-                    "the directory holds files but no sled database (no `conf` or `db` file)",
+                    "the directory holds files but no database (no sled `conf` or `db` file, no \
+                     `store.redb`)",
                 ))
             }
         }
