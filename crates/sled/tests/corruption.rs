@@ -1,20 +1,28 @@
 //! Every single-bit flip and every truncation of a stored record is detected: a typed error naming
 //! the record, never different data, never a panic (docs/testing.md §2.5). The damage is written
-//! through the storage underneath, as a failing disk would leave it.
+//! through the storage underneath, as a failing disk would leave it. Every test runs on both
+//! engines, sled and redb.
 
 use service_lifecycle_kernel::testing::fixture::{fixture_time, ProbeEvent};
 use service_lifecycle_kernel::{
     Envelope, EventId, EventStore, ExpectedVersion, NewEvent, ReadError, StreamId, VisitError,
 };
-use service_lifecycle_sled::{OpenError, SledStore, Storage, WriteBatch};
+use service_lifecycle_sled::{
+    Engine, EngineStorage, OpenError, RedbStorage, SledOptions, SledStorage, SledStore, Storage,
+    WriteBatch,
+};
 
 fn stream() -> StreamId {
     StreamId::new("probe-1").expect("valid stream id")
 }
 
 /// A store holding three events of `probe-1` and one of `probe-2`.
-fn store_with_events(dir: &std::path::Path) -> (SledStore<ProbeEvent>, Vec<EventId>) {
-    let store = SledStore::<ProbeEvent>::open(dir).unwrap();
+fn store_with_events(
+    dir: &std::path::Path,
+    engine: Engine,
+) -> (SledStore<ProbeEvent>, Vec<EventId>) {
+    let store = SledStore::<ProbeEvent>::open_with(dir, SledOptions::new().engine(engine)).unwrap();
+    assert_eq!(store.storage().engine(), engine);
     let at = fixture_time();
     let events: Vec<_> = (1..=3)
         .map(|seq| NewEvent::new(ProbeEvent::noted(seq), at).with_metadata("user", "clerk"))
@@ -91,10 +99,9 @@ fn assert_corrupt_naming(
     }
 }
 
-#[test]
-fn every_bit_flip_and_truncation_of_an_event_record_is_detected_by_every_read_path() {
+fn every_bit_flip_and_truncation_of_an_event_record_is_detected_by_every_read_path(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let (store, ids) = store_with_events(dir.path());
+    let (store, ids) = store_with_events(dir.path(), engine);
     let key = log_key(2);
     let original = store.storage().get(&key).unwrap().unwrap().to_vec();
     let intact = read_all(&store);
@@ -134,10 +141,9 @@ fn clone_error(error: &ReadError) -> ReadError {
     }
 }
 
-#[test]
-fn every_damage_to_a_stream_row_a_stream_head_or_an_index_entry_is_detected() {
+fn every_damage_to_a_stream_row_a_stream_head_or_an_index_entry_is_detected(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let (store, ids) = store_with_events(dir.path());
+    let (store, ids) = store_with_events(dir.path(), engine);
     let mut row = vec![b'V'];
     row.extend_from_slice(&1u64.to_be_bytes());
     row.extend_from_slice(&2u64.to_be_bytes());
@@ -168,10 +174,9 @@ fn every_damage_to_a_stream_row_a_stream_head_or_an_index_entry_is_detected() {
     assert!(store.verify().unwrap().is_clean());
 }
 
-#[test]
-fn damage_to_the_format_record_is_reported_when_the_store_opens() {
+fn damage_to_the_format_record_is_reported_when_the_store_opens(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let (store, _) = store_with_events(dir.path());
+    let (store, _) = store_with_events(dir.path(), engine);
     let original = store.storage().get(b"Mformat").unwrap().unwrap().to_vec();
     drop(store);
     // Every truncation, and one flip per byte (each reopen costs a few milliseconds).
@@ -182,7 +187,12 @@ fn damage_to_the_format_record_is_reported_when_the_store_opens() {
         .map(|(_, variant)| variant);
     for (what, damaged) in variants {
         {
-            let storage = service_lifecycle_sled::SledStorage::open(dir.path(), 1 << 20).unwrap();
+            let storage = match engine {
+                Engine::Redb => {
+                    EngineStorage::Redb(RedbStorage::open(dir.path(), 1 << 20, false).unwrap())
+                }
+                _ => EngineStorage::Sled(SledStorage::open(dir.path(), 1 << 20).unwrap()),
+            };
             let mut batch = WriteBatch::new();
             batch.insert(b"Mformat".to_vec(), damaged);
             storage.apply(batch).unwrap();
@@ -195,12 +205,11 @@ fn damage_to_the_format_record_is_reported_when_the_store_opens() {
     }
 }
 
-#[test]
-fn a_damaged_newest_record_is_reported_on_reopening_and_reading() {
+fn a_damaged_newest_record_is_reported_on_reopening_and_reading(engine: Engine) {
     // Format 2 finds the newest position from the log's last key: the record under it is read
     // like any other, so its damage is a typed error on reading it, and verify names it.
     let dir = tempfile::tempdir().unwrap();
-    let (store, _) = store_with_events(dir.path());
+    let (store, _) = store_with_events(dir.path(), engine);
     let original = store.storage().get(&log_key(4)).unwrap().unwrap().to_vec();
     let mut damaged = original.clone();
     damaged[10] ^= 0x01;
@@ -224,14 +233,63 @@ fn a_damaged_newest_record_is_reported_on_reopening_and_reading() {
     );
 }
 
-#[test]
-fn a_log_record_moved_under_another_position_is_detected() {
+fn a_log_record_moved_under_another_position_is_detected(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let (store, _) = store_with_events(dir.path());
+    let (store, _) = store_with_events(dir.path(), engine);
     let first = store.storage().get(&log_key(1)).unwrap().unwrap().to_vec();
     put(&store, &log_key(2), first);
     let all = read_all(&store);
     assert!(
         matches!(&all[1], Err(ReadError::Corrupt { record, .. }) if record == "log position 2")
     );
+}
+
+#[test]
+fn every_bit_flip_and_truncation_of_an_event_record_is_detected_by_every_read_path_on_sled() {
+    every_bit_flip_and_truncation_of_an_event_record_is_detected_by_every_read_path(Engine::Sled);
+}
+
+#[test]
+fn every_bit_flip_and_truncation_of_an_event_record_is_detected_by_every_read_path_on_redb() {
+    every_bit_flip_and_truncation_of_an_event_record_is_detected_by_every_read_path(Engine::Redb);
+}
+
+#[test]
+fn every_damage_to_a_stream_row_a_stream_head_or_an_index_entry_is_detected_on_sled() {
+    every_damage_to_a_stream_row_a_stream_head_or_an_index_entry_is_detected(Engine::Sled);
+}
+
+#[test]
+fn every_damage_to_a_stream_row_a_stream_head_or_an_index_entry_is_detected_on_redb() {
+    every_damage_to_a_stream_row_a_stream_head_or_an_index_entry_is_detected(Engine::Redb);
+}
+
+#[test]
+fn damage_to_the_format_record_is_reported_when_the_store_opens_on_sled() {
+    damage_to_the_format_record_is_reported_when_the_store_opens(Engine::Sled);
+}
+
+#[test]
+fn damage_to_the_format_record_is_reported_when_the_store_opens_on_redb() {
+    damage_to_the_format_record_is_reported_when_the_store_opens(Engine::Redb);
+}
+
+#[test]
+fn a_damaged_newest_record_is_reported_on_reopening_and_reading_on_sled() {
+    a_damaged_newest_record_is_reported_on_reopening_and_reading(Engine::Sled);
+}
+
+#[test]
+fn a_damaged_newest_record_is_reported_on_reopening_and_reading_on_redb() {
+    a_damaged_newest_record_is_reported_on_reopening_and_reading(Engine::Redb);
+}
+
+#[test]
+fn a_log_record_moved_under_another_position_is_detected_on_sled() {
+    a_log_record_moved_under_another_position_is_detected(Engine::Sled);
+}
+
+#[test]
+fn a_log_record_moved_under_another_position_is_detected_on_redb() {
+    a_log_record_moved_under_another_position_is_detected(Engine::Redb);
 }

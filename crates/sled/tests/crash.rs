@@ -3,7 +3,7 @@
 //! store and checks that no acknowledged event is lost (Flush durability), no append is partial,
 //! and the store verifies clean (contiguous versions and positions, checksums, indexes).
 //!
-//! 200 cycles run with `cargo test`; `CRASH_CYCLES=2000 cargo test -p service-lifecycle-sled
+//! It runs on both engines, sled and redb. 200 cycles each run with `cargo test`; `CRASH_CYCLES=2000 cargo test -p service-lifecycle-sled
 //! --test crash -- --ignored` runs the long one. `CRASH_SEED` chooses the seed (printed).
 
 use std::io::{BufRead, BufReader, Write};
@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use service_lifecycle_kernel::testing::fixture::ProbeEvent;
 use service_lifecycle_kernel::{EventStore, ExpectedVersion, NewEvent, StreamId};
-use service_lifecycle_sled::{Durability, SledOptions, SledStore};
+use service_lifecycle_sled::{Durability, Engine, SledOptions, SledStore};
 
 const CHILD_DIR: &str = "SERVICE_LIFECYCLE_CRASH_CHILD_DIR";
 const CHILD_MODE: &str = "SERVICE_LIFECYCLE_CRASH_CHILD_MODE";
+const CHILD_ENGINE: &str = "SERVICE_LIFECYCLE_CRASH_CHILD_ENGINE";
 const WRITERS: u64 = 2;
 
 fn writer_stream(writer: u64) -> StreamId {
@@ -44,8 +45,13 @@ fn crash_child() {
         Ok("buffered") => Durability::Buffered,
         _ => Durability::Flush,
     };
-    let store = SledStore::<ProbeEvent>::open_with(&dir, SledOptions::new().durability(durability))
-        .expect("the child opens the store");
+    let engine = match std::env::var(CHILD_ENGINE).as_deref() {
+        Ok("redb") => Engine::Redb,
+        _ => Engine::Sled,
+    };
+    let options = SledOptions::new().engine(engine).durability(durability);
+    let store =
+        SledStore::<ProbeEvent>::open_with(&dir, options).expect("the child opens the store");
     let stdout = Arc::new(Mutex::new(std::io::stdout()));
     writeln!(stdout.lock().unwrap(), "ready").unwrap();
     let threads: Vec<_> = (0..WRITERS)
@@ -89,7 +95,7 @@ impl Rng {
 
 /// Runs the child until a random moment after it is ready, kills it with SIGKILL, and returns
 /// the highest acknowledged seq per writer.
-fn run_and_kill(dir: &Path, mode: &str, run_for: Duration) -> Vec<u64> {
+fn run_and_kill(dir: &Path, engine: Engine, mode: &str, run_for: Duration) -> Vec<u64> {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -100,6 +106,7 @@ fn run_and_kill(dir: &Path, mode: &str, run_for: Duration) -> Vec<u64> {
         ])
         .env(CHILD_DIR, dir)
         .env(CHILD_MODE, mode)
+        .env(CHILD_ENGINE, engine.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -148,6 +155,7 @@ fn run_and_kill(dir: &Path, mode: &str, run_for: Duration) -> Vec<u64> {
 fn check_after_crash(dir: &Path, acknowledged: &[u64], what: &str) -> Vec<u64> {
     let store =
         SledStore::<ProbeEvent>::open(dir).unwrap_or_else(|error| panic!("{what}: {error}"));
+
     let report = store.verify().unwrap();
     assert!(report.is_clean(), "{what}: {report}");
     (0..WRITERS)
@@ -194,7 +202,7 @@ fn check_after_crash(dir: &Path, acknowledged: &[u64], what: &str) -> Vec<u64> {
         .collect()
 }
 
-fn crash_cycles(default_cycles: u64) {
+fn crash_cycles(engine: Engine, default_cycles: u64) {
     let cycles = std::env::var("CRASH_CYCLES")
         .ok()
         .and_then(|cycles| cycles.parse().ok())
@@ -203,7 +211,7 @@ fn crash_cycles(default_cycles: u64) {
         .ok()
         .and_then(|seed| seed.parse().ok())
         .unwrap_or(0x5eed_c0ffee_u64);
-    println!("crash test: {cycles} cycles, CRASH_SEED={seed}");
+    println!("crash test on {engine}: {cycles} cycles, CRASH_SEED={seed}");
     let mut rng = Rng(seed.max(1));
     let mut dir = tempfile::tempdir().unwrap();
     let mut survived = vec![0; WRITERS as usize];
@@ -217,8 +225,10 @@ fn crash_cycles(default_cycles: u64) {
         // Every fourth cycle runs buffered: it may lose acknowledged appends, never part of one.
         let mode = if cycle % 4 == 3 { "buffered" } else { "flush" };
         let run_for = Duration::from_millis(1 + rng.below(40));
-        let acknowledged = run_and_kill(dir.path(), mode, run_for);
-        let what = format!("cycle {cycle} ({mode}, killed after {run_for:?}, seed {seed})");
+        let acknowledged = run_and_kill(dir.path(), engine, mode, run_for);
+        let what =
+            format!("{engine} cycle {cycle} ({mode}, killed after {run_for:?}, seed {seed})");
+        assert_eq!(Engine::of_directory(dir.path()), Some(engine), "{what}");
         let floor: Vec<u64> = if mode == "flush" {
             acknowledged
         } else {
@@ -231,11 +241,17 @@ fn crash_cycles(default_cycles: u64) {
 
 #[test]
 fn no_acknowledged_append_is_lost_and_none_is_partial_across_200_kills() {
-    crash_cycles(200);
+    crash_cycles(Engine::Sled, 200);
 }
 
 #[test]
-#[ignore = "long: 2,000 kill cycles (about ten minutes)"]
+fn on_redb_no_acknowledged_append_is_lost_and_none_is_partial_across_200_kills() {
+    crash_cycles(Engine::Redb, 200);
+}
+
+#[test]
+#[ignore = "long: 2,000 kill cycles on each engine (about ten minutes each)"]
 fn no_acknowledged_append_is_lost_across_2000_kills() {
-    crash_cycles(2_000);
+    crash_cycles(Engine::Sled, 2_000);
+    crash_cycles(Engine::Redb, 2_000);
 }

@@ -307,3 +307,96 @@ fn a_snapshot_sled_was_still_writing_when_killed_does_not_stop_the_store_opening
     assert!(store.verify().unwrap().is_clean());
     assert!(!torn.exists());
 }
+
+#[test]
+fn a_redb_store_is_found_from_its_file_and_keeps_its_engine() {
+    use service_lifecycle_sled::{Engine, REDB_FILE};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let store =
+        SledStore::<ProbeEvent>::open_with(&path, SledOptions::new().engine(Engine::Redb)).unwrap();
+    store
+        .append(
+            &stream(),
+            ExpectedVersion::NoStream,
+            vec![noted(1), noted(2)],
+        )
+        .unwrap();
+    drop(store);
+    assert!(path.join(REDB_FILE).is_file());
+    assert!(!path.join("creating").exists());
+    // Opened without naming the engine, it is redb's.
+    let store = SledStore::<ProbeEvent>::open(&path).unwrap();
+    assert_eq!(store.storage().engine(), Engine::Redb);
+    assert_eq!(store.stream_version(&stream()).unwrap(), 2);
+    drop(store);
+    // Naming the other engine is refused, and changes nothing.
+    let error = SledStore::<ProbeEvent>::open_with(&path, SledOptions::new().engine(Engine::Sled))
+        .unwrap_err();
+    assert!(matches!(error, OpenError::NotAStore { .. }), "{error}");
+    assert!(error.to_string().contains("on redb"), "{error}");
+    assert!(!path.join("conf").exists());
+}
+
+#[test]
+fn a_redb_store_open_elsewhere_is_locked() {
+    use service_lifecycle_sled::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let options = || {
+        SledOptions::new()
+            .engine(Engine::Redb)
+            .lock_timeout(std::time::Duration::from_millis(50))
+    };
+    let _store = SledStore::<ProbeEvent>::open_with(dir.path(), options()).unwrap();
+    let error = SledStore::<ProbeEvent>::open_with(dir.path(), options()).unwrap_err();
+    assert!(matches!(error, OpenError::Locked { .. }), "{error}");
+}
+
+#[test]
+fn a_damaged_redb_file_is_a_typed_error_or_reads_with_typed_errors_never_a_panic() {
+    use service_lifecycle_sled::{Engine, REDB_FILE};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    {
+        let store =
+            SledStore::<ProbeEvent>::open_with(&path, SledOptions::new().engine(Engine::Redb))
+                .unwrap();
+        for n in 0..50 {
+            let stream = StreamId::new(format!("probe-{n}")).unwrap();
+            store
+                .append(
+                    &stream,
+                    ExpectedVersion::NoStream,
+                    vec![noted(n), noted(n + 100)],
+                )
+                .unwrap();
+        }
+    }
+    let intact = std::fs::read(path.join(REDB_FILE)).unwrap();
+    let len = intact.len();
+    let mut damages: Vec<(String, Vec<u8>)> = vec![
+        ("emptied".into(), Vec::new()),
+        ("truncated to half".into(), intact[..len / 2].to_vec()),
+        ("truncated by one byte".into(), intact[..len - 1].to_vec()),
+    ];
+    for at in [0, 64, 512, 4096, len / 3, len / 2, len - 4096] {
+        let mut garbled = intact.clone();
+        for byte in &mut garbled[at..(at + 512).min(len)] {
+            *byte ^= 0xA5;
+        }
+        damages.push((format!("512 bytes garbled at {at}"), garbled));
+    }
+    for (what, bytes) in damages {
+        std::fs::write(path.join(REDB_FILE), &bytes).unwrap();
+        let outcome = std::panic::catch_unwind(|| {
+            match SledStore::<ProbeEvent>::open_with(&path, SledOptions::new().existing_only()) {
+                Err(error) => format!("refused: {error}"),
+                Ok(store) => match store.verify() {
+                    Ok(report) => format!("opened: {report}"),
+                    Err(error) => format!("opened, verify failed: {error}"),
+                },
+            }
+        });
+        assert!(outcome.is_ok(), "{what}: the store panicked");
+    }
+}

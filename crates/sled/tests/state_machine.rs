@@ -11,7 +11,7 @@ use service_lifecycle_kernel::testing::fixture::{noted, ProbeEvent};
 use service_lifecycle_kernel::{
     AppendError, AppendResult, EventStore, ExpectedVersion, NewEvent, StreamId,
 };
-use service_lifecycle_sled::{Durability, SledOptions, SledStore};
+use service_lifecycle_sled::{Durability, Engine, SledOptions, SledStore};
 use tempfile::TempDir;
 
 const STREAMS: u8 = 3;
@@ -162,14 +162,17 @@ impl ReferenceStateMachine for Reference {
 
 struct Store {
     dir: TempDir,
+    engine: Engine,
     store: Option<SledStore<ProbeEvent>>,
     /// The events of the last successful append, as sent (with their ids).
     last_events: Vec<NewEvent<ProbeEvent>>,
 }
 
 impl Store {
-    fn open(dir: &TempDir) -> SledStore<ProbeEvent> {
-        let options = SledOptions::new().durability(Durability::Buffered);
+    fn open(dir: &TempDir, engine: Engine) -> SledStore<ProbeEvent> {
+        let options = SledOptions::new()
+            .engine(engine)
+            .durability(Durability::Buffered);
         SledStore::open_with(dir.path(), options).expect("the store opens")
     }
 
@@ -191,17 +194,23 @@ fn seq_of(event: &ProbeEvent) -> u64 {
     }
 }
 
-struct StoreMachine;
+/// The machine on sled (`REDB` false) or on redb.
+struct StoreMachine<const REDB: bool>;
 
-impl StateMachineTest for StoreMachine {
+type SledMachine = StoreMachine<false>;
+type RedbMachine = StoreMachine<true>;
+
+impl<const REDB: bool> StateMachineTest for StoreMachine<REDB> {
     type SystemUnderTest = Store;
     type Reference = Reference;
 
     fn init_test(_: &Model) -> Store {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let store = Some(Store::open(&dir));
+        let engine = if REDB { Engine::Redb } else { Engine::Sled };
+        let store = Some(Store::open(&dir, engine));
         Store {
             dir,
+            engine,
             store,
             last_events: Vec::new(),
         }
@@ -305,7 +314,7 @@ impl StateMachineTest for StoreMachine {
             }
             Transition::Reopen => {
                 drop(sut.store.take());
-                sut.store = Some(Store::open(&sut.dir));
+                sut.store = Some(Store::open(&sut.dir, sut.engine));
             }
         }
         sut
@@ -332,5 +341,8 @@ prop_state_machine! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     #[test]
-    fn the_sled_store_follows_the_reference_model(sequential 1..40 => StoreMachine);
+    fn the_sled_store_follows_the_reference_model(sequential 1..40 => SledMachine);
+
+    #[test]
+    fn the_redb_store_follows_the_reference_model(sequential 1..40 => RedbMachine);
 }
