@@ -286,6 +286,6 @@ impl Storage for RedbStorage {
     }
 
     fn is_empty(&self) -> Result<bool, StorageError> {
-        self.guarded(|| Ok(engine(self.read_table()?.is_empty())?))
+        self.guarded(|| engine(self.read_table()?.is_empty()))
     }
 }
