@@ -1,8 +1,10 @@
-//! Sled store benchmarks, each beside raw sled 0.34.7 doing the same work in the same run: what
-//! the store's indexes, checksums, envelopes and durability cost over the bare database. Results
-//! and ratios are recorded in docs/benchmarks.md.
+//! Embedded store benchmarks on both engines, each beside the raw engine (sled 0.34.7, redb 5)
+//! doing the same work in the same run: what the store's indexes, checksums, envelopes and
+//! durability cost over the bare database. Results and ratios are recorded in
+//! docs/benchmarks.md.
 //!
-//! Run: `cargo bench --bench sled` (about ten minutes; the stores live in `target/tmp`, on disk).
+//! Run: `cargo bench --bench sled` (about fifteen minutes; the stores live in `target/tmp`, on
+//! disk). `cargo bench --bench sled -- append` runs the appends alone.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -10,9 +12,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use redb::{ReadableDatabase, TableDefinition};
 use service_lifecycle::kernel::testing::fixture::{fixture_time, ProbeEvent};
 use service_lifecycle::kernel::{Envelope, EventStore, ExpectedVersion, NewEvent, StreamId};
-use service_lifecycle::sled::{Durability, SledOptions, SledStore};
+use service_lifecycle::sled::{Durability, Engine, SledOptions, SledStore};
 use tempfile::TempDir;
 
 /// Both the store and raw sled get this page cache.
@@ -46,10 +49,120 @@ fn stream_ids() -> Vec<StreamId> {
 }
 
 fn open_store(path: &Path, durability: Durability) -> SledStore<ProbeEvent> {
+    open_store_on(Engine::Sled, path, durability)
+}
+
+fn open_store_on(engine: Engine, path: &Path, durability: Durability) -> SledStore<ProbeEvent> {
     let options = SledOptions::new()
+        .engine(engine)
         .durability(durability)
         .cache_capacity(CACHE);
     SledStore::open_with(path, options).expect("the store opens")
+}
+
+/// Raw redb's table: byte keys, byte values, as the store's.
+const RAW_TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("raw");
+
+/// A raw engine: sled's default tree or one redb table, written the way the store writes (one
+/// atomic batch per call; redb's commits non-durable until a flush, a durable empty commit).
+enum Raw {
+    Sled(sled::Db),
+    Redb(redb::Database),
+}
+
+impl Raw {
+    fn open(engine: Engine, path: &Path) -> Self {
+        match engine {
+            Engine::Redb => {
+                let mut builder = redb::Database::builder();
+                builder.set_cache_size(CACHE as usize);
+                Self::Redb(
+                    builder
+                        .create(path.join("raw.redb"))
+                        .expect("raw redb opens"),
+                )
+            }
+            _ => Self::Sled(open_raw(path)),
+        }
+    }
+
+    /// Writes `pairs` atomically.
+    fn write(&self, pairs: &[(Vec<u8>, &[u8])]) {
+        match self {
+            Self::Sled(db) if pairs.len() == 1 => {
+                db.insert(pairs[0].0.as_slice(), pairs[0].1)
+                    .expect("insert");
+            }
+            Self::Sled(db) => {
+                let mut batch = sled::Batch::default();
+                for (key, value) in pairs {
+                    batch.insert(key.as_slice(), *value);
+                }
+                db.apply_batch(batch).expect("batch");
+            }
+            Self::Redb(db) => {
+                let mut transaction = db.begin_write().expect("begin");
+                transaction
+                    .set_durability(redb::Durability::None)
+                    .expect("durability");
+                {
+                    let mut table = transaction.open_table(RAW_TABLE).expect("table");
+                    for (key, value) in pairs {
+                        table.insert(key.as_slice(), *value).expect("insert");
+                    }
+                }
+                transaction.commit().expect("commit");
+            }
+        }
+    }
+
+    fn flush(&self) {
+        match self {
+            Self::Sled(db) => {
+                db.flush().expect("flush");
+            }
+            Self::Redb(db) => {
+                let transaction = db.begin_write().expect("begin");
+                transaction.commit().expect("commit");
+            }
+        }
+    }
+
+    /// How many keys it holds (read once, so that the writes are not optimised away).
+    fn len(&self) -> usize {
+        match self {
+            Self::Sled(db) => db.len(),
+            Self::Redb(db) => {
+                use redb::ReadableTableMetadata;
+                let transaction = db.begin_read().expect("read");
+                transaction
+                    .open_table(RAW_TABLE)
+                    .map_or(0, |table| table.len().expect("len") as usize)
+            }
+        }
+    }
+}
+
+/// The keys and values the store writes for one event at `position` of stream `stream` at
+/// `version`: its log record, its stream row and its event-id entry, with values of the sizes
+/// the store's have.
+fn event_keys<'v>(
+    record: &'v [u8],
+    small: &'v [u8; 24],
+    stream: u64,
+    version: u64,
+    position: u64,
+) -> [(Vec<u8>, &'v [u8]); 3] {
+    let mut row = vec![b'V'];
+    row.extend_from_slice(&stream.to_be_bytes());
+    row.extend_from_slice(&version.to_be_bytes());
+    let mut id = vec![b'I'];
+    id.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    [
+        (key(b'L', position).to_vec(), record),
+        (row, &small[..12]),
+        (id, &small[..20]),
+    ]
 }
 
 fn open_raw(path: &Path) -> sled::Db {
@@ -89,49 +202,62 @@ fn stored_record_bytes() -> Vec<u8> {
 
 fn appends(c: &mut Criterion) {
     let value = stored_record_bytes();
+    let small = [7u8; 24];
     let streams = stream_ids();
-    let mut group = c.benchmark_group("sled/append");
-    group.measurement_time(Duration::from_secs(8));
-
-    for batch in [1u64, 10] {
-        group.throughput(Throughput::Elements(batch));
-        let dir = bench_dir();
-        let store = open_store(dir.path(), Durability::Buffered);
-        let mut seq = 0u64;
-        group.bench_function(BenchmarkId::new("store_buffered", batch), |b| {
-            b.iter(|| {
-                let stream = &streams[(seq % STREAMS) as usize];
-                let events = (0..batch).map(|n| new_event(seq + n)).collect();
-                seq += batch;
-                black_box(
-                    store
-                        .append(stream, ExpectedVersion::Any, events)
-                        .expect("append"),
-                )
-            })
-        });
-        drop(store);
-        let raw_dir = bench_dir();
-        let raw = open_raw(raw_dir.path());
-        let mut position = 0u64;
-        group.bench_function(BenchmarkId::new("raw_sled", batch), |b| {
-            b.iter(|| {
-                if batch == 1 {
-                    position += 1;
-                    raw.insert(key(b'L', position), value.as_slice())
-                        .expect("insert");
-                } else {
-                    let mut sled_batch = sled::Batch::default();
+    for engine in [Engine::Sled, Engine::Redb] {
+        let mut group = c.benchmark_group(format!("{engine}/append"));
+        group.measurement_time(Duration::from_secs(8));
+        for batch in [1u64, 100] {
+            group.throughput(Throughput::Elements(batch));
+            let dir = bench_dir();
+            let store = open_store_on(engine, dir.path(), Durability::Buffered);
+            let mut seq = 0u64;
+            group.bench_function(BenchmarkId::new("store_buffered", batch), |b| {
+                b.iter(|| {
+                    let stream = &streams[(seq % STREAMS) as usize];
+                    let events = (0..batch).map(|n| new_event(seq + n)).collect();
+                    seq += batch;
+                    black_box(
+                        store
+                            .append(stream, ExpectedVersion::Any, events)
+                            .expect("append"),
+                    )
+                })
+            });
+            drop(store);
+            // The store's own keys, written raw: each event's log record, stream row and
+            // event-id entry, in one batch per append.
+            let raw_dir = bench_dir();
+            let raw = Raw::open(engine, raw_dir.path());
+            let mut position = 0u64;
+            group.bench_function(BenchmarkId::new("raw_same_records", batch), |b| {
+                b.iter(|| {
+                    let mut pairs = Vec::with_capacity(3 * batch as usize);
                     for _ in 0..batch {
                         position += 1;
-                        sled_batch.insert(&key(b'L', position), value.as_slice());
+                        let stream = position % STREAMS;
+                        pairs.extend(event_keys(&value, &small, stream, position, position));
                     }
-                    raw.apply_batch(sled_batch).expect("batch");
-                }
-            })
-        });
+                    raw.write(&pairs);
+                })
+            });
+            black_box(raw.len());
+            if batch == 1 {
+                // One insert of one record: the engine's floor.
+                let raw_dir = bench_dir();
+                let raw = Raw::open(engine, raw_dir.path());
+                let mut position = 0u64;
+                group.bench_function(BenchmarkId::new("raw_single_insert", batch), |b| {
+                    b.iter(|| {
+                        position += 1;
+                        raw.write(&[(key(b'L', position).to_vec(), value.as_slice())]);
+                    })
+                });
+                black_box(raw.len());
+            }
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 /// Runs `work(thread, n)` for `iters` operations split over `threads` threads; the wall time.
@@ -155,42 +281,42 @@ fn on_threads(threads: u64, iters: u64, work: &(dyn Fn(u64, u64) + Sync)) -> Dur
 fn durable_appends(c: &mut Criterion) {
     let value = stored_record_bytes();
     let streams = stream_ids();
-    let mut group = c.benchmark_group("sled/durable_append");
-    group.throughput(Throughput::Elements(1));
-    group.measurement_time(Duration::from_secs(10));
-    for threads in [1u64, 8] {
-        let dir = bench_dir();
-        let store = open_store(dir.path(), Durability::Flush);
-        let seq = AtomicU64::new(0);
-        group.bench_function(BenchmarkId::new("store_group_commit", threads), |b| {
-            b.iter_custom(|iters| {
-                on_threads(threads, iters, &|thread, n| {
-                    let stream = &streams[((thread * 100 + n) % STREAMS) as usize];
-                    let event = new_event(seq.fetch_add(1, Ordering::Relaxed));
-                    store
-                        .append(stream, ExpectedVersion::Any, vec![event])
-                        .expect("append");
+    for engine in [Engine::Sled, Engine::Redb] {
+        let mut group = c.benchmark_group(format!("{engine}/durable_append"));
+        group.throughput(Throughput::Elements(1));
+        group.measurement_time(Duration::from_secs(10));
+        for threads in [1u64, 8] {
+            let dir = bench_dir();
+            let store = open_store_on(engine, dir.path(), Durability::Flush);
+            let seq = AtomicU64::new(0);
+            group.bench_function(BenchmarkId::new("store_group_commit", threads), |b| {
+                b.iter_custom(|iters| {
+                    on_threads(threads, iters, &|thread, n| {
+                        let stream = &streams[((thread * 100 + n) % STREAMS) as usize];
+                        let event = new_event(seq.fetch_add(1, Ordering::Relaxed));
+                        store
+                            .append(stream, ExpectedVersion::Any, vec![event])
+                            .expect("append");
+                    })
                 })
-            })
-        });
-        drop(store);
-        let raw_dir = bench_dir();
-        let raw = open_raw(raw_dir.path());
-        let position = AtomicU64::new(0);
-        group.bench_function(
-            BenchmarkId::new("raw_sled_flush_per_append", threads),
-            |b| {
+            });
+            drop(store);
+            let raw_dir = bench_dir();
+            let raw = Raw::open(engine, raw_dir.path());
+            let position = AtomicU64::new(0);
+            group.bench_function(BenchmarkId::new("raw_flush_per_append", threads), |b| {
                 b.iter_custom(|iters| {
                     on_threads(threads, iters, &|_, _| {
                         let at = position.fetch_add(1, Ordering::Relaxed) + 1;
-                        raw.insert(key(b'L', at), value.as_slice()).expect("insert");
-                        raw.flush().expect("flush");
+                        // (redb's begin_write waits while another writer is in.)
+                        raw.write(&[(key(b'L', at).to_vec(), value.as_slice())]);
+                        raw.flush();
                     })
                 })
-            },
-        );
+            });
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 /// A store of 1,000 streams × 1,000 events (appended 100 at a time, round-robin) and a raw sled

@@ -103,8 +103,15 @@ fn main() -> ExitCode {
         );
     let outcome = match location {
         Err(problem) => Err(problem.into()),
-        Ok(StoreLocation::Sled(path)) => {
-            let options = SledOptions::new().durability(Durability::Buffered);
+        Ok(location @ (StoreLocation::Sled(_) | StoreLocation::Redb(_))) => {
+            let Some((path, engine)) = location.embedded() else {
+                unreachable!("an embedded store's location names its directory");
+            };
+            let path = path.to_path_buf();
+            let mut options = SledOptions::new().durability(Durability::Buffered);
+            if let Some(engine) = engine {
+                options = options.engine(engine);
+            }
             SledStore::<ServiceEvent>::open_with(&path, options)
                 .map_err(|error| {
                     format!("cannot open the store in {}: {error}", path.display()).into()

@@ -45,7 +45,7 @@ use service_lifecycle_json::{
     export_after, export_all, export_stream, import, ImportOptions, ImportProblem,
 };
 use service_lifecycle_postgres::{PostgresOptions, PostgresStore, ThrowawayServer};
-use service_lifecycle_sled::{Durability, SledOptions, SledStore, StorageError};
+use service_lifecycle_sled::{Durability, Engine, SledOptions, SledStore, StorageError};
 
 type Store = SledStore<ServiceEvent>;
 type Postgres = PostgresStore<ServiceEvent>;
@@ -221,6 +221,14 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
+    /// Convert an embedded store written in an earlier storage format (which this version opens
+    /// read-only) to the current one: into a new directory beside it, then renamed into place;
+    /// the old store is kept as NAME.format-1. Safe to run again after a crash.
+    Migrate {
+        /// The store's directory (sled:DIR or DIR).
+        #[arg(long, env = "SERVICE_LIFECYCLE_STORE")]
+        store: StoreLocation,
+    },
     /// Count events, streams and event types.
     Stats {
         /// The store: a directory (sled:DIR or DIR) or a PostgreSQL URL (postgres://...).
@@ -243,8 +251,8 @@ macro_rules! say {
 macro_rules! on_existing_store {
     ($location:expr, |$store:ident| $run:expr) => {
         match &$location {
-            StoreLocation::Sled(path) => {
-                let $store = &open_existing(path)?;
+            StoreLocation::Sled(path) | StoreLocation::Redb(path) => {
+                let $store = &open_existing(path, named_engine(&$location))?;
                 $run
             }
             StoreLocation::Postgres { .. } => {
@@ -378,7 +386,10 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
                 seed,
             };
             match store {
-                Some(StoreLocation::Sled(path)) => simulate_command(&path, config),
+                Some(StoreLocation::Sled(path)) => simulate_command(&path, None, config),
+                Some(StoreLocation::Redb(path)) => {
+                    simulate_command(&path, Some(Engine::Redb), config)
+                }
                 Some(location @ StoreLocation::Postgres { .. }) => {
                     simulate_postgres(&location, config)
                 }
@@ -428,7 +439,9 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
             let personal_data =
                 import_personal_data_from(&input, personal_data, without_personal_data)?;
             match &store {
-                StoreLocation::Sled(path) => import_command(path, &input, personal_data),
+                StoreLocation::Sled(path) | StoreLocation::Redb(path) => {
+                    import_command(path, named_engine(&store), &input, personal_data)
+                }
                 StoreLocation::Postgres { .. } => {
                     let postgres = open_postgres(&store, false)?;
                     import_file(&postgres, &store.to_string(), &input, personal_data)
@@ -448,8 +461,8 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
         Command::CustomerErase { customer, store } => {
             let customer = service_lifecycle_core::CustomerId::from_uuid(customer);
             match &store {
-                StoreLocation::Sled(path) => {
-                    let sled = open_existing(path)?;
+                StoreLocation::Sled(path) | StoreLocation::Redb(path) => {
+                    let sled = open_existing(path, named_engine(&store))?;
                     let code = customer_erase_command(&sled, customer)?;
                     sled.flush()?;
                     Ok(code)
@@ -488,8 +501,8 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
                 ));
             }
             match &store {
-                StoreLocation::Sled(path) => {
-                    let sled = open(path, Durability::Buffered)?;
+                StoreLocation::Sled(path) | StoreLocation::Redb(path) => {
+                    let sled = open(path, named_engine(&store), Durability::Buffered)?;
                     let code = load_command(&sled, &files)?;
                     sled.flush()?;
                     Ok(code)
@@ -500,23 +513,29 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
             }
         }
         Command::Exec { store, input } => match &store {
-            StoreLocation::Sled(path) => exec_command(&open(path, Durability::Flush)?, input),
+            StoreLocation::Sled(path) | StoreLocation::Redb(path) => {
+                exec_command(&open(path, named_engine(&store), Durability::Flush)?, input)
+            }
             StoreLocation::Postgres { .. } => exec_command(&open_postgres(&store, false)?, input),
         },
         Command::Verify { store } => match &store {
-            StoreLocation::Sled(path) => match open_existing(path) {
-                Ok(store) => verify_command(&store),
-                // A store too damaged to open is a problem verify found, exit 3 as documented.
-                Err(failure) if failure.damaged => {
-                    say!("{}", failure.message);
-                    Ok(ExitCode::from(3))
+            StoreLocation::Sled(path) | StoreLocation::Redb(path) => {
+                match open_existing(path, named_engine(&store)) {
+                    Ok(store) => verify_command(&store),
+                    // A store too damaged to open is a problem verify found, exit 3 as documented.
+                    Err(failure) if failure.damaged => {
+                        say!("{}", failure.message);
+                        Ok(ExitCode::from(3))
+                    }
+                    Err(failure) => Err(failure),
                 }
-                Err(failure) => Err(failure),
-            },
+            }
             StoreLocation::Postgres { .. } => verify_by_reading(&open_postgres(&store, true)?),
         },
         Command::Stats { store } => match &store {
-            StoreLocation::Sled(path) => stats_command(&open_existing(path)?),
+            StoreLocation::Sled(path) | StoreLocation::Redb(path) => {
+                stats_command(&open_existing(path, named_engine(&store))?)
+            }
             StoreLocation::Postgres { .. } => {
                 let postgres = open_postgres(&store, true)?;
                 let Counted {
@@ -532,6 +551,18 @@ fn run_command(command: Command) -> Result<ExitCode, Failure> {
             }
         },
         Command::PostgresServer { command } => postgres_server_command(&command),
+        Command::Migrate { store } => match store.embedded() {
+            Some((path, _)) => {
+                let migration = service_lifecycle_sled::migrate::<ServiceEvent>(path)
+                    .map_err(|error| Failure::new(format!("{}: {error}", path.display())))?;
+                say!("{}: {migration}", path.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            None => Err(Failure::new(format!(
+                "{store} is a PostgreSQL store: its tables are upgraded when it is opened, there \
+                 is no storage format to migrate"
+            ))),
+        },
     }
 }
 
@@ -675,11 +706,40 @@ where
     })
 }
 
-fn open(path: &Path, durability: Durability) -> Result<Store, Failure> {
+/// The engine `location` names (`None`: the one its files are of, sled for a new store).
+fn named_engine(location: &StoreLocation) -> Option<Engine> {
+    location.embedded().and_then(|(_, engine)| engine)
+}
+
+/// The options of an embedded store on `engine` (if named).
+fn embedded_options(engine: Option<Engine>, durability: Durability) -> SledOptions {
+    let options = SledOptions::new().durability(durability);
+    match engine {
+        Some(engine) => options.engine(engine),
+        None => options,
+    }
+}
+
+fn open(path: &Path, engine: Option<Engine>, durability: Durability) -> Result<Store, Failure> {
     let store =
-        Store::open_with(path, SledOptions::new().durability(durability)).map_err(Failure::from)?;
-    say_rolled_back_import(&store);
+        Store::open_with(path, embedded_options(engine, durability)).map_err(Failure::from)?;
+    say_opened(&store);
     Ok(store)
+}
+
+/// Tells the user what opening the store found that they should know: an import that a crash
+/// or a kill stopped and that was rolled back, a store in an earlier format that is read-only.
+fn say_opened(store: &Store) {
+    say_rolled_back_import(store);
+    if store.is_read_only() {
+        eprintln!(
+            "note: {} is in storage format {}, which this version reads but does not write; \
+             convert it with `service-lifecycle migrate --store {}`",
+            store.path().display(),
+            store.format_version(),
+            store.path().display()
+        );
+    }
 }
 
 /// Tells the user when opening the store rolled back an import that a crash or a kill stopped.
@@ -692,7 +752,7 @@ fn say_rolled_back_import(store: &Store) {
 /// Opens a store that must exist already (`SledOptions::existing_only`): reading commands never
 /// create one, and a store whose database file is gone is damaged, not empty. A missing or empty
 /// directory is said in the shell user's words first.
-fn open_existing(path: &Path) -> Result<Store, Failure> {
+fn open_existing(path: &Path, engine: Option<Engine>) -> Result<Store, Failure> {
     let create_one = "create one with `service-lifecycle simulate` or `service-lifecycle import`";
     if !path.exists() {
         return Err(Failure::new(format!(
@@ -710,20 +770,19 @@ fn open_existing(path: &Path) -> Result<Store, Failure> {
             path.display()
         )));
     }
-    let store = Store::open_with(
-        path,
-        SledOptions::new()
-            .durability(Durability::Flush)
-            .existing_only(),
-    )
-    .map_err(|error| {
+    // Reading commands pass over the store once: a small page cache, memory that does not grow
+    // with the store.
+    let options = embedded_options(engine, Durability::Flush)
+        .existing_only()
+        .one_pass();
+    let store = Store::open_with(path, options).map_err(|error| {
         if error.is_damaged() {
             Failure::damaged(error.to_string())
         } else {
             Failure::from(error)
         }
     })?;
-    say_rolled_back_import(&store);
+    say_opened(&store);
     Ok(store)
 }
 
@@ -733,8 +792,12 @@ fn spinner(message: &str) -> ProgressBar {
     bar
 }
 
-fn simulate_command(path: &Path, config: SimulationConfig) -> Result<ExitCode, Failure> {
-    let store = open(path, Durability::Buffered)?;
+fn simulate_command(
+    path: &Path,
+    engine: Option<Engine>,
+    config: SimulationConfig,
+) -> Result<ExitCode, Failure> {
+    let store = open(path, engine, Durability::Buffered)?;
     let head = store.head_position()?;
     if head > 0 {
         return Err(Failure::new(format!(
@@ -1196,10 +1259,18 @@ fn require_registered<S: EventStore<ServiceEvent>>(
 
 fn import_command(
     path: &Path,
+    engine: Option<Engine>,
     input: &Path,
     personal_data: Option<PathBuf>,
 ) -> Result<ExitCode, Failure> {
-    let store = open(path, Durability::Buffered)?;
+    // An import writes each event once: a small page cache keeps its memory from growing with
+    // the store.
+    let store = Store::open_with(
+        path,
+        embedded_options(engine, Durability::Buffered).one_pass(),
+    )
+    .map_err(Failure::from)?;
+    say_opened(&store);
     let code = import_file(&store, &path.display().to_string(), input, personal_data)?;
     store.flush()?;
     Ok(code)

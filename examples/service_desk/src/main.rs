@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use service_desk::{serve, Desk, DeskStore};
 use service_lifecycle::postgres::{PostgresOptions, PostgresStore};
-use service_lifecycle::sled::SledStore;
+use service_lifecycle::sled::{Engine, SledOptions, SledStore};
 use service_lifecycle::ServiceEvent;
 use service_lifecycle_cli::location::{StoreLocation, STORE_VARIABLE};
 
@@ -34,6 +34,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         StoreLocation::Sled(path) => {
             let store = tokio::task::spawn_blocking(move || SledStore::<ServiceEvent>::open(path))
                 .await??;
+            desk_on(store, &address).await
+        }
+        StoreLocation::Redb(path) => {
+            let store = tokio::task::spawn_blocking(move || {
+                SledStore::<ServiceEvent>::open_with(path, SledOptions::new().engine(Engine::Redb))
+            })
+            .await??;
             desk_on(store, &address).await
         }
         StoreLocation::Postgres { url, schema } => {
