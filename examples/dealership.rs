@@ -519,7 +519,7 @@ impl<S: DealerStore> Dealer<S> {
                 customer: asking,
                 requested: model(1),
                 offered: Substitute::Model(model(2)),
-                accepted: week % 2 == 0,
+                accepted: week.is_multiple_of(2),
                 at: at(day, 11),
             },
         );
@@ -528,7 +528,7 @@ impl<S: DealerStore> Dealer<S> {
             CustomerCommand::OfferRelatedProduct {
                 customer: asking,
                 model: model(0),
-                accepted: week % 3 == 0,
+                accepted: week.is_multiple_of(3),
                 at: at(day, 11),
             },
         );
@@ -666,7 +666,7 @@ impl<S: DealerStore> Dealer<S> {
     /// its compressor is still supplied (reserved, or backordered when none is left and filled
     /// when stock comes in), and last week's fridge is repaired, the customer paying the work.
     fn fridge_breakdown(&self, day: u64, week: u64) {
-        if week % 2 == 0 {
+        if week.is_multiple_of(2) {
             self.part_command(
                 &format!("w{week}-compressors"),
                 PartCommand::ReceiveStock {
@@ -743,12 +743,12 @@ impl<S: DealerStore> Dealer<S> {
         let Some(contract) = contract else { return };
         let call = CallId::from_uuid(id_of(&format!("call-{week}")));
         let opened = at(day, 13);
-        let dispatched = if week % 2 == 0 {
+        let dispatched = if week.is_multiple_of(2) {
             opened + Duration::minutes(30)
         } else {
             at(day + 3, 10)
         };
-        let technician_for = technician(if week % 5 == 0 { 2 } else { 1 });
+        let technician_for = technician(if week.is_multiple_of(5) { 2 } else { 1 });
         let label = |what: &str| format!("w{week}-call-{what}");
         self.contract(
             &label("open"),
@@ -756,7 +756,7 @@ impl<S: DealerStore> Dealer<S> {
                 contract,
                 call,
                 unit: washer,
-                priority: if week % 2 == 0 {
+                priority: if week.is_multiple_of(2) {
                     Priority::Critical
                 } else {
                     Priority::Normal
@@ -796,7 +796,7 @@ impl<S: DealerStore> Dealer<S> {
                 at: dispatched + Duration::hours(3),
             },
         );
-        if week % 4 == 0 {
+        if week.is_multiple_of(4) {
             self.part_command(
                 &format!("w{week}-restock"),
                 PartCommand::ReceiveStock {
@@ -812,7 +812,7 @@ impl<S: DealerStore> Dealer<S> {
     /// Follow-ups after purchases: done for most customers, missed for a third of them.
     fn follow_ups(&self, day: u64, week: u64) {
         for n in 0..CUSTOMERS {
-            if (n + week) % 3 == 0 {
+            if (n + week).is_multiple_of(3) {
                 continue;
             }
             let Ok(stream) = Customer::stream_id(customer(n)) else {

@@ -298,7 +298,7 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> Simulation<S> {
     fn day(&mut self, day: u64) -> Result<(), Halt> {
         let eur = Currency::new("EUR").expect("valid currency");
         // Stock for the day's calls.
-        if day % 7 == 0 {
+        if day.is_multiple_of(7) {
             for model in 0..MODELS {
                 let receive = PartCommand::ReceiveStock {
                     part: Self::part(model),
@@ -408,7 +408,7 @@ impl<S: EventStore<ServiceEvent> + CheckpointStore + Clone> Simulation<S> {
                 self.breakdown(day, eur)?;
             }
         }
-        if day % 30 == 0 {
+        if day.is_multiple_of(30) {
             let outcome = self.service.run_daily(date(day), 30);
             self.tally(outcome)?;
         }
