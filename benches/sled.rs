@@ -229,13 +229,15 @@ fn appends(c: &mut Criterion) {
             // event-id entry, in one batch per append.
             let raw_dir = bench_dir();
             let raw = Raw::open(engine, raw_dir.path());
-            let mut position = 0u64;
+            let (mut position, mut appended) = (0u64, 0u64);
             group.bench_function(BenchmarkId::new("raw_same_records", batch), |b| {
                 b.iter(|| {
+                    // As the store's: one stream per append, round-robin over 1,000.
+                    let stream = appended % STREAMS;
+                    appended += 1;
                     let mut pairs = Vec::with_capacity(3 * batch as usize);
                     for _ in 0..batch {
                         position += 1;
-                        let stream = position % STREAMS;
                         pairs.extend(event_keys(&value, &small, stream, position, position));
                     }
                     raw.write(&pairs);

@@ -1,6 +1,5 @@
 //! Import: an export file into a store, verified first, all or nothing.
 
-use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Seek, SeekFrom};
 
 use service_lifecycle_kernel::{
@@ -18,6 +17,9 @@ use crate::format::{
 pub const DEFAULT_MAX_LINE: usize = 1 << 20;
 /// How many consecutive events of one stream an import appends at once.
 const APPEND_BATCH: usize = 1_000;
+/// How many event lines one hash of the first pass covers: the second pass checks that it
+/// writes the lines verified, one such chunk at a time (8 bytes of memory per chunk).
+const VERIFIED_CHUNK: u64 = 4_096;
 
 /// How an import reads its file.
 pub struct ImportOptions {
@@ -329,13 +331,16 @@ fn utf8(line: &[u8]) -> Result<&str, ImportProblem> {
 /// hold exactly the events before the file's first position).
 ///
 /// The file is read twice. The first pass verifies all of it — header and trailer, the
-/// checksum, contiguous positions, each stream's contiguous versions, unique event ids, that
-/// every event decodes (upcasting older schema versions) and is written as an export writes it,
-/// and that the target would take it — and writes nothing. The second pass appends, through
-/// [`AtomicImport::import_atomically`]: the store takes the whole file or, if anything stops it
-/// (the file changing under it, the disk, Ctrl-C, a crash), none of it, and keeps the events it
-/// held before. Any problem is reported with the line it is on; memory grows with the number of
-/// streams and event ids, never with the payloads.
+/// checksum, contiguous positions, that no event id is in the target already, that every event
+/// decodes (upcasting older schema versions) and is written as an export writes it, and that
+/// the target would take it — and writes nothing. The second pass appends, through
+/// [`AtomicImport::import_atomically`], checking what needs the events before it: each stream's
+/// versions contiguous (by the target, which refuses an append that does not continue its
+/// stream) and each event id given once (by the target's own index, which refuses an id an
+/// earlier run of the import wrote). The store takes the whole file or, if anything stops it (a
+/// problem, the file changing under it, the disk, Ctrl-C, a crash), none of it, and keeps the
+/// events it held before. Any problem is reported with the line it is on. Memory does not grow
+/// with the file: it holds one run of events and 8 bytes per 4,096 lines.
 pub fn import<E: Event, S: AtomicImport<E>, R: BufRead + Seek>(
     mut reader: R,
     target: &S,
@@ -441,17 +446,10 @@ fn verify<E: Event, S: EventStore<E>, R: BufRead>(
             ));
         }
     }
-    let mut versions: HashMap<String, u64> = HashMap::new();
-    // Sized from the header once, instead of doubling (a resize holds the old table and the new
-    // one at once); capped, since the header is not trusted yet.
-    let expected_ids = usize::try_from(header.events)
-        .unwrap_or(usize::MAX)
-        .min(1 << 20);
-    let mut ids: HashSet<uuid::Uuid> = HashSet::with_capacity(expected_ids);
     let mut crc = crc32fast::Hasher::new();
-    // A hash of every event line verified, so the second pass writes only lines that are the
-    // ones verified (8 bytes an event, beside the ids the first pass keeps anyway).
-    let mut verified: Vec<u64> = Vec::with_capacity(expected_ids);
+    // A hash of each chunk of lines verified, so the second pass writes only the lines verified.
+    let mut verified: Vec<u64> = Vec::new();
+    let mut chunk = ChunkHasher::default();
     for read in 0..header.events {
         let expected_position = head + 1 + read;
         if stop() {
@@ -473,16 +471,14 @@ fn verify<E: Event, S: EventStore<E>, R: BufRead>(
         let line = lines.current();
         crc.update(line);
         crc.update(b"\n");
-        verified.push(line_hash(line));
-        let checked = check_event_line(
-            line,
-            target,
-            decoder,
-            &mut versions,
-            &mut ids,
-            expected_position,
-        );
+        if let Some(hash) = chunk.add(line) {
+            verified.push(hash);
+        }
+        let checked = check_event_line(line, target, decoder, expected_position);
         checked.map_err(|problem| at(&lines, problem))?;
+    }
+    if let Some(hash) = chunk.finish() {
+        verified.push(hash);
     }
     let trailer = match lines.advance() {
         Ok(true) => {
@@ -596,8 +592,6 @@ fn check_event_line<E: Event, S: EventStore<E>>(
     line: &[u8],
     target: &S,
     decoder: &EventDecoder<E>,
-    versions: &mut HashMap<String, u64>,
-    ids: &mut HashSet<uuid::Uuid>,
     expected_position: u64,
 ) -> Result<(), ImportProblem> {
     let event = parse_event_line(line)?;
@@ -607,24 +601,9 @@ fn check_event_line<E: Event, S: EventStore<E>>(
             found: event.position,
         });
     }
-    let version = match versions.get_mut(&event.stream_id) {
-        Some(version) => version,
-        None => {
-            let stream = StreamId::new(event.stream_id.clone())?;
-            let stored = target.stream_version(&stream)?;
-            versions.entry(event.stream_id.clone()).or_insert(stored)
-        }
-    };
-    if event.stream_version != *version + 1 {
-        return Err(ImportProblem::VersionOutOfOrder {
-            stream: event.stream_id,
-            expected: *version + 1,
-            found: event.stream_version,
-        });
-    }
-    *version += 1;
+    // Versions and ids within the file are checked by the target in the second pass.
     let event_id = EventId::from_uuid(event.event_id);
-    if !ids.insert(event.event_id) || target.find_event(event_id)?.is_some() {
+    if target.find_event(event_id)?.is_some() {
         return Err(ImportProblem::DuplicateEventId(event_id));
     }
     let decoded = decoder.decode_bytes(
@@ -730,11 +709,33 @@ fn first_difference(line: &[u8], canonical: &[u8]) -> String {
 }
 
 /// A hash of one line's bytes, the same in both passes of one import.
-fn line_hash(line: &[u8]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    line.hash(&mut hasher);
-    hasher.finish()
+/// Hashes event lines in chunks of [`VERIFIED_CHUNK`].
+#[derive(Default)]
+struct ChunkHasher {
+    hasher: std::collections::hash_map::DefaultHasher,
+    lines: u64,
+}
+
+impl ChunkHasher {
+    /// Adds a line; the chunk's hash when the line completes it.
+    fn add(&mut self, line: &[u8]) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
+        line.hash(&mut self.hasher);
+        self.lines += 1;
+        (self.lines == VERIFIED_CHUNK).then(|| self.take())
+    }
+
+    /// The hash of the last, partial chunk, if it holds a line.
+    fn finish(&mut self) -> Option<u64> {
+        (self.lines > 0).then(|| self.take())
+    }
+
+    fn take(&mut self) -> u64 {
+        use std::hash::Hasher;
+        let hash = self.hasher.finish();
+        *self = Self::default();
+        hash
+    }
 }
 
 /// The second pass: appends runs of consecutive events of one stream.
@@ -750,6 +751,9 @@ fn write<E: Event, R: BufRead>(
     let mut lines = Lines::new(reader, max_line);
     let mut run = Run::default();
     let mut appends = 0u64;
+    let mut chunk = ChunkHasher::default();
+    let mut chunks = verified.iter();
+    let mut chunk_start = 0;
     // Whatever fails here, the import is undone: nothing is left written.
     let fail = |line, problem| ImportError {
         line,
@@ -775,8 +779,13 @@ fn write<E: Event, R: BufRead>(
             Err(problem) => return Err(fail(lines.line, problem)),
         }
         let line_number = lines.line;
-        if verified.get(read as usize).copied() != Some(line_hash(lines.current())) {
-            return Err(fail(line_number, ImportProblem::ChangedDuringImport));
+        if read % VERIFIED_CHUNK == 0 {
+            chunk_start = line_number;
+        }
+        let completed = chunk.add(lines.current());
+        if completed.is_some() && completed != chunks.next().copied() {
+            // Some line of the chunk is not the one verified (the runs written are undone).
+            return Err(fail(chunk_start, ImportProblem::ChangedDuringImport));
         }
         let event =
             parse_event_line(lines.current()).map_err(|problem| fail(line_number, problem))?;
@@ -794,11 +803,19 @@ fn write<E: Event, R: BufRead>(
         if !continues || run.events.len() >= APPEND_BATCH {
             appends += run
                 .append(target)
-                .map_err(|problem| fail(line_number, problem))?;
+                .map_err(|(line, problem)| fail(line, problem))?;
             let stream =
                 StreamId::new(event.stream_id).map_err(|error| fail(line_number, error.into()))?;
             run.start(stream, event.stream_version);
+        } else if event.stream_version != run.next_version() {
+            let out_of_order = ImportProblem::VersionOutOfOrder {
+                stream: event.stream_id,
+                expected: run.next_version(),
+                found: event.stream_version,
+            };
+            return Err(fail(line_number, out_of_order));
         }
+        run.lines.push(line_number);
         run.events.push(NewEvent {
             event_id: EventId::from_uuid(event.event_id),
             recorded_at: event.recorded_at,
@@ -810,7 +827,10 @@ fn write<E: Event, R: BufRead>(
     }
     appends += run
         .append(target)
-        .map_err(|problem| fail(lines.line, problem))?;
+        .map_err(|(line, problem)| fail(line, problem))?;
+    if chunk.finish() != chunks.next().copied() {
+        return Err(fail(chunk_start, ImportProblem::ChangedDuringImport));
+    }
     Ok(ImportSummary {
         header: header.clone(),
         events: header.events,
@@ -818,11 +838,12 @@ fn write<E: Event, R: BufRead>(
     })
 }
 
-/// Consecutive events of one stream, appended together.
+/// Consecutive events of one stream, appended together, with the lines they are on.
 struct Run<E> {
     stream: Option<StreamId>,
     first_version: u64,
     events: Vec<NewEvent<E>>,
+    lines: Vec<u64>,
 }
 
 impl<E> Default for Run<E> {
@@ -831,6 +852,7 @@ impl<E> Default for Run<E> {
             stream: None,
             first_version: 0,
             events: Vec::new(),
+            lines: Vec::new(),
         }
     }
 }
@@ -839,10 +861,17 @@ impl<E: Event> Run<E> {
     fn start(&mut self, stream: StreamId, first_version: u64) {
         self.stream = Some(stream);
         self.first_version = first_version;
+        self.lines.clear();
+    }
+
+    /// The version the run's next event must have.
+    fn next_version(&self) -> u64 {
+        self.first_version + self.events.len() as u64
     }
 
     /// Appends the run, expecting the stream just before its first version; 1 if it appended.
-    fn append(&mut self, target: &mut dyn ImportSink<E>) -> Result<u64, ImportProblem> {
+    /// A refusal is named by the line of the event it is about.
+    fn append(&mut self, target: &mut dyn ImportSink<E>) -> Result<u64, (u64, ImportProblem)> {
         let Some(stream) = &self.stream else {
             return Ok(0);
         };
@@ -850,7 +879,31 @@ impl<E: Event> Run<E> {
             return Ok(0);
         }
         let expected = ExpectedVersion::at(self.first_version - 1);
-        target.append_run(stream, expected, std::mem::take(&mut self.events))?;
-        Ok(1)
+        let events = std::mem::take(&mut self.events);
+        let ids: Vec<EventId> = events.iter().map(|event| event.event_id).collect();
+        let first_line = self.lines.first().copied().unwrap_or_default();
+        match target.append_run(stream, expected, events) {
+            Ok(()) => {
+                self.lines.clear();
+                Ok(1)
+            }
+            Err(AppendError::Conflict { actual, .. }) => Err((
+                first_line,
+                ImportProblem::VersionOutOfOrder {
+                    stream: stream.to_string(),
+                    expected: actual + 1,
+                    found: self.first_version,
+                },
+            )),
+            Err(AppendError::DuplicateEventId { event_id, .. }) => {
+                let line = ids
+                    .iter()
+                    .position(|id| *id == event_id)
+                    .and_then(|index| self.lines.get(index).copied())
+                    .unwrap_or(first_line);
+                Err((line, ImportProblem::DuplicateEventId(event_id)))
+            }
+            Err(error) => Err((first_line, error.into())),
+        }
     }
 }

@@ -179,6 +179,13 @@ impl Storage for EngineStorage {
         }
     }
 
+    fn apply_and_flush(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        match self {
+            Self::Sled(storage) => storage.apply_and_flush(batch),
+            Self::Redb(storage) => storage.apply_and_flush(batch),
+        }
+    }
+
     fn is_empty(&self) -> Result<bool, StorageError> {
         match self {
             Self::Sled(storage) => storage.is_empty(),

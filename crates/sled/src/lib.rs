@@ -77,6 +77,7 @@
 //! a failed *flush* after the batch was applied returns an error for an append that is stored
 //! and may or may not be durable; the store stays consistent either way.
 
+mod append_queue;
 mod checkpoints;
 mod codec;
 mod create;

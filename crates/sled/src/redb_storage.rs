@@ -225,6 +225,24 @@ impl Iterator for RedbRange {
     }
 }
 
+/// The operations of `batch`, on the table of a write transaction.
+fn write_ops(
+    table: &mut redb::Table<'_, &'static [u8], &'static [u8]>,
+    batch: &WriteBatch,
+) -> Result<(), StorageError> {
+    for (key, value) in batch.ops() {
+        match value {
+            Some(value) => {
+                engine(table.insert(key.as_slice(), value.as_slice()))?;
+            }
+            None => {
+                engine(table.remove(key.as_slice()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Storage for RedbStorage {
     type Bytes = Vec<u8>;
     type Range = RedbRange;
@@ -263,26 +281,15 @@ impl Storage for RedbStorage {
     }
 
     fn apply(&self, batch: WriteBatch) -> Result<(), StorageError> {
-        self.write(
-            |table| {
-                for (key, value) in batch.ops() {
-                    match value {
-                        Some(value) => {
-                            engine(table.insert(key.as_slice(), value.as_slice()))?;
-                        }
-                        None => {
-                            engine(table.remove(key.as_slice()))?;
-                        }
-                    }
-                }
-                Ok(())
-            },
-            false,
-        )
+        self.write(|table| write_ops(table, &batch), false)
     }
 
     fn flush(&self) -> Result<(), StorageError> {
         self.write(|_| Ok(()), true)
+    }
+
+    fn apply_and_flush(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        self.write(|table| write_ops(table, &batch), true)
     }
 
     fn is_empty(&self) -> Result<bool, StorageError> {

@@ -129,6 +129,31 @@ impl StorageError {
     pub fn is_disk_full(&self) -> bool {
         matches!(self, Self::DiskFull(_))
     }
+
+    /// The same error again, for the second of several appends one failure stopped (an I/O
+    /// error keeps its kind and text).
+    pub fn duplicate(&self) -> Self {
+        let io = |error: &std::io::Error| std::io::Error::new(error.kind(), error.to_string());
+        match self {
+            Self::ReadOnlyFormat { path, found } => Self::ReadOnlyFormat {
+                path: path.clone(),
+                found: *found,
+            },
+            Self::Io(error) => Self::Io(io(error)),
+            Self::DiskFull(error) => Self::DiskFull(io(error)),
+            Self::Engine(text) => Self::Engine(text.clone()),
+            Self::Damaged { path, detail } => Self::Damaged {
+                path: path.clone(),
+                detail: detail.clone(),
+            },
+            Self::Corrupted(text) => Self::Corrupted(text.clone()),
+            Self::Locked(text) => Self::Locked(text.clone()),
+            Self::Injected { operation, kind } => Self::Injected {
+                operation: *operation,
+                kind,
+            },
+        }
+    }
 }
 
 /// Whether `error` says the disk is full. sled sometimes hands on an error of its background
@@ -190,6 +215,15 @@ pub trait Storage: Send + Sync + 'static {
     fn apply(&self, batch: WriteBatch) -> Result<(), StorageError>;
     /// Makes everything applied so far durable (see the crate docs for what that means on sled).
     fn flush(&self) -> Result<(), StorageError>;
+    /// Applies `batch` and makes it durable, with everything applied before it: [`apply`] then
+    /// [`flush`] unless the engine does both at once (redb commits one durable transaction).
+    ///
+    /// [`apply`]: Storage::apply
+    /// [`flush`]: Storage::flush
+    fn apply_and_flush(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        self.apply(batch)?;
+        self.flush()
+    }
     /// Whether the storage holds no key at all.
     fn is_empty(&self) -> Result<bool, StorageError>;
 }

@@ -17,6 +17,7 @@ use service_lifecycle_kernel::{
     Upcasters, VisitError,
 };
 
+use crate::append_queue::{settle, AppendQueue, Outcome, PendingAppend};
 use crate::codec::{
     self, decode_event_record, decode_format, encode_event_body, encode_stream_number,
     event_id_key, log_key, place_event_body, row_key, stream_key, Damage, EventFields, EventRecord,
@@ -35,6 +36,10 @@ use crate::vault_keys::KeyFile;
 /// The largest encoded event the store accepts by default: 64 KiB. sled writes larger values to
 /// blob files, which it does not fsync.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 64 * 1024;
+/// How many stream heads the writer keeps in memory before it forgets them all and reads them
+/// again as streams are appended to (one reverse seek each): memory stays bounded however many
+/// streams a store or an import touches.
+const STREAM_HEAD_CACHE: usize = 65_536;
 /// sled's page cache size unless chosen: 128 MiB.
 pub const DEFAULT_CACHE_CAPACITY: u64 = 128 * 1024 * 1024;
 /// The page cache of a store opened for one pass over it ([`SledOptions::one_pass`]: an export,
@@ -254,6 +259,8 @@ pub(crate) struct Inner<E, S: Storage> {
     /// The newest committed position, published after the append's batch is applied.
     pub(crate) head: AtomicU64,
     writer: Mutex<Writer>,
+    /// Durable appends waiting for the next group commit.
+    pending: AppendQueue<E>,
     pub(crate) flushes: GroupCommit,
     pub(crate) commits: CommitSignal,
     /// The vault's key file, loaded on first use of the vault.
@@ -676,6 +683,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
                     stale: false,
                     importing: None,
                 }),
+                pending: AppendQueue::default(),
                 flushes: GroupCommit::default(),
                 commits: CommitSignal::new(),
                 vault_keys: Mutex::new(None),
@@ -904,6 +912,14 @@ impl<E: Event, S: Storage> SledStore<E, S> {
     }
 }
 
+/// What planning an append found.
+enum Planned {
+    /// A retry of an append the store holds: its first result, nothing to write.
+    Retry(AppendResult),
+    /// The append's keys are in the batch; its result once the batch is applied.
+    Written(AppendResult),
+}
+
 /// Whether an append commits on its own or is one run of an import.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AppendMode {
@@ -932,7 +948,39 @@ impl<E: Event, S: Storage> SledStore<E, S> {
         writer
             .refresh(&inner.storage)
             .map_err(|error| append_storage(stream, error))?;
+        let mut batch = WriteBatch::with_capacity(3 * events.len() + 1);
+        let result =
+            match self.plan_locked(writer, stream, expected, events, bodies, mode, &mut batch)? {
+                Planned::Retry(original) => return Ok((original, None)),
+                Planned::Written(result) => result,
+            };
+        inner
+            .storage
+            .apply(batch)
+            .map_err(|error| append_storage(stream, error))?;
+        let ticket = inner.flushes.written();
+        writer.stale = false;
+        if mode == AppendMode::Commit {
+            inner.head.store(result.last_position, Ordering::Release);
+        }
+        Ok((result, Some(ticket)))
+    }
 
+    /// Plans an append under the writer lock: its checks, its keys added to `batch`, and the
+    /// writer's caches moved on as if the batch were applied (marked stale until it is). Nothing
+    /// is added or moved when a check fails. The caller refreshes the caches first.
+    #[allow(clippy::too_many_arguments)]
+    fn plan_locked(
+        &self,
+        writer: &mut Writer,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[NewEvent<E>],
+        bodies: Vec<Vec<u8>>,
+        mode: AppendMode,
+        batch: &mut WriteBatch,
+    ) -> Result<Planned, AppendError> {
+        let inner = &*self.inner;
         if mode == AppendMode::ImportRun {
             // An import never repeats what the store holds, so an id already stored is refused
             // outright rather than read as a retry.
@@ -965,7 +1013,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
                 }))
             })?;
             if let Some(original) = retry {
-                return Ok((original, None));
+                return Ok(Planned::Retry(original));
             }
         }
 
@@ -997,7 +1045,6 @@ impl<E: Event, S: Storage> SledStore<E, S> {
                 StorageError::Engine("more than 2^32 - 1 events in one append".into()),
             )
         })?;
-        let mut batch = WriteBatch::with_capacity(3 * events.len() + 1);
         for ((offset, new_event), body) in (0u32..).zip(events).zip(bodies) {
             let version = result.first_version + u64::from(offset);
             let position = result.first_position + u64::from(offset);
@@ -1031,18 +1078,131 @@ impl<E: Event, S: Storage> SledStore<E, S> {
         };
 
         writer.stale = true;
-        inner
-            .storage
-            .apply(batch)
-            .map_err(|error| append_storage(stream, error))?;
-        let ticket = inner.flushes.written();
-        writer.stale = false;
         writer.head = new_global;
-        writer.streams.insert(stream.clone(), new_stream_head);
-        if mode == AppendMode::Commit {
-            inner.head.store(result.last_position, Ordering::Release);
+        if writer.streams.len() >= STREAM_HEAD_CACHE {
+            writer.streams.clear();
         }
-        Ok((result, Some(ticket)))
+        writer.streams.insert(stream.clone(), new_stream_head);
+        Ok(Planned::Written(result))
+    }
+}
+
+impl<E: Event, S: Storage> SledStore<E, S> {
+    /// A durable append, committed in a group (see [`AppendQueue`]): the append waits in line;
+    /// the leader plans every append waiting (each checked against the ones before it, as if
+    /// they came one by one) into one batch and writes it durably at once
+    /// ([`Storage::apply_and_flush`]: on redb one durable transaction, on sled a batch and a
+    /// flush). Appends that arrive while a group is being written form the next group, so under
+    /// load each durable write carries many appends.
+    fn append_durably(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent<E>>,
+        bodies: Vec<Vec<u8>>,
+    ) -> Result<AppendResult, AppendError> {
+        let append = PendingAppend {
+            stream: stream.clone(),
+            expected,
+            events,
+            bodies,
+            outcome: Arc::new(Outcome::default()),
+        };
+        self.inner.pending.submit(append, |queue| {
+            let mut writer = self.lock_writer();
+            let group = queue.take_group();
+            let started = std::time::Instant::now();
+            self.commit_group(&mut writer, group);
+            queue.wrote(started.elapsed());
+        })
+    }
+
+    /// Plans and writes `group` under the writer lock, settling each append's outcome.
+    fn commit_group(&self, writer: &mut Writer, group: Vec<PendingAppend<E>>) {
+        let inner = &*self.inner;
+        let mut batch = WriteBatch::new();
+        let mut written: Vec<(Arc<Outcome>, StreamId, AppendResult)> = Vec::new();
+        let mut ids: foldhash::HashSet<EventId> = foldhash::HashSet::default();
+        for append in group {
+            if writer.importing.is_some() {
+                let refused = AppendError::ImportInProgress {
+                    stream: append.stream.clone(),
+                };
+                settle(&append.outcome, Err(refused));
+                continue;
+            }
+            // An append repeating an id of this group (a retry racing its original) goes in the
+            // next batch, where the original is stored and the retry is recognised as one.
+            if append
+                .events
+                .iter()
+                .any(|event| ids.contains(&event.event_id))
+            {
+                self.write_group(
+                    writer,
+                    std::mem::take(&mut batch),
+                    std::mem::take(&mut written),
+                );
+                ids.clear();
+            }
+            // Only before the group's first plan (or after a failed batch): the plans move the
+            // caches ahead of the storage, and reloading them would undo that.
+            if written.is_empty() {
+                if let Err(error) = writer.refresh(&inner.storage) {
+                    settle(&append.outcome, Err(append_storage(&append.stream, error)));
+                    continue;
+                }
+            }
+            let planned = self.plan_locked(
+                writer,
+                &append.stream,
+                append.expected,
+                &append.events,
+                append.bodies,
+                AppendMode::Commit,
+                &mut batch,
+            );
+            match planned {
+                Ok(Planned::Retry(original)) => settle(&append.outcome, Ok(original)),
+                Ok(Planned::Written(result)) => {
+                    ids.extend(append.events.iter().map(|event| event.event_id));
+                    written.push((append.outcome, append.stream, result));
+                }
+                Err(error) => settle(&append.outcome, Err(error)),
+            }
+        }
+        self.write_group(writer, batch, written);
+    }
+
+    /// Writes a planned group's batch durably and settles its appends.
+    fn write_group(
+        &self,
+        writer: &mut Writer,
+        batch: WriteBatch,
+        written: Vec<(Arc<Outcome>, StreamId, AppendResult)>,
+    ) {
+        let Some(last) = written.last().map(|(_, _, result)| result.last_position) else {
+            return;
+        };
+        let inner = &*self.inner;
+        match inner.flushes.apply_durably(&inner.storage, batch) {
+            Ok(()) => {
+                writer.stale = false;
+                inner.head.store(last, Ordering::Release);
+                inner.commits.notify();
+                for (outcome, _, result) in written {
+                    settle(&outcome, Ok(result));
+                }
+            }
+            Err(error) => {
+                // Reloaded from the storage before the next append: it holds all of the batch
+                // (a failed flush) or none of it.
+                writer.stale = true;
+                for (outcome, stream, _) in written {
+                    settle(&outcome, Err(append_storage(&stream, error.duplicate())));
+                }
+            }
+        }
     }
 }
 
@@ -1084,6 +1244,9 @@ impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
             .map_err(|error| append_storage(stream, error))?;
         let bodies = self.encode_events(stream, &events)?;
         let inner = &*self.inner;
+        if inner.durability == Durability::Flush {
+            return self.append_durably(stream, expected, events, bodies);
+        }
         let mut writer = self.lock_writer();
         if writer.importing.is_some() {
             return Err(AppendError::ImportInProgress {
@@ -1099,16 +1262,9 @@ impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
             AppendMode::Commit,
         )?;
         drop(writer);
-        let Some(ticket) = ticket else {
-            // A retry of a stored append: nothing was written.
-            return Ok(result);
-        };
-        inner.commits.notify();
-        if inner.durability == Durability::Flush {
-            inner
-                .flushes
-                .make_durable(&inner.storage, ticket)
-                .map_err(|error| append_storage(stream, error))?;
+        if ticket.is_some() {
+            // (A retry of a stored append wrote nothing, and wakes nobody.)
+            inner.commits.notify();
         }
         Ok(result)
     }
@@ -1378,6 +1534,19 @@ impl GroupCommit {
     /// Takes the ticket of a write that has just been applied.
     pub(crate) fn written(&self) -> u64 {
         self.tickets.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Applies `batch` and makes it durable with everything applied before it.
+    pub(crate) fn apply_durably<S: Storage>(
+        &self,
+        storage: &S,
+        batch: WriteBatch,
+    ) -> Result<(), StorageError> {
+        let covered = self.tickets.load(Ordering::Acquire);
+        storage.apply_and_flush(batch)?;
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.durable = state.durable.max(covered);
+        Ok(())
     }
 
     /// Makes everything written so far durable.

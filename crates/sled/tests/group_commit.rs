@@ -102,3 +102,57 @@ fn a_single_writer_flushes_every_durable_append() {
     }
     assert_eq!(store.storage().flushes.load(Ordering::SeqCst) - before, 5);
 }
+
+#[test]
+fn a_retry_racing_its_original_in_one_group_is_stored_once_and_answered_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = SlowFlushes {
+        inner: SledStorage::open(dir.path(), 1 << 24).unwrap(),
+        flushes: AtomicU64::new(0),
+    };
+    let store =
+        SledStore::<ProbeEvent, SlowFlushes>::with_storage(storage, dir.path(), SledOptions::new())
+            .unwrap();
+    let stream = StreamId::new("probe-1").unwrap();
+    const ROUNDS: u64 = 40;
+    for round in 0..ROUNDS {
+        let events = vec![
+            NewEvent::new(ProbeEvent::noted(2 * round), Utc::now()),
+            NewEvent::new(ProbeEvent::noted(2 * round + 1), Utc::now()),
+        ];
+        // Others keep the group busy, so the two copies often land in one group.
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let noise: Vec<_> = (0..3)
+                .map(|n| {
+                    let store = &store;
+                    scope.spawn(move || {
+                        let other = StreamId::new(format!("other-{n}")).unwrap();
+                        let event = NewEvent::new(ProbeEvent::noted(n), Utc::now());
+                        store
+                            .append(&other, ExpectedVersion::Any, vec![event])
+                            .unwrap();
+                    })
+                })
+                .collect();
+            let copies: Vec<_> = (0..2)
+                .map(|_| {
+                    let (store, stream, events) = (&store, &stream, events.clone());
+                    scope.spawn(move || store.append(stream, ExpectedVersion::Any, events).unwrap())
+                })
+                .collect();
+            for thread in noise {
+                thread.join().unwrap();
+            }
+            copies
+                .into_iter()
+                .map(|copy| copy.join().unwrap())
+                .collect()
+        });
+        assert_eq!(
+            results[0], results[1],
+            "round {round}: both are told the same"
+        );
+    }
+    assert_eq!(store.stream_version(&stream).unwrap(), 2 * ROUNDS);
+    assert!(store.verify().unwrap().is_clean());
+}
