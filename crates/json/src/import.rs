@@ -156,7 +156,7 @@ pub enum ImportProblem {
     Refused(#[source] AppendError),
     /// The file changed between the first pass, which verified it, and the second, which
     /// writes it: the import is undone.
-    #[error("the file changed while it was imported: this line is not the one verified, so nothing of the file was written (write the file once, then import it)")]
+    #[error("the file changed while it was imported: a line from this one on (within 4,096 lines) is not the one verified, so nothing of the file was written (write the file once, then import it)")]
     ChangedDuringImport,
     /// The file starts with a UTF-8 byte-order mark, which an export never writes (an editor
     /// added it).
@@ -896,9 +896,10 @@ impl<E: Event> Run<E> {
                 },
             )),
             Err(AppendError::DuplicateEventId { event_id, .. }) => {
+                // The last with the id: the repeat, when the run holds it twice.
                 let line = ids
                     .iter()
-                    .position(|id| *id == event_id)
+                    .rposition(|id| *id == event_id)
                     .and_then(|index| self.lines.get(index).copied())
                     .unwrap_or(first_line);
                 Err((line, ImportProblem::DuplicateEventId(event_id)))

@@ -34,6 +34,23 @@ fn valid_lines() -> Vec<String> {
         .collect()
 }
 
+/// The lines with the trailer's CRC-32 made right again for the event lines as they are now:
+/// a file written wrong by a program, not damaged on the way.
+fn resealed(mut lines: Vec<String>) -> Vec<String> {
+    let trailer = lines.len() - 1;
+    let mut crc = crc32fast::Hasher::new();
+    for line in &lines[1..trailer] {
+        crc.update(line.as_bytes());
+        crc.update(b"\n");
+    }
+    let events = trailer - 1;
+    lines[trailer] = format!(
+        r#"{{"trailer":{{"events":{events},"crc32":"{:08x}"}}}}"#,
+        crc.finalize()
+    );
+    lines
+}
+
 fn join(lines: &[String]) -> Vec<u8> {
     let mut file = lines.join("\n").into_bytes();
     file.push(b'\n');
@@ -176,7 +193,8 @@ fn a_duplicated_event_id_is_refused() {
     };
     let (first, second) = (id_of(&lines[1]), id_of(&lines[2]));
     lines[2] = lines[2].replace(&second, &first);
-    let error = refused(&join(&lines));
+    // Found by the target's own index, not by a set of every id the file holds.
+    let error = refused(&join(&resealed(lines)));
     assert_eq!(error.line, 3, "{error}");
     assert!(
         matches!(error.problem, ImportProblem::DuplicateEventId(_)),
@@ -457,7 +475,8 @@ fn a_file_changed_between_the_passes_is_refused_and_nothing_of_it_is_written() {
     };
     let target = MemoryStore::<ProbeEvent>::new();
     let error = import(file, &target, ImportOptions::new()).unwrap_err();
-    assert_eq!(error.line, 5, "{error}");
+    // Lines are compared in chunks of 4,096: the error names the first line of the chunk.
+    assert_eq!(error.line, 2, "{error}");
     assert!(
         matches!(error.problem, ImportProblem::ChangedDuringImport),
         "{error}"
@@ -493,4 +512,53 @@ fn a_byte_order_mark_or_windows_line_endings_are_named_as_such() {
         "{error}"
     );
     assert!(error.to_string().contains("CRLF"), "{error}");
+}
+
+#[test]
+fn an_event_id_repeated_in_a_later_run_is_refused_at_its_line_by_the_target_index() {
+    // Lines 2-3 are probe-a's first run, 4-5 probe-b's: the repeat is in another run, found
+    // when that run is appended (the target's index holds the first), and the import undone.
+    let mut lines = valid_lines();
+    let id_of = |line: &str| {
+        serde_json::from_str::<serde_json::Value>(line).unwrap()["event_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (first, later) = (id_of(&lines[1]), id_of(&lines[4]));
+    lines[4] = lines[4].replace(&later, &first);
+    let error = refused(&join(&resealed(lines)));
+    assert_eq!(error.line, 5, "{error}");
+    assert!(
+        matches!(error.problem, ImportProblem::DuplicateEventId(_)),
+        "{error}"
+    );
+    assert!(!error.target_written, "{error}");
+}
+
+#[test]
+fn a_version_gap_between_runs_of_a_stream_is_refused_at_its_line() {
+    // probe-a's second run (lines 6-7) says versions 4 and 5 after the first run's 1 and 2.
+    let mut lines = valid_lines();
+    for line in [5, 6] {
+        let value: serde_json::Value = serde_json::from_str(&lines[line]).unwrap();
+        let version = value["stream_version"].as_u64().unwrap();
+        lines[line] = lines[line].replace(
+            &format!("\"stream_version\":{version}"),
+            &format!("\"stream_version\":{}", version + 1),
+        );
+    }
+    let error = refused(&join(&resealed(lines)));
+    assert_eq!(error.line, 6, "{error}");
+    assert!(
+        matches!(
+            &error.problem,
+            ImportProblem::VersionOutOfOrder {
+                expected: 3,
+                found: 4,
+                ..
+            }
+        ),
+        "{error}"
+    );
 }

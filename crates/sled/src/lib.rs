@@ -1,8 +1,13 @@
-//! The durable event store of service-lifecycle, on [sled](https://docs.rs/sled/0.34.7) 0.34.7.
+//! The durable embedded event store of service-lifecycle, on
+//! [sled](https://docs.rs/sled/0.34.7) 0.34.7 (the default) or [redb](https://docs.rs/redb/5) 5.
 //!
 //! [`SledStore`] implements the kernel's [`EventStore`](service_lifecycle_kernel::EventStore) and
-//! passes the kernel's conformance suite unchanged. It is an embedded database: it opens a
-//! directory, there is nothing else to start.
+//! passes the kernel's conformance suite unchanged, on either engine. It is an embedded
+//! database: it opens a directory, there is nothing else to start. A new store is made on the
+//! engine [`SledOptions::engine`] names ([`Engine::Sled`] unless chosen); an existing one is
+//! opened on the engine whose files its directory holds. Both keep the same keys and values;
+//! what differs is what a flush promises (below) and how fast each is
+//! (docs/benchmarks.md). docs/decisions/0007-embedded-engines.md says which to choose when.
 //!
 //! ```
 //! use service_lifecycle_kernel::testing::fixture::ProbeEvent;
@@ -23,23 +28,30 @@
 //! ```
 //!
 //! # How it stores events
-//! One sled tree, keys with one-byte prefixes and big-endian integers (the format is
-//! docs/storage-format.md). An append is **one** atomic sled batch, written under the store's
-//! writer lock, holding every key it changes: the event records in the global log (by position),
-//! the stream rows (by stream and version, pointing to positions), the event-id index, the stream
-//! head and the global head. Versions and positions are `head + 1` computed under the lock, so
-//! they are contiguous and read-all never skips. Opening reads two keys; it never scans.
+//! One ordered table, keys with one-byte prefixes and big-endian integers (the format, version
+//! [`FORMAT_VERSION`], is docs/storage-format.md). An append is **one** atomic batch, written
+//! under the store's writer lock, holding every key it writes: for each event its record in the
+//! global log (by position), its stream row (by stream number and version, pointing to the
+//! position) and its event-id entry, three small keys; and the stream's number when the append
+//! creates the stream. No head is written: the newest position and the number of streams are the
+//! last log and stream rows, found at open by one reverse seek each, and a stream's version is
+//! its last row. Versions and positions are `head + 1` computed under the lock, so they are
+//! contiguous and read-all never skips. Opening never scans. A store written in format 1 (by an
+//! earlier version) opens read-only; [`migrate`] converts it.
 //!
 //! # Durability, honestly
-//! - [`Durability::Flush`] (the default): an append returns `Ok` after sled's `flush`, which
-//!   writes sled's log and calls `fsync` on it. The append survives a crash of the *process*
-//!   (kill -9, a panic, an OOM kill): the crash test kills a writer 200 times and loses nothing
-//!   acknowledged. It is **not** a guarantee against power loss or a kernel crash: sled 0.34 does
-//!   not `fsync` the directory, and it keeps values larger than a page in blob files that it never
-//!   `fsync`s (hence the 64 KiB event size cap). Appends that arrive together from several threads
-//!   share one flush (group commit).
-//! - [`Durability::Buffered`]: an append returns once it is applied in memory; sled writes it out
-//!   in the background. A crash may lose the newest appends, never part of one.
+//! - [`Durability::Flush`] (the default): an append returns `Ok` once it is durable. Appends
+//!   that arrive together from several threads are written as one batch with one flush (group
+//!   commit: the crate's append queue). On **redb** that is a durable commit, which writes redb's
+//!   commit slot and `fsync`s the file: it survives a power loss or a kernel crash. On **sled**
+//!   it is sled's `flush`, which writes sled's log and calls `fsync` on it: it survives a crash of
+//!   the *process* (kill -9, a panic, an OOM kill) — the crash test kills a writer 200 times on
+//!   each engine and loses nothing acknowledged — but **not** a power loss or a kernel crash:
+//!   sled 0.34 does not `fsync` the directory, and it keeps values larger than a page in blob
+//!   files that it never `fsync`s (hence the 64 KiB event size cap).
+//! - [`Durability::Buffered`]: an append returns once it is applied in memory; the engine writes
+//!   it out in the background (every half second). A crash may lose the newest appends, never
+//!   part of one.
 //!
 //! # Integrity
 //! Every value carries a CRC-32 of its key and bytes. A damaged record is a

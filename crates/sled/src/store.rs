@@ -50,14 +50,15 @@ pub const ONE_PASS_CACHE_CAPACITY: u64 = 8 * 1024 * 1024;
 /// When an append counts as done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
-    /// An append returns `Ok` only after sled has flushed it: it survives a crash of the process
-    /// (kill -9). Appends that arrive together from several threads share one flush (group
-    /// commit). On Linux this is *not* a guarantee against power loss: see the crate docs.
+    /// An append returns `Ok` only once it is durable. Appends that arrive together from several
+    /// threads are written as one batch with one flush (group commit). On redb it survives a
+    /// power loss; on sled a crash of the process (kill -9) but *not* a power loss: see the
+    /// crate docs.
     #[default]
     Flush,
-    /// An append returns once it is in sled's memory; sled writes it out in the background (about
-    /// every half second) and on [`SledStore::flush`] or drop. A crash may lose the newest
-    /// appends, never part of one.
+    /// An append returns once it is in the engine's memory; the engine writes it out in the
+    /// background (about every half second) and on [`SledStore::flush`] or drop. A crash may
+    /// lose the newest appends, never part of one.
     Buffered,
 }
 
