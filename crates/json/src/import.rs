@@ -719,7 +719,7 @@ struct ChunkHasher {
 impl ChunkHasher {
     /// Adds a line; the chunk's hash when the line completes it.
     fn add(&mut self, line: &[u8]) -> Option<u64> {
-        use std::hash::{Hash, Hasher};
+        use std::hash::Hash;
         line.hash(&mut self.hasher);
         self.lines += 1;
         (self.lines == VERIFIED_CHUNK).then(|| self.take())
