@@ -29,9 +29,14 @@ use crate::policy_log::{PolicyFailure, PolicyLog, RecordRefusal};
 /// How many events the followers read per page.
 const FOLLOW_PAGE: usize = 1_024;
 
-/// How many events may pass between two saves of the checkpoint and the directory: what a
-/// restart folds and reacts to again (writing nothing, as the reactions are recognised) at most.
+/// How many events may pass between two saves of the checkpoint and the directory, at least:
+/// what a restart folds and reacts to again (writing nothing, as the reactions are recognised).
 const CHECKPOINT_EVERY: u64 = 65_536;
+/// How many nanoseconds of a save each event may carry: a save (the whole directory encoded)
+/// takes longer as the directory grows, so the saves are spaced by what the last one took, at
+/// least [`CHECKPOINT_EVERY`] events apart, and no command pays more than this for them on
+/// average, however large the directory.
+const SAVE_NANOS_PER_EVENT: u64 = 100;
 
 /// The version of the saved directory's shape: a saved directory of another version is ignored
 /// and the directory folded from the log instead (it is a cache of the log, never the truth).
@@ -75,6 +80,8 @@ pub(super) struct Followers {
     react_after: u64,
     /// The checkpoint as last saved.
     saved: u64,
+    /// How many events after `saved` the next save comes.
+    save_every: u64,
     pending: VecDeque<Pending>,
 }
 
@@ -86,6 +93,7 @@ impl Followers {
             position: 0,
             react_after: checkpoint,
             saved: checkpoint,
+            save_every: CHECKPOINT_EVERY,
             pending: VecDeque::new(),
         }
     }
@@ -115,6 +123,7 @@ impl Followers {
                 // Both are saved only where every reaction is done.
                 react_after: checkpoint.max(position),
                 saved: checkpoint.max(position),
+                save_every: CHECKPOINT_EVERY,
                 pending: VecDeque::new(),
             },
             None => Self::resuming_after(checkpoint),
@@ -135,6 +144,7 @@ impl Followers {
         if done_through <= self.saved {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         // Every field of the directory serializes; should one ever not, the checkpoint is still
         // saved and the directory folded from the log at the next opening.
         let state = (self.pending.is_empty() && done_through == self.position)
@@ -159,6 +169,8 @@ impl Followers {
             None => store.save_checkpoint(POLICY_CHECKPOINT, done_through)?,
         }
         self.saved = done_through;
+        let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.save_every = CHECKPOINT_EVERY.max(took / SAVE_NANOS_PER_EVENT);
         Ok(())
     }
 
@@ -177,7 +189,7 @@ impl Followers {
                 self.pending.pop_front();
             }
             self.react_after = self.react_after.max(self.position);
-            if self.position >= self.saved + CHECKPOINT_EVERY {
+            if self.position >= self.saved + self.save_every {
                 self.save_checkpoint(&service.store)?;
             }
             let mut page = 0;
