@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
-use crate::storage::{KeyValue, Storage, StorageError, WriteBatch};
+use crate::storage::{guard, KeyValue, Storage, StorageError, WriteBatch};
 
 /// The file of the database in the store's directory.
 pub const REDB_FILE: &str = "store.redb";
@@ -170,25 +170,6 @@ fn flush_in_background(shared: &Weak<Shared>) {
             let _ = storage.flush();
         }
     }
-}
-
-/// Runs one call into redb, turning a panic inside it (redb's debug builds panic on some damaged
-/// files) into [`StorageError::Damaged`] naming the directory.
-fn guard<T>(
-    path: &Path,
-    call: impl FnOnce() -> Result<T, StorageError>,
-) -> Result<T, StorageError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).unwrap_or_else(|panic| {
-        let detail = panic
-            .downcast_ref::<&str>()
-            .map(|text| (*text).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned());
-        Err(StorageError::Damaged {
-            path: path.display().to_string(),
-            detail: format!("redb: {detail}"),
-        })
-    })
 }
 
 /// A range scan of the store's table, its keys and values copied out.

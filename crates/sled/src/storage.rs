@@ -92,7 +92,7 @@ pub enum StorageError {
     #[error("{0}")]
     Engine(String),
     /// The engine panicked on what it read: the database files are damaged (truncated, say).
-    #[error("the database files at {path} are damaged: sled failed reading them ({detail}); restore the directory from a backup, or import an export into a new one")]
+    #[error("the database files at {path} are damaged: the engine failed reading them ({detail}); restore the directory from a backup, or import an export into a new one")]
     Damaged {
         /// The store's directory.
         path: String,
@@ -326,8 +326,9 @@ impl SledStorage {
     }
 }
 
-/// [`SledStorage::guarded`] for a directory, also before a database is open.
-fn guard<T>(
+/// [`SledStorage::guarded`] for a directory, also before a database is open; redb's calls run
+/// under it too (redb's debug builds panic on some damaged files).
+pub(crate) fn guard<T>(
     path: &Path,
     call: impl FnOnce() -> Result<T, StorageError>,
 ) -> Result<T, StorageError> {
