@@ -130,8 +130,9 @@ pub enum MigrateError {
 }
 
 /// Converts the store in directory `path` to the current storage format ([`FORMAT_VERSION`]),
-/// crash-safe (see the module docs of this file, or docs/storage-format.md): into
-/// `NAME.migrating`, then renamed into place, the old store kept at `NAME.format-1`.
+/// crash-safe: into `NAME.migrating`, marked complete, then renamed into place, the old store
+/// kept at `NAME.format-1` (docs/storage-format.md, "Format 1, and the migration"). Running it
+/// again after a crash finishes what the crash stopped.
 ///
 /// The old store is verified first ([`SledStore::verify`], which decodes every event as `E`):
 /// a store with problems is not converted. The new store is opened and verified before the

@@ -1,8 +1,8 @@
-//! The thin storage layer under the store: get, range, atomic batch, flush.
+//! The thin storage layer under the store: get, range, last, atomic batch, flush.
 //!
-//! The store never calls sled directly; it goes through [`Storage`], so tests can put
-//! [`FaultyStorage`] in between and fail the Nth operation, and another engine (redb, say) can be
-//! added later by implementing four methods.
+//! The store never calls an engine directly; it goes through [`Storage`], so tests can put
+//! [`FaultyStorage`] in between and fail the Nth operation, and the same store runs on sled
+//! ([`SledStorage`]) and on redb ([`RedbStorage`](crate::RedbStorage)).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
