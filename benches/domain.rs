@@ -352,19 +352,17 @@ struct Bare {
 }
 
 impl Bare {
-    /// Repositories with the facade's state cache, warmed as the facade's are by building the
-    /// world: every unit and customer folded once.
+    /// Repositories with the facade's state cache (its default bytes shared out among its seven
+    /// cached repositories, as the facade shares them), warmed as the facade's are by building
+    /// the world: every unit and customer folded once.
     fn on(world: &World) -> Self {
+        const SHARE: usize = DEFAULT_STATE_CACHE_BYTES / 7;
         let store = world.service.store();
         let bare = Self {
-            products: Repository::new(store.clone())
-                .with_state_cache_bytes(DEFAULT_STATE_CACHE_BYTES),
-            customers: Repository::new(store.clone())
-                .with_state_cache_bytes(DEFAULT_STATE_CACHE_BYTES),
-            coverage: Repository::new(store.clone())
-                .with_state_cache_bytes(DEFAULT_STATE_CACHE_BYTES),
-            contracts: Repository::new(store.clone())
-                .with_state_cache_bytes(DEFAULT_STATE_CACHE_BYTES),
+            products: Repository::new(store.clone()).with_state_cache_bytes(SHARE),
+            customers: Repository::new(store.clone()).with_state_cache_bytes(SHARE),
+            coverage: Repository::new(store.clone()).with_state_cache_bytes(SHARE),
+            contracts: Repository::new(store.clone()).with_state_cache_bytes(SHARE),
             vault: MemoryVault::new(),
         };
         for (product, _) in &world.units {
@@ -567,7 +565,32 @@ fn facade_commands(c: &mut Criterion) {
         },
     );
 
-    // Calls on the contracts of the units sold above, round-robin.
+    // Calls on the contracts of the units sold above, round-robin (sold here when the sale
+    // benchmarks were filtered out).
+    while sold < 1_000 {
+        let (product, _) = facade.units[sold as usize];
+        facade
+            .service
+            .product(
+                sale(product, customer_of(sold as usize), 10 + sold as i64),
+                &CommandContext::new(),
+            )
+            .expect("sell");
+        sold += 1;
+    }
+    while bare_sold < 1_000 {
+        let (product, _) = bare_world.units[bare_sold as usize];
+        contracts.push((
+            bare.sell(
+                product,
+                customer_of(bare_sold as usize),
+                10 + bare_sold as i64,
+            ),
+            product,
+        ));
+        bare_sold += 1;
+    }
+    eprintln!("open_call starts");
     let facade_contracts: Vec<(ContractId, ProductId)> = (0..sold.min(1_000))
         .map(|n| {
             let (product, _) = facade.units[n as usize];
