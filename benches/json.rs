@@ -6,8 +6,8 @@
 //! Run: `cargo bench --bench json` (about fifteen minutes; stores live in `target/tmp`).
 //!
 //! Criterion samples use 100,000 events per iteration (a sled import of 1,000,000 takes tens of
-//! seconds, and criterion needs ten samples); a one-shot pass over 1,000,000 events reports the
-//! time and the peak memory growth of exporting and importing them.
+//! seconds, and criterion needs ten samples). The peak memory of a whole export and import, at
+//! 1,000,000 and 10,000,000 events and on either engine, is `benches/memory.rs`.
 
 use std::hint::black_box;
 use std::io::{BufRead, Cursor, Write};
@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use criterion::{criterion_group, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use service_lifecycle::json::{export_all, import, ImportOptions};
 use service_lifecycle::kernel::testing::fixture::{fixture_time, ProbeEvent};
 use service_lifecycle::kernel::{Envelope, EventStore, ExpectedVersion, NewEvent, StreamId};
@@ -24,7 +24,6 @@ use tempfile::TempDir;
 
 const CACHE: u64 = 256 * 1024 * 1024;
 const SAMPLE_EVENTS: u64 = 100_000;
-const BIG_EVENTS: u64 = 1_000_000;
 const STREAMS: u64 = 1_000;
 const BATCH: u64 = 100;
 
@@ -33,19 +32,11 @@ fn bench_dir() -> TempDir {
 }
 
 fn open_store(path: &Path) -> SledStore<ProbeEvent> {
-    open_store_with_cache(path, CACHE)
-}
-
-fn open_store_with_cache(path: &Path, cache: u64) -> SledStore<ProbeEvent> {
     let options = SledOptions::new()
         .durability(Durability::Buffered)
-        .cache_capacity(cache);
+        .cache_capacity(CACHE);
     SledStore::open_with(path, options).expect("the store opens")
 }
-
-/// sled's page cache for the memory measurement: small, so what grows is the export's or the
-/// import's own memory, not sled's cache filling up.
-const SMALL_CACHE: u64 = 16 * 1024 * 1024;
 
 fn new_event(seq: u64) -> NewEvent<ProbeEvent> {
     let at = fixture_time() + chrono::Duration::seconds(seq as i64);
@@ -254,89 +245,6 @@ fn import_benches(c: &mut Criterion) {
     group.finish();
 }
 
-/// The process's resident memory and its peak since the last reset, in KiB (Linux).
-fn memory_kib() -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|line| line.starts_with(name))
-            .and_then(|line| line.split_whitespace().nth(1))
-            .and_then(|kib| kib.parse().ok())
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
-}
+criterion_group!(benches, export_benches, import_benches);
 
-/// Where the child process of the one-million pass gets its job: `export <store> <file>` or
-/// `import <file> <store>`.
-const CHILD_JOB: &str = "SERVICE_LIFECYCLE_JSON_BENCH_JOB";
-
-/// Runs one export or import in this (fresh) process and prints its time and how far the
-/// resident memory rose above the process's start.
-fn run_child(job: &str) {
-    let (start, _) = memory_kib().unwrap_or_default();
-    let words: Vec<&str> = job.split('\t').collect();
-    let (store_path, file_path) = match words.as_slice() {
-        ["export", store, file] | ["import", file, store] => (Path::new(store), Path::new(file)),
-        _ => panic!("unknown job {job:?}"),
-    };
-    let store = open_store_with_cache(store_path, SMALL_CACHE);
-    let (opened, _) = memory_kib().unwrap_or_default();
-    let started = Instant::now();
-    if words[0] == "export" {
-        let file = std::fs::File::create(file_path).expect("file");
-        export_all(&store, file).expect("export");
-    } else {
-        let file = std::io::BufReader::new(std::fs::File::open(file_path).expect("file"));
-        import(file, &store, ImportOptions::new()).expect("import");
-    }
-    let elapsed = started.elapsed();
-    let (_, peak) = memory_kib().unwrap_or_default();
-    println!(
-        "{} {:?} ({:.0} events/s); peak memory {} KiB above the process's start, of which {} KiB \
-         is sled opening the store",
-        words[0],
-        elapsed,
-        BIG_EVENTS as f64 / elapsed.as_secs_f64(),
-        peak.saturating_sub(start),
-        opened.saturating_sub(start)
-    );
-}
-
-fn one_million(_: &mut Criterion) {
-    let started = Instant::now();
-    let dir = build_store(BIG_EVENTS);
-    eprintln!(
-        "json/1m: built a 1,000,000-event sled store in {:?}",
-        started.elapsed()
-    );
-    let file_dir = bench_dir();
-    let file = file_dir.path().join("export.jsonl");
-    let target = bench_dir();
-    for job in [
-        format!("export\t{}\t{}", dir.path().display(), file.display()),
-        format!("import\t{}\t{}", file.display(), target.path().display()),
-    ] {
-        let output = std::process::Command::new(std::env::current_exe().expect("this bench"))
-            .env(CHILD_JOB, &job)
-            .output()
-            .expect("the child runs");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        eprint!("json/1m: {}", String::from_utf8_lossy(&output.stdout));
-    }
-}
-
-criterion_group!(benches, export_benches, import_benches, one_million);
-
-fn main() {
-    if let Ok(job) = std::env::var(CHILD_JOB) {
-        run_child(&job);
-        return;
-    }
-    benches();
-    Criterion::default().configure_from_args().final_summary();
-}
+criterion_main!(benches);

@@ -51,6 +51,14 @@ fn resealed(mut lines: Vec<String>) -> Vec<String> {
     lines
 }
 
+/// The event id an event line holds.
+fn id_of(line: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(line).unwrap()["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn join(lines: &[String]) -> Vec<u8> {
     let mut file = lines.join("\n").into_bytes();
     file.push(b'\n');
@@ -185,12 +193,6 @@ fn a_duplicated_line_is_refused() {
 #[test]
 fn a_duplicated_event_id_is_refused() {
     let mut lines = valid_lines();
-    let id_of = |line: &str| {
-        serde_json::from_str::<serde_json::Value>(line).unwrap()["event_id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
     let (first, second) = (id_of(&lines[1]), id_of(&lines[2]));
     lines[2] = lines[2].replace(&second, &first);
     // Found by the target's own index, not by a set of every id the file holds.
@@ -519,12 +521,6 @@ fn an_event_id_repeated_in_a_later_run_is_refused_at_its_line_by_the_target_inde
     // Lines 2-3 are probe-a's first run, 4-5 probe-b's: the repeat is in another run, found
     // when that run is appended (the target's index holds the first), and the import undone.
     let mut lines = valid_lines();
-    let id_of = |line: &str| {
-        serde_json::from_str::<serde_json::Value>(line).unwrap()["event_id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
     let (first, later) = (id_of(&lines[1]), id_of(&lines[4]));
     lines[4] = lines[4].replace(&later, &first);
     let error = refused(&join(&resealed(lines)));

@@ -64,7 +64,8 @@ pub(crate) fn finish_creation(path: &Path) -> std::io::Result<()> {
     sync_directory(path)
 }
 
-fn sync_directory(path: &Path) -> std::io::Result<()> {
+/// Syncs directory `path`, so that the names created or removed in it are on disk.
+pub(crate) fn sync_directory(path: &Path) -> std::io::Result<()> {
     std::fs::File::open(path)?.sync_all()
 }
 

@@ -83,8 +83,8 @@ pub(crate) fn roll_back<S: Storage>(storage: &S, saved: GlobalHead) -> Result<u6
             .saturating_sub(ROLLBACK_SLICE - 1)
             .max(saved.position + 1);
         let mut batch = WriteBatch::with_capacity(3 * (head.position - low + 1) as usize);
-        // A stream whose first event is in the slice goes with it.
-        let mut first_versions: HashMap<String, u64> = HashMap::new();
+        // Each stream of the slice, and whether its first event is in it (then it goes too).
+        let mut created: HashMap<String, bool> = HashMap::new();
         let mut versions: Vec<(String, u64)> = Vec::new();
         for row in storage.range(&log_key(low), &log_key(head.position + 1))? {
             let (key, value) = row?;
@@ -94,15 +94,12 @@ pub(crate) fn roll_back<S: Storage>(storage: &S, saved: GlobalHead) -> Result<u6
             })?;
             batch.remove(key.as_ref().to_vec());
             batch.remove(event_id_key(record.event_id).to_vec());
-            let first = first_versions
-                .entry(record.stream_id.to_owned())
-                .or_insert(record.stream_version);
-            *first = (*first).min(record.stream_version);
+            *created.entry(record.stream_id.to_owned()).or_default() |= record.stream_version == 1;
             versions.push((record.stream_id.to_owned(), record.stream_version));
             removed += 1;
         }
         let mut numbers: HashMap<String, u64> = HashMap::new();
-        for (stream, first) in &first_versions {
+        for (stream, created) in &created {
             let key = codec::stream_key_of(stream);
             let value = storage
                 .get(&key)?
@@ -110,7 +107,7 @@ pub(crate) fn roll_back<S: Storage>(storage: &S, saved: GlobalHead) -> Result<u6
             let (number, _) = decode_stream_number(&key, value.as_ref(), FORMAT_VERSION)
                 .map_err(|damage| corrupt(format!("stream head of {stream}"), &damage))?;
             numbers.insert(stream.clone(), number);
-            if *first <= 1 {
+            if *created {
                 batch.remove(key);
             }
         }

@@ -15,6 +15,7 @@ use crate::codec::{
     decode_stream_number, encode_format, encode_stream_number, FORMAT_KEY, FORMAT_VERSION,
     HEAD_KEY, READ_ONLY_FORMAT_VERSION, STREAM_PREFIX,
 };
+use crate::create::sync_directory;
 use crate::storage::{SledStorage, Storage, StorageError, WriteBatch};
 use crate::store::{OpenError, SledOptions, SledStore, ONE_PASS_CACHE_CAPACITY};
 use crate::vault_keys::KEY_FILE;
@@ -305,8 +306,4 @@ fn put_in_place(path: &Path, staging: &Path) -> std::io::Result<()> {
 fn copy_synced(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::copy(from, to)?;
     std::fs::File::open(to)?.sync_all()
-}
-
-fn sync_directory(path: &Path) -> std::io::Result<()> {
-    std::fs::File::open(path)?.sync_all()
 }

@@ -934,8 +934,8 @@ pub(crate) enum AppendMode {
 
 impl<E: Event, S: Storage> SledStore<E, S> {
     /// The body of an append, under the writer lock: checks, one atomic batch, the writer's
-    /// caches. Returns the result and the group-commit ticket of the write, or no ticket when
-    /// nothing was written (a retry). The caller publishes, notifies and flushes.
+    /// caches. Returns the result and whether anything was written (not for a retry). The
+    /// caller notifies.
     pub(crate) fn append_locked(
         &self,
         writer: &mut Writer,
@@ -944,7 +944,7 @@ impl<E: Event, S: Storage> SledStore<E, S> {
         events: &[NewEvent<E>],
         bodies: Vec<Vec<u8>>,
         mode: AppendMode,
-    ) -> Result<(AppendResult, Option<u64>), AppendError> {
+    ) -> Result<(AppendResult, bool), AppendError> {
         let inner = &*self.inner;
         writer
             .refresh(&inner.storage)
@@ -952,19 +952,20 @@ impl<E: Event, S: Storage> SledStore<E, S> {
         let mut batch = WriteBatch::with_capacity(3 * events.len() + 1);
         let result =
             match self.plan_locked(writer, stream, expected, events, bodies, mode, &mut batch)? {
-                Planned::Retry(original) => return Ok((original, None)),
+                Planned::Retry(original) => return Ok((original, false)),
                 Planned::Written(result) => result,
             };
         inner
             .storage
             .apply(batch)
             .map_err(|error| append_storage(stream, error))?;
-        let ticket = inner.flushes.written();
+        // The write's ticket, so that a later flush knows there is something to make durable.
+        inner.flushes.written();
         writer.stale = false;
         if mode == AppendMode::Commit {
             inner.head.store(result.last_position, Ordering::Release);
         }
-        Ok((result, Some(ticket)))
+        Ok((result, true))
     }
 
     /// Plans an append under the writer lock: its checks, its keys added to `batch`, and the
@@ -1254,7 +1255,7 @@ impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
                 stream: stream.clone(),
             });
         }
-        let (result, ticket) = self.append_locked(
+        let (result, wrote) = self.append_locked(
             &mut writer,
             stream,
             expected,
@@ -1263,7 +1264,7 @@ impl<E: Event, S: Storage> EventStore<E> for SledStore<E, S> {
             AppendMode::Commit,
         )?;
         drop(writer);
-        if ticket.is_some() {
+        if wrote {
             // (A retry of a stored append wrote nothing, and wakes nobody.)
             inner.commits.notify();
         }
